@@ -1,0 +1,15 @@
+// NumPy .npy files (format versions 1.0–3.0, little-endian, C order) ⇄ Tensor.
+#pragma once
+
+#include <string>
+
+#include "npukit/tensor.h"
+
+namespace npukit {
+
+// Throws Error(io) when the file cannot be read, Error(invalid_argument) naming the file and the problem
+// when it is not a valid .npy of a supported dtype.
+Tensor read_npy(const std::string& path);
+void write_npy(const std::string& path, const Tensor& tensor);
+
+}  // namespace npukit

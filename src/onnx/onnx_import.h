@@ -1,0 +1,25 @@
+// ONNX → IR. Runs the libonnx checker and shape inference first, so declared and inferred types are on
+// every value the IR gets; reads external-data files relative to the model's folder.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "ir/graph.h"
+
+namespace npukit::onnx_io {
+
+struct ImportOptions {
+  bool run_checker = true;
+  bool run_shape_inference = true;
+};
+
+// Throws npukit::Error (with the file name) for anything wrong with the file or the graph.
+ir::Model load_model(const std::string& path, const ImportOptions& options = {});
+
+// `display_name` names the model in errors; `base_directory` is where external data files are looked for
+// (empty: external data is refused).
+ir::Model load_model_from_bytes(std::string_view bytes, const std::string& display_name,
+                                const std::string& base_directory, const ImportOptions& options = {});
+
+}  // namespace npukit::onnx_io

@@ -1,0 +1,35 @@
+// Backend: something that can execute nodes. The executor asks each configured backend, in order of
+// preference, whether it can run a node, and binds the node to the first that can; `ref` comes last as the
+// fallback for every op it knows. A fast backend (kernels/cpu) or a vendor runtime plugs in here.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ir/graph.h"
+#include "runtime/kernel.h"
+
+namespace npukit::runtime {
+
+// A node bound to a backend, ready to run (weights packed, algorithm chosen).
+class NodeExecutable {
+ public:
+  virtual ~NodeExecutable() = default;
+  virtual void run(KernelContext& context) const = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  // Empty when the backend can run the node; otherwise the reason in words ("no kernel for Foo at opset 9").
+  virtual std::optional<std::string> unsupported_reason(const ir::Node& node, int64_t opset) const = 0;
+  virtual std::unique_ptr<NodeExecutable> prepare(const ir::Node& node, int64_t opset) const = 0;
+};
+
+// The reference backend: plain C++ kernels, every supported op and dtype, the oracle for all others.
+const Backend& reference_backend();
+
+}  // namespace npukit::runtime

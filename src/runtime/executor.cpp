@@ -1,0 +1,195 @@
+#include "runtime/executor.h"
+
+#include <set>
+
+namespace npukit::runtime {
+
+// Tensors alive in one graph invocation; outer-scope names are looked up in the enclosing scopes.
+struct Executor::Scope {
+  const ir::Graph* graph = nullptr;
+  const Scope* parent = nullptr;
+  std::unordered_map<const ir::Value*, Tensor> tensors;
+
+  const Tensor* find(const ir::Value* value) const {
+    if (!value->outer_scope) {
+      auto found = tensors.find(value);
+      if (found != tensors.end()) return &found->second;
+      if (value->initializer) return &*value->initializer;
+      return nullptr;
+    }
+    for (const Scope* scope = parent; scope; scope = scope->parent) {
+      const ir::Value* outer = scope->graph->find_value(value->name);
+      if (outer && !outer->outer_scope) return scope->find(outer);
+    }
+    return nullptr;
+  }
+};
+
+namespace {
+void append_subgraph_reads(const ir::Node& node, const ir::Graph& graph, std::vector<const ir::Value*>& reads) {
+  for (const auto& [key, attribute] : node.attributes) {
+    std::vector<std::shared_ptr<ir::Graph>> subgraphs = attribute.graph_values;
+    if (attribute.graph_value) subgraphs.push_back(attribute.graph_value);
+    for (const auto& subgraph : subgraphs) {
+      for (const ir::Value* outer : subgraph->outer_scope_values()) {
+        // Only values of this graph matter for releasing; deeper ancestors are released by their own graph.
+        if (graph.find_value(outer->name) == outer) reads.push_back(outer);
+      }
+    }
+  }
+}
+}  // namespace
+
+Executor::Executor(std::shared_ptr<const ir::Model> model, std::vector<const Backend*> backends)
+    : model_(std::move(model)), backends_(std::move(backends)) {
+  if (backends_.empty()) backends_.push_back(&reference_backend());
+  std::vector<std::string> unsupported;
+  prepare_graph(*model_->graph, unsupported);
+  if (!unsupported.empty()) {
+    std::string reason = std::to_string(unsupported.size()) + " node(s) cannot run on any configured backend:";
+    for (const std::string& line : unsupported) reason += "\n  " + line;
+    throw Error(ErrorKind::unsupported, reason, model_->source_path);
+  }
+}
+
+void Executor::prepare_graph(const ir::Graph& graph, std::vector<std::string>& unsupported) {
+  PreparedGraph prepared;
+  std::unordered_map<const ir::Value*, size_t> last_use;
+  const auto& nodes = graph.nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::vector<const ir::Value*> reads(nodes[i]->inputs.begin(), nodes[i]->inputs.end());
+    append_subgraph_reads(*nodes[i], graph, reads);
+    for (const ir::Value* read : reads) {
+      if (read) last_use[read] = i;
+    }
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ir::Node& node = *nodes[i];
+    PreparedNode entry;
+    entry.node = &node;
+    entry.opset = model_->opset(node.domain);
+    if (entry.opset == 0) {
+      unsupported.push_back(node.describe() + ": domain '" + node.domain + "' is not in the model's opset imports");
+    } else {
+      std::string reasons;
+      for (const Backend* backend : backends_) {
+        std::optional<std::string> reason = backend->unsupported_reason(node, entry.opset);
+        if (!reason) {
+          entry.backend = backend;
+          entry.executable = backend->prepare(node, entry.opset);
+          break;
+        }
+        reasons += (reasons.empty() ? "" : "; ") + *reason;
+      }
+      if (!entry.backend) unsupported.push_back(node.describe() + ": " + reasons);
+    }
+    prepared.nodes.push_back(std::move(entry));
+    for (const auto& [key, attribute] : node.attributes) {
+      if (attribute.graph_value) prepare_graph(*attribute.graph_value, unsupported);
+      for (const auto& subgraph : attribute.graph_values) prepare_graph(*subgraph, unsupported);
+    }
+  }
+  std::set<const ir::Value*> graph_outputs(graph.outputs.begin(), graph.outputs.end());
+  for (const auto& [value, index] : last_use) {
+    if (!graph_outputs.count(value) && !value->initializer && !value->outer_scope) {
+      prepared.nodes[index].release_after.push_back(value);
+    }
+  }
+  prepared_[&graph] = std::move(prepared);
+}
+
+std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) const {
+  const ir::Graph& graph = *model_->graph;
+  Scope scope;
+  scope.graph = &graph;
+  for (const auto& [name, tensor] : inputs) {
+    const ir::Value* value = graph.find_value(name);
+    if (!value || !value->is_graph_input) {
+      throw Error(ErrorKind::invalid_argument, "the model has no input named '" + name + "'", model_->source_path);
+    }
+    scope.tensors[value] = tensor;
+  }
+  for (const ir::Value* input : graph.inputs) {
+    if (!scope.tensors.count(input) && !input->initializer) {
+      throw Error(ErrorKind::invalid_argument, "input '" + input->name + "' was not given", model_->source_path);
+    }
+  }
+  return run_graph_with_scope(graph, scope);
+}
+
+std::vector<Tensor> Executor::run_graph(const ir::Graph& graph, const std::vector<Tensor>& inputs,
+                                        const Scope* outer) const {
+  if (inputs.size() > graph.inputs.size()) {
+    throw Error(ErrorKind::invalid_model, "subgraph '" + graph.name + "' takes " + std::to_string(graph.inputs.size()) +
+                                              " inputs but was given " + std::to_string(inputs.size()));
+  }
+  Scope scope;
+  scope.graph = &graph;
+  scope.parent = outer;
+  for (size_t i = 0; i < inputs.size(); ++i) scope.tensors[graph.inputs[i]] = inputs[i];
+  return run_graph_with_scope(graph, scope);
+}
+
+std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope& scope) const {
+  const PreparedGraph& prepared = prepared_.at(&graph);
+  for (const PreparedNode& entry : prepared.nodes) {
+    const ir::Node& node = *entry.node;
+    std::vector<const Tensor*> inputs;
+    inputs.reserve(node.inputs.size());
+    for (const ir::Value* value : node.inputs) {
+      if (!value || value->name.empty()) {
+        inputs.push_back(nullptr);
+        continue;
+      }
+      const Tensor* tensor = scope.find(value);
+      if (!tensor) {
+        throw Error(ErrorKind::invalid_model, "input '" + value->name + "' has no value (no producer, initializer or graph input)",
+                    model_->source_path, node.describe());
+      }
+      inputs.push_back(tensor);
+    }
+    std::vector<Tensor> outputs(node.outputs.size());
+    KernelContext::SubgraphRunner runner = [this, &scope](const ir::Graph& subgraph, const std::vector<Tensor>& sub_inputs) {
+      return run_graph(subgraph, sub_inputs, &scope);
+    };
+    KernelContext context(node, entry.opset, std::move(inputs), outputs, std::move(runner));
+    try {
+      entry.executable->run(context);
+    } catch (const Error& error) {
+      throw error.with_node(node.describe()).with_file(model_->source_path);
+    } catch (const std::bad_alloc&) {
+      throw Error(ErrorKind::resource_limit, "out of memory", model_->source_path, node.describe());
+    } catch (const std::exception& error) {
+      throw Error(ErrorKind::internal, std::string("unexpected failure: ") + error.what(), model_->source_path,
+                  node.describe());
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      const ir::Value* value = node.outputs[i];
+      if (!value || value->name.empty()) continue;
+      if (outputs[i].empty()) {
+        throw Error(ErrorKind::internal, "kernel produced no tensor for output '" + value->name + "'",
+                    model_->source_path, node.describe());
+      }
+      scope.tensors[value] = std::move(outputs[i]);
+    }
+    for (const ir::Value* value : entry.release_after) scope.tensors.erase(value);
+  }
+  std::vector<Tensor> results;
+  results.reserve(graph.outputs.size());
+  for (const ir::Value* output : graph.outputs) {
+    const Tensor* tensor = scope.find(output);
+    if (!tensor) {
+      throw Error(ErrorKind::invalid_model, "graph output '" + output->name + "' was never computed", model_->source_path);
+    }
+    results.push_back(*tensor);
+  }
+  return results;
+}
+
+std::vector<std::string> Executor::node_backends() const {
+  std::vector<std::string> names;
+  for (const PreparedNode& entry : prepared_.at(model_->graph.get()).nodes) names.emplace_back(entry.backend->name());
+  return names;
+}
+
+}  // namespace npukit::runtime

@@ -1,0 +1,45 @@
+#include "runtime/kernel.h"
+
+namespace npukit::runtime {
+
+const Tensor& KernelContext::input(size_t i) const {
+  if (!has_input(i)) fail(ErrorKind::invalid_model, "required input " + std::to_string(i) + " is missing");
+  return *inputs_[i];
+}
+
+bool KernelContext::output_requested(size_t i) const {
+  return i < node_.outputs.size() && node_.outputs[i] != nullptr;
+}
+
+Tensor& KernelContext::allocate_output(size_t i, DType dtype, Shape shape) {
+  if (i >= outputs_.size()) fail(ErrorKind::internal, "kernel wrote output " + std::to_string(i) + " beyond the node's outputs");
+  try {
+    outputs_[i] = Tensor(dtype, std::move(shape));
+  } catch (const Error& error) {
+    throw error.with_node(node_.describe());
+  }
+  return outputs_[i];
+}
+
+void KernelContext::set_output(size_t i, Tensor tensor) {
+  if (i >= outputs_.size()) fail(ErrorKind::internal, "kernel wrote output " + std::to_string(i) + " beyond the node's outputs");
+  outputs_[i] = std::move(tensor);
+}
+
+std::vector<Tensor> KernelContext::run_subgraph(const ir::Graph& graph, const std::vector<Tensor>& inputs) const {
+  if (!subgraph_runner_) fail(ErrorKind::internal, "this executor cannot run subgraphs");
+  return subgraph_runner_(graph, inputs);
+}
+
+void KernelContext::fail(ErrorKind kind, const std::string& reason) const {
+  throw Error(kind, reason, {}, node_.describe());
+}
+
+int64_t normalize_axis(int64_t axis, int64_t rank, const KernelContext& context) {
+  if (axis < -rank || axis >= rank) {
+    context.invalid("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+}  // namespace npukit::runtime
