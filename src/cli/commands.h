@@ -1,0 +1,13 @@
+// One registration function per subcommand; each lives in its own file (inspect_command.cpp, …).
+// A subcommand's callback throws npukit::Error for anything the user can fix; main() prints it and exits 1.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace npukit::cli {
+
+void register_inspect_command(CLI::App& app);      // inspect_command.cpp
+void register_run_command(CLI::App& app);          // run_command.cpp
+void register_conformance_command(CLI::App& app);  // conformance_command.cpp
+
+}  // namespace npukit::cli
