@@ -2,49 +2,15 @@
 // 16-bit floats are computed in float (compute_type_t) and rounded once at the store.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "core/dtype_traits.h"
+#include "runtime/kernels/ref/elementwise_map.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 
 namespace npukit::runtime::ref {
 
 namespace {
-
-// Applies `operation` (a generic lambda over the compute type) to every element; the output has the input's
-// dtype and shape.
-// `accepted` is a template argument so the body is only instantiated for the dtypes the op allows.
-template <DTypeSet accepted, typename Operation>
-void map_same_type(KernelContext& context, const char* name, Operation operation) {
-  const Tensor& input = context.input(0);
-  Tensor& output = context.allocate_output(0, input.dtype(), input.shape());
-  dispatch_dtype(input.dtype(), accepted, name, [&]<typename T>() {
-    if constexpr ((accepted & dtype_bit(dtype_of<T>::value)) != 0) {
-    using Compute = compute_type_t<T>;
-    const T* source = input.data<T>();
-    T* destination = output.data<T>();
-    const int64_t count = input.element_count();
-    for (int64_t i = 0; i < count; ++i) {
-      destination[i] = static_cast<T>(operation(static_cast<Compute>(source[i])));
-    }
-    }
-  });
-}
-
-// Same for predicates: the output is bool.
-template <DTypeSet accepted, typename Predicate>
-void map_to_bool(KernelContext& context, const char* name, Predicate predicate) {
-  const Tensor& input = context.input(0);
-  Tensor& output = context.allocate_output(0, DType::boolean, input.shape());
-  dispatch_dtype(input.dtype(), accepted, name, [&]<typename T>() {
-    if constexpr ((accepted & dtype_bit(dtype_of<T>::value)) != 0) {
-    using Compute = compute_type_t<T>;
-    const T* source = input.data<T>();
-    bool* destination = output.data<bool>();
-    const int64_t count = input.element_count();
-    for (int64_t i = 0; i < count; ++i) destination[i] = predicate(static_cast<Compute>(source[i]));
-    }
-  });
-}
 
 void abs_kernel(KernelContext& context) {
   map_same_type<kNumericTypes>(context, "Abs", []<typename C>(C x) -> C {
