@@ -26,6 +26,7 @@ const KernelRegistry& reference_registry() {
     register_generator_kernels(built);
     register_resize_kernels(built);
     register_detection_kernels(built);
+    register_text_kernels(built);
     register_control_flow_kernels(built);
     return built;
   }();

@@ -24,6 +24,7 @@ void register_indexing_kernels(KernelRegistry& registry);            // indexing
 void register_generator_kernels(KernelRegistry& registry);           // generators.cpp
 void register_resize_kernels(KernelRegistry& registry);              // resize.cpp
 void register_detection_kernels(KernelRegistry& registry);           // detection.cpp (NonMaxSuppression, RoiAlign)
+void register_text_kernels(KernelRegistry& registry);                // text.cpp (TfIdfVectorizer)
 void register_control_flow_kernels(KernelRegistry& registry);        // control_flow.cpp
 
 // The registry with every family above.
