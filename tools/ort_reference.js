@@ -125,7 +125,8 @@ async function runModel(entry, options) {
   const inputs = {};
   for (const [name, spec] of Object.entries(entry.inputs)) {
     if (!session.inputNames.includes(name)) throw new Error(`${entry.name}: no input '${name}' (inputs: ${session.inputNames})`);
-    feeds[name] = makeInput(name, spec, seedFromName(entry.name + '/' + name));
+    // input_seed lets a raw and a decoded export of the same weights see the same image.
+    feeds[name] = makeInput(name, spec, seedFromName((entry.input_seed || entry.name) + '/' + name));
     const file = path.join(directory, `input_${fileSafe(name)}.npy`);
     writeNpy(file, 'float32', spec.shape, feeds[name].data);
     inputs[name] = path.relative(options.models, file);
