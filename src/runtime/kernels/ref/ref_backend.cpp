@@ -28,6 +28,9 @@ const KernelRegistry& reference_registry() {
     register_detection_kernels(built);
     register_text_kernels(built);
     register_control_flow_kernels(built);
+    register_signal_processing_kernels(built);
+    register_cumulative_sum_kernels(built);
+    register_determinant_kernels(built);
     return built;
   }();
   return registry;
