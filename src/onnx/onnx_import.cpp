@@ -1,15 +1,559 @@
-// Placeholder until the importer lands.
+// ONNX → IR.
+//
+// Order of work, each step relying on the previous one:
+//   1. parse the protobuf with a byte limit (anything unparseable is "not an ONNX model");
+//   2. refuse opsets libonnx does not know, apply ImportOptions::input_shapes;
+//   3. a structural pass over the protobuf (names defined once, every input defined, no cycle), so the user
+//      gets a message naming the node and the name rather than the checker's generic one;
+//   4. the libonnx checker and shape inference (their exceptions become Error(invalid_model));
+//   5. conversion to the IR (Constant nodes become initializers, subgraphs get parent pointers and
+//      outer-scope values), then the IR verifier.
 #include "onnx/onnx_import.h"
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <google/protobuf/io/coded_stream.h>
+
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <unordered_map>
+
+#include "ir/verifier.h"
+#include "onnx/dtype_mapping.h"
+#include "onnx/tensor_proto.h"
+
+// Exported by libonnx 1.12 but not declared in its header: the overload that takes the model folder, so
+// external-data files are checked where they really are.
+namespace onnx::checker {
+void check_model(const ModelProto& model, CheckerContext& context);
+}
 
 namespace npukit::onnx_io {
 
-ir::Model load_model(const std::string& path, const ImportOptions&) {
-  throw Error(ErrorKind::internal, "ONNX import is not written yet", path);
+namespace {
+
+// protobuf cannot represent messages of 2 GiB or more; larger models must use external data.
+constexpr size_t kMaxModelBytes = static_cast<size_t>(std::numeric_limits<int>::max());
+
+std::string normalize_domain(const std::string& domain) { return domain == "ai.onnx" ? std::string() : domain; }
+
+std::string describe_proto_node(const onnx::NodeProto& node, size_t index) {
+  return describe_node(node.name(), node.op_type(), index);
 }
 
-ir::Model load_model_from_bytes(std::string_view, const std::string& display_name, const std::string&,
-                                const ImportOptions&) {
-  throw Error(ErrorKind::internal, "ONNX import is not written yet", display_name);
+bool is_constant_node(const onnx::NodeProto& node) {
+  return node.op_type() == "Constant" && normalize_domain(node.domain()).empty();
+}
+
+// ---- step 2 --------------------------------------------------------------------------------------------
+
+void check_opsets(const onnx::ModelProto& model) {
+  const auto ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto [lowest, highest] = ranges.at(onnx::ONNX_DOMAIN);
+  for (const auto& opset : model.opset_import()) {
+    if (!normalize_domain(opset.domain()).empty()) continue;  // other domains: the executor judges their nodes
+    const int64_t version = opset.version();
+    const std::string range = std::to_string(lowest) + ".." + std::to_string(highest);
+    if (version > highest) {
+      throw Error(ErrorKind::unsupported, "the model imports ai.onnx opset " + std::to_string(version) +
+                                              "; npukit (libonnx 1.12) supports opsets " + range);
+    }
+    if (version < lowest) {
+      throw Error(ErrorKind::invalid_model, "the model imports ai.onnx opset " + std::to_string(version) +
+                                                ", which does not exist (valid: " + range + ")");
+    }
+  }
+}
+
+void apply_input_shapes(onnx::ModelProto& model, const std::map<std::string, std::vector<int64_t>>& input_shapes) {
+  for (const auto& [name, dims] : input_shapes) {
+    onnx::ValueInfoProto* target = nullptr;
+    std::string known;
+    for (auto& input : *model.mutable_graph()->mutable_input()) {
+      if (input.name() == name) target = &input;
+      known += (known.empty() ? "" : ", ") + input.name();
+    }
+    if (!target) {
+      throw Error(ErrorKind::invalid_argument, "--input-shape names '" + name + "', but the model's inputs are: " + known);
+    }
+    if (!target->type().has_tensor_type()) {
+      throw Error(ErrorKind::invalid_argument, "input '" + name + "' is not a tensor; its shape cannot be set");
+    }
+    for (int64_t dim : dims) {
+      if (dim < 0) throw Error(ErrorKind::invalid_argument, "input '" + name + "': negative dimension in the shape");
+    }
+    auto* shape = target->mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->clear_dim();
+    for (int64_t dim : dims) shape->add_dim()->set_dim_value(dim);
+  }
+}
+
+// ---- step 3 --------------------------------------------------------------------------------------------
+
+using NameSet = std::set<std::string>;
+
+bool defined_in(const std::vector<const NameSet*>& scopes, const std::string& name) {
+  for (const NameSet* scope : scopes) {
+    if (scope->count(name)) return true;
+  }
+  return false;
+}
+
+void check_graph_structure(const onnx::GraphProto& graph, std::vector<const NameSet*> outer_scopes) {
+  NameSet defined;
+  std::unordered_map<std::string, size_t> producer;
+  auto define = [&](const std::string& name, const std::string& by) {
+    if (name.empty()) return;
+    if (!defined.insert(name).second) {
+      throw Error(ErrorKind::invalid_model, "value '" + name + "' is defined more than once in graph '" + graph.name() + "'",
+                  {}, by);
+    }
+  };
+  for (const auto& initializer : graph.initializer()) define(initializer.name(), {});
+  for (const auto& initializer : graph.sparse_initializer()) define(initializer.values().name(), {});
+  for (const auto& input : graph.input()) {
+    // An input may have an initializer of the same name (an input with a default value).
+    if (!defined.count(input.name())) define(input.name(), {});
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    for (const std::string& output : graph.node(i).output()) {
+      define(output, describe_proto_node(graph.node(i), i));
+      if (!output.empty()) producer[output] = static_cast<size_t>(i);
+    }
+  }
+  std::vector<const NameSet*> inner_scopes = outer_scopes;
+  inner_scopes.push_back(&defined);
+  std::vector<std::vector<size_t>> dependents(graph.node_size());
+  std::vector<size_t> pending(graph.node_size(), 0);
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    for (const std::string& input : node.input()) {
+      if (input.empty()) continue;
+      if (!defined.count(input) && !defined_in(outer_scopes, input)) {
+        throw Error(ErrorKind::invalid_model,
+                    "input '" + input + "' is not defined: no node, initializer or graph input produces it", {},
+                    describe_proto_node(node, i));
+      }
+      auto found = producer.find(input);
+      if (found != producer.end()) {
+        dependents[found->second].push_back(static_cast<size_t>(i));
+        ++pending[i];
+      }
+    }
+    for (const auto& attribute : node.attribute()) {
+      try {
+        if (attribute.has_g()) check_graph_structure(attribute.g(), inner_scopes);
+        for (const auto& subgraph : attribute.graphs()) check_graph_structure(subgraph, inner_scopes);
+      } catch (const Error& error) {
+        // Name the enclosing node too: subgraph nodes are often unnamed.
+        throw Error(error.kind(), error.reason() + " (in attribute '" + attribute.name() + "' of node " +
+                                      describe_proto_node(node, i) + ")",
+                    {}, error.node().empty() ? describe_proto_node(node, i) : error.node());
+      }
+    }
+  }
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (pending[i] == 0) ready.push_back(i);
+  }
+  size_t visited = 0;
+  while (!ready.empty()) {
+    size_t next = ready.back();
+    ready.pop_back();
+    ++visited;
+    for (size_t dependent : dependents[next]) {
+      if (--pending[dependent] == 0) ready.push_back(dependent);
+    }
+  }
+  if (visited != pending.size()) {
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (pending[i] != 0) {
+        throw Error(ErrorKind::invalid_model,
+                    "the graph has a cycle: this node depends (directly or indirectly) on its own output", {},
+                    describe_proto_node(graph.node(static_cast<int>(i)), i));
+      }
+    }
+  }
+  for (const auto& output : graph.output()) {
+    if (!defined.count(output.name()) && !defined_in(outer_scopes, output.name())) {
+      throw Error(ErrorKind::invalid_model, "graph output '" + output.name() + "' of graph '" + graph.name() +
+                                                "' is not produced by any node, initializer or input");
+    }
+  }
+}
+
+// Refuses external data that would be read from outside the model's folder before the checker opens it.
+void check_external_locations(const onnx::GraphProto& graph, const std::string& base_directory);
+
+void check_external_tensor(const onnx::TensorProto& tensor, const std::string& base_directory) {
+  if (!tensor.has_data_location() || tensor.data_location() != onnx::TensorProto_DataLocation_EXTERNAL) return;
+  for (const auto& entry : tensor.external_data()) {
+    if (entry.key() != "location") continue;
+    if (base_directory.empty()) {
+      throw Error(ErrorKind::invalid_model, "tensor '" + tensor.name() + "': external data '" + entry.value() +
+                                                "' cannot be read: the model was not loaded from a file");
+    }
+    resolve_external_data_path(base_directory, entry.value(), tensor.name());
+  }
+}
+
+void check_external_locations(const onnx::GraphProto& graph, const std::string& base_directory) {
+  for (const auto& initializer : graph.initializer()) check_external_tensor(initializer, base_directory);
+  for (const auto& node : graph.node()) {
+    for (const auto& attribute : node.attribute()) {
+      if (attribute.has_t()) check_external_tensor(attribute.t(), base_directory);
+      for (const auto& tensor : attribute.tensors()) check_external_tensor(tensor, base_directory);
+      if (attribute.has_g()) check_external_locations(attribute.g(), base_directory);
+      for (const auto& subgraph : attribute.graphs()) check_external_locations(subgraph, base_directory);
+    }
+  }
+}
+
+// ---- step 5 --------------------------------------------------------------------------------------------
+
+ir::TensorType convert_type(const onnx::TypeProto& type, const std::string& name) {
+  ir::TensorType result;
+  switch (type.value_case()) {
+    case onnx::TypeProto::kTensorType: {
+      const auto& tensor_type = type.tensor_type();
+      if (tensor_type.elem_type() != onnx::TensorProto_DataType_UNDEFINED) {
+        result.dtype = dtype_from_onnx_or_throw(tensor_type.elem_type(), name);
+      }
+      if (tensor_type.has_shape()) {
+        std::vector<ir::Dim> dims;
+        for (const auto& dim : tensor_type.shape().dim()) {
+          if (dim.has_dim_value() && dim.dim_value() >= 0) {
+            dims.push_back(ir::Dim::fixed(dim.dim_value()));
+          } else if (dim.has_dim_param()) {
+            dims.push_back(ir::Dim::symbolic(dim.dim_param()));
+          } else {
+            dims.push_back(ir::Dim{});
+          }
+        }
+        result.shape = std::move(dims);
+      }
+      return result;
+    }
+    case onnx::TypeProto::kSequenceType:
+      throw Error(ErrorKind::unsupported, "value '" + name + "' is a sequence; npukit supports tensor values only");
+    case onnx::TypeProto::kOptionalType:
+      throw Error(ErrorKind::unsupported, "value '" + name + "' is an optional; npukit supports tensor values only");
+    case onnx::TypeProto::kMapType:
+      throw Error(ErrorKind::unsupported, "value '" + name + "' is a map; npukit supports tensor values only");
+    case onnx::TypeProto::kSparseTensorType:
+      throw Error(ErrorKind::unsupported, "value '" + name + "' is a sparse tensor; npukit supports dense tensors only");
+    default:
+      return result;
+  }
+}
+
+Tensor scalar_or_vector_f32(const std::vector<float>& values, bool scalar) {
+  return Tensor::from_vector<float>(DType::f32, scalar ? Shape{} : Shape{static_cast<int64_t>(values.size())}, values);
+}
+
+Tensor scalar_or_vector_i64(const std::vector<int64_t>& values, bool scalar) {
+  return Tensor::from_vector<int64_t>(DType::i64, scalar ? Shape{} : Shape{static_cast<int64_t>(values.size())}, values);
+}
+
+class GraphConverter {
+ public:
+  explicit GraphConverter(std::string base_directory) : base_directory_(std::move(base_directory)) {}
+
+  std::shared_ptr<ir::Graph> convert(const onnx::GraphProto& proto, ir::Graph* parent) {
+    auto graph = std::make_shared<ir::Graph>();
+    graph->name = proto.name();
+    graph->parent = parent;
+
+    std::unordered_map<std::string, const onnx::TypeProto*> declared;
+    for (const auto& info : proto.value_info()) declared[info.name()] = &info.type();
+    for (const auto& info : proto.output()) declared[info.name()] = &info.type();
+    for (const auto& info : proto.input()) declared[info.name()] = &info.type();
+    auto type_of = [&](const std::string& name) {
+      auto found = declared.find(name);
+      return found == declared.end() ? ir::TensorType{} : convert_type(*found->second, name);
+    };
+
+    if (proto.sparse_initializer_size() > 0) {
+      throw Error(ErrorKind::unsupported, "sparse initializer '" + proto.sparse_initializer(0).values().name() +
+                                              "': npukit supports dense initializers only");
+    }
+    for (const auto& initializer : proto.initializer()) {
+      graph->add_initializer(initializer.name(), tensor_from_proto(initializer, base_directory_));
+    }
+    for (const auto& input : proto.input()) {
+      ir::Value* value = graph->find_value(input.name());
+      if (value) {
+        // An input with a default value: it keeps its initializer and may be overridden at run time.
+        ir::TensorType type = type_of(input.name());
+        if (type.dtype != DType::undefined) value->type = std::move(type);
+      } else {
+        value = graph->add_value(input.name(), type_of(input.name()));
+      }
+      value->is_graph_input = true;
+      graph->inputs.push_back(value);
+    }
+
+    for (int i = 0; i < proto.node_size(); ++i) {
+      const onnx::NodeProto& node = proto.node(i);
+      if (is_constant_node(node)) {
+        if (node.output_size() != 1 || node.output(0).empty()) {
+          throw Error(ErrorKind::invalid_model, "a Constant node must have exactly one output", {},
+                      describe_proto_node(node, i));
+        }
+        graph->add_initializer(node.output(0), constant_value(node, i));
+        continue;
+      }
+      for (const std::string& output : node.output()) {
+        if (!output.empty()) graph->add_value(output, type_of(output));
+      }
+    }
+
+    for (int i = 0; i < proto.node_size(); ++i) {
+      const onnx::NodeProto& node = proto.node(i);
+      if (is_constant_node(node)) continue;
+      const std::string label = describe_proto_node(node, i);
+      std::vector<ir::Value*> inputs;
+      for (const std::string& input : node.input()) inputs.push_back(resolve(*graph, input, label));
+      std::vector<ir::Value*> outputs;
+      for (const std::string& output : node.output()) outputs.push_back(output.empty() ? nullptr : graph->find_value(output));
+      ir::Node* converted = graph->add_node(node.op_type(), std::move(inputs), std::move(outputs), node.name(),
+                                            normalize_domain(node.domain()));
+      for (const auto& attribute : node.attribute()) {
+        try {
+          converted->attributes[attribute.name()] = convert_attribute(attribute, *graph);
+        } catch (const Error& error) {
+          throw error.node().empty() ? error.with_node(label) : error;
+        }
+      }
+    }
+
+    for (const auto& output : proto.output()) {
+      ir::Value* value = resolve(*graph, output.name(), "graph '" + proto.name() + "'");
+      if (!value) throw Error(ErrorKind::invalid_model, "a graph output has an empty name");
+      if (value->type.dtype == DType::undefined) value->type = type_of(output.name());
+      value->is_graph_output = true;
+      graph->outputs.push_back(value);
+    }
+    graph->sort_topologically();
+    return graph;
+  }
+
+ private:
+  // The value a node reads: from this graph, or an outer-scope placeholder when an enclosing graph
+  // defines it.
+  ir::Value* resolve(ir::Graph& graph, const std::string& name, const std::string& reader) {
+    if (name.empty()) return nullptr;
+    if (ir::Value* value = graph.find_value(name)) return value;
+    for (ir::Graph* scope = graph.parent; scope; scope = scope->parent) {
+      ir::Value* outer = scope->find_value(name);
+      if (!outer) continue;
+      ir::Value* placeholder = graph.add_value(name, outer->type);
+      placeholder->outer_scope = true;
+      return placeholder;
+    }
+    throw Error(ErrorKind::invalid_model,
+                "reads '" + name + "', which no node, initializer or graph input (here or in an enclosing graph) defines",
+                {}, reader);
+  }
+
+  Tensor constant_value(const onnx::NodeProto& node, int index) {
+    if (node.attribute_size() != 1) {
+      throw Error(ErrorKind::invalid_model, "a Constant node must have exactly one attribute", {},
+                  describe_proto_node(node, index));
+    }
+    const onnx::AttributeProto& attribute = node.attribute(0);
+    const std::string& key = attribute.name();
+    try {
+      if (key == "value") return tensor_from_proto(attribute.t(), base_directory_);
+      if (key == "value_float") return scalar_or_vector_f32({attribute.f()}, true);
+      if (key == "value_floats") return scalar_or_vector_f32({attribute.floats().begin(), attribute.floats().end()}, false);
+      if (key == "value_int") return scalar_or_vector_i64({attribute.i()}, true);
+      if (key == "value_ints") return scalar_or_vector_i64({attribute.ints().begin(), attribute.ints().end()}, false);
+      if (key == "sparse_value") throw Error(ErrorKind::unsupported, "Constant with a sparse_value is not supported");
+      if (key == "value_string" || key == "value_strings") {
+        throw Error(ErrorKind::unsupported, "string constants are not supported (npukit has no string tensors)");
+      }
+    } catch (const Error& error) {
+      throw error.with_node(describe_proto_node(node, index));
+    }
+    throw Error(ErrorKind::invalid_model, "Constant has an unknown attribute '" + key + "'", {},
+                describe_proto_node(node, index));
+  }
+
+  ir::Attribute convert_attribute(const onnx::AttributeProto& proto, ir::Graph& graph) {
+    using Kind = ir::Attribute::Kind;
+    ir::Attribute attribute;
+    onnx::AttributeProto_AttributeType type = proto.type();
+    if (type == onnx::AttributeProto_AttributeType_UNDEFINED) type = guess_attribute_type(proto);
+    switch (type) {
+      case onnx::AttributeProto_AttributeType_FLOAT:
+        attribute.kind = Kind::floating;
+        attribute.float_value = proto.f();
+        break;
+      case onnx::AttributeProto_AttributeType_INT:
+        attribute.kind = Kind::integer;
+        attribute.int_value = proto.i();
+        break;
+      case onnx::AttributeProto_AttributeType_STRING:
+        attribute.kind = Kind::string;
+        attribute.string_value = proto.s();
+        break;
+      case onnx::AttributeProto_AttributeType_TENSOR:
+        attribute.kind = Kind::tensor;
+        attribute.tensor_value = tensor_from_proto(proto.t(), base_directory_);
+        break;
+      case onnx::AttributeProto_AttributeType_GRAPH:
+        attribute.kind = Kind::graph;
+        attribute.graph_value = convert(proto.g(), &graph);
+        break;
+      case onnx::AttributeProto_AttributeType_FLOATS:
+        attribute.kind = Kind::floats;
+        attribute.float_values.assign(proto.floats().begin(), proto.floats().end());
+        break;
+      case onnx::AttributeProto_AttributeType_INTS:
+        attribute.kind = Kind::integers;
+        attribute.int_values.assign(proto.ints().begin(), proto.ints().end());
+        break;
+      case onnx::AttributeProto_AttributeType_STRINGS:
+        attribute.kind = Kind::strings;
+        attribute.string_values.assign(proto.strings().begin(), proto.strings().end());
+        break;
+      case onnx::AttributeProto_AttributeType_TENSORS:
+        attribute.kind = Kind::tensors;
+        for (const auto& tensor : proto.tensors()) attribute.tensor_values.push_back(tensor_from_proto(tensor, base_directory_));
+        break;
+      case onnx::AttributeProto_AttributeType_GRAPHS:
+        attribute.kind = Kind::graphs;
+        for (const auto& subgraph : proto.graphs()) attribute.graph_values.push_back(convert(subgraph, &graph));
+        break;
+      default:
+        throw Error(ErrorKind::unsupported, "attribute '" + proto.name() + "' has type " +
+                                                onnx::AttributeProto_AttributeType_Name(type) +
+                                                ", which npukit does not support");
+    }
+    return attribute;
+  }
+
+  // IR version 1 models leave AttributeProto::type unset; the field that carries data tells the type.
+  static onnx::AttributeProto_AttributeType guess_attribute_type(const onnx::AttributeProto& proto) {
+    if (proto.has_f()) return onnx::AttributeProto_AttributeType_FLOAT;
+    if (proto.has_i()) return onnx::AttributeProto_AttributeType_INT;
+    if (proto.has_s()) return onnx::AttributeProto_AttributeType_STRING;
+    if (proto.has_t()) return onnx::AttributeProto_AttributeType_TENSOR;
+    if (proto.has_g()) return onnx::AttributeProto_AttributeType_GRAPH;
+    if (proto.floats_size()) return onnx::AttributeProto_AttributeType_FLOATS;
+    if (proto.ints_size()) return onnx::AttributeProto_AttributeType_INTS;
+    if (proto.strings_size()) return onnx::AttributeProto_AttributeType_STRINGS;
+    if (proto.tensors_size()) return onnx::AttributeProto_AttributeType_TENSORS;
+    if (proto.graphs_size()) return onnx::AttributeProto_AttributeType_GRAPHS;
+    throw Error(ErrorKind::invalid_model, "attribute '" + proto.name() + "' has no type and no value");
+  }
+
+  std::string base_directory_;
+};
+
+onnx::ModelProto parse_model(std::string_view bytes) {
+  if (bytes.empty()) throw Error(ErrorKind::invalid_model, "not an ONNX model (the file is empty)");
+  if (bytes.size() >= kMaxModelBytes) {
+    throw Error(ErrorKind::resource_limit,
+                "the file is 2 GiB or larger; protobuf cannot parse it (large models must keep weights in external data)");
+  }
+  google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                                static_cast<int>(bytes.size()));
+  stream.SetTotalBytesLimit(static_cast<int>(kMaxModelBytes));
+  onnx::ModelProto model;
+  if (!model.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
+    throw Error(ErrorKind::invalid_model,
+                "not an ONNX model (protobuf parse failed: the file is truncated, corrupt or of another format)");
+  }
+  // Random bytes sometimes parse as a message of unknown fields; a model has at least a version and a graph.
+  if (!model.has_ir_version() || !model.has_graph()) {
+    throw Error(ErrorKind::invalid_model, std::string("not an ONNX model (parsed, but it has no ") +
+                                              (model.has_ir_version() ? "graph" : "ir_version") + ")");
+  }
+  return model;
+}
+
+ir::Model import_model(onnx::ModelProto& proto, const std::string& base_directory, const ImportOptions& options) {
+  check_opsets(proto);
+  apply_input_shapes(proto, options.input_shapes);
+  check_graph_structure(proto.graph(), {});
+  check_external_locations(proto.graph(), base_directory);
+  if (options.run_checker) {
+    try {
+      onnx::checker::CheckerContext context;
+      // The checker joins the location to this folder with a plain string append.
+      context.set_model_dir(base_directory.empty() ? std::string() : base_directory + "/");
+      onnx::checker::check_model(proto, context);
+    } catch (const std::exception& error) {
+      throw Error(ErrorKind::invalid_model, std::string("the ONNX checker rejects the model: ") + error.what());
+    }
+  }
+  if (options.run_shape_inference) {
+    try {
+      onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
+                                         onnx::ShapeInferenceOptions(false, 0, false));
+    } catch (const std::exception& error) {
+      throw Error(ErrorKind::invalid_model, std::string("ONNX shape inference fails: ") + error.what());
+    }
+  }
+
+  ir::Model model;
+  model.ir_version = proto.ir_version();
+  model.producer_name = proto.producer_name();
+  model.producer_version = proto.producer_version();
+  for (const auto& entry : proto.metadata_props()) model.metadata[entry.key()] = entry.value();
+  for (const auto& opset : proto.opset_import()) model.opset_imports[normalize_domain(opset.domain())] = opset.version();
+  GraphConverter converter(base_directory);
+  model.graph = converter.convert(proto.graph(), nullptr);
+  ir::verify(*model.graph);
+  return model;
+}
+
+}  // namespace
+
+ir::Model load_model_from_bytes(std::string_view bytes, const std::string& display_name,
+                                const std::string& base_directory, const ImportOptions& options) {
+  try {
+    onnx::ModelProto proto = parse_model(bytes);
+    ir::Model model = import_model(proto, base_directory, options);
+    model.source_path = display_name;
+    return model;
+  } catch (const Error& error) {
+    throw error.with_file(display_name);
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorKind::resource_limit, "out of memory while loading the model", display_name);
+  } catch (const std::exception& error) {
+    throw Error(ErrorKind::invalid_model, std::string("cannot load the model: ") + error.what(), display_name);
+  }
+}
+
+ir::Model load_model(const std::string& path, const ImportOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (fs::is_directory(path, error)) throw Error(ErrorKind::io, "is a folder, not a model file", path);
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw Error(ErrorKind::io, "cannot open the file", path);
+  stream.seekg(0, std::ios::end);
+  const std::streamoff size = stream.tellg();
+  if (size < 0) throw Error(ErrorKind::io, "cannot read the file", path);
+  if (static_cast<uint64_t>(size) >= kMaxModelBytes) {
+    throw Error(ErrorKind::resource_limit,
+                "the file is 2 GiB or larger; protobuf cannot parse it (large models must keep weights in external data)",
+                path);
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  stream.seekg(0);
+  stream.read(bytes.data(), size);
+  if (!stream) throw Error(ErrorKind::io, "cannot read the file", path);
+  std::string folder = fs::path(path).parent_path().string();
+  if (folder.empty()) folder = ".";
+  return load_model_from_bytes(bytes, path, folder, options);
 }
 
 }  // namespace npukit::onnx_io

@@ -2,8 +2,11 @@
 // every value the IR gets; reads external-data files relative to the model's folder.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ir/graph.h"
 
@@ -12,6 +15,10 @@ namespace npukit::onnx_io {
 struct ImportOptions {
   bool run_checker = true;
   bool run_shape_inference = true;
+  // Replaces the declared dims of the named graph inputs before shape inference, so a model with dynamic
+  // dims gets static shapes everywhere (`inspect --input-shape images=1,3,640,640`). Unknown names are an
+  // Error(invalid_argument).
+  std::map<std::string, std::vector<int64_t>> input_shapes;
 };
 
 // Throws npukit::Error (with the file name) for anything wrong with the file or the graph.
