@@ -1,8 +1,51 @@
-// Placeholder until the inspect subcommand lands.
+// npukit inspect MODEL: ops, parameters, MACs and activation memory, per layer and in total.
+#include <iostream>
+#include <memory>
+
 #include "cli/commands.h"
+#include "cli/inspect_report.h"
+#include "cli/model_arguments.h"
+#include "inspect/model_statistics.h"
 
 namespace npukit::cli {
 
-void register_inspect_command(CLI::App& app) { app.add_subcommand("inspect", "(not written yet)"); }
+namespace {
+
+struct InspectArguments {
+  std::string model;
+  bool json = false;
+  bool per_layer = false;
+  size_t layers = 10;
+  std::vector<std::string> input_shapes;
+};
+
+void run_inspect(const InspectArguments& arguments) {
+  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
+  ir::Model model = load_model_argument(arguments.model, input_shapes);
+  inspect::ModelStatistics statistics = inspect::compute_statistics(model);
+  if (statistics.source.empty()) statistics.source = arguments.model;
+  if (arguments.json) {
+    std::cout << inspect_report_json(statistics).dump(2) << "\n";
+    return;
+  }
+  InspectReportOptions options;
+  options.every_layer = arguments.per_layer;
+  options.heaviest_layers = arguments.layers;
+  print_inspect_report(std::cout, statistics, options);
+}
+
+}  // namespace
+
+void register_inspect_command(CLI::App& app) {
+  auto arguments = std::make_shared<InspectArguments>();
+  CLI::App* command = app.add_subcommand("inspect", "Ops, parameters, MACs and peak activation memory of a model");
+  command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
+  command->add_flag("--json", arguments->json, "Print JSON for programs (every node included)");
+  command->add_flag("--per-layer", arguments->per_layer, "List every layer in graph order");
+  command->add_option("--layers", arguments->layers, "List the N layers with the most MACs (default 10)")
+      ->type_name("N");
+  add_input_shape_option(*command, arguments->input_shapes);
+  command->callback([arguments] { run_inspect(*arguments); });
+}
 
 }  // namespace npukit::cli

@@ -1,8 +1,299 @@
-// Placeholder until the run subcommand lands.
+// npukit run MODEL --input name=file.npy ...: run a model once on a backend and write its outputs.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
+#include "cli/model_arguments.h"
+#include "cli/progress.h"
+#include "cli/table.h"
+#include "cli/tensor_values.h"
+#include "core/npy.h"
+#include "ir/graph.h"
+#include "npukit/session.h"
 
 namespace npukit::cli {
 
-void register_run_command(CLI::App& app) { app.add_subcommand("run", "(not written yet)"); }
+namespace {
+
+struct RunArguments {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::vector<std::string> input_shapes;
+  bool random_input = false;
+  uint64_t seed = 0;
+  std::string output_dir;
+  std::string backend = "ref";
+  bool json = false;
+};
+
+struct PreparedInput {
+  std::string name;
+  std::string source;  // the .npy path, or "random"
+  Tensor tensor;
+};
+
+// numpy's name for a dtype, so the user knows what to pass to astype().
+std::string numpy_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return "float32";
+    case DType::f16: return "float16";
+    case DType::f64: return "float64";
+    case DType::i8: return "int8";
+    case DType::u8: return "uint8";
+    case DType::i16: return "int16";
+    case DType::u16: return "uint16";
+    case DType::i32: return "int32";
+    case DType::u32: return "uint32";
+    case DType::i64: return "int64";
+    case DType::u64: return "uint64";
+    case DType::boolean: return "bool";
+    default: return std::string(dtype_name(dtype));
+  }
+}
+
+std::string input_names(const std::vector<ValueInfo>& inputs) {
+  std::string names;
+  for (const ValueInfo& input : inputs) names += (names.empty() ? "" : ", ") + input.name;
+  return names.empty() ? "none" : names;
+}
+
+const ValueInfo& find_input(const std::vector<ValueInfo>& inputs, const std::string& name, const std::string& model) {
+  for (const ValueInfo& input : inputs) {
+    if (input.name == name) return input;
+  }
+  throw Error(ErrorKind::invalid_argument,
+              "the model has no input named '" + name + "'; its inputs are: " + input_names(inputs), model);
+}
+
+// Checks a tensor read from a file against the model's declaration, with a message that says what to do.
+void check_input(const ValueInfo& input, const Tensor& tensor, const std::string& path, const std::string& model) {
+  if (tensor.dtype() != input.dtype) {
+    throw Error(ErrorKind::invalid_argument,
+                "input '" + input.name + "' must be " + std::string(dtype_name(input.dtype)) + " but " + path +
+                    " holds " + std::string(dtype_name(tensor.dtype())) + "; convert it, e.g. np.save('" + path + "', array.astype(np." +
+                    numpy_dtype(input.dtype) + "))",
+                model);
+  }
+  if (!input.has_shape) return;
+  bool matches = input.shape.size() == tensor.rank();
+  for (size_t i = 0; matches && i < input.shape.size(); ++i) {
+    matches = input.shape[i] < 0 || input.shape[i] == tensor.dim(i);
+  }
+  if (!matches) {
+    throw Error(ErrorKind::invalid_argument,
+                "input '" + input.name + "' must have shape " + describe_dims(input.shape, input.dim_names) +
+                    " but " + path + " holds " + shape_to_string(tensor.shape()) +
+                    "; save an array of that shape (or, if the model's dims are dynamic, fix them with "
+                    "--input-shape " + input.name + "=...)",
+                model);
+  }
+}
+
+std::vector<PreparedInput> prepare_inputs(const RunArguments& arguments, const std::vector<ValueInfo>& declared) {
+  std::vector<PreparedInput> prepared;
+  std::set<std::string> given;
+  for (const std::string& argument : arguments.inputs) {
+    std::string name, path;
+    size_t equals = argument.find('=');
+    if (equals == std::string::npos) {
+      // A bare file is fine for a model with one input.
+      if (declared.size() != 1) {
+        throw Error(ErrorKind::invalid_argument,
+                    "--input '" + argument + "' names no input; use --input NAME=FILE.npy (inputs: " +
+                        input_names(declared) + ")",
+                    arguments.model);
+      }
+      name = declared[0].name;
+      path = argument;
+    } else {
+      name = argument.substr(0, equals);
+      path = argument.substr(equals + 1);
+    }
+    const ValueInfo& input = find_input(declared, name, arguments.model);
+    if (!given.insert(name).second) {
+      throw Error(ErrorKind::invalid_argument, "input '" + name + "' is given twice", arguments.model);
+    }
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) {
+      throw Error(ErrorKind::io,
+                  "cannot read input '" + name + "': no such file '" + path + "'; check the path (save arrays "
+                  "with numpy.save)",
+                  arguments.model);
+    }
+    Tensor tensor;
+    try {
+      tensor = read_npy(path);
+    } catch (const Error& failure) {
+      throw Error(failure.kind(),
+                  "input '" + name + "' from '" + path + "' is not a readable .npy file (" + failure.reason() +
+                      "); write it with numpy.save(path, array)",
+                  arguments.model);
+    }
+    check_input(input, tensor, path, arguments.model);
+    prepared.push_back({name, path, std::move(tensor)});
+  }
+
+  std::mt19937_64 generator(arguments.seed);
+  for (const ValueInfo& input : declared) {
+    if (given.count(input.name)) continue;
+    if (!arguments.random_input) {
+      throw Error(ErrorKind::invalid_argument,
+                  "input '" + input.name + "' is not given; pass --input " + input.name +
+                      "=FILE.npy, or --random-input to fill missing inputs with random data",
+                  arguments.model);
+    }
+    bool dynamic = !input.has_shape;
+    for (int64_t dim : input.shape) dynamic = dynamic || dim < 0;
+    if (dynamic) {
+      throw Error(ErrorKind::invalid_argument,
+                  "input '" + input.name + "' has dynamic dims " +
+                      (input.has_shape ? describe_dims(input.shape, input.dim_names) : std::string("(rank unknown)")) +
+                      "; choose them with --input-shape " + input.name + "=D0,D1,... to use --random-input",
+                  arguments.model);
+    }
+    prepared.push_back({input.name, "random", random_tensor(input.dtype, input.shape, generator)});
+  }
+  return prepared;
+}
+
+std::string values_text(const std::vector<double>& values) {
+  std::string text;
+  for (double value : values) text += (text.empty() ? "" : " ") + format_number(value, 4);
+  return text;
+}
+
+nlohmann::json number_or_null(bool known, double value) {
+  return known && std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+void run_model(const RunArguments& arguments) {
+  Progress progress("run", 4, !arguments.json);
+  progress.update(0, "loading " + arguments.model);
+  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
+  auto model = std::make_shared<ir::Model>(load_model_argument(arguments.model, input_shapes));
+  if (model->source_path.empty()) model->source_path = arguments.model;
+  SessionOptions options;
+  options.backend = arguments.backend;
+  std::unique_ptr<Session> session = Session::from_model(model, options);
+
+  progress.update(1, "reading inputs");
+  std::vector<PreparedInput> inputs = prepare_inputs(arguments, session->inputs());
+  for (PreparedInput& input : inputs) session->set_input(input.name, input.tensor);
+
+  progress.update(2, "running");
+  auto start = std::chrono::steady_clock::now();
+  session->run();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  progress.update(3, "writing outputs");
+  std::map<std::string, std::string> files;
+  if (!arguments.output_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(arguments.output_dir, error);
+    if (error) {
+      throw Error(ErrorKind::io, "cannot create the output directory: " + error.message(), arguments.output_dir);
+    }
+    std::set<std::string> used;
+    for (const ValueInfo& output : session->outputs()) {
+      // Two names may sanitize alike ("a/b", "a:b"): number the later ones.
+      std::string base = sanitize_file_name(output.name), file = base;
+      for (int suffix = 1; !used.insert(file).second; ++suffix) file = base + "_" + std::to_string(suffix);
+      std::string path = (std::filesystem::path(arguments.output_dir) / (file + ".npy")).string();
+      write_npy(path, session->output(output.name));
+      files[output.name] = path;
+    }
+  }
+  progress.finish();
+
+  if (arguments.json) {
+    nlohmann::json json;
+    json["model"] = arguments.model;
+    json["backend"] = arguments.backend;
+    json["wall_time_seconds"] = seconds;
+    json["inputs"] = nlohmann::json::array();
+    for (const PreparedInput& input : inputs) {
+      json["inputs"].push_back({{"name", input.name}, {"dtype", std::string(dtype_name(input.tensor.dtype()))},
+                                {"shape", input.tensor.shape()}, {"source", input.source}});
+    }
+    json["outputs"] = nlohmann::json::array();
+    for (const ValueInfo& output : session->outputs()) {
+      const Tensor& tensor = session->output(output.name);
+      TensorValueSummary summary = summarize_values(tensor);
+      bool any = summary.finite_count > 0;
+      json["outputs"].push_back({{"name", output.name},
+                                 {"dtype", std::string(dtype_name(tensor.dtype()))},
+                                 {"shape", tensor.shape()},
+                                 {"file", files.count(output.name) ? nlohmann::json(files[output.name]) : nlohmann::json(nullptr)},
+                                 {"min", number_or_null(any, summary.minimum)},
+                                 {"max", number_or_null(any, summary.maximum)},
+                                 {"mean", number_or_null(any, summary.mean)},
+                                 {"nan_count", summary.nan_count},
+                                 {"infinity_count", summary.infinity_count},
+                                 {"first_values", [&] {
+                                    nlohmann::json values = nlohmann::json::array();
+                                    for (double value : summary.first_values) values.push_back(number_or_null(true, value));
+                                    return values;
+                                  }()}});
+    }
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+
+  std::cout << "model    " << arguments.model << "\nbackend  " << arguments.backend << "\ninputs\n";
+  Table input_table({{"name"}, {"dtype"}, {"shape"}, {"from"}});
+  for (const PreparedInput& input : inputs) {
+    input_table.add_row({input.name, std::string(dtype_name(input.tensor.dtype())), shape_to_string(input.tensor.shape()),
+                         input.source == "random" ? "random (seed " + std::to_string(arguments.seed) + ")" : input.source});
+  }
+  input_table.print(std::cout, 2);
+  std::cout << "outputs\n";
+  Table output_table({{"name"}, {"dtype"}, {"shape"}, {"min", Align::right}, {"max", Align::right},
+                      {"mean", Align::right}, {"first values"}});
+  std::vector<std::string> warnings;
+  for (const ValueInfo& output : session->outputs()) {
+    const Tensor& tensor = session->output(output.name);
+    TensorValueSummary summary = summarize_values(tensor);
+    bool any = summary.finite_count > 0;
+    output_table.add_row({output.name, std::string(dtype_name(tensor.dtype())), shape_to_string(tensor.shape()),
+                          any ? format_number(summary.minimum, 5) : "-", any ? format_number(summary.maximum, 5) : "-",
+                          any ? format_number(summary.mean, 5) : "-", values_text(summary.first_values)});
+    if (summary.nan_count || summary.infinity_count) {
+      warnings.push_back("output '" + output.name + "' has " + std::to_string(summary.nan_count) + " NaN and " +
+                         std::to_string(summary.infinity_count) + " infinite values");
+    }
+  }
+  output_table.print(std::cout, 2, 60);
+  std::cout << "wall time  " << format_seconds(seconds) << " (run only, " << arguments.backend << " backend)\n";
+  if (!files.empty()) std::cout << "written    " << files.size() << " file(s) to " << arguments.output_dir << "\n";
+  for (const std::string& warning : warnings) std::cout << "warning: " << warning << "\n";
+}
+
+}  // namespace
+
+void register_run_command(CLI::App& app) {
+  auto arguments = std::make_shared<RunArguments>();
+  CLI::App* command = app.add_subcommand("run", "Run a model once and write its outputs as .npy files");
+  command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
+  command->add_option("--input,-i", arguments->inputs, "An input from a .npy file: NAME=FILE.npy (repeat per input)")
+      ->type_name("NAME=FILE")
+      ->take_all()
+      ->allow_extra_args(false);
+  command->add_flag("--random-input", arguments->random_input,
+                    "Fill inputs not given with --input with random data (floats in [0,1))");
+  command->add_option("--seed", arguments->seed, "Seed of --random-input (default 0)")->type_name("N");
+  command->add_option("--output-dir,-o", arguments->output_dir, "Write each output to DIR/<name>.npy")
+      ->type_name("DIR");
+  command->add_option("--backend", arguments->backend, "Backend to run on (default ref)")->type_name("NAME");
+  command->add_flag("--json", arguments->json, "Print JSON for programs");
+  add_input_shape_option(*command, arguments->input_shapes);
+  command->callback([arguments] { run_model(*arguments); });
+}
 
 }  // namespace npukit::cli

@@ -1,0 +1,180 @@
+#include "cli/inspect_report.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "cli/table.h"
+
+namespace npukit::cli {
+
+namespace {
+
+std::string optional_count(const std::optional<int64_t>& value) {
+  return value ? format_count(static_cast<double>(*value)) : "unknown";
+}
+
+std::string node_label(const inspect::NodeStatistics& node) {
+  return node.name.empty() ? "#" + std::to_string(node.index) : node.name;
+}
+
+std::string outputs_text(const inspect::NodeStatistics& node) {
+  std::string text;
+  for (const inspect::TensorSummary& output : node.outputs) {
+    if (!text.empty()) text += " ";
+    text += output.shape_text();
+  }
+  return text;
+}
+
+void print_tensors(std::ostream& out, const char* title, const std::vector<inspect::TensorSummary>& tensors) {
+  out << title << "\n";
+  Table table({{"name"}, {"dtype"}, {"shape"}, {"size", Align::right}});
+  for (const inspect::TensorSummary& tensor : tensors) {
+    table.add_row({tensor.name, std::string(dtype_name(tensor.dtype)), tensor.shape_text(),
+                   tensor.bytes ? format_bytes(static_cast<double>(*tensor.bytes)) : "unknown"});
+  }
+  table.print(out, 2, 60);
+}
+
+nlohmann::json tensor_json(const inspect::TensorSummary& tensor) {
+  nlohmann::json json;
+  json["name"] = tensor.name;
+  json["dtype"] = std::string(dtype_name(tensor.dtype));
+  if (tensor.rank_known) {
+    // A static dim is a number; a dynamic one its symbol, or null when it has none.
+    nlohmann::json dims = nlohmann::json::array();
+    for (const ir::Dim& dim : tensor.dims) {
+      if (dim.is_static()) dims.push_back(dim.value);
+      else if (!dim.symbol.empty()) dims.push_back(dim.symbol);
+      else dims.push_back(nullptr);
+    }
+    json["shape"] = dims;
+  } else {
+    json["shape"] = nullptr;
+  }
+  json["bytes"] = tensor.bytes ? nlohmann::json(*tensor.bytes) : nlohmann::json(nullptr);
+  return json;
+}
+
+nlohmann::json optional_json(const std::optional<int64_t>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+void print_inspect_report(std::ostream& out, const inspect::ModelStatistics& statistics,
+                          const InspectReportOptions& options) {
+  const bool complete = statistics.nodes_with_unknown_cost == 0;
+  const std::string lower_bound = complete ? "" : " (at least; some shapes unknown)";
+  out << "model     " << statistics.source << "  (opset " << statistics.opset << ", " << statistics.nodes.size()
+      << " nodes)\n\n";
+  print_tensors(out, "inputs", statistics.inputs);
+  print_tensors(out, "outputs", statistics.outputs);
+  out << "\n";
+  Table summary({{"figure"}, {"value", Align::right}, {"detail"}});
+  summary.add_row({"parameters", format_count(static_cast<double>(statistics.parameter_count)),
+                   format_bytes(static_cast<double>(statistics.parameter_bytes))});
+  summary.add_row({"MACs", format_count(static_cast<double>(statistics.macs)),
+                   "Conv, ConvTranspose, Gemm, MatMul, RNN" + lower_bound});
+  summary.add_row({"other ops", format_count(static_cast<double>(statistics.other_operations)),
+                   "element operations of every other op, not in MACs" + lower_bound});
+  std::string peak_detail = "activations alive at once, constants excluded";
+  if (statistics.peak_node_index) {
+    const inspect::NodeStatistics& node = statistics.nodes[*statistics.peak_node_index];
+    peak_detail = "during node " + std::to_string(node.index) + " '" + node_label(node) + "' (" + node.op_type + ")";
+  }
+  if (statistics.activations_with_unknown_size) peak_detail += " (at least; some sizes unknown)";
+  summary.add_row({"peak activations", format_bytes(static_cast<double>(statistics.peak_activation_bytes)),
+                   peak_detail});
+  summary.print(out, 0, 80);
+
+  // Ops histogram, most frequent first, with each op's share of the MACs.
+  std::map<std::string, int64_t> macs_by_op;
+  for (const inspect::NodeStatistics& node : statistics.nodes) {
+    std::string label = node.domain.empty() || node.domain == "ai.onnx" ? node.op_type : node.domain + "." + node.op_type;
+    macs_by_op[label] += node.macs.value_or(0);
+  }
+  std::vector<std::pair<std::string, int64_t>> ops(statistics.op_histogram.begin(), statistics.op_histogram.end());
+  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  out << "\nops (" << ops.size() << " kinds, " << statistics.nodes.size() << " nodes)\n";
+  Table histogram({{"op"}, {"count", Align::right}, {"MACs", Align::right}, {"share", Align::right}});
+  for (const auto& [op, count] : ops) {
+    int64_t macs = macs_by_op[op];
+    std::string share = "-";
+    if (statistics.macs > 0 && macs > 0) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%.1f%%", 100.0 * static_cast<double>(macs) / statistics.macs);
+      share = buffer;
+    }
+    histogram.add_row({op, std::to_string(count), macs ? format_count(static_cast<double>(macs)) : "-", share});
+  }
+  histogram.print(out, 2);
+
+  // Layers: every one in order, or the heaviest few.
+  std::vector<size_t> shown(statistics.nodes.size());
+  std::iota(shown.begin(), shown.end(), 0);
+  if (!options.every_layer) {
+    std::stable_sort(shown.begin(), shown.end(), [&](size_t a, size_t b) {
+      return statistics.nodes[a].macs.value_or(0) > statistics.nodes[b].macs.value_or(0);
+    });
+    shown.resize(std::min(shown.size(), options.heaviest_layers));
+    out << "\nlayers: the " << shown.size() << " with the most MACs (--per-layer for all " << statistics.nodes.size()
+        << ", --layers N for more)\n";
+  } else {
+    out << "\nlayers (" << shown.size() << ")\n";
+  }
+  if (!shown.empty()) {
+    Table layers({{"#", Align::right}, {"name"}, {"op"}, {"output shape"}, {"params", Align::right},
+                  {"MACs", Align::right}, {"other ops", Align::right}});
+    for (size_t index : shown) {
+      const inspect::NodeStatistics& node = statistics.nodes[index];
+      layers.add_row({std::to_string(node.index), node_label(node), node.op_type + (node.has_subgraphs ? "*" : ""),
+                      outputs_text(node), node.parameter_count ? format_count(static_cast<double>(node.parameter_count)) : "-",
+                      node.macs && *node.macs == 0 ? "-" : optional_count(node.macs),
+                      node.other_operations && *node.other_operations == 0 ? "-" : optional_count(node.other_operations)});
+    }
+    layers.print(out, 2);
+  }
+  for (const std::string& note : statistics.notes) out << "\nnote: " << note;
+  if (!statistics.notes.empty()) out << "\n";
+}
+
+nlohmann::json inspect_report_json(const inspect::ModelStatistics& statistics) {
+  nlohmann::json json;
+  json["model"] = statistics.source;
+  json["opset"] = statistics.opset;
+  json["inputs"] = nlohmann::json::array();
+  for (const auto& input : statistics.inputs) json["inputs"].push_back(tensor_json(input));
+  json["outputs"] = nlohmann::json::array();
+  for (const auto& output : statistics.outputs) json["outputs"].push_back(tensor_json(output));
+  json["node_count"] = statistics.nodes.size();
+  json["parameters"] = {{"count", statistics.parameter_count}, {"bytes", statistics.parameter_bytes}};
+  json["macs"] = statistics.macs;
+  json["other_operations"] = statistics.other_operations;
+  json["peak_activation_bytes"] = statistics.peak_activation_bytes;
+  json["peak_node_index"] = statistics.peak_node_index ? nlohmann::json(*statistics.peak_node_index) : nlohmann::json(nullptr);
+  json["complete"] = statistics.complete();
+  json["nodes_with_unknown_cost"] = statistics.nodes_with_unknown_cost;
+  json["activations_with_unknown_size"] = statistics.activations_with_unknown_size;
+  json["ops"] = statistics.op_histogram;
+  json["nodes"] = nlohmann::json::array();
+  for (const inspect::NodeStatistics& node : statistics.nodes) {
+    nlohmann::json entry;
+    entry["index"] = node.index;
+    entry["name"] = node.name;
+    entry["op"] = node.op_type;
+    entry["domain"] = node.domain;
+    entry["outputs"] = nlohmann::json::array();
+    for (const auto& output : node.outputs) entry["outputs"].push_back(tensor_json(output));
+    entry["parameters"] = node.parameter_count;
+    entry["parameter_bytes"] = node.parameter_bytes;
+    entry["macs"] = optional_json(node.macs);
+    entry["other_operations"] = optional_json(node.other_operations);
+    entry["has_subgraphs"] = node.has_subgraphs;
+    json["nodes"].push_back(std::move(entry));
+  }
+  json["notes"] = statistics.notes;
+  return json;
+}
+
+}  // namespace npukit::cli

@@ -1,0 +1,34 @@
+// What the model-taking commands share: the MODEL argument (a file or builtin:NAME) and --input-shape.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "ir/graph.h"
+
+namespace npukit::cli {
+
+using InputShapes = std::map<std::string, std::vector<int64_t>>;
+
+// Parses "name=1,3,640,640" (one per --input-shape). Throws Error(invalid_argument) saying the expected
+// form; a name given twice is an error too.
+InputShapes parse_input_shapes(const std::vector<std::string>& arguments);
+
+// Adds --input-shape to a subcommand.
+void add_input_shape_option(CLI::App& command, std::vector<std::string>& target);
+
+// Loads MODEL: an ONNX file (checked and shape-inferred, with the given input shapes fixed first) or a
+// built-in model ("builtin:yolov5s"). Throws npukit::Error naming the file.
+ir::Model load_model_argument(const std::string& reference, const InputShapes& input_shapes);
+
+// The help text of MODEL arguments.
+std::string model_argument_help();
+
+// "[1, 3, ?, ?]" with symbols for dynamic dims, for messages.
+std::string describe_dims(const std::vector<int64_t>& shape, const std::vector<std::string>& dim_names);
+
+}  // namespace npukit::cli
