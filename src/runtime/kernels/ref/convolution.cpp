@@ -300,9 +300,9 @@ void conv_transpose_kernel(KernelContext& context) {
     if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       size = !output_shape.empty() ? output_shape[axis] : geometry.output[axis] * strides[axis];
       const int64_t total = std::max<int64_t>(0, full - size);
-      // As ONNX Runtime does: SAME_UPPER puts the odd padding element at the beginning, everything else at
-      // the end.
-      geometry.pads_begin[axis] = auto_pad == "SAME_UPPER" ? total - total / 2 : total / 2;
+      // As the ONNX spec says: SAME_LOWER puts the odd padding element at the beginning, everything else
+      // (SAME_UPPER, explicit output_shape) at the end.
+      geometry.pads_begin[axis] = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
       geometry.pads_end[axis] = total - geometry.pads_begin[axis];
     } else {
       if (auto_pad == "NOTSET") {

@@ -270,6 +270,7 @@ void max_unpool_kernel(KernelContext& context) {
   for (size_t axis = 0; axis < rank; ++axis) {
     output_shape.push_back((input.dim(axis + 2) - 1) * strides[axis] + kernel[axis] - pads[axis] - pads[axis + rank]);
   }
+  const Shape default_shape = output_shape;
   if (const Tensor* requested = context.optional_input(2)) {
     std::vector<int64_t> values = requested->to_int64_vector();
     if (values.size() != input.rank()) context.invalid("output_shape must have one value per input dimension");
@@ -282,7 +283,24 @@ void max_unpool_kernel(KernelContext& context) {
     output_shape = values;
   }
   Tensor& output = context.allocate_output(0, input.dtype(), output_shape);
-  const std::vector<int64_t> positions = indices.to_int64_vector();
+  std::vector<int64_t> positions = indices.to_int64_vector();
+  // The indices address the unpooled shape; a larger output_shape keeps each element at the same
+  // coordinates (as the ONNX reference does), so indices are re-encoded for the output's strides.
+  if (output_shape != default_shape) {
+    const int64_t default_count = shape_element_count(default_shape);
+    for (int64_t& position : positions) {
+      if (position < 0 || position >= default_count) {
+        context.invalid("index " + std::to_string(position) + " is outside the unpooled shape " + shape_to_string(default_shape));
+      }
+      int64_t rest = position, encoded = 0, stride = 1;
+      for (size_t axis = default_shape.size(); axis-- > 0;) {
+        encoded += (rest % default_shape[axis]) * stride;
+        rest /= default_shape[axis];
+        stride *= output_shape[axis];
+      }
+      position = encoded;
+    }
+  }
   const int64_t output_count = output.element_count();
   const size_t element_size = dtype_size(input.dtype());
   const auto* source = static_cast<const std::byte*>(input.raw_data());
