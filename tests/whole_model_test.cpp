@@ -1,6 +1,7 @@
 // Whole models against ONNX Runtime: every model in models/reference/manifest.json (written by
 // tools/make_models.sh) runs on the reference backend and each output must match ORT's to a relative error
-// max|ours - ort| / max|ort| of at most 1e-4.
+// max|ours - ort| / max|ort| of at most 1e-4. Each model also goes import -> export -> import and must then
+// give bit-identical outputs (DESIGN.md decision 1).
 //
 // The manifest is not optional: when it is missing the tests fail and say how to make it, so a machine
 // without the models cannot pass by skipping.
@@ -8,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -21,7 +23,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/npy.h"
+#include "ir/graph.h"
 #include "npukit/session.h"
+#include "onnx/onnx_export.h"
+#include "onnx/onnx_import.h"
 
 namespace npukit {
 namespace {
@@ -147,6 +152,56 @@ TEST_P(WholeModelAgainstOnnxRuntime, OutputsMatch) {
 
 INSTANTIATE_TEST_SUITE_P(Models, WholeModelAgainstOnnxRuntime, ::testing::ValuesIn(required_models),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+class WholeModelRoundTrip : public ::testing::TestWithParam<std::string> {};
+
+std::map<std::string, Tensor> run_model(std::shared_ptr<const ir::Model> model, const nlohmann::json& entry) {
+  std::unique_ptr<Session> session = Session::from_model(std::move(model));
+  std::map<std::string, Tensor> inputs;
+  for (const auto& [name, npy] : entry.at("inputs").items()) {
+    inputs[name] = read_npy((models_directory / npy.get<std::string>()).string());
+  }
+  return session->run(inputs);
+}
+
+TEST_P(WholeModelRoundTrip, ExportedModelGivesIdenticalOutputs) {
+  nlohmann::json manifest;
+  if (!load_manifest(manifest)) return;
+  const nlohmann::json* entry = find_entry(manifest, GetParam());
+  ASSERT_NE(entry, nullptr) << "the manifest lacks '" << GetParam() << "': run tools/make_models.sh --force";
+  const std::filesystem::path model_path = models_directory / entry->at("model").get<std::string>();
+
+  std::map<std::string, Tensor> original_outputs, round_trip_outputs;
+  size_t original_nodes = 0, round_trip_nodes = 0;
+  try {
+    auto original = std::make_shared<ir::Model>(onnx_io::load_model(model_path.string()));
+    original_nodes = original->graph->nodes().size();
+    const std::string bytes = onnx_io::serialize_model(*original);
+    auto round_trip = std::make_shared<ir::Model>(onnx_io::load_model_from_bytes(
+        bytes, model_path.string() + " (exported and re-imported)", model_path.parent_path().string()));
+    round_trip_nodes = round_trip->graph->nodes().size();
+    original_outputs = run_model(original, *entry);
+    round_trip_outputs = run_model(round_trip, *entry);
+  } catch (const Error& error) {
+    FAIL() << GetParam() << ": " << error.what();
+  }
+  EXPECT_EQ(round_trip_nodes, original_nodes);
+  ASSERT_EQ(round_trip_outputs.size(), original_outputs.size());
+  for (const auto& [name, original] : original_outputs) {
+    SCOPED_TRACE("output '" + name + "'");
+    auto found = round_trip_outputs.find(name);
+    ASSERT_NE(found, round_trip_outputs.end()) << "the re-imported model has no output '" << name << "'";
+    const Tensor& again = found->second;
+    ASSERT_EQ(again.dtype(), original.dtype());
+    ASSERT_EQ(again.shape(), original.shape());
+    EXPECT_EQ(std::memcmp(again.raw_data(), original.raw_data(), original.byte_size()), 0)
+        << "outputs differ after the round trip: max abs difference " << compare(again, original).max_absolute_error;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, WholeModelRoundTrip, ::testing::ValuesIn(required_models),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
 
 }  // namespace
 }  // namespace npukit
