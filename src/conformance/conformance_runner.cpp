@@ -111,44 +111,6 @@ std::vector<std::string> numbered_files(const std::string& folder, const std::st
   return files;
 }
 
-void run_data_set(const runtime::Executor& executor, const ir::Graph& graph, const std::string& set_folder,
-                  const Tolerance& tolerance, TestResult& result) {
-  const std::string set_name = fs::path(set_folder).filename().string();
-  std::vector<std::string> input_files = numbered_files(set_folder, "input_");
-  std::vector<std::string> output_files = numbered_files(set_folder, "output_");
-  if (input_files.size() > graph.inputs.size()) {
-    throw Error(ErrorKind::invalid_argument, set_name + " has " + std::to_string(input_files.size()) +
-                                                 " inputs but the model declares " + std::to_string(graph.inputs.size()));
-  }
-  if (output_files.size() != graph.outputs.size()) {
-    throw Error(ErrorKind::invalid_argument, set_name + " has " + std::to_string(output_files.size()) +
-                                                 " expected outputs but the model declares " +
-                                                 std::to_string(graph.outputs.size()));
-  }
-  std::map<std::string, Tensor> inputs;
-  for (size_t k = 0; k < input_files.size(); ++k) {
-    const ir::Value& declared = *graph.inputs[k];
-    Tensor tensor = as_declared_dtype(read_tensor_file_checked(input_files[k]), declared.type.dtype);
-    if (declared.type.dtype != DType::undefined && tensor.dtype() != declared.type.dtype) {
-      throw Error(ErrorKind::invalid_argument, set_name + " input " + std::to_string(k) + " is " +
-                                                   std::string(dtype_name(tensor.dtype())) + " but the model declares '" +
-                                                   declared.name + "' as " + declared.type.to_string());
-    }
-    inputs[declared.name] = std::move(tensor);
-  }
-  std::vector<Tensor> actual = executor.run(inputs);
-  for (size_t k = 0; k < output_files.size(); ++k) {
-    Tensor expected = as_declared_dtype(read_tensor_file_checked(output_files[k]), graph.outputs[k]->type.dtype);
-    Comparison comparison = compare_tensors(expected, actual[k], tolerance);
-    result.max_abs_error = std::max(result.max_abs_error, comparison.max_abs_error);
-    result.max_rel_error = std::max(result.max_rel_error, comparison.max_rel_error);
-    if (!comparison.equal && result.status != TestStatus::wrong) {
-      result.status = TestStatus::wrong;
-      result.reason = set_name + " output " + std::to_string(k) + " '" + graph.outputs[k]->name + "': " + comparison.reason;
-    }
-  }
-}
-
 }  // namespace
 
 
@@ -220,6 +182,42 @@ Comparison compare_tensors(const Tensor& expected, const Tensor& actual, const T
 }
 
 
+std::vector<DataSet> read_data_sets(const std::string& folder, const ir::Graph& graph) {
+  std::vector<DataSet> data_sets;
+  for (const std::string& set_folder : data_set_folders(folder)) {
+    DataSet data_set;
+    data_set.name = fs::path(set_folder).filename().string();
+    std::vector<std::string> input_files = numbered_files(set_folder, "input_");
+    std::vector<std::string> output_files = numbered_files(set_folder, "output_");
+    if (input_files.size() > graph.inputs.size()) {
+      throw Error(ErrorKind::invalid_argument, data_set.name + " has " + std::to_string(input_files.size()) +
+                                                   " inputs but the model declares " + std::to_string(graph.inputs.size()));
+    }
+    if (output_files.size() != graph.outputs.size()) {
+      throw Error(ErrorKind::invalid_argument, data_set.name + " has " + std::to_string(output_files.size()) +
+                                                   " expected outputs but the model declares " +
+                                                   std::to_string(graph.outputs.size()));
+    }
+    for (size_t k = 0; k < input_files.size(); ++k) {
+      const ir::Value& declared = *graph.inputs[k];
+      Tensor tensor = as_declared_dtype(read_tensor_file_checked(input_files[k]), declared.type.dtype);
+      if (declared.type.dtype != DType::undefined && tensor.dtype() != declared.type.dtype) {
+        throw Error(ErrorKind::invalid_argument, data_set.name + " input " + std::to_string(k) + " is " +
+                                                     std::string(dtype_name(tensor.dtype())) + " but the model declares '" +
+                                                     declared.name + "' as " + declared.type.to_string());
+      }
+      data_set.inputs[declared.name] = std::move(tensor);
+    }
+    for (size_t k = 0; k < output_files.size(); ++k) {
+      data_set.expected_outputs.push_back(
+          as_declared_dtype(read_tensor_file_checked(output_files[k]), graph.outputs[k]->type.dtype));
+    }
+    data_sets.push_back(std::move(data_set));
+  }
+  if (data_sets.empty()) throw Error(ErrorKind::invalid_argument, "the test folder has no test_data_set_*");
+  return data_sets;
+}
+
 std::string main_op_of_test(const std::string& test_name, const std::vector<std::string>& node_op_types) {
   std::vector<std::string> non_constant;
   for (const std::string& op : node_op_types) {
@@ -252,9 +250,20 @@ TestResult run_test(const std::string& folder, const Tolerance& tolerance) {
     result.op = main_op_of_test(result.name, op_types);
     runtime::Executor executor(model, {&runtime::reference_backend()});
     result.status = TestStatus::passed;
-    std::vector<std::string> sets = data_set_folders(folder);
-    if (sets.empty()) throw Error(ErrorKind::invalid_argument, "the test folder has no test_data_set_*");
-    for (const std::string& set : sets) run_data_set(executor, *model->graph, set, tolerance, result);
+    const ir::Graph& graph = *model->graph;
+    for (const DataSet& data_set : read_data_sets(folder, graph)) {
+      std::vector<Tensor> actual = executor.run(data_set.inputs);
+      for (size_t k = 0; k < data_set.expected_outputs.size(); ++k) {
+        Comparison comparison = compare_tensors(data_set.expected_outputs[k], actual[k], tolerance);
+        result.max_abs_error = std::max(result.max_abs_error, comparison.max_abs_error);
+        result.max_rel_error = std::max(result.max_rel_error, comparison.max_rel_error);
+        if (!comparison.equal && result.status != TestStatus::wrong) {
+          result.status = TestStatus::wrong;
+          result.reason = data_set.name + " output " + std::to_string(k) + " '" + graph.outputs[k]->name + "': " +
+                          comparison.reason;
+        }
+      }
+    }
   } catch (const Error& error) {
     result.status = error.kind() == ErrorKind::unsupported ? TestStatus::unsupported : TestStatus::error;
     result.reason = error.what();

@@ -3,11 +3,16 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "npukit/tensor.h"
+
+namespace npukit::ir {
+class Graph;
+}
 
 namespace npukit::conformance {
 
@@ -45,6 +50,17 @@ struct Comparison {
 };
 
 Comparison compare_tensors(const Tensor& expected, const Tensor& actual, const Tolerance& tolerance = {});
+
+// One test_data_set_N folder: inputs by graph-input name, expected outputs in graph-output order.
+struct DataSet {
+  std::string name;
+  std::map<std::string, Tensor> inputs;
+  std::vector<Tensor> expected_outputs;
+};
+
+// Reads every test_data_set_* of a test folder, checked against the model's declared inputs and outputs.
+// Throws Error(invalid_argument) naming the data set when counts or dtypes disagree.
+std::vector<DataSet> read_data_sets(const std::string& folder, const ir::Graph& graph);
 
 // The op a test exercises: the only non-Constant node of a single-op model, else the ONNX op whose name
 // (lower case, without underscores) is the longest prefix of the test name ("test_reduce_sum_keepdims_..."
