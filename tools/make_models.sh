@@ -62,16 +62,19 @@ else
   step "OCR models: present in models/ocr"
 fi
 
-# 3. ONNX Runtime for Node. Its postinstall downloads a GPU provider from a host we cannot reach: skip it.
+# 3. ONNX Runtime for Node, pinned by tools/ort-oracle/package-lock.json. Its postinstall downloads a GPU
+#    provider from a host we cannot reach: ONNXRUNTIME_NODE_INSTALL=skip turns that off.
 ort_directory="$third_party/ort"
+ort_lock="$repository/tools/ort-oracle/package-lock.json"
 if [[ ! -f "$ort_directory/node_modules/onnxruntime-node/package.json" ]] ||
-   ! grep -q "\"version\": \"$ort_version\"" "$ort_directory/node_modules/onnxruntime-node/package.json"; then
+   ! grep -q "\"version\": \"$ort_version\"" "$ort_directory/node_modules/onnxruntime-node/package.json" ||
+   ! cmp -s "$ort_lock" "$ort_directory/package-lock.json"; then
   need npm "apt-get install npm"
-  step "npm install onnxruntime-node@$ort_version into third_party/ort"
+  step "npm ci onnxruntime-node@$ort_version into third_party/ort"
   mkdir -p "$ort_directory"
-  [[ -f "$ort_directory/package.json" ]] || echo '{"name": "npukit-ort-oracle", "private": true}' > "$ort_directory/package.json"
-  (cd "$ort_directory" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent "onnxruntime-node@$ort_version") \
-    || fail "npm install onnxruntime-node@$ort_version"
+  cp "$repository/tools/ort-oracle/package.json" "$ort_lock" "$ort_directory/"
+  (cd "$ort_directory" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --silent) \
+    || fail "npm ci onnxruntime-node@$ort_version (in third_party/ort)"
 else
   step "onnxruntime-node $ort_version: installed in third_party/ort"
 fi
@@ -84,7 +87,7 @@ if [[ ! -s "$manifest" ]]; then
   stale=1
 else
   for input in "$repository/tools/reference_models.json" "$repository/tools/ort_reference.js" \
-               "$repository/tools/npy.js" "$models"/generated/*.onnx "$models"/ocr/*.onnx; do
+               "$repository/tools/npy.js" "$ort_lock" "$models"/generated/*.onnx "$models"/ocr/*.onnx; do
     [[ "$input" -nt "$manifest" ]] && stale=1
   done
 fi
