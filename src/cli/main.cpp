@@ -1,19 +1,53 @@
 // npukit command line: parses the common options and dispatches to one file per subcommand.
+#include <charconv>
+#include <cmath>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "npukit/error.h"
+#include "npukit/tensor.h"
+
+namespace {
+
+// "16G", "512M", "1.5GiB", "4096" → bytes (binary units: a memory limit is about RAM).
+size_t parse_memory_size(const std::string& text) {
+  double number = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  std::string unit(end, text.data() + text.size());
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.ends_with("IB")) unit.resize(unit.size() - 2);
+  else if (unit.ends_with("B")) unit.resize(unit.size() - 1);
+  double scale = unit.empty() ? 1 : unit == "K" ? 1024.0 : unit == "M" ? 1048576.0 : unit == "G" ? 1073741824.0
+               : unit == "T" ? 1099511627776.0 : 0;
+  if (error != std::errc() || end == text.data() || scale == 0 || !(number > 0) || !std::isfinite(number * scale) ||
+      number * scale > 1.8e19) {
+    throw npukit::Error(npukit::ErrorKind::invalid_argument,
+                        "--memory-limit '" + text + "' is not a size; write e.g. 512M, 16G or 1073741824");
+  }
+  return static_cast<size_t>(number * scale);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"npukit: take an ONNX model to an edge NPU, and tell the truth about it"};
   app.require_subcommand(1);
+  std::string memory_limit;
+  app.add_option("--memory-limit", memory_limit,
+                 "Largest single tensor npukit will allocate (default 16G); guards against absurd shapes")
+      ->type_name("SIZE");
+  // Applied before any subcommand runs: subcommand callbacks run after the main app's options are parsed.
+  app.parse_complete_callback([&memory_limit] {
+    if (!memory_limit.empty()) npukit::set_tensor_memory_limit(parse_memory_size(memory_limit));
+  });
   npukit::cli::register_inspect_command(app);
   npukit::cli::register_run_command(app);
   npukit::cli::register_conformance_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    // --help and --version are "errors" with code 0; every real usage error exits 1 like other errors.
+    return app.exit(error) == 0 ? 0 : 1;
   } catch (const npukit::Error& error) {
     std::cerr << "npukit: error: " << error.what() << "\n";
     return 1;

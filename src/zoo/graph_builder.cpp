@@ -20,6 +20,30 @@ float WeightGenerator::next_symmetric() {
   return unit * 2.0f - 1.0f;
 }
 
+namespace {
+
+// E[f(X)] and E[f(X)²] for X ~ N(mean, variance), by the trapezoid rule over ±8 standard deviations:
+// exact enough for sizing weights, and deterministic.
+template <typename Function>
+GraphBuilder::Moments gaussian_moments(double mean, double variance, Function function) {
+  const int steps = 1600;
+  double deviation = std::sqrt(std::max(variance, 1e-12));
+  double first = 0, second = 0, total_weight = 0;
+  for (int i = 0; i <= steps; ++i) {
+    double z = -8.0 + 16.0 * i / steps;
+    double weight = std::exp(-0.5 * z * z) * (i == 0 || i == steps ? 0.5 : 1.0);
+    double value = function(mean + deviation * z);
+    first += weight * value;
+    second += weight * value * value;
+    total_weight += weight;
+  }
+  return {first / total_weight, second / total_weight};
+}
+
+double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+}  // namespace
+
 GraphBuilder::GraphBuilder(ir::Model& model, uint64_t seed)
     : model_(model), graph_(*model.graph), generator_(seed) {}
 
@@ -33,6 +57,16 @@ ir::Value* GraphBuilder::new_value(const std::string& name, const Shape& shape, 
 }
 
 Shape GraphBuilder::shape_of(const ir::Value* value) const { return value->type.static_shape(); }
+
+GraphBuilder::Moments GraphBuilder::moments_of(const ir::Value* value) const {
+  auto found = moments_.find(value);
+  return found == moments_.end() ? Moments{} : found->second;
+}
+
+ir::Value* GraphBuilder::with_moments(ir::Value* value, Moments moments) {
+  moments_[value] = moments;
+  return value;
+}
 
 ir::Node* GraphBuilder::add_node(const std::string& op, const std::string& name, std::vector<ir::Value*> inputs,
                                  std::vector<ir::Value*> outputs) {
@@ -60,11 +94,11 @@ void GraphBuilder::set_string(ir::Node* node, const std::string& key, std::strin
   node->attributes[key] = std::move(attribute);
 }
 
-ir::Value* GraphBuilder::input(const std::string& name, DType dtype, const Shape& shape) {
+ir::Value* GraphBuilder::input(const std::string& name, DType dtype, const Shape& shape, Moments moments) {
   ir::Value* value = new_value(name, shape, dtype);
   value->is_graph_input = true;
   graph_.inputs.push_back(value);
-  return value;
+  return with_moments(value, moments);
 }
 
 void GraphBuilder::output(ir::Value* value, const std::string& name) {
@@ -91,18 +125,20 @@ ir::Value* GraphBuilder::int64_vector(const std::string& name, const std::vector
 }
 
 ir::Value* GraphBuilder::conv(const std::string& name, ir::Value* x, int64_t out_channels, int64_t kernel,
-                              int64_t stride, int64_t pad, float gain) {
+                              int64_t stride, int64_t pad, double output_std) {
   Shape in = shape_of(x);
   int64_t in_channels = in.at(1);
   Tensor weight(DType::f32, {out_channels, in_channels, kernel, kernel});
-  float fan_in = static_cast<float>(in_channels * kernel * kernel);
-  // Uniform on [-a, a] has variance a²/3; choose a for the He variance gain² / fan_in.
-  float limit = gain * std::sqrt(3.0f / fan_in);
+  double fan_in = static_cast<double>(in_channels * kernel * kernel);
+  // E[y²] = fan_in × Var(w) × E[x²] for zero-mean weights; uniform on [-a, a] has variance a²/3.
+  double input_mean_square = std::max(moments_of(x).mean_square, 1e-6);
+  float limit = static_cast<float>(output_std * std::sqrt(3.0 / (fan_in * input_mean_square)));
   for (float& w : weight.values<float>()) w = limit * generator_.next_symmetric();
   Tensor bias(DType::f32, {out_channels});
   for (float& b : bias.values<float>()) b = 0.1f * generator_.next_symmetric();
   ir::Value* weight_value = constant(name + ".weight", std::move(weight));
   ir::Value* bias_value = constant(name + ".bias", std::move(bias));
+  const double bias_variance = 0.01 / 3.0;
   int64_t height = (in.at(2) + 2 * pad - kernel) / stride + 1;
   int64_t width = (in.at(3) + 2 * pad - kernel) / stride + 1;
   ir::Value* y = new_value(name + "_output", {in.at(0), out_channels, height, width});
@@ -112,13 +148,22 @@ ir::Value* GraphBuilder::conv(const std::string& name, ir::Value* x, int64_t out
   set_ints(node, "pads", {pad, pad, pad, pad});
   set_ints(node, "dilations", {1, 1});
   set_int(node, "group", 1);
-  return y;
+  return with_moments(y, {0.0, output_std * output_std + bias_variance});
 }
 
 ir::Value* GraphBuilder::sigmoid(const std::string& name, ir::Value* x) {
   ir::Value* y = new_value(name + "_output", shape_of(x));
   add_node("Sigmoid", name, {x}, {y});
-  return y;
+  Moments in = moments_of(x);
+  return with_moments(y, gaussian_moments(in.mean, in.mean_square - in.mean * in.mean, logistic));
+}
+
+ir::Value* GraphBuilder::silu(const std::string& name, ir::Value* x) {
+  ir::Value* gate = sigmoid(name + ".sigmoid", x);
+  ir::Value* y = mul(name + ".mul", x, gate);
+  Moments in = moments_of(x);
+  return with_moments(y, gaussian_moments(in.mean, in.mean_square - in.mean * in.mean,
+                                          [](double v) { return v * logistic(v); }));
 }
 
 ir::Value* GraphBuilder::elementwise(const std::string& op, const std::string& name, ir::Value* a, ir::Value* b) {
@@ -137,7 +182,18 @@ ir::Value* GraphBuilder::elementwise(const std::string& op, const std::string& n
   }
   ir::Value* y = new_value(name + "_output", result);
   add_node(op, name, {a, b}, {y});
-  return y;
+  // Moments as if the operands were independent (silu() overrides this for its correlated Mul).
+  Moments left_moments = moments_of(a), right_moments = moments_of(b);
+  Moments moments;
+  if (op == "Add") {
+    moments = {left_moments.mean + right_moments.mean,
+               left_moments.mean_square + right_moments.mean_square + 2 * left_moments.mean * right_moments.mean};
+  } else if (op == "Mul") {
+    moments = {left_moments.mean * right_moments.mean, left_moments.mean_square * right_moments.mean_square};
+  } else {
+    moments = left_moments;  // Pow: only used after the last Conv, where no weights depend on it
+  }
+  return with_moments(y, moments);
 }
 
 ir::Value* GraphBuilder::mul(const std::string& name, ir::Value* a, ir::Value* b) { return elementwise("Mul", name, a, b); }
@@ -155,7 +211,14 @@ ir::Value* GraphBuilder::concat(const std::string& name, const std::vector<ir::V
   ir::Value* y = new_value(output_name.empty() ? name + "_output" : output_name, result);
   ir::Node* node = add_node("Concat", name, parts, {y});
   set_int(node, "axis", axis);
-  return y;
+  // Each part contributes in proportion to its share of the concatenated axis.
+  Moments moments{0, 0};
+  for (ir::Value* part : parts) {
+    double share = static_cast<double>(shape_of(part).at(positive_axis)) / static_cast<double>(result[positive_axis]);
+    moments.mean += share * moments_of(part).mean;
+    moments.mean_square += share * moments_of(part).mean_square;
+  }
+  return with_moments(y, moments);
 }
 
 ir::Value* GraphBuilder::max_pool(const std::string& name, ir::Value* x, int64_t kernel, int64_t stride, int64_t pad) {
@@ -166,7 +229,10 @@ ir::Value* GraphBuilder::max_pool(const std::string& name, ir::Value* x, int64_t
   set_ints(node, "kernel_shape", {kernel, kernel});
   set_ints(node, "strides", {stride, stride});
   set_ints(node, "pads", {pad, pad, pad, pad});
-  return y;
+  // The maximum of a window of neighbouring (hence correlated) activations: about twice the mean square,
+  // as measured on this model. Only the scale of the next Conv depends on it.
+  Moments before = moments_of(x);
+  return with_moments(y, {before.mean * 1.5, before.mean_square * 2.0});
 }
 
 ir::Value* GraphBuilder::resize_nearest(const std::string& name, ir::Value* x, int64_t scale) {
@@ -183,7 +249,7 @@ ir::Value* GraphBuilder::resize_nearest(const std::string& name, ir::Value* x, i
   set_string(node, "mode", "nearest");
   set_string(node, "coordinate_transformation_mode", "asymmetric");
   set_string(node, "nearest_mode", "floor");
-  return y;
+  return with_moments(y, moments_of(x));
 }
 
 ir::Value* GraphBuilder::reshape(const std::string& name, ir::Value* x, const Shape& shape) {
@@ -193,7 +259,7 @@ ir::Value* GraphBuilder::reshape(const std::string& name, ir::Value* x, const Sh
   ir::Value* target = int64_vector(name + ".shape", shape);
   ir::Value* y = new_value(name + "_output", shape);
   add_node("Reshape", name, {x, target}, {y});
-  return y;
+  return with_moments(y, moments_of(x));
 }
 
 ir::Value* GraphBuilder::transpose(const std::string& name, ir::Value* x, const std::vector<int64_t>& permutation) {
@@ -203,7 +269,7 @@ ir::Value* GraphBuilder::transpose(const std::string& name, ir::Value* x, const 
   ir::Value* y = new_value(name + "_output", out);
   ir::Node* node = add_node("Transpose", name, {x}, {y});
   set_ints(node, "perm", permutation);
-  return y;
+  return with_moments(y, moments_of(x));
 }
 
 std::vector<ir::Value*> GraphBuilder::split(const std::string& name, ir::Value* x, const std::vector<int64_t>& sizes,
@@ -218,6 +284,7 @@ std::vector<ir::Value*> GraphBuilder::split(const std::string& name, ir::Value* 
   ir::Value* split_sizes = int64_vector(name + ".split", sizes);
   ir::Node* node = add_node("Split", name, {x, split_sizes}, outputs);
   set_int(node, "axis", axis);
+  for (ir::Value* output : outputs) with_moments(output, moments_of(x));
   return outputs;
 }
 

@@ -47,8 +47,7 @@ class Yolov5Builder {
   ir::Value* conv(const std::string& name, ir::Value* x, int64_t channels, int64_t kernel, int64_t stride,
                   int64_t pad = -1) {
     ir::Value* convolved = builder_.conv(name + ".conv", x, channels, kernel, stride, pad < 0 ? kernel / 2 : pad);
-    ir::Value* gate = builder_.sigmoid(name + ".act.sigmoid", convolved);
-    return builder_.mul(name + ".act.mul", convolved, gate);
+    return builder_.silu(name + ".act", convolved);
   }
 
   ir::Value* bottleneck(const std::string& name, ir::Value* x, int64_t channels, bool shortcut) {
@@ -83,7 +82,7 @@ class Yolov5Builder {
   ir::Value* detect_level(int level, ir::Value* x, int64_t stride, const float (&anchors)[6]) {
     const std::string name = "model.24.m." + std::to_string(level);
     const int64_t outputs_per_anchor = 5 + config_.class_count;
-    ir::Value* raw = builder_.conv(name, x, 3 * outputs_per_anchor, 1, 1, 0, 1.0f);
+    ir::Value* raw = builder_.conv(name, x, 3 * outputs_per_anchor, 1, 1, 0);
     Shape shape = builder_.shape_of(raw);
     int64_t batch = shape[0], rows = shape[2], columns = shape[3];
     ir::Value* split_anchors = builder_.reshape(name + ".reshape", raw, {batch, 3, outputs_per_anchor, rows, columns});
