@@ -28,6 +28,10 @@ const KernelRegistry& reference_registry() {
     register_detection_kernels(built);
     register_text_kernels(built);
     register_control_flow_kernels(built);
+    register_einsum_kernels(built);
+    register_loss_kernels(built);
+    register_grid_sample_kernels(built);
+    register_training_kernels(built);
     register_signal_processing_kernels(built);
     register_cumulative_sum_kernels(built);
     register_determinant_kernels(built);

@@ -26,6 +26,10 @@ void register_resize_kernels(KernelRegistry& registry);              // resize.c
 void register_detection_kernels(KernelRegistry& registry);           // detection.cpp (NonMaxSuppression, RoiAlign)
 void register_text_kernels(KernelRegistry& registry);                // text.cpp (TfIdfVectorizer)
 void register_control_flow_kernels(KernelRegistry& registry);        // control_flow.cpp
+void register_einsum_kernels(KernelRegistry& registry);              // einsum.cpp
+void register_loss_kernels(KernelRegistry& registry);                // loss.cpp (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss)
+void register_grid_sample_kernels(KernelRegistry& registry);         // grid_sample.cpp
+void register_training_kernels(KernelRegistry& registry);            // training.cpp (Adagrad, Adam, Momentum)
 void register_signal_processing_kernels(KernelRegistry& registry);   // signal_processing.cpp
 void register_cumulative_sum_kernels(KernelRegistry& registry);      // cumulative_sum.cpp
 void register_determinant_kernels(KernelRegistry& registry);         // determinant.cpp
