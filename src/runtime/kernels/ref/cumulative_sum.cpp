@@ -39,9 +39,9 @@ void cumsum_kernel(KernelContext& context) {
             const Compute value = static_cast<Compute>(row[i]);
             if (exclusive) {
               out_row[i] = static_cast<T>(running[static_cast<size_t>(i)]);
-              running[static_cast<size_t>(i)] = Compute(running[static_cast<size_t>(i)] + value);
+              running[static_cast<size_t>(i)] = wrapping_add(running[static_cast<size_t>(i)], value);
             } else {
-              running[static_cast<size_t>(i)] = Compute(running[static_cast<size_t>(i)] + value);
+              running[static_cast<size_t>(i)] = wrapping_add(running[static_cast<size_t>(i)], value);
               out_row[i] = static_cast<T>(running[static_cast<size_t>(i)]);
             }
           }

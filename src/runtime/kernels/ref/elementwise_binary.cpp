@@ -6,6 +6,7 @@
 
 #include "core/dtype_traits.h"
 #include "runtime/kernels/ref/broadcast.h"
+#include "runtime/kernels/ref/elementwise_map.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 
 namespace npukit::runtime::ref {
@@ -14,7 +15,7 @@ namespace {
 
 template <DTypeSet accepted, typename T>
 constexpr bool accepts() {
-  return (accepted & dtype_bit(dtype_of<T>::value)) != 0;
+  return dtype_accepted<accepted, T>();
 }
 
 // Before opset 7, binary ops broadcast only with broadcast=1 and an explicit `axis`; numpy broadcasting
@@ -51,13 +52,13 @@ void binary_kernel(KernelContext& context, const char* name, Operation operation
 }
 
 void add_kernel(KernelContext& context) {
-  binary_kernel<kNumericTypes, false>(context, "Add", []<typename C>(C x, C y) -> C { return C(x + y); });
+  binary_kernel<kNumericTypes, false>(context, "Add", []<typename C>(C x, C y) -> C { return wrapping_add(x, y); });
 }
 void sub_kernel(KernelContext& context) {
-  binary_kernel<kNumericTypes, false>(context, "Sub", []<typename C>(C x, C y) -> C { return C(x - y); });
+  binary_kernel<kNumericTypes, false>(context, "Sub", []<typename C>(C x, C y) -> C { return wrapping_sub(x, y); });
 }
 void mul_kernel(KernelContext& context) {
-  binary_kernel<kNumericTypes, false>(context, "Mul", []<typename C>(C x, C y) -> C { return C(x * y); });
+  binary_kernel<kNumericTypes, false>(context, "Mul", []<typename C>(C x, C y) -> C { return wrapping_mul(x, y); });
 }
 void div_kernel(KernelContext& context) {
   binary_kernel<kNumericTypes, false>(context, "Div", []<typename C>(C x, C y) -> C {
@@ -221,7 +222,7 @@ void variadic_kernel(KernelContext& context, const char* name) {
             }
             return next < current ? next : current;
           } else {
-            return Compute(current + next);
+            return wrapping_add(current, next);
           }
         });
       }

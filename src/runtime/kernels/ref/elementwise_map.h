@@ -2,6 +2,8 @@
 // input element, computed in compute_type_t (float for 16-bit floats) and rounded once at the store.
 #pragma once
 
+#include <type_traits>
+
 #include "core/dtype_traits.h"
 #include "runtime/kernel.h"
 
@@ -10,6 +12,42 @@ namespace npukit::runtime::ref {
 template <DTypeSet accepted, typename T>
 constexpr bool dtype_accepted() {
   return (accepted & dtype_bit(dtype_of<T>::value)) != 0;
+}
+
+// Integer arithmetic wraps around (two's complement), as ONNX Runtime and numpy do; in C++ signed overflow
+// is undefined (and small unsigned types promote to int), so integers compute in the unsigned type of at
+// least int width. Floats and bool pass through unchanged.
+template <typename C>
+constexpr bool wraps_as_integer = std::is_integral_v<C> && !std::is_same_v<C, bool>;
+
+template <typename C>
+C wrapping_add(C a, C b) {
+  if constexpr (wraps_as_integer<C>) {
+    using Unsigned = std::make_unsigned_t<decltype(a + b)>;
+    return static_cast<C>(static_cast<Unsigned>(a) + static_cast<Unsigned>(b));
+  } else {
+    return static_cast<C>(a + b);
+  }
+}
+
+template <typename C>
+C wrapping_sub(C a, C b) {
+  if constexpr (wraps_as_integer<C>) {
+    using Unsigned = std::make_unsigned_t<decltype(a + b)>;
+    return static_cast<C>(static_cast<Unsigned>(a) - static_cast<Unsigned>(b));
+  } else {
+    return static_cast<C>(a - b);
+  }
+}
+
+template <typename C>
+C wrapping_mul(C a, C b) {
+  if constexpr (wraps_as_integer<C>) {
+    using Unsigned = std::make_unsigned_t<decltype(a + b)>;
+    return static_cast<C>(static_cast<Unsigned>(a) * static_cast<Unsigned>(b));
+  } else {
+    return static_cast<C>(a * b);
+  }
 }
 
 // Applies `operation` (a generic lambda over the compute type) to every element of input 0; the output has

@@ -17,13 +17,13 @@ void abs_kernel(KernelContext& context) {
     if constexpr (std::is_unsigned_v<C>) {
       return x;
     } else {
-      return x < C(0) ? C(-x) : x;
+      return x < C(0) ? wrapping_sub(C(0), x) : x;
     }
   });
 }
 
 void neg_kernel(KernelContext& context) {
-  map_same_type<kFloatTypes | kSignedIntegerTypes>(context, "Neg", []<typename C>(C x) -> C { return C(-x); });
+  map_same_type<kFloatTypes | kSignedIntegerTypes>(context, "Neg", []<typename C>(C x) -> C { return wrapping_sub(C(0), x); });
 }
 
 void sign_kernel(KernelContext& context) {

@@ -149,15 +149,15 @@ void reduce_kernel(KernelContext& context, const char* name, int64_t axes_input_
         } else if constexpr (op == Reduce::min) {
           if (x < accumulator || std::isnan(static_cast<double>(x))) accumulator = x;
         } else if constexpr (op == Reduce::prod) {
-          accumulator = Accumulator(accumulator * x);
+          accumulator = wrapping_mul(accumulator, x);
         } else if constexpr (op == Reduce::l1) {
-          accumulator = Accumulator(accumulator + (x < Accumulator(0) ? Accumulator(-x) : x));
+          accumulator = wrapping_add(accumulator, x < Accumulator(0) ? wrapping_sub(Accumulator(0), x) : x);
         } else if constexpr (op == Reduce::l2 || op == Reduce::sum_square) {
-          accumulator = Accumulator(accumulator + x * x);
+          accumulator = wrapping_add(accumulator, wrapping_mul(x, x));
         } else if constexpr (op == Reduce::log_sum_exp) {
           accumulator += static_cast<Accumulator>(std::exp(static_cast<double>(x - maxima[static_cast<size_t>(index)])));
         } else {
-          accumulator = Accumulator(accumulator + x);
+          accumulator = wrapping_add(accumulator, x);
         }
       });
       T* destination = output.data<T>();
