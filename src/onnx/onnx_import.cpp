@@ -187,10 +187,11 @@ void check_graph_structure(const onnx::GraphProto& graph, std::vector<const Name
   }
 }
 
-// Refuses external data that would be read from outside the model's folder before the checker opens it.
-void check_external_locations(const onnx::GraphProto& graph, const std::string& base_directory);
-
-void check_external_tensor(const onnx::TensorProto& tensor, const std::string& base_directory) {
+// Checks every tensor of the model (initializers, Constant values, tensor attributes, in subgraphs too)
+// before the libonnx checker sees it: absurd dims are refused without allocating, and external data that
+// would be read from outside the model's folder is refused before anything opens it.
+void check_tensor(const onnx::TensorProto& tensor, const std::string& base_directory) {
+  check_tensor_proto_dims(tensor);
   if (!tensor.has_data_location() || tensor.data_location() != onnx::TensorProto_DataLocation_EXTERNAL) return;
   for (const auto& entry : tensor.external_data()) {
     if (entry.key() != "location") continue;
@@ -202,14 +203,24 @@ void check_external_tensor(const onnx::TensorProto& tensor, const std::string& b
   }
 }
 
-void check_external_locations(const onnx::GraphProto& graph, const std::string& base_directory) {
-  for (const auto& initializer : graph.initializer()) check_external_tensor(initializer, base_directory);
-  for (const auto& node : graph.node()) {
-    for (const auto& attribute : node.attribute()) {
-      if (attribute.has_t()) check_external_tensor(attribute.t(), base_directory);
-      for (const auto& tensor : attribute.tensors()) check_external_tensor(tensor, base_directory);
-      if (attribute.has_g()) check_external_locations(attribute.g(), base_directory);
-      for (const auto& subgraph : attribute.graphs()) check_external_locations(subgraph, base_directory);
+void check_tensors(const onnx::GraphProto& graph, const std::string& base_directory) {
+  for (const auto& initializer : graph.initializer()) check_tensor(initializer, base_directory);
+  for (const auto& initializer : graph.sparse_initializer()) {
+    check_tensor(initializer.values(), base_directory);
+    check_tensor(initializer.indices(), base_directory);
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    try {
+      for (const auto& attribute : node.attribute()) {
+        if (attribute.has_t()) check_tensor(attribute.t(), base_directory);
+        for (const auto& tensor : attribute.tensors()) check_tensor(tensor, base_directory);
+        if (attribute.has_sparse_tensor()) check_tensor(attribute.sparse_tensor().values(), base_directory);
+        if (attribute.has_g()) check_tensors(attribute.g(), base_directory);
+        for (const auto& subgraph : attribute.graphs()) check_tensors(subgraph, base_directory);
+      }
+    } catch (const Error& error) {
+      throw error.node().empty() ? error.with_node(describe_proto_node(node, i)) : error;
     }
   }
 }
@@ -483,7 +494,7 @@ ir::Model import_model(onnx::ModelProto& proto, const std::string& base_director
   check_opsets(proto);
   apply_input_shapes(proto, options.input_shapes);
   check_graph_structure(proto.graph(), {});
-  check_external_locations(proto.graph(), base_directory);
+  check_tensors(proto.graph(), base_directory);
   if (options.run_checker) {
     try {
       onnx::checker::CheckerContext context;

@@ -144,6 +144,12 @@ void fill_from_typed_fields(const onnx::TensorProto& proto, Tensor& tensor) {
 
 }  // namespace
 
+void check_tensor_proto_dims(const onnx::TensorProto& proto) {
+  // Types npukit cannot hold are refused later, with their own message; count them as one byte here.
+  const DType dtype = dtype_from_onnx(proto.data_type()).value_or(DType::u8);
+  checked_shape(proto, dtype);
+}
+
 std::string resolve_external_data_path(const std::string& base_directory, const std::string& location,
                                        const std::string& tensor_name) {
   namespace fs = std::filesystem;

@@ -18,6 +18,11 @@ namespace npukit::onnx_io {
 // resource_limit (dims that overflow or exceed tensor_memory_limit(), checked before allocating), io.
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_directory);
 
+// Checks only the dims of a TensorProto against overflow and tensor_memory_limit() (Error(resource_limit))
+// and negative sizes (Error(invalid_model)), without reading data. The importer runs it on every tensor
+// before the libonnx checker, whose own element count would overflow on hostile dims.
+void check_tensor_proto_dims(const onnx::TensorProto& proto);
+
 // Writes the tensor into `proto` as raw_data (little-endian), with the given name.
 void tensor_to_proto(const Tensor& tensor, const std::string& name, onnx::TensorProto& proto);
 
