@@ -166,7 +166,7 @@ void register_activation_kernels(KernelRegistry& registry) {
   registry.add("Softsign", softsign_kernel);
   registry.add("Tanh", tanh_kernel);
   registry.add("ThresholdedRelu", thresholded_relu_kernel);
-  registry.add("Mish", mish_kernel);
+  registry.add("Mish", mish_kernel, 18);
   registry.add("Shrink", shrink_kernel);
   registry.add("Clip", clip_kernel);
 }

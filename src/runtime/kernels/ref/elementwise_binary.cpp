@@ -306,9 +306,9 @@ void register_elementwise_binary_kernels(KernelRegistry& registry) {
   registry.add("LessOrEqual", less_or_equal_kernel);
   registry.add("GreaterOrEqual", greater_or_equal_kernel);
   registry.add("BitShift", bit_shift_kernel);
-  registry.add("BitwiseAnd", bitwise_and_kernel);
-  registry.add("BitwiseOr", bitwise_or_kernel);
-  registry.add("BitwiseXor", bitwise_xor_kernel);
+  registry.add("BitwiseAnd", bitwise_and_kernel, 18);
+  registry.add("BitwiseOr", bitwise_or_kernel, 18);
+  registry.add("BitwiseXor", bitwise_xor_kernel, 18);
   registry.add("Max", max_kernel);
   registry.add("Min", min_kernel);
   registry.add("Sum", sum_kernel);

@@ -122,7 +122,7 @@ void register_elementwise_unary_kernels(KernelRegistry& registry) {
   registry.add("Atanh", atanh_kernel);
   registry.add("Erf", erf_numeric_kernel);
   registry.add("Not", not_kernel);
-  registry.add("BitwiseNot", bitwise_not_kernel);
+  registry.add("BitwiseNot", bitwise_not_kernel, 18);
   registry.add("IsNaN", isnan_kernel);
   registry.add("IsInf", isinf_kernel);
 }
