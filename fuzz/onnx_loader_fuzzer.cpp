@@ -1,0 +1,28 @@
+// libFuzzer target: arbitrary bytes through the ONNX loader and the IR verifier. The only acceptable
+// outcome besides success is an npukit::Error; anything else (a crash, a sanitizer report, another
+// exception escaping) is a bug.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "ir/verifier.h"
+#include "npukit/error.h"
+#include "npukit/tensor.h"
+#include "onnx/onnx_import.h"
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Hostile dims must be refused by the limit, not by running the fuzzer out of memory.
+  npukit::set_tensor_memory_limit(size_t{64} << 20);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    // No base folder: external data is refused, so the fuzzer never opens files.
+    npukit::ir::Model model = npukit::onnx_io::load_model_from_bytes(
+        std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.onnx", "");
+    npukit::ir::verify(*model.graph);
+  } catch (const npukit::Error&) {
+  }
+  return 0;
+}
