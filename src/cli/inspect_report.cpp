@@ -86,7 +86,7 @@ void print_inspect_report(std::ostream& out, const inspect::ModelStatistics& sta
   if (statistics.activations_with_unknown_size) peak_detail += " (at least; some sizes unknown)";
   summary.add_row({"peak activations", format_bytes(static_cast<double>(statistics.peak_activation_bytes)),
                    peak_detail});
-  summary.print(out, 0, 80);
+  summary.print(out, 0, 160);
 
   // Ops histogram, most frequent first, with each op's share of the MACs.
   std::map<std::string, int64_t> macs_by_op;
