@@ -125,8 +125,12 @@ TEST(ModelStatistics, SharedWeightsAreCountedOnce) {
   ir::Value* y = graph.add_value("y", f32_type({1, 8}));
   graph.add_node("MatMul", {x, shared}, {h});
   graph.add_node("MatMul", {h, shared}, {y});
+  ir::Value* doubled = graph.add_value("doubled", f32_type({8, 8}));
+  graph.add_node("Add", {shared, shared}, {doubled});
   graph.outputs.push_back(y);
+  graph.outputs.push_back(doubled);
   ModelStatistics statistics = compute_statistics(model);
+  EXPECT_EQ(statistics.nodes[2].parameter_count, 64);  // read twice, held once
   EXPECT_EQ(statistics.parameter_count, 64);
   EXPECT_EQ(statistics.parameter_bytes, 256);
   EXPECT_EQ(statistics.nodes[0].parameter_count, 64);

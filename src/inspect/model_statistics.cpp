@@ -159,8 +159,9 @@ ModelStatistics compute_statistics(const ir::Model& model) {
       if (output) entry.outputs.push_back(summarize_value(*output));
     }
     // Constants a node's subgraphs read from this graph are that node's parameters too.
+    std::set<const ir::Value*> counted_for_node;  // a node reading one constant twice holds it once
     for (const ir::Value* input : values_read_by(node, graph)) {
-      if (!is_constant(input)) continue;
+      if (!is_constant(input) || !counted_for_node.insert(input).second) continue;
       auto [count, bytes] = constant_size(input);
       entry.parameter_count += count;
       entry.parameter_bytes += bytes;
