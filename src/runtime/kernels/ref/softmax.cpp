@@ -53,7 +53,9 @@ void softmax_kernel(KernelContext& context) {
     C* destination = result.data();
     const int64_t inner = layout.inner, length = layout.length;
     // Per inner position: the running maximum (and its index for Hardmax) and the sum of exponentials.
-    std::vector<C> maximum(static_cast<size_t>(inner)), sum(static_cast<size_t>(inner));
+    // The sum is kept in double: a float running sum over a wide axis (OCR's 6625 classes) drifts by ~1e-4.
+    std::vector<C> maximum(static_cast<size_t>(inner));
+    std::vector<double> sum(static_cast<size_t>(inner));
     std::vector<int64_t> argmax(static_cast<size_t>(inner));
     for (int64_t o = 0; o < layout.outer; ++o) {
       const C* x = source + o * length * inner;
@@ -71,7 +73,7 @@ void softmax_kernel(KernelContext& context) {
       if constexpr (kind == SoftmaxKind::hardmax) {
         for (int64_t i = 0; i < inner; ++i) y[argmax[i] * inner + i] = C(1);
       } else {
-        std::fill(sum.begin(), sum.end(), C(0));
+        std::fill(sum.begin(), sum.end(), 0.0);
         for (int64_t l = 0; l < length; ++l) {
           for (int64_t i = 0; i < inner; ++i) {
             const C shifted = x[l * inner + i] - maximum[i];
@@ -82,12 +84,14 @@ void softmax_kernel(KernelContext& context) {
         }
         if constexpr (kind == SoftmaxKind::softmax) {
           for (int64_t l = 0; l < length; ++l) {
-            for (int64_t i = 0; i < inner; ++i) y[l * inner + i] /= sum[i];
+            for (int64_t i = 0; i < inner; ++i) {
+              y[l * inner + i] = static_cast<C>(static_cast<double>(y[l * inner + i]) / sum[i]);
+            }
           }
         } else {
           for (int64_t i = 0; i < inner; ++i) sum[i] = std::log(sum[i]);
           for (int64_t l = 0; l < length; ++l) {
-            for (int64_t i = 0; i < inner; ++i) y[l * inner + i] -= sum[i];
+            for (int64_t i = 0; i < inner; ++i) y[l * inner + i] -= static_cast<C>(sum[i]);
           }
         }
       }
