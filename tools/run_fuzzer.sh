@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the ONNX loader fuzzer (clang, libFuzzer, AddressSanitizer) and runs it for a bounded time.
+# Exits non-zero when the fuzzer finds a crash, a sanitizer report, an escaping exception or a time-out;
+# the input that triggered it is left in BUILD_DIR/fuzz-artifacts/.
+#
+#   tools/run_fuzzer.sh [SECONDS] [BUILD_DIR]      defaults: 60 seconds, <repo>/build-fuzz
+#
+# Reproduce one finding:  BUILD_DIR/onnx_loader_fuzzer BUILD_DIR/fuzz-artifacts/crash-<hash>
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-60}
+build=${2:-$root/build-fuzz}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DNPUKIT_FUZZ=ON -DNPUKIT_BUILD_TESTS=OFF
+cmake --build "$build" -j"$jobs" --target onnx_loader_fuzzer
+
+# Seed corpus: the ONNX conformance models (small, valid, nearly every op) and the corpus of earlier runs.
+corpus=$build/fuzz-corpus/onnx_loader
+artifacts=$build/fuzz-artifacts/
+mkdir -p "$corpus" "$artifacts"
+if [ -d /usr/share/libonnx-testdata/data/node ]; then
+  for model in /usr/share/libonnx-testdata/data/node/*/model.onnx; do
+    cp -n "$model" "$corpus/$(basename "$(dirname "$model")").onnx"
+  done
+fi
+
+# detect_leaks=0: libonnx and protobuf keep their schema registries alive until exit on purpose.
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 "$build/onnx_loader_fuzzer" "$corpus" \
+  -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  -artifact_prefix="$artifacts" -print_final_stats=1
