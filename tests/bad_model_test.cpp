@@ -270,5 +270,31 @@ TEST(BadModel, SubgraphReadingAnUndefinedName) {
   expect_error([&] { onnx_io::load_model(path); }, ErrorKind::invalid_model, {path, "'nowhere'", "'branch' (If)"});
 }
 
+// Fuzzer findings: libonnx 1.12 shape inference reads out of bounds on these; the importer refuses them first.
+TEST(BadModel, ConvolutionWeightOfAnotherRank) {
+  TemporaryFolder folder;
+  onnx::ModelProto proto = make_model();
+  auto* graph = proto.mutable_graph();
+  add_input(graph, "x", {1, 7, 7});
+  add_input(graph, "w", {1, 1, 1, 1});
+  add_node(graph, "Conv", {"x", "w"}, {"y"}, "conv");
+  add_output(graph, "y", {-1, -1, -1});
+  const std::string path = write_model(proto, folder.file("conv.onnx"));
+  expect_error([&] { onnx_io::load_model(path); }, ErrorKind::invalid_model, {path, "'conv' (Conv)", "rank"});
+}
+
+TEST(BadModel, StftSignalOfRankOne) {
+  TemporaryFolder folder;
+  onnx::ModelProto proto = make_model(17);
+  auto* graph = proto.mutable_graph();
+  add_input(graph, "signal", {1});
+  add_input(graph, "frame_step", {}, onnx::TensorProto_DataType_INT64);
+  add_input(graph, "frame_length", {}, onnx::TensorProto_DataType_INT64);
+  add_node(graph, "STFT", {"signal", "frame_step", "", "frame_length"}, {"y"}, "stft");
+  add_output(graph, "y", {-1, -1, -1});
+  const std::string path = write_model(proto, folder.file("stft.onnx"));
+  expect_error([&] { onnx_io::load_model(path); }, ErrorKind::invalid_model, {path, "'stft' (STFT)", "rank 1"});
+}
+
 }  // namespace
 }  // namespace npukit

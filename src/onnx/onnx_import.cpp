@@ -225,6 +225,54 @@ void check_tensors(const onnx::GraphProto& graph, const std::string& base_direct
   }
 }
 
+// Some libonnx 1.12 shape-inference functions trust input ranks and read out of bounds otherwise (found by
+// the loader fuzzer): convolutions whose weight rank differs from the input's, STFT with a signal that is
+// not rank 3. Refuse such nodes first, for every rank the model declares (inputs, value_info, initializers).
+void check_ranks_libonnx_trusts(const onnx::GraphProto& graph) {
+  std::unordered_map<std::string, int> rank;
+  auto note = [&](const onnx::ValueInfoProto& info) {
+    if (info.type().has_tensor_type() && info.type().tensor_type().has_shape()) {
+      rank[info.name()] = info.type().tensor_type().shape().dim_size();
+    }
+  };
+  for (const auto& info : graph.input()) note(info);
+  for (const auto& info : graph.value_info()) note(info);
+  for (const auto& info : graph.output()) note(info);
+  for (const auto& initializer : graph.initializer()) rank[initializer.name()] = initializer.dims_size();
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    const std::string& op = node.op_type();
+    int weight_index = -1;
+    if (op == "Conv" || op == "ConvInteger" || op == "ConvTranspose") weight_index = 1;
+    if (op == "QLinearConv") weight_index = 3;
+    if (weight_index >= 0 && node.input_size() > weight_index) {
+      auto input_rank = rank.find(node.input(0));
+      auto weight_rank = rank.find(node.input(weight_index));
+      if (input_rank != rank.end() && weight_rank != rank.end() && input_rank->second != weight_rank->second) {
+        throw Error(ErrorKind::invalid_model,
+                    "input '" + node.input(0) + "' has rank " + std::to_string(input_rank->second) + " but weight '" +
+                        node.input(weight_index) + "' has rank " + std::to_string(weight_rank->second) +
+                        "; a convolution needs both of the same rank",
+                    {}, describe_proto_node(node, i));
+      }
+    }
+    // STFT's inference indexes dims 0..2 of the signal without checking its rank (fuzzer finding too).
+    if (op == "STFT" && node.input_size() > 0) {
+      auto signal_rank = rank.find(node.input(0));
+      if (signal_rank != rank.end() && signal_rank->second != 3) {
+        throw Error(ErrorKind::invalid_model,
+                    "STFT signal '" + node.input(0) + "' has rank " + std::to_string(signal_rank->second) +
+                        "; it must be [batch, length, 1 or 2]",
+                    {}, describe_proto_node(node, i));
+      }
+    }
+    for (const auto& attribute : node.attribute()) {
+      if (attribute.has_g()) check_ranks_libonnx_trusts(attribute.g());
+      for (const auto& subgraph : attribute.graphs()) check_ranks_libonnx_trusts(subgraph);
+    }
+  }
+}
+
 // ---- step 5 --------------------------------------------------------------------------------------------
 
 ir::TensorType convert_type(const onnx::TypeProto& type, const std::string& name) {
@@ -506,6 +554,7 @@ ir::Model import_model(onnx::ModelProto& proto, const std::string& base_director
     }
   }
   if (options.run_shape_inference) {
+    check_ranks_libonnx_trusts(proto.graph());
     try {
       onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
                                          onnx::ShapeInferenceOptions(false, 0, false));
