@@ -27,16 +27,17 @@ struct ConformanceArguments {
 };
 
 struct Counts {
-  size_t passed = 0, wrong = 0, unsupported = 0, error = 0;
+  size_t passed = 0, wrong = 0, unsupported = 0, error = 0, disputed = 0;
   void add(conformance::TestStatus status) {
     switch (status) {
       case conformance::TestStatus::passed: ++passed; break;
       case conformance::TestStatus::wrong: ++wrong; break;
       case conformance::TestStatus::unsupported: ++unsupported; break;
       case conformance::TestStatus::error: ++error; break;
+      case conformance::TestStatus::disputed: ++disputed; break;
     }
   }
-  size_t total() const { return passed + wrong + unsupported + error; }
+  size_t total() const { return passed + wrong + unsupported + error + disputed; }
 };
 
 std::string one_line(const std::string& text, size_t limit) {
@@ -54,17 +55,19 @@ void print_table(const std::vector<conformance::TestResult>& results, bool verbo
     totals.add(result.status);
   }
   std::cout << std::left << std::setw(34) << "op" << std::right << std::setw(8) << "passed" << std::setw(8) << "wrong"
-            << std::setw(13) << "unsupported" << std::setw(8) << "error" << "\n";
+            << std::setw(13) << "unsupported" << std::setw(8) << "error" << std::setw(10) << "disputed" << "\n";
   for (const auto& [op, counts] : per_op) {
     std::cout << std::left << std::setw(34) << op << std::right << std::setw(8) << counts.passed << std::setw(8)
-              << counts.wrong << std::setw(13) << counts.unsupported << std::setw(8) << counts.error << "\n";
+              << counts.wrong << std::setw(13) << counts.unsupported << std::setw(8) << counts.error << std::setw(10)
+              << counts.disputed << "\n";
   }
   std::cout << std::left << std::setw(34) << "TOTAL" << std::right << std::setw(8) << totals.passed << std::setw(8)
-            << totals.wrong << std::setw(13) << totals.unsupported << std::setw(8) << totals.error << "\n\n";
+            << totals.wrong << std::setw(13) << totals.unsupported << std::setw(8) << totals.error << std::setw(10)
+            << totals.disputed << "\n\n";
   const double percent = totals.total() ? 100.0 * static_cast<double>(totals.passed) / static_cast<double>(totals.total()) : 0;
   std::cout << totals.total() << " tests: " << totals.passed << " passed (" << std::fixed << std::setprecision(1)
             << percent << "%), " << totals.wrong << " wrong, " << totals.unsupported << " unsupported, " << totals.error
-            << " error\n";
+            << " error, " << totals.disputed << " disputed (test data contradicts the spec)\n";
   bool header = false;
   for (const auto& result : results) {
     if (result.status == conformance::TestStatus::passed) continue;
@@ -100,6 +103,7 @@ void print_json(const std::vector<conformance::TestResult>& results) {
                           {"wrong", counts.wrong},
                           {"unsupported", counts.unsupported},
                           {"error", counts.error},
+                          {"disputed", counts.disputed},
                           {"total", counts.total()}};
   };
   nlohmann::json ops = nlohmann::json::object();

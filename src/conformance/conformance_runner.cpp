@@ -32,8 +32,19 @@ std::string_view status_name(TestStatus status) {
     case TestStatus::wrong: return "wrong";
     case TestStatus::unsupported: return "unsupported";
     case TestStatus::error: return "error";
+    case TestStatus::disputed: return "disputed";
   }
   return "?";
+}
+
+std::string_view known_data_defect(std::string_view test_name) {
+  // Keep this list short and cited: each entry is a test whose data was generated with settings the model
+  // file does not carry, so following the spec must disagree with it.
+  if (test_name == "test_adam_multiple") {
+    return "its expected outputs were generated with epsilon=1e-2, but the model's Adam node has no epsilon "
+           "attribute, so the schema default 1e-6 applies (onnx/onnx#7749)";
+  }
+  return {};
 }
 
 namespace {
@@ -257,10 +268,12 @@ TestResult run_test(const std::string& folder, const Tolerance& tolerance) {
         Comparison comparison = compare_tensors(data_set.expected_outputs[k], actual[k], tolerance);
         result.max_abs_error = std::max(result.max_abs_error, comparison.max_abs_error);
         result.max_rel_error = std::max(result.max_rel_error, comparison.max_rel_error);
-        if (!comparison.equal && result.status != TestStatus::wrong) {
-          result.status = TestStatus::wrong;
+        if (!comparison.equal && result.status == TestStatus::passed) {
+          const std::string_view defect = known_data_defect(result.name);
+          result.status = defect.empty() ? TestStatus::wrong : TestStatus::disputed;
           result.reason = data_set.name + " output " + std::to_string(k) + " '" + graph.outputs[k]->name + "': " +
                           comparison.reason;
+          if (!defect.empty()) result.reason = std::string(defect) + "; " + result.reason;
         }
       }
     }

@@ -21,9 +21,14 @@ enum class TestStatus {
   wrong,        // ran, but an output differs from the expected one beyond tolerance
   unsupported,  // npukit says it does not implement something (ErrorKind::unsupported, sequences, strings)
   error,        // any other failure: a defect in npukit (or a crash, a time-out)
+  disputed,     // differs from expected data that is known to contradict the spec (see known_data_defect)
 };
 
 std::string_view status_name(TestStatus status);
+
+// Why a test's expected outputs contradict the operator spec (with the upstream report), or empty when the
+// test is not known to be defective. Only a mismatch of such a test is "disputed"; a match still passes.
+std::string_view known_data_defect(std::string_view test_name);
 
 struct TestResult {
   std::string name;  // folder name, "test_abs"

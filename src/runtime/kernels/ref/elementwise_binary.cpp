@@ -268,8 +268,15 @@ void where_kernel(KernelContext& context) {
 
 void prelu_kernel(KernelContext& context) {
   const Tensor& x = context.input(0);
-  const Tensor& slope = context.input(1);
+  Tensor slope = context.input(1);
   if (x.dtype() != slope.dtype()) context.invalid("PRelu X and slope have different element types");
+  // Before opset 7 (no numpy broadcasting yet) a 1-D slope of C values is one slope per channel (axis 1), as
+  // the Caffe2/PyTorch exporters of that time meant it: view it as [C, 1, ..., 1].
+  if (context.opset() < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.dim(0) == x.dim(1) && slope.dim(0) > 1) {
+    Shape per_channel(x.rank() - 1, 1);
+    per_channel[0] = slope.dim(0);
+    slope = slope.reshaped(per_channel);
+  }
   if (!broadcasts_to(slope.shape(), x.shape())) {
     context.invalid("PRelu slope of shape " + shape_to_string(slope.shape()) + " does not broadcast to X of shape " +
                     shape_to_string(x.shape()));
