@@ -5,6 +5,7 @@
 
 #include "core/dtype_traits.h"
 #include "runtime/kernels/ref/ref_kernels.h"
+#include "runtime/kernels/ref/axis_split.h"
 
 namespace npukit::runtime::ref {
 
@@ -24,20 +25,6 @@ bool scalar_condition(const KernelContext& context, const Tensor& tensor, const 
   return tensor.data<bool>()[0];
 }
 
-// Sizes around `axis`: outer (product before), extent, inner (product after) in elements.
-struct AxisSplit {
-  int64_t outer = 1;
-  int64_t extent = 1;
-  int64_t inner = 1;
-};
-
-AxisSplit split_at(const Shape& shape, size_t axis) {
-  AxisSplit split;
-  for (size_t i = 0; i < axis; ++i) split.outer *= shape[i];
-  split.extent = shape[axis];
-  for (size_t i = axis + 1; i < shape.size(); ++i) split.inner *= shape[i];
-  return split;
-}
 
 // The slice `index` of `tensor` along `axis`, with that axis removed.
 Tensor take_slice(const Tensor& tensor, size_t axis, int64_t index) {

@@ -2,6 +2,7 @@
 #include "core/dtype_traits.h"
 #include "runtime/kernels/ref/elementwise_map.h"
 #include "runtime/kernels/ref/ref_kernels.h"
+#include "runtime/kernels/ref/axis_split.h"
 
 namespace npukit::runtime::ref {
 
@@ -16,10 +17,8 @@ void cumsum_kernel(KernelContext& context) {
   const int64_t axis = normalize_axis(axis_tensor.value_as_int64(0), rank, context);
   const bool exclusive = context.attribute_int("exclusive", 0) != 0;
   const bool reverse = context.attribute_int("reverse", 0) != 0;
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= input.dim(static_cast<size_t>(i));
-  for (int64_t i = axis + 1; i < rank; ++i) inner *= input.dim(static_cast<size_t>(i));
-  const int64_t extent = input.dim(static_cast<size_t>(axis));
+  const AxisSplit split = split_at(input.shape(), static_cast<size_t>(axis));
+  const int64_t outer = split.outer, extent = split.extent, inner = split.inner;
   Tensor& output = context.allocate_output(0, input.dtype(), input.shape());
   constexpr DTypeSet accepted = kNumericTypes;
   dispatch_dtype(input.dtype(), accepted, "CumSum", [&]<typename T>() {

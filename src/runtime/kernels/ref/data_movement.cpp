@@ -11,6 +11,7 @@
 #include "core/dtype_traits.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/kernels/ref/strided_copy.h"
+#include "runtime/kernels/ref/axis_split.h"
 
 namespace npukit::runtime::ref {
 
@@ -70,10 +71,8 @@ void concat_kernel(KernelContext& context) {
   }
   Tensor& output = context.allocate_output(0, first.dtype(), shape);
   const size_t element_size = dtype_size(first.dtype());
-  int64_t outer = 1;
-  for (size_t d = 0; d < axis; ++d) outer *= shape[d];
-  int64_t inner = 1;
-  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  const AxisSplit split = split_at(shape, axis);
+  const int64_t outer = split.outer, inner = split.inner;
   const size_t output_row = static_cast<size_t>(shape[axis] * inner) * element_size;
   auto* destination = static_cast<std::byte*>(output.raw_data());
   size_t column = 0;

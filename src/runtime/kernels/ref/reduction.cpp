@@ -12,6 +12,7 @@
 #include "core/dtype_traits.h"
 #include "runtime/kernels/ref/elementwise_map.h"
 #include "runtime/kernels/ref/ref_kernels.h"
+#include "runtime/kernels/ref/axis_split.h"
 
 namespace npukit::runtime::ref {
 
@@ -216,9 +217,8 @@ void arg_extreme_kernel(KernelContext& context, const char* name) {
     else if (keepdims) output_shape.push_back(1);
   }
   if (input.rank() == 0) output_shape = Shape{};
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= shape[static_cast<size_t>(i)];
-  for (int64_t i = axis + 1; i < static_cast<int64_t>(shape.size()); ++i) inner *= shape[static_cast<size_t>(i)];
+  const AxisSplit split = split_at(shape, static_cast<size_t>(axis));
+  const int64_t outer = split.outer, inner = split.inner;
   Tensor& output = context.allocate_output(0, DType::i64, output_shape);
   int64_t* indices = output.data<int64_t>();
   dispatch_dtype(input.dtype(), kNumericTypes, name, [&]<typename T>() {
@@ -271,9 +271,8 @@ void topk_kernel(KernelContext& context) {
   output_shape[static_cast<size_t>(axis)] = k;
   Tensor& values_out = context.allocate_output(0, input.dtype(), output_shape);
   Tensor& indices_out = context.allocate_output(1, DType::i64, output_shape);
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= input.dim(static_cast<size_t>(i));
-  for (int64_t i = axis + 1; i < rank; ++i) inner *= input.dim(static_cast<size_t>(i));
+  const AxisSplit split = split_at(input.shape(), static_cast<size_t>(axis));
+  const int64_t outer = split.outer, inner = split.inner;
   constexpr DTypeSet accepted = kNumericTypes;
   dispatch_dtype(input.dtype(), accepted, "TopK", [&]<typename T>() {
     if constexpr (dtype_accepted<accepted, T>()) {

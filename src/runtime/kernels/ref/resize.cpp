@@ -18,6 +18,7 @@
 #include "core/dtype_traits.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/kernels/ref/strided_copy.h"
+#include "runtime/kernels/ref/axis_split.h"
 
 namespace npukit::runtime::ref {
 
@@ -185,10 +186,8 @@ void resize_interpolated(const Tensor& data, Tensor& output, const std::vector<A
       taps.push_back(interpolation_taps(original_coordinate(static_cast<double>(x), axes[a], settings.coordinate_mode),
                                         axes[a], settings));
     }
-    int64_t outer = 1;
-    for (size_t d = 0; d < a; ++d) outer *= shape[d];
-    int64_t inner = 1;
-    for (size_t d = a + 1; d < shape.size(); ++d) inner *= shape[d];
+    const AxisSplit split = split_at(shape, a);
+    const int64_t outer = split.outer, inner = split.inner;
     const int64_t input_extent = shape[a];
     const int64_t output_extent = axes[a].output_extent;
     std::vector<double> next(static_cast<size_t>(outer * output_extent * inner), 0.0);
