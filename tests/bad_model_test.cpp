@@ -296,5 +296,23 @@ TEST(BadModel, StftSignalOfRankOne) {
   expect_error([&] { onnx_io::load_model(path); }, ErrorKind::invalid_model, {path, "'stft' (STFT)", "rank 1"});
 }
 
+// Fuzzer finding: libonnx 1.12's LayerNormalization inference indexes dims with an unchecked axis.
+TEST(BadModel, AxisFarOutsideTheInputRank) {
+  TemporaryFolder folder;
+  onnx::ModelProto proto = make_model(17);
+  auto* graph = proto.mutable_graph();
+  add_input(graph, "x", {2, 3, 4, 5});
+  add_input(graph, "scale", {4, 5});
+  onnx::NodeProto* node = add_node(graph, "LayerNormalization", {"x", "scale"}, {"y"}, "norm");
+  onnx::AttributeProto* axis = node->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(-163842);
+  add_output(graph, "y", {2, 3, 4, 5});
+  const std::string path = write_model(proto, folder.file("layer_norm.onnx"));
+  expect_error([&] { onnx_io::load_model(path); }, ErrorKind::invalid_model,
+               {path, "'norm' (LayerNormalization)", "axis -163842", "rank 4"});
+}
+
 }  // namespace
 }  // namespace npukit

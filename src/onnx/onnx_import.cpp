@@ -227,7 +227,8 @@ void check_tensors(const onnx::GraphProto& graph, const std::string& base_direct
 
 // Some libonnx 1.12 shape-inference functions trust input ranks and read out of bounds otherwise (found by
 // the loader fuzzer): convolutions whose weight rank differs from the input's, STFT with a signal that is
-// not rank 3. Refuse such nodes first, for every rank the model declares (inputs, value_info, initializers).
+// not rank 3, an `axis` far outside the input's rank (LayerNormalization). Refuse such nodes first, for every
+// rank the model declares (inputs, value_info, initializers).
 void check_ranks_libonnx_trusts(const onnx::GraphProto& graph) {
   std::unordered_map<std::string, int> rank;
   auto note = [&](const onnx::ValueInfoProto& info) {
@@ -264,6 +265,22 @@ void check_ranks_libonnx_trusts(const onnx::GraphProto& graph) {
                     "STFT signal '" + node.input(0) + "' has rank " + std::to_string(signal_rank->second) +
                         "; it must be [batch, length, 1 or 2]",
                     {}, describe_proto_node(node, i));
+      }
+    }
+    // An `axis` counts against input 0's rank r: [-r, r] covers every op (Flatten allows r), OneHot's output
+    // has one more dim so it allows [-r-1, r]. Anything further out is invalid whatever the op.
+    auto input_rank = node.input_size() > 0 ? rank.find(node.input(0)) : rank.end();
+    if (input_rank != rank.end()) {
+      for (const auto& attribute : node.attribute()) {
+        if (attribute.name() != "axis" || attribute.type() != onnx::AttributeProto::INT) continue;
+        const int64_t r = input_rank->second;
+        const int64_t lowest = op == "OneHot" ? -r - 1 : -r;
+        if (attribute.i() < lowest || attribute.i() > r) {
+          throw Error(ErrorKind::invalid_model,
+                      "axis " + std::to_string(attribute.i()) + " is out of range for input '" + node.input(0) +
+                          "' of rank " + std::to_string(r),
+                      {}, describe_proto_node(node, i));
+        }
       }
     }
     for (const auto& attribute : node.attribute()) {
