@@ -5,15 +5,14 @@
 //   2. refuse opsets libonnx does not know, apply ImportOptions::input_shapes;
 //   3. a structural pass over the protobuf (names defined once, every input defined, no cycle), so the user
 //      gets a message naming the node and the name rather than the checker's generic one;
-//   4. the libonnx checker and shape inference (their exceptions become Error(invalid_model));
+//   4. the libonnx checker and shape inference, in a child process (onnx/isolated_validation.h): their
+//      exceptions, and their crashes on hostile input, become Error(invalid_model);
 //   5. conversion to the IR (Constant nodes become initializers, subgraphs get parent pointers and
 //      outer-scope values), then the IR verifier.
 #include "onnx/onnx_import.h"
 
-#include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include <google/protobuf/io/coded_stream.h>
 
@@ -25,13 +24,8 @@
 
 #include "ir/verifier.h"
 #include "onnx/dtype_mapping.h"
+#include "onnx/isolated_validation.h"
 #include "onnx/tensor_proto.h"
-
-// Exported by libonnx 1.12 but not declared in its header: the overload that takes the model folder, so
-// external-data files are checked where they really are.
-namespace onnx::checker {
-void check_model(const ModelProto& model, CheckerContext& context);
-}
 
 namespace npukit::onnx_io {
 
@@ -560,25 +554,13 @@ ir::Model import_model(onnx::ModelProto& proto, const std::string& base_director
   apply_input_shapes(proto, options.input_shapes);
   check_graph_structure(proto.graph(), {});
   check_tensors(proto.graph(), base_directory);
-  if (options.run_checker) {
-    try {
-      onnx::checker::CheckerContext context;
-      // The checker joins the location to this folder with a plain string append.
-      context.set_model_dir(base_directory.empty() ? std::string() : base_directory + "/");
-      onnx::checker::check_model(proto, context);
-    } catch (const std::exception& error) {
-      throw Error(ErrorKind::invalid_model, std::string("the ONNX checker rejects the model: ") + error.what());
-    }
-  }
-  if (options.run_shape_inference) {
-    check_ranks_libonnx_trusts(proto.graph());
-    try {
-      onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
-                                         onnx::ShapeInferenceOptions(false, 0, false));
-    } catch (const std::exception& error) {
-      throw Error(ErrorKind::invalid_model, std::string("ONNX shape inference fails: ") + error.what());
-    }
-  }
+  // Rank checks first: they name the node, where a crash of inference in the child could not.
+  if (options.run_shape_inference) check_ranks_libonnx_trusts(proto.graph());
+  ValidationSteps steps;
+  steps.run_checker = options.run_checker;
+  steps.run_shape_inference = options.run_shape_inference;
+  steps.model_directory = base_directory;
+  validate_and_infer_shapes(proto, steps);
 
   ir::Model model;
   model.ir_version = proto.ir_version();
