@@ -314,5 +314,27 @@ TEST(BadModel, AxisFarOutsideTheInputRank) {
                {path, "'norm' (LayerNormalization)", "axis -163842", "rank 4"});
 }
 
+// libonnx 1.12's Conv inference indexes the weight's dims by the input's rank. With the weight's rank known
+// only after inference (here it comes out of an Identity), no pre-check sees the mismatch and inference
+// itself crashes (SIGSEGV, also from Python's onnx.shape_inference). It runs in a child process, so the
+// load gives an error naming the node instead of ending this process.
+TEST(BadModel, ShapeInferenceCrashBecomesAnErrorNamingTheNode) {
+  TemporaryFolder folder;
+  onnx::ModelProto proto = make_model(13);
+  auto* graph = proto.mutable_graph();
+  add_input(graph, "x", {1, 1});
+  add_float_initializer(graph, "w", {1, 1, 2, 2}, {1, 2, 3, 4});
+  add_node(graph, "Relu", {"x"}, {"x_relu"}, "relu");
+  add_node(graph, "Identity", {"w"}, {"w_copy"}, "copy");
+  add_node(graph, "Conv", {"x_relu", "w_copy"}, {"y"}, "conv");
+  add_output(graph, "y", {-1, -1});
+  const std::string path = write_model(proto, folder.file("conv_crash.onnx"));
+  expect_error([&] { onnx_io::load_model(path); }, ErrorKind::invalid_model,
+               {path, "shape inference (libonnx 1.12) crashed", "'conv' (Conv)"});
+  // The same loader still works afterwards (nothing in this process was harmed).
+  const std::string good = write_model(relu_model(), folder.file("good.onnx"));
+  EXPECT_EQ(onnx_io::load_model(good).graph->nodes().size(), 2u);
+}
+
 }  // namespace
 }  // namespace npukit

@@ -110,6 +110,36 @@ std::string validate(onnx::ModelProto& model, const ValidationSteps& steps, cons
   }
 }
 
+// After inference crashed on the whole graph: finds the first node it crashes on. libonnx infers node by
+// node in graph order and keeps nothing between runs, so a prefix of the node list crashes exactly when
+// it contains that node; a binary search over prefixes needs about log2(nodes) children. Returns -1 when
+// no prefix crashes (the crash depends on something else).
+int first_node_inference_crashes_on(const onnx::ModelProto& model) {
+  const int node_count = model.graph().node_size();
+  auto prefix_crashes = [&](int length) {
+    const ChildProcessResult child = run_in_child_process(
+        [&](const Milestone&) {
+          onnx::ModelProto copy = model;  // a copy: without a child this would run in the caller's process
+          copy.mutable_graph()->mutable_node()->DeleteSubrange(length, node_count - length);
+          copy.mutable_graph()->clear_output();
+          try {
+            run_shape_inference(copy);
+          } catch (const Error&) {
+          }
+          return std::string();
+        },
+        kChildTimeoutMilliseconds);
+    return !child.finished;
+  };
+  if (!prefix_crashes(node_count)) return -1;
+  int lowest_crashing = node_count, highest_safe = 0;  // prefix lengths
+  while (lowest_crashing - highest_safe > 1) {
+    const int middle = highest_safe + (lowest_crashing - highest_safe) / 2;
+    (prefix_crashes(middle) ? lowest_crashing : highest_safe) = middle;
+  }
+  return lowest_crashing - 1;
+}
+
 }  // namespace
 
 void validate_and_infer_shapes(onnx::ModelProto& model, const ValidationSteps& steps) {
@@ -123,11 +153,22 @@ void validate_and_infer_shapes(onnx::ModelProto& model, const ValidationSteps& s
       kChildTimeoutMilliseconds);
   if (!child.finished) {
     const bool in_inference = child.milestones.find(kInferenceStarts) != std::string::npos;
+    const bool timed_out = child.failure.rfind("did not", 0) == 0;
+    std::string node;
+    if (in_inference && !timed_out) {
+      const int index = first_node_inference_crashes_on(model);
+      if (index >= 0) {
+        const onnx::NodeProto& culprit = model.graph().node(index);
+        node = describe_node(culprit.name(), culprit.op_type(), static_cast<size_t>(index));
+      }
+    }
     throw Error(ErrorKind::invalid_model,
                 std::string(in_inference ? "ONNX shape inference" : "the ONNX checker") + " (libonnx 1.12) " +
-                    (child.failure.rfind("did not", 0) == 0 ? child.failure : "crashed, " + child.failure) +
-                    ", on this model: some node's inputs or attributes are inconsistent in a way it does not "
-                    "check. Re-export the model from its framework; `npukit inspect` lists its nodes");
+                    (timed_out ? child.failure : "crashed, " + child.failure) +
+                    (node.empty() ? std::string(" on this model") : " on this node") +
+                    ": its inputs or attributes are inconsistent in a way libonnx does not check (for example "
+                    "input ranks the op does not accept). Re-export the model from its framework",
+                {}, node);
   }
   if (child.result.empty() || child.result[0] != kSucceeded) {
     throw Error(ErrorKind::invalid_model, child.result.empty() ? "validation returned nothing" : child.result.substr(1));
