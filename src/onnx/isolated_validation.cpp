@@ -41,10 +41,10 @@ void run_checker(const onnx::ModelProto& model, const ValidationSteps& steps) {
   }
 }
 
-void run_shape_inference(onnx::ModelProto& model) {
+void run_shape_inference(onnx::ModelProto& model, const ValidationSteps& steps) {
   try {
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(false, 0, false));
+                                       onnx::ShapeInferenceOptions(false, 0, steps.propagate_shape_data));
   } catch (const std::exception& error) {
     throw Error(ErrorKind::invalid_model, std::string("ONNX shape inference fails: ") + error.what());
   }
@@ -103,7 +103,7 @@ std::string validate(onnx::ModelProto& model, const ValidationSteps& steps, cons
     }
     if (!steps.run_shape_inference) return std::string(1, kSucceeded);
     milestone(kInferenceStarts);
-    run_shape_inference(model);
+    run_shape_inference(model, steps);
     return kSucceeded + inferred_types_of(model.graph()).SerializeAsString();
   } catch (const Error& error) {
     return kRejected + error.reason();
@@ -114,7 +114,7 @@ std::string validate(onnx::ModelProto& model, const ValidationSteps& steps, cons
 // node in graph order and keeps nothing between runs, so a prefix of the node list crashes exactly when
 // it contains that node; a binary search over prefixes needs about log2(nodes) children. Returns -1 when
 // no prefix crashes (the crash depends on something else).
-int first_node_inference_crashes_on(const onnx::ModelProto& model) {
+int first_node_inference_crashes_on(const onnx::ModelProto& model, const ValidationSteps& steps) {
   const int node_count = model.graph().node_size();
   auto prefix_crashes = [&](int length) {
     const ChildProcessResult child = run_in_child_process(
@@ -123,7 +123,7 @@ int first_node_inference_crashes_on(const onnx::ModelProto& model) {
           copy.mutable_graph()->mutable_node()->DeleteSubrange(length, node_count - length);
           copy.mutable_graph()->clear_output();
           try {
-            run_shape_inference(copy);
+            run_shape_inference(copy, steps);
           } catch (const Error&) {
           }
           return std::string();
@@ -156,7 +156,7 @@ void validate_and_infer_shapes(onnx::ModelProto& model, const ValidationSteps& s
     const bool timed_out = child.failure.rfind("did not", 0) == 0;
     std::string node;
     if (in_inference && !timed_out) {
-      const int index = first_node_inference_crashes_on(model);
+      const int index = first_node_inference_crashes_on(model, steps);
       if (index >= 0) {
         const onnx::NodeProto& culprit = model.graph().node(index);
         node = describe_node(culprit.name(), culprit.op_type(), static_cast<size_t>(index));

@@ -20,6 +20,9 @@ namespace npukit::onnx_io {
 struct ValidationSteps {
   bool run_checker = true;
   bool run_shape_inference = true;
+  // Lets inference evaluate small shape computations (Shape → Gather → Concat → Reshape), as
+  // ImportOptions::propagate_shape_data asks.
+  bool propagate_shape_data = false;
   // The folder the checker resolves external-data locations against ("" when not loaded from a file).
   std::string model_directory;
 };
