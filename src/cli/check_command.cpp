@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "check/shape_discovery.h"
 #include "check/target_check.h"
 #include "cli/check_report.h"
 #include "cli/commands.h"
@@ -27,7 +28,8 @@ struct CheckArguments {
 
 void run_check(const CheckArguments& arguments) {
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, true);
-  ir::Model model = load_model_argument(arguments.model, parse_input_shapes(arguments.input_shapes));
+  ir::Model model = load_model_argument(arguments.model, parse_input_shapes(arguments.input_shapes), true);
+  check::discover_missing_shapes(model);
   std::vector<check::CheckResult> results;
   for (const targets::TargetProfile& profile : profiles) results.push_back(check::check_model(model, profile));
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "check/shape_discovery.h"
 #include "check/target_check.h"
 #include "cli/commands.h"
 #include "cli/model_arguments.h"
@@ -43,7 +44,8 @@ void run_patch(const PatchArguments& arguments) {
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, false);
   const targets::TargetProfile& profile = profiles.front();
   InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
-  ir::Model model = load_model_argument(arguments.model, input_shapes);
+  ir::Model model = load_model_argument(arguments.model, input_shapes, true);
+  check::discover_missing_shapes(model);
   const check::CheckResult before = check::check_model(model, profile);
 
   patch::PatchOptions options;

@@ -574,7 +574,7 @@ ir::Model import_model(onnx::ModelProto& proto, const std::string& base_director
     check_ranks_libonnx_trusts(proto.graph());
     try {
       onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
-                                         onnx::ShapeInferenceOptions(false, 0, false));
+                                         onnx::ShapeInferenceOptions(false, 0, options.propagate_shape_data));
     } catch (const std::exception& error) {
       throw Error(ErrorKind::invalid_model, std::string("ONNX shape inference fails: ") + error.what());
     }

@@ -49,6 +49,7 @@ PassResult make_shapes_static(ir::Model& model, const std::map<std::string, std:
   if (shapes.empty() && every_value_static) return result;
   onnx_io::ImportOptions options;
   options.input_shapes = shapes;
+  options.propagate_shape_data = true;
   std::string source = model.source_path;
   model = onnx_io::load_model_from_bytes(onnx_io::serialize_model(model), source.empty() ? "model.onnx" : source, "", options);
   model.source_path = source;

@@ -1,0 +1,231 @@
+// The patch passes, each run before/after on random inputs on the reference backend
+// (tests/pass_equivalence.h), plus the YOLO cut on a small built-in YOLOv5.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "check/target_check.h"
+#include "pass_equivalence.h"
+#include "passes/decompose_hardswish.h"
+#include "passes/focus_to_conv.h"
+#include "passes/gemm_to_conv.h"
+#include "passes/resize_half_pixel.h"
+#include "passes/silu_to_relu.h"
+#include "passes/static_shapes.h"
+#include "passes/yolo_head_detection.h"
+#include "passes/yolo_postprocess_cut.h"
+#include "patch/patch_pipeline.h"
+#include "target_test_graphs.h"
+#include "targets/profile_loader.h"
+#include "zoo/yolov5.h"
+
+namespace npukit::passes {
+namespace {
+
+using testing::TestGraph;
+using testing::compare_models;
+using testing::copy_model;
+using testing::float_attr;
+using testing::int_attr;
+using testing::ints_attr;
+using testing::string_attr;
+
+size_t count_ops(const ir::Model& model, const std::string& op) {
+  size_t count = 0;
+  for (const auto& node : model.graph->nodes()) count += node->op_type == op;
+  return count;
+}
+
+// YOLOv5 v5.0's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2] concatenated,
+// written as PyTorch exports it (one Slice per axis), then a 3×3 Conv.
+ir::Model focus_model() {
+  TestGraph graph;
+  ir::Value* x = graph.input("images", {1, 3, 16, 12});
+  const int64_t end = 1LL << 40;
+  std::vector<ir::Value*> parts;
+  for (auto [row, column] : std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {1, 0}, {0, 1}, {1, 1}}) {
+    ir::Value* rows = graph.node("Slice", {x, graph.ints("s", {row}), graph.ints("e", {end}), graph.ints("a", {2}), graph.ints("t", {2})},
+                                 {1, 3, 8, 12});
+    parts.push_back(graph.node("Slice", {rows, graph.ints("s", {column}), graph.ints("e", {end}), graph.ints("a", {3}), graph.ints("t", {2})},
+                               {1, 3, 8, 6}));
+  }
+  ir::Value* joined = graph.node("Concat", parts, {1, 12, 8, 6}, {{"axis", int_attr(1)}});
+  graph.output(graph.node("Conv", {joined, graph.weights("w", {16, 12, 3, 3})}, {1, 16, 8, 6},
+                          {{"kernel_shape", ints_attr({3, 3})}, {"pads", ints_attr({1, 1, 1, 1})}}));
+  return std::move(graph.model);
+}
+
+TEST(TargetPasses, FocusBecomesOneExactConv) {
+  ir::Model before = focus_model();
+  auto after = copy_model(before);
+  PassResult result = focus_to_conv(*after);
+  EXPECT_EQ(result.rewrites, 1);
+  EXPECT_FALSE(result.changes_meaning);
+  EXPECT_EQ(count_ops(*after, "Slice"), 0u);
+  EXPECT_EQ(count_ops(*after, "Concat"), 0u);
+  EXPECT_EQ(count_ops(*after, "Conv"), 2u);
+  EXPECT_LT(compare_models(before, *after).max_relative_difference, 1e-6);
+}
+
+ir::Model resize_model(const std::string& coordinate_mode, const std::string& nearest_mode, float scale) {
+  TestGraph graph;
+  ir::Value* x = graph.input("x", {1, 3, 5, 7});
+  ir::Value* scales = add_float_constant(*graph.model.graph, "scales", {4}, {1, 1, scale, scale});
+  const int64_t factor = static_cast<int64_t>(scale);
+  graph.output(graph.node("Resize", {x, nullptr, scales}, {1, 3, 5 * factor, 7 * factor},
+                          {{"mode", string_attr("nearest")}, {"coordinate_transformation_mode", string_attr(coordinate_mode)},
+                           {"nearest_mode", string_attr(nearest_mode)}}));
+  return std::move(graph.model);
+}
+
+TEST(TargetPasses, AsymmetricNearestResizeBecomesHalfPixelWithTheSamePixels) {
+  for (float scale : {2.0f, 3.0f, 4.0f}) {
+    ir::Model before = resize_model("asymmetric", "floor", scale);
+    auto after = copy_model(before);
+    EXPECT_EQ(resize_nearest_to_half_pixel(*after).rewrites, 1);
+    EXPECT_EQ(after->graph->nodes().front()->get_string("coordinate_transformation_mode", ""), "half_pixel");
+    EXPECT_EQ(compare_models(before, *after).max_relative_difference, 0.0) << "scale " << scale;
+  }
+  // round_prefer_floor under asymmetric is not the same mapping for scale 3: left alone.
+  ir::Model other = resize_model("asymmetric", "round_prefer_floor", 3.0f);
+  EXPECT_EQ(resize_nearest_to_half_pixel(other).rewrites, 0);
+}
+
+TEST(TargetPasses, HardSwishDecomposesExactly) {
+  TestGraph graph;
+  ir::Value* x = graph.input("x", {1, 8, 6, 6});
+  graph.output(graph.node("HardSwish", {x}, {1, 8, 6, 6}));
+  auto after = copy_model(graph.model);
+  EXPECT_EQ(decompose_hardswish(*after).rewrites, 1);
+  EXPECT_EQ(count_ops(*after, "HardSwish"), 0u);
+  EXPECT_EQ(count_ops(*after, "HardSigmoid"), 1u);
+  EXPECT_LT(compare_models(graph.model, *after).max_relative_difference, 1e-6);
+}
+
+TEST(TargetPasses, GemmBecomesAOneByOneConv) {
+  for (bool trans_b : {false, true}) {
+    TestGraph graph;
+    ir::Value* x = graph.input("x", {2, 24});
+    ir::Value* w = trans_b ? graph.weights("w", {10, 24}) : graph.weights("w", {24, 10});
+    graph.output(graph.node("Gemm", {x, w, graph.weights("c", {10})}, {2, 10},
+                            {{"transB", int_attr(trans_b)}, {"alpha", float_attr(0.5)}, {"beta", float_attr(2.0)}}));
+    auto after = copy_model(graph.model);
+    EXPECT_EQ(gemm_to_conv(*after).rewrites, 1);
+    EXPECT_EQ(count_ops(*after, "Gemm"), 0u);
+    EXPECT_LT(compare_models(graph.model, *after).max_relative_difference, 1e-5) << "transB " << trans_b;
+  }
+}
+
+TEST(TargetPasses, SiluToReluIsOptInAndSaysItChangesTheModel) {
+  TestGraph graph;
+  ir::Value* x = graph.input("x", {1, 4, 5, 5});
+  ir::Value* gate = graph.node("Sigmoid", {x}, {1, 4, 5, 5});
+  graph.output(graph.node("Mul", {x, gate}, {1, 4, 5, 5}));
+  auto after = copy_model(graph.model);
+  PassResult result = silu_to_relu(*after);
+  EXPECT_EQ(result.rewrites, 1);
+  EXPECT_TRUE(result.changes_meaning);
+  EXPECT_EQ(count_ops(*after, "Relu"), 1u);
+  EXPECT_EQ(count_ops(*after, "Sigmoid"), 0u);
+  EXPECT_GT(compare_models(graph.model, *after).max_relative_difference, 1e-3);  // it does change the outputs
+  // Not in the default patch list.
+  patch::PatchOptions options;
+  auto patched = copy_model(graph.model);
+  patch::PatchReport report = patch::patch_model(*patched, targets::find_builtin_target("rk3588"), options);
+  EXPECT_FALSE(report.needs_retraining);
+  EXPECT_EQ(count_ops(*patched, "Sigmoid"), 1u);
+  options.allow_retraining = true;
+  report = patch::patch_model(*patched, targets::find_builtin_target("rk3588"), options);
+  EXPECT_TRUE(report.needs_retraining);
+  EXPECT_EQ(count_ops(*patched, "Relu"), 1u);
+}
+
+TEST(TargetPasses, DynamicBatchBecomesOne) {
+  TestGraph graph;
+  ir::Value* x = graph.input("x", {1, 3, 4, 4});
+  x->type.shape->at(0) = ir::Dim::symbolic("batch");
+  ir::Value* y = graph.node("Relu", {x}, {1, 3, 4, 4});
+  y->type.shape->at(0) = ir::Dim::symbolic("batch");
+  graph.output(y);
+  auto model = copy_model(graph.model);
+  PassResult result = make_shapes_static(*model, {});
+  EXPECT_EQ(result.rewrites, 1);
+  EXPECT_TRUE(model->graph->inputs.front()->type.has_static_shape());
+  EXPECT_TRUE(model->graph->outputs.front()->type.has_static_shape());
+}
+
+// Builds a small YOLOv5n (64×64) and reads the raw head Conv outputs of the original with extra outputs.
+TEST(TargetPasses, YoloV5CutKeepsTheHeadValuesSplitIntoBoxesAndScores) {
+  zoo::Yolov5Config config = zoo::Yolov5Config::for_variant("n");
+  config.image_height = config.image_width = 64;
+  ir::Model original = zoo::build_yolov5(config);
+  std::optional<YoloHead> head = find_yolo_head(*original.graph);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->family, YoloFamily::anchor_based);
+  EXPECT_EQ(head->class_count, 80);
+  ASSERT_EQ(head->levels.size(), 3u);
+  EXPECT_EQ(head->levels[0].stride, 8);
+  EXPECT_EQ(head->levels[2].stride, 32);
+  EXPECT_EQ(head->levels[0].anchors, (std::vector<float>{10, 13, 16, 30, 33, 23}));
+
+  // The reference: the original with the three head Conv outputs as extra graph outputs.
+  auto reference = copy_model(original);
+  std::optional<YoloHead> reference_head = find_yolo_head(*reference->graph);
+  std::vector<std::string> head_names;
+  for (const YoloLevel& level : reference_head->levels) {
+    ir::Value* raw = level.box_conv->output(0);
+    raw->is_graph_output = true;
+    reference->graph->outputs.push_back(raw);
+    head_names.push_back(raw->name);
+  }
+  auto patched = copy_model(original);
+  YoloCutResult cut = cut_yolo_postprocess(*patched);
+  EXPECT_EQ(cut.pass.rewrites, 3);
+  ASSERT_EQ(patched->graph->outputs.size(), 6u);
+  EXPECT_EQ(patched->graph->outputs[0]->name, "boxes_stride8");
+  EXPECT_EQ(patched->graph->outputs[1]->name, "scores_stride8");
+  for (const auto& node : patched->graph->nodes()) {
+    EXPECT_NE(node->op_type, "Transpose");  // the decode is gone
+    EXPECT_NE(node->op_type, "Pow");
+  }
+
+  auto feeds = testing::random_feeds(original, 3);
+  auto expected = Session::from_model(reference)->run(feeds);
+  auto actual = Session::from_model(patched)->run(feeds);
+  const int64_t per_anchor = 85;
+  for (size_t level = 0; level < 3; ++level) {
+    const Tensor& raw = expected.at(head_names[level]);
+    const Tensor& boxes = actual.at(patched->graph->outputs[level * 2]->name);
+    const Tensor& scores = actual.at(patched->graph->outputs[level * 2 + 1]->name);
+    const int64_t cells = raw.shape()[2] * raw.shape()[3];
+    ASSERT_EQ(boxes.shape()[1], 12);
+    ASSERT_EQ(scores.shape()[1], 3 * 81);
+    double worst = 0;
+    for (int64_t anchor = 0; anchor < 3; ++anchor) {
+      for (int64_t channel = 0; channel < per_anchor; ++channel) {
+        for (int64_t cell = 0; cell < cells; ++cell) {
+          double want = raw.value_as_double((anchor * per_anchor + channel) * cells + cell);
+          double got = channel < 4 ? boxes.value_as_double((anchor * 4 + channel) * cells + cell)
+                                   : scores.value_as_double((anchor * 81 + channel - 4) * cells + cell);
+          worst = std::max(worst, std::fabs(want - got));
+        }
+      }
+    }
+    EXPECT_EQ(worst, 0.0) << "level " << level;
+  }
+  nlohmann::json sidecar = nlohmann::json::parse(cut.sidecar_json);
+  EXPECT_EQ(sidecar["strides"], nlohmann::json({8, 16, 32}));
+  EXPECT_EQ(sidecar["classes"], 80);
+  EXPECT_EQ(sidecar["anchors"][2], nlohmann::json({116, 90, 156, 198, 373, 326}));
+  EXPECT_EQ(sidecar["outputs"].size(), 6u);
+
+  // And after the cut every node is on the RK3588 NPU (the Resizes need the half-pixel rewrite too).
+  auto full = copy_model(original);
+  patch::patch_model(*full, targets::find_builtin_target("rk3588"), {});
+  check::CheckResult result = check::check_model(*full, targets::find_builtin_target("rk3588"));
+  EXPECT_DOUBLE_EQ(result.accelerator_mac_share(), 1.0);
+  EXPECT_EQ(result.segments.size(), 1u);
+}
+
+}  // namespace
+}  // namespace npukit::passes
