@@ -11,6 +11,7 @@
 #include "passes/gemm_to_conv.h"
 #include "passes/resize_half_pixel.h"
 #include "passes/silu_to_relu.h"
+#include "passes/split_matmul_k.h"
 #include "passes/static_shapes.h"
 #include "passes/yolo_head_detection.h"
 #include "passes/yolo_postprocess_cut.h"
@@ -114,6 +115,38 @@ TEST(TargetPasses, GemmBecomesAOneByOneConv) {
     EXPECT_EQ(count_ops(*after, "Gemm"), 0u);
     EXPECT_LT(compare_models(graph.model, *after).max_relative_difference, 1e-5) << "transB " << trans_b;
   }
+}
+
+TEST(TargetPasses, MatMulWithTooLargeKIsSplitAndSummed) {
+  TestGraph graph;
+  ir::Value* x = graph.input("x", {1, 3, 9000});
+  graph.output(graph.node("MatMul", {x, graph.weights("w", {9000, 5}, 0.02f)}, {1, 3, 5}));
+  // RK3588 allows K up to 8192: check names the pass, patch applies it, check is then satisfied.
+  const targets::TargetProfile& rk3588 = targets::find_builtin_target("rk3588");
+  check::CheckResult before = check::check_model(graph.model, rk3588);
+  EXPECT_EQ(before.nodes.front().placement, check::Placement::fallback);
+  EXPECT_EQ(before.nodes.front().patch, "split-matmul-k");
+  bool names_k = false;
+  for (const check::RuleFinding& finding : before.nodes.front().findings) {
+    names_k = names_k || finding.explanation.find("K = 9000: RK3588 allows at most 8192") != std::string::npos;
+  }
+  EXPECT_TRUE(names_k);
+  auto after = copy_model(graph.model);
+  patch::patch_model(*after, rk3588, {});
+  EXPECT_EQ(count_ops(*after, "MatMul"), 2u);
+  EXPECT_EQ(count_ops(*after, "Add"), 1u);
+  EXPECT_LT(compare_models(graph.model, *after).max_relative_difference, 1e-5);
+  // The MatMuls now fit; the Slices of the 9000-wide input still exceed the 8192 dim limit, and check says so.
+  check::CheckResult patched = check::check_model(*after, rk3588);
+  for (const check::NodeVerdict& node : patched.nodes) {
+    if (node.op_type == "MatMul") EXPECT_TRUE(check::on_accelerator(node.placement)) << node.name << ": " << node.reason;
+    if (node.op_type == "Slice") EXPECT_NE(node.reason.find("9000"), std::string::npos) << node.reason;
+  }
+  // Three chunks when the limit is smaller.
+  auto three = copy_model(graph.model);
+  EXPECT_EQ(split_matmul_k(*three, 4000).rewrites, 1);
+  EXPECT_EQ(count_ops(*three, "MatMul"), 3u);
+  EXPECT_LT(compare_models(graph.model, *three).max_relative_difference, 1e-5);
 }
 
 TEST(TargetPasses, SiluToReluIsOptInAndSaysItChangesTheModel) {

@@ -17,9 +17,6 @@ struct Decomposition {
 const std::vector<Decomposition>& decompositions() {
   static const std::vector<Decomposition> table = {
       {"HardSwish", "decompose-hardswish", {"HardSigmoid", "Mul"}},
-      {"HardSwish", "decompose-hardswish", {"Add", "Clip", "Mul", "Div"}},
-      {"Gelu", "decompose-gelu", {"Div", "Erf", "Add", "Mul"}},
-      {"LayerNormalization", "decompose-layernorm", {"ReduceMean", "Sub", "Mul", "Add", "Sqrt", "Div"}},
       {"Gemm", "gemm-to-conv", {"Reshape", "Conv"}},
   };
   return table;

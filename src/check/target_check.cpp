@@ -141,7 +141,7 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
       continue;
     }
 
-    std::string refusal_check;
+    std::vector<std::string> refusal_checks;  // every refused rule's check, for the patch suggestion
     bool refused = false;
     const std::string label = describe_op_kind(node);
     const bool rejected_op =
@@ -181,7 +181,7 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
         std::optional<RuleFinding> finding = evaluate_rule(*rule, node, profile, is_constant);
         if (!finding) continue;
         if (finding->refuses) {
-          if (!refused) refusal_check = rule->check;
+          refusal_checks.push_back(rule->check);
           refused = true;
           verdict.findings.push_back(std::move(*finding));
         } else {
@@ -204,8 +204,17 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
       verdict.reason += " (" + profile.name + " has no fallback device)";
     }
     if (refused) {
-      PatchSuggestion suggestion = suggest_patch(node, profile, refusal_check, verdict.in_yolo_postprocess);
-      verdict.patch = suggestion.pass;
+      if (refusal_checks.empty()) refusal_checks.push_back("");  // the op itself is missing
+      for (const std::string& check : refusal_checks) {
+        verdict.patch = suggest_patch(node, profile, check, verdict.in_yolo_postprocess).pass;
+        if (!verdict.patch.empty()) break;
+      }
+      for (const RuleFinding& finding : verdict.findings) {
+        if (finding.refuses && !finding.fix.empty()) {
+          verdict.fix = finding.fix;
+          break;
+        }
+      }
     }
     // Everything after the first refusal leaves the accelerator on targets that compile one subgraph only.
     if (profile.fallback_policy == FallbackPolicy::after_first_unsupported) {

@@ -35,6 +35,7 @@ struct NodeVerdict {
   std::vector<RuleFinding> findings;   // refusals first, then conditions
   std::string reason;                  // one line: the first refusal, or why the op is not placed
   std::string patch;                   // the npukit patch pass that fixes it, when there is one
+  std::string fix;                     // otherwise what the profile says the user can do (may be empty)
   std::optional<int64_t> macs;
   bool in_yolo_postprocess = false;
 };

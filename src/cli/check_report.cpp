@@ -100,7 +100,7 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
   out << "model     " << model << "\n";
   out << "target    " << result.target_id << "  (" << result.target_name << ")\n\n";
 
-  Table nodes({{"#", Align::right}, {"node"}, {"op"}, {"MACs", Align::right}, {"placement"}, {"why"}, {"patch"}});
+  Table nodes({{"#", Align::right}, {"node"}, {"op"}, {"MACs", Align::right}, {"placement"}, {"why"}, {"fix"}});
   size_t listed = 0;
   for (const NodeVerdict& node : result.nodes) {
     const bool notable = node.placement != Placement::accelerator && node.placement != Placement::folded;
@@ -108,11 +108,12 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
     ++listed;
     nodes.add_row({std::to_string(node.index), node_label(node), node.op_type,
                    node.macs ? format_count(static_cast<double>(*node.macs)) : "?",
-                   placement_label(result, node.placement), node.reason, node.patch});
+                   placement_label(result, node.placement), node.reason,
+                   node.patch.empty() ? node.fix : "patch: " + node.patch});
   }
   if (listed) {
     out << (options.every_node ? "every node\n" : "nodes that leave the " + result.accelerator + " or carry a condition\n");
-    print_table(out, nodes, result, options.color, 80);
+    print_table(out, nodes, result, options.color, 120);
     out << "\n";
   } else {
     out << "every node runs on the " << result.accelerator << " without conditions\n\n";
@@ -216,6 +217,7 @@ nlohmann::json check_result_json(const CheckResult& result) {
     entry["macs"] = node.macs ? nlohmann::json(*node.macs) : nlohmann::json(nullptr);
     entry["reason"] = node.reason;
     entry["patch"] = node.patch;
+    entry["fix"] = node.fix;
     entry["in_yolo_postprocess"] = node.in_yolo_postprocess;
     nlohmann::json findings = nlohmann::json::array();
     for (const check::RuleFinding& finding : node.findings) {
@@ -265,13 +267,13 @@ std::string check_markdown(const std::vector<CheckResult>& results, const std::s
     for (const NodeVerdict& node : result.nodes) {
       if (node.placement == Placement::accelerator || node.placement == Placement::folded) continue;
       if (!header) {
-        out << "| node | op | placement | why | patch |\n|---|---|---|---|---|\n";
+        out << "| node | op | placement | why | fix |\n|---|---|---|---|---|\n";
         header = true;
       }
       std::string reason = node.reason;
       for (size_t at = reason.find('|'); at != std::string::npos; at = reason.find('|', at + 2)) reason.replace(at, 1, "\\|");
       out << "| `" << node_label(node) << "` | " << node.op_type << " | " << placement_label(result, node.placement)
-          << " | " << reason << " | " << (node.patch.empty() ? "" : "`" + node.patch + "`") << " |\n";
+          << " | " << reason << " | " << (node.patch.empty() ? node.fix : "`npukit patch`: " + node.patch) << " |\n";
     }
     if (!header) out << "Every node runs on the " << result.accelerator << " without conditions.\n";
   }

@@ -9,6 +9,7 @@
 #include "passes/gemm_to_conv.h"
 #include "passes/resize_half_pixel.h"
 #include "passes/silu_to_relu.h"
+#include "passes/split_matmul_k.h"
 #include "passes/static_shapes.h"
 #include "passes/yolo_postprocess_cut.h"
 
@@ -33,6 +34,16 @@ NodeFilter refused_nodes_fixed_by(const ir::Model& model, const targets::TargetP
     if (verdict.patch == pass) wanted->insert({verdict.name, verdict.op_type});
   }
   return [wanted](const ir::Node& node) { return wanted->count({node.name, node.op_type}) != 0; };
+}
+
+// The largest MatMul reduction the profile allows (its MatMul "reduction_dim" rule), 0 when it sets none.
+int64_t largest_matmul_k(const targets::TargetProfile& profile) {
+  auto matmul = profile.ops.find("MatMul");
+  if (matmul == profile.ops.end()) return 0;
+  for (const targets::Rule& rule : matmul->second.rules) {
+    if (rule.check == "reduction_dim" && rule.maximum) return static_cast<int64_t>(*rule.maximum);
+  }
+  return 0;
 }
 
 struct PatchStep {
@@ -76,6 +87,10 @@ std::vector<PatchStep> default_steps() {
       target_driven("gemm-to-conv", [](ir::Model& model, const NodeFilter& filter) {
         return passes::gemm_to_conv(model, filter);
       }),
+      {"split-matmul-k", [](ir::Model& model, PatchContext& context) {
+         return passes::split_matmul_k(model, largest_matmul_k(context.profile),
+                                       refused_nodes_fixed_by(model, context.profile, "split-matmul-k"));
+       }},
   };
 }
 
