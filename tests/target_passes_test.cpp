@@ -12,6 +12,7 @@
 #include "passes/resize_half_pixel.h"
 #include "passes/silu_to_relu.h"
 #include "passes/split_matmul_k.h"
+#include "passes/split_resize_scale.h"
 #include "passes/static_shapes.h"
 #include "passes/yolo_head_detection.h"
 #include "passes/yolo_postprocess_cut.h"
@@ -90,6 +91,28 @@ TEST(TargetPasses, AsymmetricNearestResizeBecomesHalfPixelWithTheSamePixels) {
   // round_prefer_floor under asymmetric is not the same mapping for scale 3: left alone.
   ir::Model other = resize_model("asymmetric", "round_prefer_floor", 3.0f);
   EXPECT_EQ(resize_nearest_to_half_pixel(other).rewrites, 0);
+}
+
+TEST(TargetPasses, LargeNearestResizeIsSplitIntoTwoExactSteps) {
+  for (const char* coordinates : {"asymmetric", "half_pixel"}) {
+    ir::Model before = resize_model(coordinates, coordinates == std::string("asymmetric") ? "floor" : "round_prefer_floor", 16.0f);
+    const targets::TargetProfile& rk3588 = targets::find_builtin_target("rk3588");
+    check::CheckResult refused = check::check_model(before, rk3588);
+    EXPECT_EQ(refused.nodes.front().placement, check::Placement::fallback);
+    auto after = copy_model(before);
+    patch::patch_model(*after, rk3588, {});
+    EXPECT_EQ(count_ops(*after, "Resize"), 2u) << coordinates;
+    EXPECT_EQ(compare_models(before, *after).max_relative_difference, 0.0) << coordinates;
+    check::CheckResult patched = check::check_model(*after, rk3588);
+    for (const check::NodeVerdict& node : patched.nodes) {
+      EXPECT_TRUE(check::on_accelerator(node.placement)) << coordinates << " " << node.reason;
+    }
+  }
+  // ×9 = ×3 ×3 within 2–8; ×11 has no split: left for the CPU.
+  auto nine = copy_model(resize_model("asymmetric", "floor", 9.0f));
+  EXPECT_EQ(split_resize_scale(*nine, 2, 8).rewrites, 1);
+  auto eleven = copy_model(resize_model("asymmetric", "floor", 11.0f));
+  EXPECT_EQ(split_resize_scale(*eleven, 2, 8).rewrites, 0);
 }
 
 TEST(TargetPasses, HardSwishDecomposesExactly) {
@@ -258,6 +281,84 @@ TEST(TargetPasses, YoloV5CutKeepsTheHeadValuesSplitIntoBoxesAndScores) {
   check::CheckResult result = check::check_model(*full, targets::find_builtin_target("rk3588"));
   EXPECT_DOUBLE_EQ(result.accelerator_mac_share(), 1.0);
   EXPECT_EQ(result.segments.size(), 1u);
+}
+
+// An anchor-free head as YOLOv8/YOLO11 export it, on two small levels: box Conv (4·16 channels) and class
+// Conv per level, concat, flatten, split, DFL (reshape, transpose, softmax, arange Conv), sigmoid, concat.
+TEST(TargetPasses, AnchorFreeHeadIsFoundByPatternAndCutToItsConvOutputs) {
+  TestGraph graph;
+  const int64_t classes = 3, bins = 16;
+  ir::Value* image = graph.input("image", {1, 3, 32, 32});
+  std::vector<ir::Value*> flattened;
+  std::vector<std::pair<std::string, std::string>> heads;  // box, class conv outputs
+  int64_t anchors = 0;
+  for (int64_t stride : {8, 16}) {
+    const int64_t side = 32 / stride;
+    ir::Value* feature = graph.node("Conv", {image, graph.weights("stem", {8, 3, stride, stride})}, {1, 8, side, side},
+                                    {{"kernel_shape", ints_attr({stride, stride})}, {"strides", ints_attr({stride, stride})}});
+    ir::Value* box = graph.node("Conv", {feature, graph.weights("box", {4 * bins, 8, 1, 1})}, {1, 4 * bins, side, side},
+                                {{"kernel_shape", ints_attr({1, 1})}});
+    ir::Value* cls = graph.node("Conv", {feature, graph.weights("cls", {classes, 8, 1, 1})}, {1, classes, side, side},
+                                {{"kernel_shape", ints_attr({1, 1})}});
+    heads.push_back({box->name, cls->name});
+    ir::Value* joined = graph.node("Concat", {box, cls}, {1, 4 * bins + classes, side, side}, {{"axis", int_attr(1)}});
+    flattened.push_back(graph.node("Reshape", {joined, graph.ints("flat", {1, 4 * bins + classes, side * side})},
+                                   {1, 4 * bins + classes, side * side}));
+    anchors += side * side;
+  }
+  ir::Value* all = graph.node("Concat", flattened, {1, 4 * bins + classes, anchors}, {{"axis", int_attr(2)}});
+  ir::Value* split_sizes = graph.ints("sizes", {4 * bins, classes});
+  ir::Value* box_part = add_typed_value(*graph.model.graph, "box_part", DType::f32, {1, 4 * bins, anchors});
+  ir::Value* cls_part = add_typed_value(*graph.model.graph, "cls_part", DType::f32, {1, classes, anchors});
+  ir::Node* split = graph.model.graph->add_node("Split", {all, split_sizes}, {box_part, cls_part}, "split");
+  split->attributes["axis"] = int_attr(1);
+  ir::Value* sides = graph.node("Reshape", {box_part, graph.ints("dfl_shape", {1, 4, bins, anchors})}, {1, 4, bins, anchors});
+  ir::Value* bins_first = graph.node("Transpose", {sides}, {1, bins, 4, anchors}, {{"perm", ints_attr({0, 2, 1, 3})}});
+  ir::Value* soft = graph.node("Softmax", {bins_first}, {1, bins, 4, anchors}, {{"axis", int_attr(1)}});
+  std::vector<float> arange;
+  for (int64_t i = 0; i < bins; ++i) arange.push_back(static_cast<float>(i));
+  ir::Value* expectation = graph.node("Conv", {soft, add_float_constant(*graph.model.graph, "dfl", {1, bins, 1, 1}, arange)},
+                                      {1, 1, 4, anchors}, {{"kernel_shape", ints_attr({1, 1})}});
+  ir::Value* distances = graph.node("Reshape", {expectation, graph.ints("d", {1, 4, anchors})}, {1, 4, anchors});
+  ir::Value* scores = graph.node("Sigmoid", {cls_part}, {1, classes, anchors});
+  graph.output(graph.node("Concat", {distances, scores}, {1, 4 + classes, anchors}, {{"axis", int_attr(1)}}));
+
+  std::optional<YoloHead> head = find_yolo_head(*graph.model.graph);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->family, YoloFamily::anchor_free);
+  EXPECT_EQ(head->reg_max, bins);
+  EXPECT_EQ(head->class_count, classes);
+  ASSERT_EQ(head->levels.size(), 2u);
+  EXPECT_EQ(head->levels[0].stride, 8);
+  EXPECT_EQ(head->levels[1].stride, 16);
+
+  auto reference = copy_model(graph.model);
+  for (const auto& [box, cls] : heads) {
+    for (const std::string& name : {box, cls}) {
+      ir::Value* value = reference->graph->find_value(name);
+      value->is_graph_output = true;
+      reference->graph->outputs.push_back(value);
+    }
+  }
+  auto patched = copy_model(graph.model);
+  YoloCutResult cut = cut_yolo_postprocess(*patched);
+  ASSERT_EQ(patched->graph->outputs.size(), 4u);
+  EXPECT_EQ(count_ops(*patched, "Softmax"), 0u);
+  EXPECT_EQ(count_ops(*patched, "Sigmoid"), 0u);
+  auto feeds = testing::random_feeds(graph.model, 5);
+  auto expected = Session::from_model(reference)->run(feeds);
+  auto actual = Session::from_model(patched)->run(feeds);
+  const std::vector<std::string> names = {"boxes_stride8", "scores_stride8", "boxes_stride16", "scores_stride16"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    const Tensor& want = expected.at(i % 2 == 0 ? heads[i / 2].first : heads[i / 2].second);
+    const Tensor& got = actual.at(names[i]);
+    ASSERT_EQ(want.shape(), got.shape()) << names[i];
+    for (int64_t j = 0; j < want.element_count(); ++j) ASSERT_EQ(want.value_as_double(j), got.value_as_double(j)) << names[i];
+  }
+  nlohmann::json sidecar = nlohmann::json::parse(cut.sidecar_json);
+  EXPECT_EQ(sidecar["reg_max"], bins);
+  EXPECT_EQ(sidecar["classes"], classes);
+  EXPECT_EQ(sidecar["strides"], nlohmann::json({8, 16}));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "check/shape_discovery.h"
 #include "check/target_check.h"
 #include "core/npy.h"
@@ -223,7 +225,11 @@ void expect_patched_outputs_equal_raw(const std::string& model_name, const std::
   const targets::TargetProfile& rk3588 = targets::find_builtin_target("rk3588");
   patch::PatchReport report = patch::patch_model(model, rk3588, {});
   EXPECT_FALSE(report.needs_retraining);
-  EXPECT_FALSE(report.yolo_sidecar_json.empty());
+  ASSERT_FALSE(report.yolo_sidecar_json.empty());
+  nlohmann::json sidecar = nlohmann::json::parse(report.yolo_sidecar_json);
+  EXPECT_EQ(sidecar["reg_max"], 16);
+  EXPECT_EQ(sidecar["classes"], 80);
+  EXPECT_EQ(sidecar["strides"], nlohmann::json({8, 16, 32}));
   CheckResult result = check_model(model, rk3588);
   EXPECT_DOUBLE_EQ(result.accelerator_mac_share(), 1.0) << model_name;
   EXPECT_EQ(result.segments.size(), 1u) << model_name;

@@ -43,6 +43,9 @@ PatchSuggestion suggest_patch(const ir::Node& node, const targets::TargetProfile
     return {"resize-half-pixel",
             "npukit patch rewrites an integer-scale nearest Resize to half_pixel, which selects the same pixels"};
   }
+  if (node.op_type == "Resize" && refusal_check == "resize_scale") {
+    return {"split-resize-scale", "npukit patch splits an integer nearest Resize into two the target accepts"};
+  }
   if (node.op_type == "MatMul" && refusal_check == "reduction_dim") {
     return {"split-matmul-k", "npukit patch splits K into chunks the target accepts and adds the partial products"};
   }

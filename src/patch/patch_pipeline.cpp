@@ -10,6 +10,7 @@
 #include "passes/resize_half_pixel.h"
 #include "passes/silu_to_relu.h"
 #include "passes/split_matmul_k.h"
+#include "passes/split_resize_scale.h"
 #include "passes/static_shapes.h"
 #include "passes/yolo_postprocess_cut.h"
 
@@ -44,6 +45,18 @@ int64_t largest_matmul_k(const targets::TargetProfile& profile) {
     if (rule.check == "reduction_dim" && rule.maximum) return static_cast<int64_t>(*rule.maximum);
   }
   return 0;
+}
+
+// The integer Resize factors the profile allows (its Resize "resize_scale" rule); {0, 0} when it sets none.
+std::pair<int64_t, int64_t> resize_factor_range(const targets::TargetProfile& profile) {
+  auto resize = profile.ops.find("Resize");
+  if (resize == profile.ops.end()) return {0, 0};
+  for (const targets::Rule& rule : resize->second.rules) {
+    if (rule.check == "resize_scale" && rule.maximum) {
+      return {static_cast<int64_t>(rule.minimum.value_or(1)), static_cast<int64_t>(*rule.maximum)};
+    }
+  }
+  return {0, 0};
 }
 
 struct PatchStep {
@@ -81,6 +94,11 @@ std::vector<PatchStep> default_steps() {
       target_driven("resize-half-pixel", [](ir::Model& model, const NodeFilter& filter) {
         return passes::resize_nearest_to_half_pixel(model, filter);
       }),
+      {"split-resize-scale", [](ir::Model& model, PatchContext& context) {
+         auto [low, high] = resize_factor_range(context.profile);
+         return passes::split_resize_scale(model, low, high,
+                                           refused_nodes_fixed_by(model, context.profile, "split-resize-scale"));
+       }},
       target_driven("decompose-hardswish", [](ir::Model& model, const NodeFilter& filter) {
         return passes::decompose_hardswish(model, filter);
       }),
