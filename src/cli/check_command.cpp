@@ -30,6 +30,13 @@ void run_check(const CheckArguments& arguments) {
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, true);
   ir::Model model = load_model_argument(arguments.model, parse_input_shapes(arguments.input_shapes), true);
   check::discover_missing_shapes(model);
+  // An NPU compiles one static input size: say how to give it before a table full of "shape unknown".
+  for (const ir::Value* input : model.graph->inputs) {
+    if (input->type.shape && !input->type.has_static_shape()) {
+      std::cerr << "npukit: note: input '" << input->name << "' is " << input->type.to_string()
+                << ": give its size with --input-shape " << input->name << "=1,3,H,W (NPUs compile static shapes)\n";
+    }
+  }
   std::vector<check::CheckResult> results;
   for (const targets::TargetProfile& profile : profiles) results.push_back(check::check_model(model, profile));
 

@@ -30,6 +30,7 @@ std::string percent(double share) {
 }
 
 std::string mac_share_text(const CheckResult& result) {
+  if (!result.macs_known && result.macs_total == 0) return "unknown (shapes unknown)";
   std::string text = percent(result.accelerator_mac_share());
   if (!result.macs_known) text += " (some shapes unknown)";
   return text;
@@ -131,8 +132,8 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
   out << "\n";
 
   Table summary({{"figure"}, {"value", Align::right}});
-  summary.add_row({"MACs on the " + result.accelerator, mac_share_text(result) + " of " +
-                                                            format_count(static_cast<double>(result.macs_total))});
+  summary.add_row({"MACs on the " + result.accelerator,
+                   mac_share_text(result) + (result.macs_total > 0 ? " of " + format_count(static_cast<double>(result.macs_total)) : "")});
   if (result.macs_unverified) {
     summary.add_row({"  of which unverified", percent(static_cast<double>(result.macs_unverified) /
                                                       static_cast<double>(std::max<int64_t>(result.macs_total, 1)))});
