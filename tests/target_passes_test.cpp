@@ -7,6 +7,7 @@
 #include "check/target_check.h"
 #include "pass_equivalence.h"
 #include "passes/decompose_hardswish.h"
+#include "passes/decompose_layernorm.h"
 #include "passes/focus_to_conv.h"
 #include "passes/gemm_to_conv.h"
 #include "passes/resize_half_pixel.h"
@@ -124,6 +125,24 @@ TEST(TargetPasses, HardSwishDecomposesExactly) {
   EXPECT_EQ(count_ops(*after, "HardSwish"), 0u);
   EXPECT_EQ(count_ops(*after, "HardSigmoid"), 1u);
   EXPECT_LT(compare_models(graph.model, *after).max_relative_difference, 1e-6);
+}
+
+TEST(TargetPasses, LayerNormDecomposesIntoReductionsAndElementwiseOps) {
+  for (int64_t opset : {17}) {  // libonnx 1.12 stops at opset 17: the axes-as-input form (18+) cannot load here
+    for (bool with_bias : {true, false}) {
+      TestGraph graph;
+      graph.model.opset_imports[""] = opset;
+      ir::Value* x = graph.input("x", {1, 7, 3, 16});
+      std::vector<ir::Value*> inputs = {x, graph.weights("gamma", {3, 16})};
+      if (with_bias) inputs.push_back(graph.weights("beta", {3, 16}));
+      graph.output(graph.node("LayerNormalization", inputs, {1, 7, 3, 16}, {{"axis", int_attr(-2)}, {"epsilon", float_attr(1e-3)}}));
+      auto after = copy_model(graph.model);
+      EXPECT_EQ(decompose_layernorm(*after).rewrites, 1);
+      EXPECT_EQ(count_ops(*after, "LayerNormalization"), 0u);
+      EXPECT_EQ(count_ops(*after, "ReduceMean"), 2u);
+      EXPECT_LT(compare_models(graph.model, *after).max_relative_difference, 1e-5) << "opset " << opset;
+    }
+  }
 }
 
 TEST(TargetPasses, GemmBecomesAOneByOneConv) {

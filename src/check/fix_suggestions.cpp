@@ -17,6 +17,7 @@ struct Decomposition {
 const std::vector<Decomposition>& decompositions() {
   static const std::vector<Decomposition> table = {
       {"HardSwish", "decompose-hardswish", {"HardSigmoid", "Mul"}},
+      {"LayerNormalization", "decompose-layernorm", {"ReduceMean", "Sub", "Mul", "Add", "Sqrt", "Div"}},
       {"Gemm", "gemm-to-conv", {"Reshape", "Conv"}},
   };
   return table;

@@ -5,6 +5,7 @@
 
 #include "check/target_check.h"
 #include "passes/decompose_hardswish.h"
+#include "passes/decompose_layernorm.h"
 #include "passes/focus_to_conv.h"
 #include "passes/gemm_to_conv.h"
 #include "passes/resize_half_pixel.h"
@@ -101,6 +102,9 @@ std::vector<PatchStep> default_steps() {
        }},
       target_driven("decompose-hardswish", [](ir::Model& model, const NodeFilter& filter) {
         return passes::decompose_hardswish(model, filter);
+      }),
+      target_driven("decompose-layernorm", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::decompose_layernorm(model, filter);
       }),
       target_driven("gemm-to-conv", [](ir::Model& model, const NodeFilter& filter) {
         return passes::gemm_to_conv(model, filter);
