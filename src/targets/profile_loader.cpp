@@ -123,9 +123,11 @@ Fact read_fact(const Reader& reader, const Json& object, const std::string& path
   fact.known = true;
   if (value.is_number()) {
     fact.number = value.get<double>();
+    // Byte counts and rates print as whole numbers (8388608, not 8.38861e+06).
     std::ostringstream text;
+    text.precision(12);
     text << value.get<double>();
-    fact.text = text.str();
+    fact.text = value.is_number_integer() ? std::to_string(value.get<int64_t>()) : text.str();
   } else if (value.is_string()) {
     fact.text = value.get<std::string>();
   } else {
