@@ -9,5 +9,8 @@ namespace npukit::cli {
 void register_inspect_command(CLI::App& app);      // inspect_command.cpp
 void register_run_command(CLI::App& app);          // run_command.cpp
 void register_conformance_command(CLI::App& app);  // conformance_command.cpp
+void register_targets_command(CLI::App& app);      // targets_command.cpp
+void register_check_command(CLI::App& app);        // check_command.cpp
+void register_patch_command(CLI::App& app);        // patch_command.cpp
 
 }  // namespace npukit::cli

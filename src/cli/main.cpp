@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   npukit::cli::register_inspect_command(app);
   npukit::cli::register_run_command(app);
   npukit::cli::register_conformance_command(app);
+  npukit::cli::register_targets_command(app);
+  npukit::cli::register_check_command(app);
+  npukit::cli::register_patch_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

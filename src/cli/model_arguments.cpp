@@ -61,7 +61,8 @@ std::string model_argument_help() {
   return help;
 }
 
-ir::Model load_model_argument(const std::string& reference, const InputShapes& input_shapes) {
+ir::Model load_model_argument(const std::string& reference, const InputShapes& input_shapes,
+                              bool propagate_shape_data) {
   if (zoo::is_builtin_reference(reference)) {
     zoo::BuiltinOptions options;
     options.input_shapes = input_shapes;
@@ -77,6 +78,7 @@ ir::Model load_model_argument(const std::string& reference, const InputShapes& i
   }
   onnx_io::ImportOptions options;
   options.input_shapes = input_shapes;
+  options.propagate_shape_data = propagate_shape_data;
   return onnx_io::load_model(reference, options);
 }
 

@@ -22,8 +22,10 @@ InputShapes parse_input_shapes(const std::vector<std::string>& arguments);
 void add_input_shape_option(CLI::App& command, std::vector<std::string>& target);
 
 // Loads MODEL: an ONNX file (checked and shape-inferred, with the given input shapes fixed first) or a
-// built-in model ("builtin:yolov5s"). Throws npukit::Error naming the file.
-ir::Model load_model_argument(const std::string& reference, const InputShapes& input_shapes);
+// built-in model ("builtin:yolov5s"). Throws npukit::Error naming the file. `propagate_shape_data`: see
+// onnx_io::ImportOptions (check and patch want the shapes an NPU compiler would see).
+ir::Model load_model_argument(const std::string& reference, const InputShapes& input_shapes,
+                              bool propagate_shape_data = false);
 
 // The help text of MODEL arguments.
 std::string model_argument_help();

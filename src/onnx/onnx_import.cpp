@@ -559,6 +559,7 @@ ir::Model import_model(onnx::ModelProto& proto, const std::string& base_director
   ValidationSteps steps;
   steps.run_checker = options.run_checker;
   steps.run_shape_inference = options.run_shape_inference;
+  steps.propagate_shape_data = options.propagate_shape_data;
   steps.model_directory = base_directory;
   validate_and_infer_shapes(proto, steps);
 

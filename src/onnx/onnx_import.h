@@ -15,6 +15,10 @@ namespace npukit::onnx_io {
 struct ImportOptions {
   bool run_checker = true;
   bool run_shape_inference = true;
+  // Lets shape inference evaluate small shape computations (Shape → Gather → Concat → Reshape, chunked
+  // Slices) so the tensors behind them get static shapes. Off by default: the loader fuzzer and `run` do not
+  // need it; `check` and `patch` turn it on, as NPU compilers see those shapes as static.
+  bool propagate_shape_data = false;
   // Replaces the declared dims of the named graph inputs before shape inference, so a model with dynamic
   // dims gets static shapes everywhere (`inspect --input-shape images=1,3,640,640`). Unknown names are an
   // Error(invalid_argument).

@@ -1,0 +1,83 @@
+// npukit check MODEL --target T: a verdict per node, the NPU/CPU partition, transfers, MAC share, fixes.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "check/shape_discovery.h"
+#include "check/target_check.h"
+#include "cli/check_report.h"
+#include "cli/commands.h"
+#include "cli/model_arguments.h"
+#include "cli/target_arguments.h"
+#include "npukit/error.h"
+
+namespace npukit::cli {
+
+namespace {
+
+struct CheckArguments {
+  std::string model;
+  TargetArguments targets;
+  bool json = false;
+  bool every_node = false;
+  std::string report;
+  std::vector<std::string> input_shapes;
+};
+
+void run_check(const CheckArguments& arguments) {
+  std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, true);
+  ir::Model model = load_model_argument(arguments.model, parse_input_shapes(arguments.input_shapes), true);
+  check::discover_missing_shapes(model);
+  // An NPU compiles one static input size: say how to give it before a table full of "shape unknown".
+  for (const ir::Value* input : model.graph->inputs) {
+    if (input->type.shape && !input->type.has_static_shape()) {
+      std::cerr << "npukit: note: input '" << input->name << "' is " << input->type.to_string()
+                << ": give its size with --input-shape " << input->name << "=1,3,H,W (NPUs compile static shapes)\n";
+    }
+  }
+  std::vector<check::CheckResult> results;
+  for (const targets::TargetProfile& profile : profiles) results.push_back(check::check_model(model, profile));
+
+  if (!arguments.report.empty()) {
+    std::ofstream report(arguments.report);
+    report << check_markdown(results, arguments.model);
+    if (!report) throw Error(ErrorKind::io, "cannot write the report (is the folder there and writable?)", arguments.report);
+  }
+  if (arguments.json) {
+    nlohmann::json json;
+    json["model"] = arguments.model;
+    json["targets"] = nlohmann::json::array();
+    for (const check::CheckResult& result : results) json["targets"].push_back(check_result_json(result));
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+  const bool color = isatty(STDOUT_FILENO) == 1;
+  if (results.size() == 1) {
+    CheckReportOptions options;
+    options.every_node = arguments.every_node;
+    options.color = color;
+    print_check_report(std::cout, results.front(), arguments.model, options);
+  } else {
+    print_check_summary(std::cout, results, arguments.model, color);
+  }
+  if (!arguments.report.empty()) std::cout << "\nreport written to " << arguments.report << "\n";
+}
+
+}  // namespace
+
+void register_check_command(CLI::App& app) {
+  auto arguments = std::make_shared<CheckArguments>();
+  CLI::App* command = app.add_subcommand(
+      "check", "Which nodes run on a target's NPU, which fall back to the CPU, why, and which patch fixes them");
+  command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
+  add_target_options(*command, arguments->targets, true);
+  command->add_flag("--json", arguments->json, "Print JSON for programs (every node, segment and transfer)");
+  command->add_flag("--every-node", arguments->every_node, "List every node, not only the ones that leave the NPU");
+  command->add_option("--report", arguments->report, "Also write a Markdown report to FILE.md")->type_name("FILE.md");
+  add_input_shape_option(*command, arguments->input_shapes);
+  command->callback([arguments] { run_check(*arguments); });
+}
+
+}  // namespace npukit::cli

@@ -1,0 +1,284 @@
+#include "cli/check_report.h"
+
+#include <sstream>
+
+#include "cli/table.h"
+
+namespace npukit::cli {
+
+namespace {
+
+using check::CheckResult;
+using check::NodeVerdict;
+using check::Placement;
+
+const char* kGreen = "\033[32m";
+const char* kYellow = "\033[33m";
+const char* kRed = "\033[31m";
+const char* kReset = "\033[0m";
+
+std::string node_label(const NodeVerdict& node) {
+  return node.name.empty() ? "#" + std::to_string(node.index) : node.name;
+}
+
+std::string percent(double share) {
+  std::ostringstream text;
+  text.setf(std::ios::fixed);
+  text.precision(1);
+  text << share * 100.0 << "%";
+  return text.str();
+}
+
+std::string mac_share_text(const CheckResult& result) {
+  if (!result.macs_known && result.macs_total == 0) return "unknown (shapes unknown)";
+  std::string text = percent(result.accelerator_mac_share());
+  if (!result.macs_known) text += " (some shapes unknown)";
+  return text;
+}
+
+std::string transfers_text(const CheckResult& result) {
+  return std::to_string(result.transfers.size()) + " (" +
+         (result.transfer_bytes_known ? format_bytes(static_cast<double>(result.transfer_bytes)) : "size unknown") + ")";
+}
+
+// Colors the placement words of a rendered table. The table is aligned on the plain text first, so the
+// escape codes added afterwards cannot shift the columns.
+std::string colorize(const std::string& rendered, const CheckResult& result) {
+  struct Painted {
+    std::string word;
+    const char* color;
+  };
+  const std::vector<Painted> words = {
+      {placement_label(result, Placement::accelerator_with_condition), kYellow},
+      {placement_label(result, Placement::fallback_after_first), kRed},
+      {placement_label(result, Placement::fallback), kRed},
+      {placement_label(result, Placement::rejected), kRed},
+      {placement_label(result, Placement::unverified), kYellow},
+  };
+  std::istringstream lines(rendered);
+  std::string line, output;
+  while (std::getline(lines, line)) {
+    for (const Painted& painted : words) {
+      size_t at = line.find("  " + painted.word + " ");
+      if (at == std::string::npos && line.size() >= painted.word.size() &&
+          line.compare(line.size() - painted.word.size(), painted.word.size(), painted.word) == 0) {
+        at = line.size() - painted.word.size() - 2;
+      }
+      if (at != std::string::npos) {
+        line.insert(at + 2 + painted.word.size(), kReset);
+        line.insert(at + 2, painted.color);
+        break;
+      }
+    }
+    output += line + "\n";
+  }
+  return output;
+}
+
+void print_table(std::ostream& out, const Table& table, const CheckResult& result, bool color, size_t width = 72) {
+  std::ostringstream rendered;
+  table.print(rendered, 2, width);
+  out << (color ? colorize(rendered.str(), result) : rendered.str());
+}
+
+}  // namespace
+
+std::string placement_label(const CheckResult& result, Placement placement) {
+  switch (placement) {
+    case Placement::accelerator: return result.accelerator;
+    case Placement::accelerator_with_condition: return result.accelerator + "+cond";
+    case Placement::unverified: return "unverified";
+    case Placement::fallback: return result.fallback_device;
+    case Placement::fallback_after_first: return result.fallback_device + " (after)";
+    case Placement::rejected: return "rejected";
+    case Placement::folded: return "folded";
+  }
+  return result.accelerator;
+}
+
+void print_check_report(std::ostream& out, const CheckResult& result, const std::string& model,
+                        const CheckReportOptions& options) {
+  out << "model     " << model << "\n";
+  out << "target    " << result.target_id << "  (" << result.target_name << ")\n\n";
+
+  Table nodes({{"#", Align::right}, {"node"}, {"op"}, {"MACs", Align::right}, {"placement"}, {"why"}, {"fix"}});
+  size_t listed = 0;
+  for (const NodeVerdict& node : result.nodes) {
+    const bool notable = node.placement != Placement::accelerator && node.placement != Placement::folded;
+    if (!options.every_node && !notable) continue;
+    ++listed;
+    nodes.add_row({std::to_string(node.index), node_label(node), node.op_type,
+                   node.macs ? format_count(static_cast<double>(*node.macs)) : "?",
+                   placement_label(result, node.placement), node.reason,
+                   node.patch.empty() ? node.fix : "patch: " + node.patch});
+  }
+  if (listed) {
+    out << (options.every_node ? "every node\n" : "nodes that leave the " + result.accelerator + " or carry a condition\n");
+    print_table(out, nodes, result, options.color, 120);
+    out << "\n";
+  } else {
+    out << "every node runs on the " << result.accelerator << " without conditions\n\n";
+  }
+
+  out << "partition (graph order)\n";
+  Table segments({{"segment", Align::right}, {"device"}, {"nodes", Align::right}, {"first"}, {"last"}, {"MACs", Align::right}});
+  for (size_t i = 0; i < result.segments.size(); ++i) {
+    const check::Segment& segment = result.segments[i];
+    segments.add_row({std::to_string(i + 1), segment.device, std::to_string(segment.node_count),
+                      node_label(result.nodes[segment.first_node]), node_label(result.nodes[segment.last_node]),
+                      format_count(static_cast<double>(segment.macs))});
+  }
+  print_table(out, segments, result, options.color);
+  out << "\n";
+
+  Table summary({{"figure"}, {"value", Align::right}});
+  summary.add_row({"MACs on the " + result.accelerator,
+                   mac_share_text(result) + (result.macs_total > 0 ? " of " + format_count(static_cast<double>(result.macs_total)) : "")});
+  if (result.macs_unverified) {
+    summary.add_row({"  of which unverified", percent(static_cast<double>(result.macs_unverified) /
+                                                      static_cast<double>(std::max<int64_t>(result.macs_total, 1)))});
+  }
+  summary.add_row({"nodes " + placement_label(result, Placement::accelerator) + " / +cond",
+                   std::to_string(result.count(Placement::accelerator)) + " / " +
+                       std::to_string(result.count(Placement::accelerator_with_condition))});
+  summary.add_row({"nodes on the " + result.fallback_device,
+                   std::to_string(result.count(Placement::fallback) + result.count(Placement::fallback_after_first))});
+  if (result.count(Placement::rejected)) summary.add_row({"nodes rejected", std::to_string(result.count(Placement::rejected))});
+  if (result.count(Placement::unverified)) summary.add_row({"nodes unverified", std::to_string(result.count(Placement::unverified))});
+  summary.add_row({"segments", std::to_string(result.segments.size())});
+  summary.add_row({"transfers per inference", transfers_text(result)});
+  summary.add_row({"fallback policy", result.fallback_policy});
+  summary.add_row({"toolkit accepts the model", result.compiles ? "yes" : "no"});
+  print_table(out, summary, result, false);
+  out << "\nNMS on this target: " << result.nms << "\n";
+  if (result.has_yolo_postprocess) {
+    out << "YOLO post-processing found: `npukit patch MODEL --target " << result.target_id
+        << " -o OUT.onnx` cuts it off and writes the sidecar for the CPU decoder.\n";
+  }
+}
+
+void print_check_summary(std::ostream& out, const std::vector<CheckResult>& results, const std::string& model,
+                         bool color) {
+  out << "model     " << model << "\n\n";
+  Table table({{"target"}, {"MACs on accel.", Align::right}, {"accel.", Align::right}, {"+cond", Align::right},
+               {"fallback", Align::right}, {"rejected", Align::right}, {"unverified", Align::right},
+               {"segments", Align::right}, {"transfers", Align::right}, {"compiles"}});
+  for (const CheckResult& result : results) {
+    table.add_row({result.target_id, mac_share_text(result), std::to_string(result.count(Placement::accelerator)),
+                   std::to_string(result.count(Placement::accelerator_with_condition)),
+                   std::to_string(result.count(Placement::fallback) + result.count(Placement::fallback_after_first)),
+                   std::to_string(result.count(Placement::rejected)), std::to_string(result.count(Placement::unverified)),
+                   std::to_string(result.segments.size()), transfers_text(result), result.compiles ? "yes" : "no"});
+  }
+  std::ostringstream rendered;
+  table.print(rendered, 2, 40);
+  std::string text = rendered.str();
+  if (color) {
+    // Whole rows: red when the toolkit refuses the model, yellow when work leaves the accelerator.
+    std::istringstream lines(text);
+    std::string line;
+    text.clear();
+    size_t row = 0;
+    while (std::getline(lines, line)) {
+      if (row >= 2 && row - 2 < results.size()) {
+        const CheckResult& result = results[row - 2];
+        const char* paint = !result.compiles ? kRed : result.accelerator_mac_share() < 1.0 || result.segments.size() > 1 ? kYellow : kGreen;
+        line = paint + line + kReset;
+      }
+      text += line + "\n";
+      ++row;
+    }
+  }
+  out << text;
+  out << "\n`npukit check MODEL --target T` explains each refusal and names the patch that fixes it.\n";
+}
+
+nlohmann::json check_result_json(const CheckResult& result) {
+  nlohmann::json json;
+  json["target"] = result.target_id;
+  json["target_name"] = result.target_name;
+  json["accelerator"] = result.accelerator;
+  json["fallback_device"] = result.fallback_device;
+  json["fallback_policy"] = result.fallback_policy;
+  json["compiles"] = result.compiles;
+  json["nms"] = result.nms;
+  json["has_yolo_postprocess"] = result.has_yolo_postprocess;
+  json["macs_total"] = result.macs_total;
+  json["macs_accelerator"] = result.macs_accelerator;
+  json["macs_unverified"] = result.macs_unverified;
+  json["macs_known"] = result.macs_known;
+  json["accelerator_mac_share"] = result.accelerator_mac_share();
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const NodeVerdict& node : result.nodes) {
+    nlohmann::json entry;
+    entry["index"] = node.index;
+    entry["name"] = node.name;
+    entry["op"] = node.op_type;
+    entry["placement"] = std::string(check::placement_name(node.placement));
+    entry["macs"] = node.macs ? nlohmann::json(*node.macs) : nlohmann::json(nullptr);
+    entry["reason"] = node.reason;
+    entry["patch"] = node.patch;
+    entry["fix"] = node.fix;
+    entry["in_yolo_postprocess"] = node.in_yolo_postprocess;
+    nlohmann::json findings = nlohmann::json::array();
+    for (const check::RuleFinding& finding : node.findings) {
+      findings.push_back({{"refuses", finding.refuses}, {"explanation", finding.explanation}, {"fix", finding.fix},
+                          {"source", finding.source}});
+    }
+    entry["findings"] = findings;
+    nodes.push_back(entry);
+  }
+  json["nodes"] = nodes;
+  nlohmann::json segments = nlohmann::json::array();
+  for (const check::Segment& segment : result.segments) {
+    segments.push_back({{"device", segment.device}, {"on_accelerator", segment.on_accelerator},
+                        {"first_node", segment.first_node}, {"last_node", segment.last_node},
+                        {"nodes", segment.node_count}, {"macs", segment.macs}});
+  }
+  json["segments"] = segments;
+  nlohmann::json transfers = nlohmann::json::array();
+  for (const check::Transfer& transfer : result.transfers) {
+    transfers.push_back({{"value", transfer.value}, {"from", transfer.from_device}, {"to", transfer.to_device},
+                         {"bytes", transfer.bytes ? nlohmann::json(*transfer.bytes) : nlohmann::json(nullptr)}});
+  }
+  json["transfers"] = transfers;
+  json["transfer_bytes"] = result.transfer_bytes_known ? nlohmann::json(result.transfer_bytes) : nlohmann::json(nullptr);
+  return json;
+}
+
+std::string check_markdown(const std::vector<CheckResult>& results, const std::string& model) {
+  std::ostringstream out;
+  out << "# npukit check: `" << model << "`\n\n";
+  out << "| target | MACs on accelerator | accelerator nodes | with condition | fallback | rejected | segments | transfers | compiles |\n";
+  out << "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const CheckResult& result : results) {
+    out << "| " << result.target_id << " | " << mac_share_text(result) << " | " << result.count(Placement::accelerator)
+        << " | " << result.count(Placement::accelerator_with_condition) << " | "
+        << result.count(Placement::fallback) + result.count(Placement::fallback_after_first) << " | "
+        << result.count(Placement::rejected) << " | " << result.segments.size() << " | " << transfers_text(result)
+        << " | " << (result.compiles ? "yes" : "no") << " |\n";
+  }
+  for (const CheckResult& result : results) {
+    out << "\n## " << result.target_name << " (`" << result.target_id << "`)\n\n";
+    out << "- MACs on the " << result.accelerator << ": " << mac_share_text(result) << "\n";
+    out << "- segments: " << result.segments.size() << "; transfers per inference: " << transfers_text(result) << "\n";
+    out << "- unsupported ops: " << result.fallback_policy << " fallback to the " << result.fallback_device << "\n";
+    out << "- NMS: " << result.nms << "\n\n";
+    bool header = false;
+    for (const NodeVerdict& node : result.nodes) {
+      if (node.placement == Placement::accelerator || node.placement == Placement::folded) continue;
+      if (!header) {
+        out << "| node | op | placement | why | fix |\n|---|---|---|---|---|\n";
+        header = true;
+      }
+      std::string reason = node.reason;
+      for (size_t at = reason.find('|'); at != std::string::npos; at = reason.find('|', at + 2)) reason.replace(at, 1, "\\|");
+      out << "| `" << node_label(node) << "` | " << node.op_type << " | " << placement_label(result, node.placement)
+          << " | " << reason << " | " << (node.patch.empty() ? node.fix : "`npukit patch`: " + node.patch) << " |\n";
+    }
+    if (!header) out << "Every node runs on the " << result.accelerator << " without conditions.\n";
+  }
+  return out.str();
+}
+
+}  // namespace npukit::cli

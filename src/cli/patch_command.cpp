@@ -1,0 +1,133 @@
+// npukit patch MODEL --target T -o OUT: applies the fixes `check` names, then checks again.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "check/shape_discovery.h"
+#include "check/target_check.h"
+#include "cli/commands.h"
+#include "cli/model_arguments.h"
+#include "cli/table.h"
+#include "cli/target_arguments.h"
+#include "npukit/error.h"
+#include "onnx/onnx_export.h"
+#include "patch/patch_pipeline.h"
+
+namespace npukit::cli {
+
+namespace {
+
+struct PatchArguments {
+  std::string model;
+  TargetArguments targets;
+  std::string output;
+  std::string sidecar;
+  bool json = false;
+  bool keep_postprocess = false;
+  bool allow_retraining = false;
+  bool silu_to_relu = false;
+  std::vector<std::string> input_shapes;
+};
+
+std::string percent(double share) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f%%", share * 100.0);
+  return text;
+}
+
+void run_patch(const PatchArguments& arguments) {
+  std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, false);
+  const targets::TargetProfile& profile = profiles.front();
+  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
+  ir::Model model = load_model_argument(arguments.model, input_shapes, true);
+  check::discover_missing_shapes(model);
+  const check::CheckResult before = check::check_model(model, profile);
+
+  patch::PatchOptions options;
+  options.input_shapes = input_shapes;
+  options.cut_yolo_postprocess = !arguments.keep_postprocess;
+  options.allow_retraining = arguments.allow_retraining;
+  options.silu_to_relu = arguments.silu_to_relu;
+  patch::PatchReport report = patch::patch_model(model, profile, options);
+  const check::CheckResult after = check::check_model(model, profile);
+
+  onnx_io::save_model(model, arguments.output);
+  std::string sidecar_path;
+  if (!report.yolo_sidecar_json.empty()) {
+    sidecar_path = arguments.sidecar.empty() ? std::filesystem::path(arguments.output).replace_extension(".postprocess.json").string()
+                                             : arguments.sidecar;
+    std::ofstream sidecar(sidecar_path);
+    sidecar << report.yolo_sidecar_json << "\n";
+    if (!sidecar) throw Error(ErrorKind::io, "cannot write the post-processing sidecar", sidecar_path);
+  }
+
+  if (arguments.json) {
+    nlohmann::json json;
+    json["model"] = arguments.model;
+    json["target"] = profile.id;
+    json["output"] = arguments.output;
+    json["sidecar"] = sidecar_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sidecar_path);
+    json["needs_retraining"] = report.needs_retraining;
+    json["passes"] = nlohmann::json::array();
+    for (const passes::PassResult& pass : report.passes) {
+      json["passes"].push_back({{"pass", pass.pass}, {"rewrites", pass.rewrites},
+                                {"changes_meaning", pass.changes_meaning}, {"notes", pass.notes}});
+    }
+    json["accelerator_mac_share_before"] = before.accelerator_mac_share();
+    json["accelerator_mac_share_after"] = after.accelerator_mac_share();
+    json["segments_before"] = before.segments.size();
+    json["segments_after"] = after.segments.size();
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+  std::cout << "model     " << arguments.model << "\ntarget    " << profile.id << "  (" << profile.name << ")\n\n";
+  Table table({{"pass"}, {"rewrites", Align::right}, {"meaning"}, {"what changed"}});
+  for (const passes::PassResult& pass : report.passes) {
+    std::string notes;
+    for (const std::string& note : pass.notes) notes += (notes.empty() ? "" : "; ") + note;
+    table.add_row({pass.pass, std::to_string(pass.rewrites), pass.changes_meaning ? "CHANGED: retrain" : "kept", notes});
+  }
+  table.print(std::cout, 2, 90);
+  std::cout << "\n";
+  Table summary({{"figure"}, {"before", Align::right}, {"after", Align::right}});
+  summary.add_row({"MACs on the " + after.accelerator, percent(before.accelerator_mac_share()), percent(after.accelerator_mac_share())});
+  summary.add_row({"segments", std::to_string(before.segments.size()), std::to_string(after.segments.size())});
+  summary.add_row({"transfers per inference", std::to_string(before.transfers.size()), std::to_string(after.transfers.size())});
+  summary.add_row({"nodes off the " + after.accelerator,
+                   std::to_string(before.count(check::Placement::fallback) + before.count(check::Placement::fallback_after_first) + before.count(check::Placement::rejected)),
+                   std::to_string(after.count(check::Placement::fallback) + after.count(check::Placement::fallback_after_first) + after.count(check::Placement::rejected))});
+  summary.print(std::cout, 2);
+  std::cout << "\nwrote " << arguments.output << "\n";
+  if (!sidecar_path.empty()) std::cout << "wrote " << sidecar_path << " (strides, anchors/DFL bins, classes, output order for the CPU decoder)\n";
+  if (report.needs_retraining) std::cout << "NOTE: a pass changed what the model computes: retrain or fine-tune before use.\n";
+  std::cout << "next: npukit check " << arguments.output << " --target " << profile.id << "\n";
+}
+
+}  // namespace
+
+void register_patch_command(CLI::App& app) {
+  auto arguments = std::make_shared<PatchArguments>();
+  std::string passes_text;
+  for (const std::string& name : patch::default_pass_names()) passes_text += (passes_text.empty() ? "" : ", ") + name;
+  CLI::App* command = app.add_subcommand(
+      "patch", "Apply the fixes that keep the model's meaning for a target (default passes: " + passes_text + ")");
+  command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
+  add_target_options(*command, arguments->targets, false);
+  command->add_option("-o,--output", arguments->output, "Patched model to write (.onnx)")->required()->type_name("OUT.onnx");
+  command->add_option("--sidecar", arguments->sidecar, "Where to write the YOLO post-processing JSON (default OUT.postprocess.json)")
+      ->type_name("PATH");
+  command->add_flag("--keep-postprocess", arguments->keep_postprocess, "Do not cut the YOLO decode/DFL/NMS off the graph");
+  command->add_flag("--allow-retraining", arguments->allow_retraining,
+                    "Also run the passes that change the model (SiLU → ReLU); the model then needs retraining");
+  command->add_flag("--silu-to-relu", arguments->silu_to_relu, "Replace SiLU by ReLU (needs retraining)");
+  command->add_flag("--json", arguments->json, "Print JSON for programs");
+  add_input_shape_option(*command, arguments->input_shapes);
+  command->callback([arguments] { run_patch(*arguments); });
+}
+
+}  // namespace npukit::cli

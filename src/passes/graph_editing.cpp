@@ -1,0 +1,93 @@
+#include "passes/graph_editing.h"
+
+#include <cstring>
+#include <memory>
+#include <set>
+
+namespace npukit::passes {
+
+std::string unused_value_name(const ir::Graph& graph, const std::string& base) {
+  if (!graph.find_value(base)) return base;
+  for (int suffix = 2;; ++suffix) {
+    std::string candidate = base + "_" + std::to_string(suffix);
+    if (!graph.find_value(candidate)) return candidate;
+  }
+}
+
+ir::Value* add_typed_value(ir::Graph& graph, const std::string& base, DType dtype, const std::vector<int64_t>& shape) {
+  ir::TensorType type;
+  type.dtype = dtype;
+  std::vector<ir::Dim> dims;
+  for (int64_t dim : shape) dims.push_back(ir::Dim::fixed(dim));
+  type.shape = dims;
+  return graph.add_value(unused_value_name(graph, base), type);
+}
+
+ir::Value* add_int64_constant(ir::Graph& graph, const std::string& base, const std::vector<int64_t>& values) {
+  Tensor tensor(DType::i64, {static_cast<int64_t>(values.size())});
+  if (!values.empty()) std::memcpy(tensor.data<int64_t>(), values.data(), values.size() * sizeof(int64_t));
+  return graph.add_initializer(unused_value_name(graph, base), std::move(tensor));
+}
+
+ir::Value* add_float_constant(ir::Graph& graph, const std::string& base, const std::vector<int64_t>& shape,
+                              const std::vector<float>& values) {
+  Tensor tensor(DType::f32, shape);
+  if (!values.empty()) std::memcpy(tensor.data<float>(), values.data(), values.size() * sizeof(float));
+  return graph.add_initializer(unused_value_name(graph, base), std::move(tensor));
+}
+
+std::optional<std::vector<int64_t>> static_dims_of(const ir::Value* value) {
+  if (!value || !value->type.shape) return std::nullopt;
+  std::vector<int64_t> dims;
+  for (const ir::Dim& dim : *value->type.shape) {
+    if (!dim.is_static()) return std::nullopt;
+    dims.push_back(dim.value);
+  }
+  return dims;
+}
+
+int remove_unused_nodes_and_values(ir::Graph& graph) {
+  int removed = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto it = graph.nodes().rbegin(); it != graph.nodes().rend(); ++it) {
+      ir::Node* node = it->get();
+      bool used = false;
+      for (const ir::Value* output : node->outputs) {
+        if (output && (output->is_graph_output || !output->consumers.empty())) used = true;
+      }
+      if (!used) {
+        std::vector<ir::Value*> outputs = node->outputs;
+        graph.remove_node(node);
+        for (ir::Value* output : outputs) {
+          if (output) graph.remove_value(output);
+        }
+        ++removed;
+        changed = true;
+        break;  // the node list changed under the iterator
+      }
+    }
+  }
+  // Subgraphs (If/Loop/Scan bodies) read enclosing values by name, invisible in the consumer lists.
+  std::set<std::string> read_by_subgraphs;
+  for (const auto& node : graph.nodes()) {
+    for (const auto& [key, attribute] : node->attributes) {
+      std::vector<std::shared_ptr<ir::Graph>> bodies = attribute.graph_values;
+      if (attribute.graph_value) bodies.push_back(attribute.graph_value);
+      for (const auto& body : bodies) {
+        for (const ir::Value* read : body->outer_scope_values()) read_by_subgraphs.insert(read->name);
+      }
+    }
+  }
+  std::vector<ir::Value*> unused;
+  for (const auto& value : graph.values()) {
+    if (read_by_subgraphs.count(value->name)) continue;
+    if (!value->producer && value->consumers.empty() && !value->is_graph_input && !value->is_graph_output) {
+      unused.push_back(value.get());
+    }
+  }
+  for (ir::Value* value : unused) graph.remove_value(value);
+  return removed;
+}
+
+}  // namespace npukit::passes

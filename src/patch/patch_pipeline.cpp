@@ -1,0 +1,150 @@
+#include "patch/patch_pipeline.h"
+
+#include <functional>
+#include <set>
+
+#include "check/target_check.h"
+#include "passes/decompose_hardswish.h"
+#include "passes/decompose_layernorm.h"
+#include "passes/focus_to_conv.h"
+#include "passes/gemm_to_conv.h"
+#include "passes/resize_half_pixel.h"
+#include "passes/silu_to_relu.h"
+#include "passes/split_matmul_k.h"
+#include "passes/split_resize_scale.h"
+#include "passes/static_shapes.h"
+#include "passes/yolo_postprocess_cut.h"
+
+namespace npukit::patch {
+
+namespace {
+
+using passes::NodeFilter;
+using passes::PassResult;
+
+struct PatchContext {
+  const targets::TargetProfile& profile;
+  const PatchOptions& options;
+  PatchReport& report;
+};
+
+// Nodes `check` says this pass fixes on this target, by name and op (names may repeat across exporters).
+NodeFilter refused_nodes_fixed_by(const ir::Model& model, const targets::TargetProfile& profile, const std::string& pass) {
+  check::CheckResult result = check::check_model(model, profile);
+  auto wanted = std::make_shared<std::set<std::pair<std::string, std::string>>>();
+  for (const check::NodeVerdict& verdict : result.nodes) {
+    if (verdict.patch == pass) wanted->insert({verdict.name, verdict.op_type});
+  }
+  return [wanted](const ir::Node& node) { return wanted->count({node.name, node.op_type}) != 0; };
+}
+
+// The largest MatMul reduction the profile allows (its MatMul "reduction_dim" rule), 0 when it sets none.
+int64_t largest_matmul_k(const targets::TargetProfile& profile) {
+  auto matmul = profile.ops.find("MatMul");
+  if (matmul == profile.ops.end()) return 0;
+  for (const targets::Rule& rule : matmul->second.rules) {
+    if (rule.check == "reduction_dim" && rule.maximum) return static_cast<int64_t>(*rule.maximum);
+  }
+  return 0;
+}
+
+// The integer Resize factors the profile allows (its Resize "resize_scale" rule); {0, 0} when it sets none.
+std::pair<int64_t, int64_t> resize_factor_range(const targets::TargetProfile& profile) {
+  auto resize = profile.ops.find("Resize");
+  if (resize == profile.ops.end()) return {0, 0};
+  for (const targets::Rule& rule : resize->second.rules) {
+    if (rule.check == "resize_scale" && rule.maximum) {
+      return {static_cast<int64_t>(rule.minimum.value_or(1)), static_cast<int64_t>(*rule.maximum)};
+    }
+  }
+  return {0, 0};
+}
+
+struct PatchStep {
+  std::string name;
+  std::function<PassResult(ir::Model&, PatchContext&)> run;
+};
+
+// A pass that rewrites only the nodes the target refuses and `check` attributes to it.
+template <typename Pass>
+PatchStep target_driven(const std::string& name, Pass pass) {
+  return {name, [name, pass](ir::Model& model, PatchContext& context) {
+            return pass(model, refused_nodes_fixed_by(model, context.profile, name));
+          }};
+}
+
+std::vector<PatchStep> default_steps() {
+  return {
+      {"static-shapes", [](ir::Model& model, PatchContext& context) {
+         return passes::make_shapes_static(model, context.options.input_shapes);
+       }},
+      // The cleanup passes of the cpu-backend branch belong here, one line each, once merged:
+      //   fold_constants, fold_batchnorm_into_conv, eliminate_identities (src/passes/*.h).
+      {"focus-to-conv", [](ir::Model& model, PatchContext&) { return passes::focus_to_conv(model); }},
+      {"cut-yolo-postprocess", [](ir::Model& model, PatchContext& context) {
+         if (!context.options.cut_yolo_postprocess) {
+           PassResult skipped;
+           skipped.pass = "cut-yolo-postprocess";
+           skipped.notes.push_back("skipped (--keep-postprocess)");
+           return skipped;
+         }
+         passes::YoloCutResult cut = passes::cut_yolo_postprocess(model);
+         context.report.yolo_sidecar_json = cut.sidecar_json;
+         return cut.pass;
+       }},
+      target_driven("resize-half-pixel", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::resize_nearest_to_half_pixel(model, filter);
+      }),
+      {"split-resize-scale", [](ir::Model& model, PatchContext& context) {
+         auto [low, high] = resize_factor_range(context.profile);
+         return passes::split_resize_scale(model, low, high,
+                                           refused_nodes_fixed_by(model, context.profile, "split-resize-scale"));
+       }},
+      target_driven("decompose-hardswish", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::decompose_hardswish(model, filter);
+      }),
+      target_driven("decompose-layernorm", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::decompose_layernorm(model, filter);
+      }),
+      target_driven("gemm-to-conv", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::gemm_to_conv(model, filter);
+      }),
+      {"split-matmul-k", [](ir::Model& model, PatchContext& context) {
+         return passes::split_matmul_k(model, largest_matmul_k(context.profile),
+                                       refused_nodes_fixed_by(model, context.profile, "split-matmul-k"));
+       }},
+  };
+}
+
+// Passes that change what the model computes: run only when the user allows retraining.
+std::vector<PatchStep> retraining_steps(const PatchOptions& options) {
+  std::vector<PatchStep> steps;
+  if (options.allow_retraining || options.silu_to_relu) {
+    steps.push_back({"silu-to-relu", [](ir::Model& model, PatchContext&) { return passes::silu_to_relu(model); }});
+  }
+  return steps;
+}
+
+}  // namespace
+
+std::vector<std::string> default_pass_names() {
+  std::vector<std::string> names;
+  for (const PatchStep& step : default_steps()) names.push_back(step.name);
+  return names;
+}
+
+PatchReport patch_model(ir::Model& model, const targets::TargetProfile& profile, const PatchOptions& options) {
+  PatchReport report;
+  PatchContext context{profile, options, report};
+  std::vector<PatchStep> steps = default_steps();
+  for (PatchStep& step : retraining_steps(options)) steps.push_back(std::move(step));
+  for (const PatchStep& step : steps) {
+    PassResult result = step.run(model, context);
+    if (result.pass.empty()) result.pass = step.name;
+    if (result.changes_meaning && result.rewrites > 0) report.needs_retraining = true;
+    report.passes.push_back(std::move(result));
+  }
+  return report;
+}
+
+}  // namespace npukit::patch

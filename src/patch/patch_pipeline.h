@@ -1,0 +1,37 @@
+// npukit patch: the named list of passes that take a model to a target, in order.
+//
+// Passes that keep the model's meaning run by default; the ones that change it (SiLU → ReLU) run only when
+// the user allows retraining. Target-dependent rewrites (decompositions, Resize modes, Gemm → Conv) run
+// only on the nodes the target refuses, as `check` reports them, so a target that has an op keeps it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "passes/pass.h"
+#include "targets/target_profile.h"
+
+namespace npukit::patch {
+
+struct PatchOptions {
+  std::map<std::string, std::vector<int64_t>> input_shapes;  // for static-shapes
+  bool cut_yolo_postprocess = true;
+  bool allow_retraining = false;      // enables every pass that changes the model
+  bool silu_to_relu = false;          // enables that one pass
+};
+
+struct PatchReport {
+  std::vector<passes::PassResult> passes;  // in the order they ran, skipped ones included with 0 rewrites
+  std::string yolo_sidecar_json;           // empty when no YOLO head was cut
+  bool needs_retraining = false;           // a pass that changes meaning rewrote something
+};
+
+// The names of the default passes, in order (for help texts and the README).
+std::vector<std::string> default_pass_names();
+
+PatchReport patch_model(ir::Model& model, const targets::TargetProfile& profile, const PatchOptions& options);
+
+}  // namespace npukit::patch
