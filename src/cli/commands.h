@@ -9,5 +9,6 @@ namespace npukit::cli {
 void register_inspect_command(CLI::App& app);      // inspect_command.cpp
 void register_run_command(CLI::App& app);          // run_command.cpp
 void register_conformance_command(CLI::App& app);  // conformance_command.cpp
+void register_bench_command(CLI::App& app);        // bench_command.cpp
 
 }  // namespace npukit::cli

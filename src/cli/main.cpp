@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   npukit::cli::register_inspect_command(app);
   npukit::cli::register_run_command(app);
   npukit::cli::register_conformance_command(app);
+  npukit::cli::register_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
