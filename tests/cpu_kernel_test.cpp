@@ -115,6 +115,21 @@ std::vector<OpCase> op_cases() {
       conv_case("Conv 5x5 no bias", {1, 3, 127, 7}, 5, 5, 1, {1, 1}, {2, 2, 2, 2}, {1, 1}, false),
       conv_case("Conv 6x6 stride 2 (YOLOv5 stem)", {1, 3, 33, 33}, 16, 6, 1, {2, 2}, {2, 2, 2, 2}, {1, 1}),
       conv_case("Conv batch 2", {2, 4, 7, 7}, 6, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}),
+      [] {  // ConvTranspose 2x2 stride 2 (PP-OCR det's upsampling), 13 -> 7 channels
+        OpCase op{"ConvTranspose 2x2 stride 2", "ConvTranspose", "", {}, {{"strides", ints_attribute({2, 2})}}};
+        op.inputs.push_back({"x", pattern_tensor({1, 13, 7, 9}, 1)});
+        op.inputs.push_back({"w", pattern_tensor({13, 7, 2, 2}, 2, 0.5f), true});
+        op.inputs.push_back({"b", pattern_tensor({7}, 3), true});
+        return op;
+      }(),
+      [] {  // grouped, padded, dilated, no bias
+        OpCase op{"ConvTranspose 3x3 group 2 pads dilation", "ConvTranspose", "",
+                  {}, {{"strides", ints_attribute({2, 1})}, {"pads", ints_attribute({1, 0, 0, 1})},
+                       {"dilations", ints_attribute({1, 2})}, {"group", int_attribute(2)}}};
+        op.inputs.push_back({"x", pattern_tensor({1, 6, 7, 5}, 4)});
+        op.inputs.push_back({"w", pattern_tensor({6, 4, 3, 3}, 5, 0.5f), true});
+        return op;
+      }(),
       fused_case(ActivationKind::none, 0, 0, true),
       fused_case(ActivationKind::relu, 0, 0, false),
       fused_case(ActivationKind::relu, 0, 0, true),
@@ -158,6 +173,23 @@ std::vector<OpCase> op_cases() {
       unary_case("LeakyRelu", {{"alpha", float_attribute(0.2)}}),
       unary_case("HardSigmoid", {{"alpha", float_attribute(0.25)}, {"beta", float_attribute(0.4)}}),
       unary_case("HardSwish"),
+      [] {
+        OpCase op = unary_case("Clip");
+        op.inputs.push_back({"low", Tensor::from_vector<float>(DType::f32, {}, std::vector<float>{-1.5f}), true});
+        op.inputs.push_back({"high", Tensor::from_vector<float>(DType::f32, {}, std::vector<float>{6.0f}), true});
+        return op;
+      }(),
+      [] {
+        OpCase op{"BatchNormalization", "BatchNormalization", "", {}, {{"epsilon", float_attribute(1e-3)}}};
+        op.inputs.push_back({"x", pattern_tensor({2, 13, 7, 5}, 14)});
+        op.inputs.push_back({"gamma", pattern_tensor({13}, 15), true});
+        op.inputs.push_back({"beta", pattern_tensor({13}, 16), true});
+        op.inputs.push_back({"mean", pattern_tensor({13}, 17), true});
+        Tensor variance = pattern_tensor({13}, 18);
+        for (float& v : variance.values<float>()) v = std::fabs(v) + 0.1f;
+        op.inputs.push_back({"variance", variance, true});
+        return op;
+      }(),
       matmul_case("Gemm", {7, 127}, {13, 127}, true, true),
       matmul_case("Gemm", {1, 1280}, {1280, 13}, true, false),
       matmul_case("Gemm", {3, 13}, {13, 7}, false, false),

@@ -11,7 +11,15 @@ bool is_cpu_convolution(const ir::Node* node) {
   if (!node) return false;
   const bool convolution = (node->op_type == "Conv" && node->domain.empty()) ||
                            (node->op_type == "FusedConv" && node->domain == fused_domain);
-  return convolution && !convolution_unsupported_reason(*node, 1);
+  if (!convolution || convolution_unsupported_reason(*node, 1)) return false;
+  // A grouped (not depthwise) convolution whose groups do not fill whole blocks has no blocked kernel in
+  // oneDNN (only its slow reference one); it runs plain, so its neighbours must hand it plain tensors.
+  const int64_t group = node->get_int("group", 1);
+  const Tensor& weights = *node->inputs[1]->initializer;
+  const int64_t output_per_group = weights.dim(0) / group, input_per_group = weights.dim(1);
+  const bool depthwise = input_per_group == 1 && output_per_group == 1;
+  if (group > 1 && !depthwise && (output_per_group % channel_block() || input_per_group % channel_block())) return false;
+  return true;
 }
 
 }  // namespace

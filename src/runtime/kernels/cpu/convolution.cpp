@@ -7,6 +7,7 @@
 #include "runtime/kernels/ref/window_geometry.h"
 
 #include <cstring>
+#include <string>
 
 namespace npukit::runtime::cpu {
 
@@ -73,13 +74,18 @@ class ConvolutionExecutable final : public NodeExecutable {
         group == 1 ? to_dims(weight_shape)
                    : dnnl::memory::dims{group, output_channels / group, weight_shape[1], kernel[0], kernel[1]};
     const dnnl::memory::desc plain_weights(weight_dims, data_type::f32, group == 1 ? tag::oihw : tag::goihw);
-    // A blocked neighbour fixes the layout on that side; otherwise oneDNN chooses (any) and we reorder.
+    // A blocked neighbour fixes the layout on that side; the other side follows it when its channels fill
+    // whole blocks (oneDNN's depthwise kernels want the same layout on both sides, and left to choose with
+    // one side fixed it can land on its reference kernel); otherwise oneDNN chooses (any) and we reorder.
+    const int64_t block = channel_block();
+    const bool blocked_source = input_blocked_ || (output_blocked_ && input_shape[1] % block == 0);
+    const bool blocked_destination = output_blocked_ || (input_blocked_ && output_channels % block == 0);
     const dnnl::memory::desc any_source =
-        input_blocked_ ? held_desc(input_shape, true) : dnnl::memory::desc(to_dims(input_shape), data_type::f32, tag::any);
+        blocked_source ? held_desc(input_shape, true) : dnnl::memory::desc(to_dims(input_shape), data_type::f32, tag::any);
     const dnnl::memory::desc any_weights(weight_dims, data_type::f32, tag::any);
     const dnnl::memory::desc any_destination =
-        output_blocked_ ? held_desc(plan->output_shape, true)
-                        : dnnl::memory::desc(to_dims(plan->output_shape), data_type::f32, tag::any);
+        blocked_destination ? held_desc(plan->output_shape, true)
+                            : dnnl::memory::desc(to_dims(plan->output_shape), data_type::f32, tag::any);
     const dnnl::memory::desc bias_desc =
         bias_.empty() ? dnnl::memory::desc() : dnnl::memory::desc({output_channels}, data_type::f32, tag::a);
 
@@ -90,10 +96,24 @@ class ConvolutionExecutable final : public NodeExecutable {
     attributes.set_post_ops(post_ops);
     attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
 
-    dnnl::convolution_forward::desc description(dnnl::prop_kind::forward_inference,
-                                                dnnl::algorithm::convolution_direct, any_source, any_weights,
-                                                bias_desc, any_destination, strides, dilations, pads_begin, pads_end);
-    dnnl::convolution_forward::primitive_desc primitive_description(description, attributes, engine());
+    auto describe = [&](const dnnl::memory::desc& source, const dnnl::memory::desc& destination) {
+      dnnl::convolution_forward::desc description(dnnl::prop_kind::forward_inference,
+                                                  dnnl::algorithm::convolution_direct, source, any_weights,
+                                                  bias_desc, destination, strides, dilations, pads_begin, pads_end);
+      return dnnl::convolution_forward::primitive_desc(description, attributes, engine());
+    };
+    dnnl::convolution_forward::primitive_desc primitive_description = describe(any_source, any_destination);
+    if (std::string(primitive_description.impl_info_str()).rfind("ref", 0) == 0) {
+      // No optimized kernel for those layouts (grouped convolutions whose groups do not fill whole blocks):
+      // plain NCHW on the free sides gets oneDNN's im2col + GEMM kernel, far faster than the reference one.
+      const dnnl::memory::desc plain_source =
+          input_blocked_ ? held_desc(input_shape, true) : dnnl::memory::desc(to_dims(input_shape), data_type::f32, tag::nchw);
+      const dnnl::memory::desc plain_destination =
+          output_blocked_ ? held_desc(plan->output_shape, true)
+                          : dnnl::memory::desc(to_dims(plan->output_shape), data_type::f32, tag::nchw);
+      dnnl::convolution_forward::primitive_desc retry = describe(plain_source, plain_destination);
+      if (std::string(retry.impl_info_str()).rfind("ref", 0) != 0) primitive_description = retry;
+    }
     plan->primitive = dnnl::convolution_forward(primitive_description);
     plan->source = primitive_description.src_desc();
     plan->destination = primitive_description.dst_desc();
@@ -123,7 +143,111 @@ class ConvolutionExecutable final : public NodeExecutable {
   PlanCache plans_;
 };
 
+// ConvTranspose on oneDNN's deconvolution: weights [C_in, C_out / group, kH, kW] read as oneDNN's
+// (g)iohw and packed once; plain tensors on both sides (reordered around the primitive).
+class DeconvolutionExecutable final : public NodeExecutable {
+ public:
+  DeconvolutionExecutable(const ir::Node& node, int64_t opset)
+      : node_(node), opset_(opset), plans_([this](const Shape& shape) { return build(shape); }) {
+    weights_ = *node.inputs[1]->initializer;
+    if (node.input(2)) bias_ = *node.inputs[2]->initializer;
+    if (node.inputs[0]->type.has_static_shape()) plans_.get(node.inputs[0]->type.static_shape());
+  }
+
+  void run(KernelContext& context) const override {
+    const Tensor& input = context.input(0);
+    if (input.dtype() != DType::f32 || input.rank() != 4) context.invalid("ConvTranspose on cpu needs an f32 NCHW input");
+    std::shared_ptr<const PrimitivePlan> plan = plans_.get(input.shape());
+    Tensor& output = context.allocate_output(0, DType::f32, plan->output_shape);
+    execute_plan(*plan, input, nullptr, output);
+  }
+
+ private:
+  std::shared_ptr<const PrimitivePlan> build(const Shape& input_shape) const {
+    std::vector<Tensor> no_outputs;
+    KernelContext context(node_, opset_, {}, no_outputs, nullptr);
+    const Shape& weight_shape = weights_.shape();
+    const int64_t group = context.attribute_int("group", 1);
+    if (input_shape.size() != 4 || group <= 0 || input_shape[1] != weight_shape[0] || weight_shape[0] % group) {
+      context.invalid("input " + shape_to_string(input_shape) + ", weights " + shape_to_string(weight_shape) +
+                      " and group " + std::to_string(group) + " do not agree");
+    }
+    const int64_t output_channels = weight_shape[1] * group;
+    const std::vector<int64_t> strides = context.attribute_ints("strides", {1, 1});
+    const std::vector<int64_t> dilations = context.attribute_ints("dilations", {1, 1});
+    const std::vector<int64_t> pads = context.attribute_ints("pads", {0, 0, 0, 0});
+    if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4) context.invalid("2-D attributes expected");
+    auto plan = std::make_shared<PrimitivePlan>();
+    plan->output_shape = {input_shape[0], output_channels, 0, 0};
+    for (size_t axis = 0; axis < 2; ++axis) {
+      plan->output_shape[axis + 2] = strides[axis] * (input_shape[axis + 2] - 1) +
+                                     (weight_shape[axis + 2] - 1) * dilations[axis] + 1 - pads[axis] - pads[axis + 2];
+      if (plan->output_shape[axis + 2] <= 0) context.invalid("the output would be empty");
+    }
+    const dnnl::memory::dims weight_dims =
+        group == 1 ? dnnl::memory::dims{output_channels, weight_shape[0], weight_shape[2], weight_shape[3]}
+                   : dnnl::memory::dims{group, weight_shape[1], weight_shape[0] / group, weight_shape[2], weight_shape[3]};
+    const dnnl::memory::desc plain_weights(weight_dims, data_type::f32, group == 1 ? tag::iohw : tag::giohw);
+    const dnnl::memory::desc any_weights(weight_dims, data_type::f32, tag::any);
+    const dnnl::memory::desc bias_desc =
+        bias_.empty() ? dnnl::memory::desc() : dnnl::memory::desc({output_channels}, data_type::f32, tag::a);
+    dnnl::primitive_attr attributes;
+    attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::deconvolution_forward::desc description(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+        dnnl::memory::desc(to_dims(input_shape), data_type::f32, tag::any), any_weights, bias_desc,
+        dnnl::memory::desc(to_dims(plan->output_shape), data_type::f32, tag::any), {strides[0], strides[1]},
+        {dilations[0] - 1, dilations[1] - 1}, {pads[0], pads[1]}, {pads[2], pads[3]});
+    dnnl::deconvolution_forward::primitive_desc primitive_description(description, attributes, engine());
+    plan->primitive = dnnl::deconvolution_forward(primitive_description);
+    plan->source = primitive_description.src_desc();
+    plan->destination = primitive_description.dst_desc();
+    plan->scratchpad_bytes = primitive_description.scratchpad_desc().get_size();
+    dnnl::memory plain_weight_memory(plain_weights, engine(), const_cast<void*>(weights_.raw_data()));
+    plan->weights = dnnl::memory(primitive_description.weights_desc(), engine());
+    dnnl::stream stream(engine());
+    dnnl::reorder(plain_weight_memory, plan->weights).execute(stream, plain_weight_memory, plan->weights);
+    stream.wait();
+    if (!bias_.empty()) {
+      plan->bias = dnnl::memory(bias_desc, engine());
+      std::memcpy(plan->bias.get_data_handle(), bias_.raw_data(), bias_.byte_size());
+    }
+    add_reorders(*plan, input_shape);
+    return plan;
+  }
+
+  const ir::Node& node_;
+  int64_t opset_;
+  Tensor weights_, bias_;
+  PlanCache plans_;
+};
+
 }  // namespace
+
+std::optional<std::string> deconvolution_unsupported_reason(const ir::Node& node, int64_t opset) {
+  if (!inputs_are_float(node)) return "cpu ConvTranspose runs f32 only";
+  const ir::Value* weights = node.input(1);
+  if (!weights || !weights->initializer || weights->initializer->dtype() != DType::f32 ||
+      weights->initializer->rank() != 4) {
+    return "cpu ConvTranspose needs constant 2-D f32 weights";
+  }
+  const ir::Value* bias = node.input(2);
+  if (bias && (!bias->initializer || bias->initializer->dtype() != DType::f32)) return "cpu ConvTranspose needs a constant bias";
+  if (node.get_string("auto_pad", "NOTSET") != "NOTSET" || node.has_attribute("output_shape")) {
+    return "cpu ConvTranspose takes explicit pads only";
+  }
+  for (int64_t padding : node.get_ints("output_padding", {})) {
+    if (padding != 0) return "cpu ConvTranspose has no output_padding";
+  }
+  for (int64_t pad : node.get_ints("pads", {})) {
+    if (pad < 0) return "negative pads";
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset) {
+  return std::make_unique<DeconvolutionExecutable>(node, opset);
+}
 
 std::optional<std::string> convolution_unsupported_reason(const ir::Node& node, int64_t opset) {
   if (!inputs_are_float(node)) return "cpu Conv runs f32 only";

@@ -19,9 +19,10 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{fused_domain, "FusedConv"}] = convolution;
     for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) built[{"", op}] = pooling;
     for (const char* op : {"Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid",
-                           "HardSwish"}) {
+                           "HardSwish", "Clip", "BatchNormalization"}) {
       built[{"", op}] = elementwise;
     }
+    built[{"", "ConvTranspose"}] = cpu::CpuOp{cpu::deconvolution_unsupported_reason, cpu::prepare_deconvolution};
     built[{"", "Gemm"}] = built[{"", "MatMul"}] = cpu::CpuOp{cpu::matmul_unsupported_reason, cpu::prepare_matmul};
     built[{"", "Concat"}] = cpu::CpuOp{cpu::concat_unsupported_reason, cpu::prepare_concat};
     return built;
@@ -44,6 +45,7 @@ class CpuBackend final : public Backend {
     if (found == cpu_ops().end()) {
       throw Error(ErrorKind::unsupported, "the cpu backend has no kernel for " + node.op_type, {}, node.describe());
     }
+    cpu::keep_freed_memory();
     try {
       return found->second.prepare(node, opset);
     } catch (const dnnl::error& error) {

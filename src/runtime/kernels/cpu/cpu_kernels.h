@@ -21,6 +21,9 @@ struct CpuOp {
 // Conv, com.npukit FusedConv (convolution.cpp)
 std::optional<std::string> convolution_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_t opset);
+// ConvTranspose (convolution.cpp)
+std::optional<std::string> deconvolution_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset);
 // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (pooling.cpp)
 std::optional<std::string> pooling_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_pooling(const ir::Node& node, int64_t opset);

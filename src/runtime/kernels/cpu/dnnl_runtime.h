@@ -19,6 +19,9 @@ namespace npukit::runtime::cpu {
 
 dnnl::engine& engine();
 
+// Makes glibc keep freed activation-sized blocks for reuse instead of unmapping them (see the .cpp).
+void keep_freed_memory();
+
 // Sets the intra-op thread count for kernels run from the calling thread (OpenMP: oneDNN and our own
 // kernels). n <= 0 means all cores.
 void set_intra_op_threads(int n);

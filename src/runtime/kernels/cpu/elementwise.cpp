@@ -4,6 +4,9 @@
 // along the last axis with the inputs' strides 1 or 0, which the compiler vectorizes (AVX2).
 #include <omp.h>
 
+#include <cfloat>
+#include <cmath>
+
 #include "runtime/kernels/cpu/cpu_kernels.h"
 
 namespace npukit::runtime::cpu {
@@ -141,10 +144,79 @@ std::optional<FusedActivation> node_activation(const ir::Node& node) {
     activation.kind = ActivationKind::hard_sigmoid;
     activation.alpha = static_cast<float>(node.get_float("alpha", 0.2));
     activation.beta = static_cast<float>(node.get_float("beta", 0.5));
+  } else if (node.op_type == "Clip") {
+    // Bounds: attributes before opset 11, constant inputs after (absent = unbounded).
+    activation.kind = ActivationKind::clip;
+    activation.alpha = -FLT_MAX;
+    activation.beta = FLT_MAX;
+    if (node.has_attribute("min") || node.has_attribute("max")) {
+      activation.alpha = static_cast<float>(node.get_float("min", -FLT_MAX));
+      activation.beta = static_cast<float>(node.get_float("max", FLT_MAX));
+    }
+    for (size_t i = 1; i < 3; ++i) {
+      const ir::Value* bound = node.input(i);
+      if (!bound) continue;
+      if (!bound->initializer || bound->initializer->element_count() != 1) return std::nullopt;
+      (i == 1 ? activation.alpha : activation.beta) = static_cast<float>(bound->initializer->value_as_double(0));
+    }
   } else {
     return std::nullopt;
   }
   return activation;
+}
+
+// Inference BatchNormalization as a per-channel affine map, its scale and shift computed once.
+class BatchNormExecutable final : public NodeExecutable {
+ public:
+  explicit BatchNormExecutable(const ir::Node& node) {
+    const Tensor& gamma = *node.inputs[1]->initializer;
+    const Tensor& beta = *node.inputs[2]->initializer;
+    const Tensor& mean = *node.inputs[3]->initializer;
+    const Tensor& variance = *node.inputs[4]->initializer;
+    const double epsilon = node.get_float("epsilon", 1e-5);
+    for (int64_t c = 0; c < gamma.element_count(); ++c) {
+      const double factor = gamma.data<float>()[c] / std::sqrt(double(variance.data<float>()[c]) + epsilon);
+      scale_.push_back(static_cast<float>(factor));
+      shift_.push_back(static_cast<float>(beta.data<float>()[c] - mean.data<float>()[c] * factor));
+    }
+  }
+  void run(KernelContext& context) const override {
+    const Tensor& input = context.input(0);
+    if (input.dtype() != DType::f32 || input.rank() < 2 || input.dim(1) != static_cast<int64_t>(scale_.size())) {
+      context.invalid("BatchNormalization needs an f32 input with " + std::to_string(scale_.size()) + " channels");
+    }
+    Tensor& out = context.allocate_output(0, DType::f32, input.shape());
+    const int64_t channels = input.dim(1);
+    const int64_t inner = input.element_count() / std::max<int64_t>(1, input.dim(0) * channels);
+    const int64_t planes = input.dim(0) * channels;
+    const float* in = input.data<float>();
+    float* result = out.data<float>();
+#pragma omp parallel for schedule(static) if (input.element_count() > 32768)
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const float scale = scale_[static_cast<size_t>(plane % channels)], shift = shift_[static_cast<size_t>(plane % channels)];
+      const float* source = in + plane * inner;
+      float* target = result + plane * inner;
+      for (int64_t i = 0; i < inner; ++i) target[i] = source[i] * scale + shift;
+    }
+  }
+
+ private:
+  std::vector<float> scale_, shift_;
+};
+
+bool is_inference_batch_norm(const ir::Node& node) {
+  if (node.op_type != "BatchNormalization" || node.get_int("training_mode", 0) != 0) return false;
+  if (node.output(1) || node.output(2) || node.inputs.size() != 5) return false;
+  const ir::Value* gamma = node.input(1);
+  if (!gamma || !gamma->initializer || gamma->initializer->rank() != 1) return false;
+  for (size_t i = 1; i < 5; ++i) {
+    const ir::Value* input = node.input(i);
+    if (!input || !input->initializer || input->initializer->dtype() != DType::f32 ||
+        input->initializer->element_count() != gamma->initializer->element_count()) {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool all_declared_f32(const ir::Node& node) {
@@ -157,6 +229,11 @@ bool all_declared_f32(const ir::Node& node) {
 }  // namespace
 
 std::optional<std::string> elementwise_unsupported_reason(const ir::Node& node, int64_t opset) {
+  if (node.op_type == "BatchNormalization") {
+    if (!is_inference_batch_norm(node)) return "cpu BatchNormalization needs inference mode and constant statistics";
+    return node.input(0)->type.dtype == DType::f32 ? std::nullopt
+                                                   : std::optional<std::string>("cpu BatchNormalization runs f32 only");
+  }
   if (!binary_op(node.op_type) && !node_activation(node)) return "no cpu kernel for " + node.op_type;
   if (!all_declared_f32(node)) return "cpu elementwise kernels run inputs declared f32 only";
   if (binary_op(node.op_type) && node.inputs.size() != 2) return node.op_type + " needs two inputs";
@@ -164,6 +241,7 @@ std::optional<std::string> elementwise_unsupported_reason(const ir::Node& node, 
 }
 
 std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_t opset) {
+  if (node.op_type == "BatchNormalization") return std::make_unique<BatchNormExecutable>(node);
   if (std::optional<BinaryOp> op = binary_op(node.op_type)) return std::make_unique<BinaryExecutable>(*op);
   return std::make_unique<ActivationExecutable>(*node_activation(node));
 }
