@@ -47,6 +47,9 @@ class Session {
   // Throws npukit::Error naming the file and the reason when the model cannot be loaded or run.
   static std::unique_ptr<Session> load(const std::string& path, const SessionOptions& options = {});
   static std::unique_ptr<Session> from_model(std::shared_ptr<const ir::Model> model, const SessionOptions& options = {});
+  // Like from_model, but the session takes the model over: the cpu passes rewrite it in place instead of
+  // a copy (half the peak memory for a large model). The caller must not use or share `model` afterwards.
+  static std::unique_ptr<Session> adopt(std::shared_ptr<ir::Model> model, const SessionOptions& options = {});
   ~Session();
 
   const std::vector<ValueInfo>& inputs() const;

@@ -112,10 +112,9 @@ void bench_model(const BenchArguments& arguments) {
   options.backend = arguments.backend;
   options.threads = arguments.threads;
   const auto load_started = std::chrono::steady_clock::now();
-  std::unique_ptr<Session> session = Session::from_model(model, options);
+  std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
   const double load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
-  model.reset();  // the session holds what it runs; the loaded copy would only inflate peak memory
 
   std::mt19937_64 generator(arguments.seed);
   for (const ValueInfo& input : session->inputs()) {

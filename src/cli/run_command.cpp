@@ -183,7 +183,7 @@ void run_model(const RunArguments& arguments) {
   SessionOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
-  std::unique_ptr<Session> session = Session::from_model(model, options);
+  std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
 
   progress.update(1, "reading inputs");
   std::vector<PreparedInput> inputs = prepare_inputs(arguments, session->inputs());

@@ -72,6 +72,11 @@ std::unique_ptr<Session> Session::from_model(std::shared_ptr<const ir::Model> mo
   return create(std::move(model), options);
 }
 
+std::unique_ptr<Session> Session::adopt(std::shared_ptr<ir::Model> model, const SessionOptions& options) {
+  if (options.backend == "cpu") passes::run_cpu_pass_list(*model);
+  return create(std::move(model), options);
+}
+
 std::unique_ptr<Session> Session::create(std::shared_ptr<const ir::Model> model, const SessionOptions& options) {
   if (options.threads < 0) throw Error(ErrorKind::invalid_argument, "threads must be 0 (all cores) or more");
   // Preparing packs weights with oneDNN, which starts OpenMP threads: start only as many as the session
