@@ -288,6 +288,29 @@ TEST(CpuBackendTest, WrongInputChannelsIsAnErrorNamingTheNode) {
   }
 }
 
+// Some exports leave shape inference without the rank of a pool's input: 2-D pools still run on cpu, and a
+// 1-D one (rank 3 at run time) is handed to the reference kernel instead of failing.
+TEST(CpuBackendTest, PoolWithUnknownRankRunsTwoDimensionalOnCpuAndOtherRanksOnRef) {
+  for (const Shape& shape : {Shape{1, 8, 13, 11}, Shape{1, 8, 13}}) {
+    const std::vector<int64_t> kernel = shape.size() == 4 ? std::vector<int64_t>{3, 3} : std::vector<int64_t>{3};
+    const std::vector<int64_t> pads = shape.size() == 4 ? std::vector<int64_t>{1, 1, 1, 1} : std::vector<int64_t>{1, 1};
+    OpCase op = pool_case("", "MaxPool", shape, {{"kernel_shape", ints_attribute(kernel)}, {"pads", ints_attribute(pads)}});
+    SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
+    const Tensor expected = Session::from_model(built.model)->run(built.feeds).at("output0");
+    built.model->graph->inputs[0]->type.shape.reset();  // rank unknown
+    SessionOptions options;
+    options.backend = "cpu";
+    auto session = Session::from_model(built.model, options);
+    session->set_profiling(true);
+    const Tensor actual = session->run(built.feeds).at("output0");
+    EXPECT_EQ(session->last_profile()[0].backend, "cpu");
+    ASSERT_EQ(actual.shape(), expected.shape());
+    for (int64_t i = 0; i < expected.element_count(); ++i) {
+      ASSERT_EQ(actual.data<float>()[i], expected.data<float>()[i]) << shape_to_string(shape) << " element " << i;
+    }
+  }
+}
+
 TEST(CpuBackendTest, UnknownBackendIsRefused) {
   OpCase op = unary_case("Relu");
   SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);

@@ -3,6 +3,7 @@
 // padding ONNX does not count, so that one combination stays on ref.
 #include "runtime/kernels/cpu/cpu_kernels.h"
 #include "runtime/kernels/cpu/primitive_plan.h"
+#include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/kernels/ref/window_geometry.h"
 
 namespace npukit::runtime::cpu {
@@ -24,7 +25,13 @@ class PoolingExecutable final : public NodeExecutable {
 
   void run(KernelContext& context) const override {
     const Tensor& input = context.input(0);
-    if (input.dtype() != DType::f32 || input.rank() != 4) context.invalid("pooling on cpu needs an f32 NCHW input");
+    if (input.dtype() != DType::f32 || input.rank() != 4) {
+      // Shape inference did not know the input (some exports): anything but 2-D f32 pooling goes to ref.
+      const KernelEntry* reference = ref::reference_registry().find(node_.domain, node_.op_type, opset_);
+      if (!reference) context.unsupported("no kernel for this " + node_.op_type);
+      reference->function(context);
+      return;
+    }
     std::shared_ptr<const PrimitivePlan> plan = plans_.get(input.shape());
     Tensor& output = context.allocate_output(0, DType::f32, plan->output_shape);
     execute_plan(*plan, input, nullptr, output);
@@ -92,7 +99,8 @@ std::optional<std::string> pooling_unsupported_reason(const ir::Node& node, int6
   if (!inputs_are_float(node)) return "cpu pooling runs f32 only";
   if (node.outputs.size() > 1 && node.output(1)) return "cpu MaxPool does not produce indices";
   const ir::Value* input = node.input(0);
-  if (!input || !input->type.shape || input->type.shape->size() != 4) return "cpu pooling needs a known 4-D input";
+  // An unknown rank is accepted: run() hands anything but a 4-D f32 input to the reference kernel.
+  if (!input || (input->type.shape && input->type.shape->size() != 4)) return "cpu pooling runs 2-D pools only";
   if (is_global(node)) return std::nullopt;
   for (int64_t dilation : node.get_ints("dilations", {})) {
     if (dilation != 1) return "cpu pooling has no dilation";
