@@ -168,6 +168,28 @@ TEST(ActivationFusionTest, FusesSiluAndClip) {
   EXPECT_LE(compare_models(*before, *builder.model).max_relative_difference, tolerance);
 }
 
+// Paddle's export: a learnt scalar Mul, the bias as a separate per-channel Add, HardSwish written as x * Clip(x + 3, 0, 6) / 6.
+TEST(ActivationFusionTest, FusesBiasAddAndDecomposedHardSwish) {
+  ModelBuilder builder({1, 3, 6, 6});
+  ir::Value* conv = builder.node("Conv", {builder.input(), builder.constant({4, 3, 3, 3})}, {1, 4, 6, 6}, same_padding());
+  ir::Value* scaled = builder.node("Mul", {builder.constant({1}), conv}, {1, 4, 6, 6});
+  ir::Value* biased = builder.node("Add", {scaled, builder.constant({1, 4, 1, 1})}, {1, 4, 6, 6});
+  auto scalar = [&](const std::string& name, float value) {
+    return builder.graph.add_initializer(name, Tensor::from_vector<float>(DType::f32, {}, std::vector<float>{value}));
+  };
+  ir::Value* shifted = builder.node("Add", {biased, scalar("three", 3)}, {1, 4, 6, 6});
+  ir::Value* clipped = builder.node("Clip", {shifted, scalar("zero", 0), scalar("six", 6)}, {1, 4, 6, 6});
+  ir::Value* product = builder.node("Mul", {biased, clipped}, {1, 4, 6, 6});
+  ir::Value* divided = builder.node("Div", {product, scalar("six_again", 6)}, {1, 4, 6, 6});
+  builder.output(divided);
+  auto before = copy_model(*builder.model);
+  passes::PassResult result = passes::fuse_activations(*builder.model);
+  EXPECT_EQ(result.rewrites, 3);  // the scalar Mul, the bias Add, then the HardSwish
+  ASSERT_EQ(builder.graph.nodes().size(), 1u);
+  EXPECT_EQ(builder.graph.nodes()[0]->get_string("activation", ""), "HardSwish");
+  EXPECT_LE(compare_models(*before, *builder.model).max_relative_difference, tolerance);
+}
+
 TEST(ActivationFusionTest, LeavesAnActivationWhoseInputIsAlsoAnOutput) {
   ModelBuilder builder({1, 2, 4, 4});
   ir::Value* conv = builder.node("Conv", {builder.input(), builder.constant({2, 2, 1, 1})}, {1, 2, 4, 4});

@@ -1,5 +1,6 @@
 #include "passes/activation_fusion.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <vector>
 
@@ -107,6 +108,103 @@ std::optional<ActivationMatch> match_activation(const ir::Model& model, ir::Valu
   return std::nullopt;
 }
 
+bool same_static_shape(const ir::Value* a, const ir::Value* b);
+
+// Exactly `value` if the constant is one scalar equal to it.
+bool is_constant_scalar(const ir::Value* value, float expected) {
+  std::optional<float> scalar = constant_scalar(value);
+  return scalar && *scalar == expected;
+}
+
+// The other input of a two-input node, given one of them.
+ir::Value* other_input(const ir::Node* node, const ir::Value* one) {
+  if (!node || node->inputs.size() != 2) return nullptr;
+  return node->inputs[0] == one ? node->inputs[1] : node->inputs[0];
+}
+
+// HardSwish written out, as Paddle exports it: x * Clip(x + 3, 0, 6) / 6.
+std::optional<ActivationMatch> match_decomposed_hard_swish(const ir::Model& model, ir::Value* value,
+                                                           const std::set<std::string>& protected_names) {
+  if (!is_private(value, 2, protected_names)) return std::nullopt;
+  ir::Node* add = nullptr;
+  ir::Node* multiply = nullptr;
+  for (ir::Node* reader : value->consumers) {
+    if (reader->domain.empty() && reader->op_type == "Add") add = reader;
+    if (reader->domain.empty() && reader->op_type == "Mul") multiply = reader;
+  }
+  if (!add || !multiply || !is_constant_scalar(other_input(add, value), 3.0f)) return std::nullopt;
+  if (!is_private(add->output(0), 1, protected_names)) return std::nullopt;
+  ir::Node* clip = add->output(0)->consumers[0];
+  if (clip->op_type != "Clip" || !clip->domain.empty() || clip->input(0) != add->output(0)) return std::nullopt;
+  std::optional<FusedActivation> bounds = activation_of(*clip, model.opset(""));
+  if (!bounds || bounds->alpha != 0.0f || bounds->beta != 6.0f) return std::nullopt;
+  if (!is_private(clip->output(0), 1, protected_names) || clip->output(0)->consumers[0] != multiply ||
+      other_input(multiply, value) != clip->output(0) || !is_private(multiply->output(0), 1, protected_names)) {
+    return std::nullopt;
+  }
+  ir::Node* divide = multiply->output(0)->consumers[0];
+  const bool by_six = divide->domain.empty() && divide->op_type == "Div" && divide->inputs.size() == 2 &&
+                      divide->inputs[0] == multiply->output(0) && is_constant_scalar(divide->inputs[1], 6.0f);
+  if (!by_six || !divide->output(0)) return std::nullopt;
+  FusedActivation activation;
+  activation.kind = ActivationKind::hard_swish;
+  return ActivationMatch{activation, {add, clip, multiply, divide}, divide->output(0)};
+}
+
+// Conv → Add or Mul by a constant that is one value or one value per output channel: folded into the Conv's
+// weights and bias (Paddle exports the bias as a separate Add, and MobileOne blocks scale by a learnt
+// scalar). Returns true when it rewrote the graph.
+bool absorb_affine(ir::Graph& graph, ir::Node* conv, const std::set<std::string>& protected_names) {
+  ir::Value* output = conv->output(0);
+  if (!is_private(output, 1, protected_names)) return false;
+  ir::Node* reader = output->consumers[0];
+  const bool add = reader->op_type == "Add", multiply = reader->op_type == "Mul";
+  if ((!add && !multiply) || !reader->domain.empty() || !reader->output(0)) return false;
+  const Tensor* operand = constant_of(other_input(reader, output));
+  const Tensor* weights = constant_of(conv->input(1));
+  if (!operand || !weights || operand->dtype() != DType::f32 || weights->dtype() != DType::f32) return false;
+  const int64_t channels = weights->dim(0);
+  const Shape& shape = operand->shape();
+  // One value, or [C, 1, 1] / [1, C, 1, 1]: one value per output channel.
+  const bool per_channel = operand->element_count() == channels && shape.size() >= 3 && shape.size() <= 4 &&
+                           shape[shape.size() - 3] == channels;
+  if (operand->element_count() != 1 && !per_channel) return false;
+  if (operand->rank() > 4 || !same_static_shape(reader->output(0), output)) return false;
+  const Tensor* bias = constant_of(conv->input(2));
+  if (conv->input(2) && (!bias || bias->dtype() != DType::f32 || bias->element_count() != channels)) return false;
+  auto value_for = [&](int64_t channel) { return operand->data<float>()[operand->element_count() == 1 ? 0 : channel]; };
+  Tensor new_bias(DType::f32, {channels});
+  Tensor new_weights = multiply ? weights->clone() : *weights;
+  const int64_t per_output = weights->element_count() / channels;
+  for (int64_t c = 0; c < channels; ++c) {
+    const float old_bias = bias ? bias->data<float>()[c] : 0.0f;
+    new_bias.data<float>()[c] = multiply ? old_bias * value_for(c) : old_bias + value_for(c);
+    if (multiply) {
+      float* row = new_weights.data<float>() + c * per_output;
+      for (int64_t i = 0; i < per_output; ++i) row[i] *= value_for(c);
+    }
+  }
+  auto rebind = [&](size_t index, ir::Value* value) {
+    if (conv->inputs.size() <= index) conv->inputs.resize(index + 1, nullptr);
+    if (ir::Value* old = conv->inputs[index]) {
+      auto position = std::find(old->consumers.begin(), old->consumers.end(), conv);
+      if (position != old->consumers.end()) old->consumers.erase(position);
+    }
+    conv->inputs[index] = value;
+    value->consumers.push_back(conv);
+  };
+  if (multiply) {
+    rebind(1, graph.add_initializer(unique_value_name(graph, conv->name + "_scaled_weights"), std::move(new_weights)));
+  }
+  rebind(2, graph.add_initializer(unique_value_name(graph, conv->name + "_bias"), std::move(new_bias)));
+  ir::Value* result = reader->output(0);
+  graph.remove_node(reader);
+  conv->outputs[0] = result;
+  result->producer = conv;
+  output->producer = nullptr;
+  return true;
+}
+
 bool same_static_shape(const ir::Value* a, const ir::Value* b) {
   return a && b && a->type.has_static_shape() && b->type.has_static_shape() &&
          a->type.static_shape() == b->type.static_shape();
@@ -126,6 +224,10 @@ PassResult fuse_activations(ir::Model& model) {
     }
   }
   for (ir::Node* conv : convolutions) {
+    while (absorb_affine(graph, conv, protected_names)) {
+      result.notes.push_back("folded a constant Add/Mul into the weights and bias of " + conv->describe());
+      ++result.rewrites;
+    }
     ir::Value* tail = conv->output(0);
     std::vector<ir::Node*> swallowed;
     ir::Value* residual = nullptr;
@@ -142,6 +244,7 @@ PassResult fuse_activations(ir::Model& model) {
       }
     }
     std::optional<ActivationMatch> activation = match_activation(model, tail, protected_names);
+    if (!activation) activation = match_decomposed_hard_swish(model, tail, protected_names);
     if (activation) {
       swallowed.insert(swallowed.end(), activation->nodes.begin(), activation->nodes.end());
       tail = activation->output;

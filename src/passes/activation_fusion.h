@@ -4,6 +4,8 @@
 //   Conv → activation                 Relu, LeakyRelu, Clip (ReLU6) with constant bounds, Sigmoid, Tanh,
 //                                     HardSigmoid, HardSwish
 //   Conv → Sigmoid + Mul(x, sigmoid)  SiLU / swish (YOLOv5, YOLOv8)
+//   Conv → Add/Mul by a constant (scalar or per channel)   folded into the weights and bias first
+//   Conv → x * Clip(x + 3, 0, 6) / 6                        HardSwish written out (Paddle exports)
 // Only f32 convolutions whose intermediate results nothing else reads are fused.
 #pragma once
 
