@@ -14,6 +14,6 @@ step "1/2 inspect: what is in the model" \
 
 step "2/2 run: one inference on the reference backend" \
      "npukit run $model --random-input — the plain C++ oracle every faster backend is checked against."
-"$npukit" run "$model" --random-input --seed 1 --output-dir "$output_dir"
+"$npukit" run "$model" --backend ref --random-input --seed 1 --output-dir "$output_dir"
 
 printf '\nOutputs are in %s (NumPy .npy). Next: npukit inspect YOUR_MODEL.onnx, npukit conformance.\n' "$output_dir"
