@@ -27,15 +27,24 @@ inline ir::TensorType type_of(const Tensor& tensor) {
   return type;
 }
 
-// Runs op_type on the inputs with the attributes; returns the outputs in order. Throws npukit::Error.
-inline std::vector<Tensor> run_single_node(const std::string& op_type, const std::vector<NodeInput>& inputs,
-                                           const std::map<std::string, ir::Attribute>& attributes,
-                                           size_t output_count = 1, int64_t opset = 17) {
-  auto model = std::make_shared<ir::Model>();
-  model->opset_imports[""] = opset;
-  ir::Graph& graph = *model->graph;
-  std::vector<ir::Value*> node_inputs;
+// A one-node model of op_type over the inputs, and the feeds for its graph inputs.
+struct SingleNodeModel {
+  std::shared_ptr<ir::Model> model;
   std::map<std::string, Tensor> feeds;
+};
+
+inline SingleNodeModel single_node_model(const std::string& op_type, const std::vector<NodeInput>& inputs,
+                                         const std::map<std::string, ir::Attribute>& attributes,
+                                         size_t output_count = 1, int64_t opset = 17,
+                                         const std::string& domain = "") {
+  SingleNodeModel built;
+  built.model = std::make_shared<ir::Model>();
+  auto& model = built.model;
+  model->opset_imports[""] = opset;
+  if (!domain.empty()) model->opset_imports[domain] = 1;
+  ir::Graph& graph = *model->graph;
+  graph.name = "single_node";  // ONNX requires a graph name once the model is exported
+  std::vector<ir::Value*> node_inputs;
   for (const NodeInput& input : inputs) {
     if (input.tensor.empty()) {
       node_inputs.push_back(nullptr);
@@ -46,7 +55,7 @@ inline std::vector<Tensor> run_single_node(const std::string& op_type, const std
       value->is_graph_input = true;
       graph.inputs.push_back(value);
       node_inputs.push_back(value);
-      feeds[input.name] = input.tensor;
+      built.feeds[input.name] = input.tensor;
     }
   }
   std::vector<ir::Value*> node_outputs;
@@ -56,10 +65,18 @@ inline std::vector<Tensor> run_single_node(const std::string& op_type, const std
     graph.outputs.push_back(value);
     node_outputs.push_back(value);
   }
-  ir::Node* node = graph.add_node(op_type, node_inputs, node_outputs, "node");
+  ir::Node* node = graph.add_node(op_type, node_inputs, node_outputs, "node", domain);
   node->attributes = attributes;
-  auto session = Session::from_model(model);
-  std::map<std::string, Tensor> results = session->run(feeds);
+  return built;
+}
+
+// Runs op_type on the inputs with the attributes; returns the outputs in order. Throws npukit::Error.
+inline std::vector<Tensor> run_single_node(const std::string& op_type, const std::vector<NodeInput>& inputs,
+                                           const std::map<std::string, ir::Attribute>& attributes,
+                                           size_t output_count = 1, int64_t opset = 17) {
+  SingleNodeModel built = single_node_model(op_type, inputs, attributes, output_count, opset);
+  auto session = Session::from_model(built.model);
+  std::map<std::string, Tensor> results = session->run(built.feeds);
   std::vector<Tensor> outputs;
   for (size_t i = 0; i < output_count; ++i) outputs.push_back(results.at("output" + std::to_string(i)));
   return outputs;

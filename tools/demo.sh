@@ -34,9 +34,9 @@ step "6/6 check the patched model" \
      "npukit check $output_dir/patched.onnx --target $target"
 "$npukit" check "$output_dir/patched.onnx" --target "$target"
 
-step "run: one inference of the patched model on the reference backend" \
-     "npukit run $output_dir/patched.onnx --random-input — the plain C++ oracle every faster backend is checked against."
-"$npukit" run "$output_dir/patched.onnx" --random-input --seed 1 --output-dir "$output_dir"
+step "run: one inference of the patched model on the CPU" \
+     "npukit run $output_dir/patched.onnx --random-input — backend cpu (oneDNN and own kernels; the reference backend for the rest)."
+"$npukit" run "$output_dir/patched.onnx" --backend cpu --random-input --seed 1 --output-dir "$output_dir"
 
 printf '\nOutputs, the patched model, its post-processing sidecar and check.md are in %s.\n' "$output_dir"
 printf 'Next: npukit check YOUR_MODEL.onnx --target all, npukit patch YOUR_MODEL.onnx --target %s -o out.onnx\n' "$target"

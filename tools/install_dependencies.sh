@@ -8,7 +8,8 @@ set -euo pipefail
 
 profile=${1:-build}
 packages=(build-essential cmake make pkg-config git
-          libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev libgtest-dev)
+          libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev libgtest-dev
+          libdnnl-dev ocl-icd-opencl-dev opencl-headers)  # oneDNN for the cpu backend; its CMake config needs OpenCL
 if [ "$profile" = test ]; then
   packages+=(libonnx-testdata python3 python3-numpy python3-onnx python3-torch python3-torchvision
              clang libclang-rt-14-dev)

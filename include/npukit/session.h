@@ -21,11 +21,15 @@ namespace npukit {
 
 namespace ir {
 struct Model;
+struct Node;
 }
 
 struct SessionOptions {
-  std::string backend = "ref";  // "ref" today; "cpu" when the fast backend lands
-  int threads = 1;
+  // "cpu": oneDNN and own vectorized kernels, ref for the ops it does not cover, after the cpu pass list
+  // (constant folding, BatchNorm folding, activation fusion) on a private copy of the model.
+  // "ref": the plain reference kernels, the model as loaded.
+  std::string backend = "ref";
+  int threads = 1;  // intra-op threads of the cpu backend (0: all cores); ref is single-threaded
 };
 
 // A model input or output as declared in the model. Dynamic dimensions are -1 with their symbol (if any)
@@ -43,6 +47,9 @@ class Session {
   // Throws npukit::Error naming the file and the reason when the model cannot be loaded or run.
   static std::unique_ptr<Session> load(const std::string& path, const SessionOptions& options = {});
   static std::unique_ptr<Session> from_model(std::shared_ptr<const ir::Model> model, const SessionOptions& options = {});
+  // Like from_model, but the session takes the model over: the cpu passes rewrite it in place instead of
+  // a copy (half the peak memory for a large model). The caller must not use or share `model` afterwards.
+  static std::unique_ptr<Session> adopt(std::shared_ptr<ir::Model> model, const SessionOptions& options = {});
   ~Session();
 
   const std::vector<ValueInfo>& inputs() const;
@@ -60,9 +67,23 @@ class Session {
 
   const ir::Model& model() const;
 
+  // Per-node profile: run() with profiling on records each top-level node's wall time. The nodes are the
+  // ones the session runs (after the backend's passes: fused nodes appear as one).
+  struct NodeTiming {
+    std::string node;
+    std::string op_type;
+    std::string backend;
+    double seconds = 0;
+  };
+  void set_profiling(bool enabled);
+  const std::vector<NodeTiming>& last_profile() const;
+  // The top-level nodes the session runs (same order as last_profile()).
+  std::vector<const ir::Node*> executed_nodes() const;
+
  private:
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<Session> create(std::shared_ptr<const ir::Model> model, const SessionOptions& options);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -12,5 +12,6 @@ void register_conformance_command(CLI::App& app);  // conformance_command.cpp
 void register_targets_command(CLI::App& app);      // targets_command.cpp
 void register_check_command(CLI::App& app);        // check_command.cpp
 void register_patch_command(CLI::App& app);        // patch_command.cpp
+void register_bench_command(CLI::App& app);        // bench_command.cpp
 
 }  // namespace npukit::cli

@@ -1,5 +1,8 @@
 // npukit command line: parses the common options and dispatches to one file per subcommand.
+#include <unistd.h>
+
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <iostream>
 
@@ -29,7 +32,20 @@ size_t parse_memory_size(const std::string& text) {
 
 }  // namespace
 
+// OpenMP (under oneDNN and the cpu kernels) spin-waits between parallel regions by default. On a machine
+// whose cores are shared with other work that is ruinous: a spinning thread burns the time slice the thread
+// with work needs (MobileNetV2 at 2 threads next to a compiler: 230 ms spinning, 7-9 ms passive). libgomp
+// reads OMP_WAIT_POLICY only when it loads, so the CLI sets it and restarts itself once; a user who sets the
+// variable keeps their choice. (Library users set it in their own environment; see the README.)
+void prefer_passive_openmp_waiting(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv);
+  // exec failed (no /proc): carry on with the default policy.
+}
+
 int main(int argc, char** argv) {
+  prefer_passive_openmp_waiting(argv);
   CLI::App app{"npukit: take an ONNX model to an edge NPU, and tell the truth about it"};
   app.require_subcommand(1);
   std::string memory_limit;
@@ -46,6 +62,7 @@ int main(int argc, char** argv) {
   npukit::cli::register_targets_command(app);
   npukit::cli::register_check_command(app);
   npukit::cli::register_patch_command(app);
+  npukit::cli::register_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -29,7 +29,8 @@ struct RunArguments {
   bool random_input = false;
   uint64_t seed = 0;
   std::string output_dir;
-  std::string backend = "ref";
+  std::string backend = "cpu";
+  int threads = 1;
   bool json = false;
 };
 
@@ -181,7 +182,8 @@ void run_model(const RunArguments& arguments) {
   if (model->source_path.empty()) model->source_path = arguments.model;
   SessionOptions options;
   options.backend = arguments.backend;
-  std::unique_ptr<Session> session = Session::from_model(model, options);
+  options.threads = arguments.threads;
+  std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
 
   progress.update(1, "reading inputs");
   std::vector<PreparedInput> inputs = prepare_inputs(arguments, session->inputs());
@@ -290,7 +292,11 @@ void register_run_command(CLI::App& app) {
   command->add_option("--seed", arguments->seed, "Seed of --random-input (default 0)")->type_name("N");
   command->add_option("--output-dir,-o", arguments->output_dir, "Write each output to DIR/<name>.npy")
       ->type_name("DIR");
-  command->add_option("--backend", arguments->backend, "Backend to run on (default ref)")->type_name("NAME");
+  command->add_option("--backend", arguments->backend,
+                      "Backend: cpu (default; oneDNN and own kernels, ref for the rest) or ref (the reference)")
+      ->type_name("NAME");
+  command->add_option("--threads,-t", arguments->threads, "Intra-op threads of the cpu backend (default 1; 0 = all cores)")
+      ->type_name("N");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
   add_input_shape_option(*command, arguments->input_shapes);
   command->callback([arguments] { run_model(*arguments); });

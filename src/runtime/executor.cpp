@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <chrono>
 #include <set>
 
 namespace npukit::runtime {
@@ -75,9 +76,16 @@ void Executor::prepare_graph(const ir::Graph& graph, std::vector<std::string>& u
       for (const Backend* backend : backends_) {
         std::optional<std::string> reason = backend->unsupported_reason(node, entry.opset);
         if (!reason) {
-          entry.backend = backend;
-          entry.executable = backend->prepare(node, entry.opset);
-          break;
+          // A backend may still refuse while preparing (oneDNN has no primitive for these shapes): then the
+          // next backend gets the node, as if the check had said no.
+          try {
+            entry.executable = backend->prepare(node, entry.opset);
+            entry.backend = backend;
+            break;
+          } catch (const Error& error) {
+            if (error.kind() != ErrorKind::unsupported || backend == backends_.back()) throw;
+            reason = error.what();
+          }
         }
         reasons += (reasons.empty() ? "" : "; ") + *reason;
       }
@@ -98,7 +106,7 @@ void Executor::prepare_graph(const ir::Graph& graph, std::vector<std::string>& u
   prepared_[&graph] = std::move(prepared);
 }
 
-std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) const {
+std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, std::vector<double>* node_seconds) const {
   const ir::Graph& graph = *model_->graph;
   Scope scope;
   scope.graph = &graph;
@@ -114,7 +122,7 @@ std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) c
       throw Error(ErrorKind::invalid_argument, "input '" + input->name + "' was not given", model_->source_path);
     }
   }
-  return run_graph_with_scope(graph, scope);
+  return run_graph_with_scope(graph, scope, node_seconds);
 }
 
 std::vector<Tensor> Executor::run_graph(const ir::Graph& graph, const std::vector<Tensor>& inputs,
@@ -130,9 +138,13 @@ std::vector<Tensor> Executor::run_graph(const ir::Graph& graph, const std::vecto
   return run_graph_with_scope(graph, scope);
 }
 
-std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope& scope) const {
+std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope& scope,
+                                                   std::vector<double>* node_seconds) const {
   const PreparedGraph& prepared = prepared_.at(&graph);
-  for (const PreparedNode& entry : prepared.nodes) {
+  if (node_seconds) node_seconds->assign(prepared.nodes.size(), 0.0);
+  for (size_t node_index = 0; node_index < prepared.nodes.size(); ++node_index) {
+    const PreparedNode& entry = prepared.nodes[node_index];
+    const auto started = node_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const ir::Node& node = *entry.node;
     std::vector<const Tensor*> inputs;
     inputs.reserve(node.inputs.size());
@@ -173,6 +185,9 @@ std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope
       scope.tensors[value] = std::move(outputs[i]);
     }
     for (const ir::Value* value : entry.release_after) scope.tensors.erase(value);
+    if (node_seconds) {
+      (*node_seconds)[node_index] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    }
   }
   std::vector<Tensor> results;
   results.reserve(graph.outputs.size());
@@ -190,6 +205,12 @@ std::vector<std::string> Executor::node_backends() const {
   std::vector<std::string> names;
   for (const PreparedNode& entry : prepared_.at(model_->graph.get()).nodes) names.emplace_back(entry.backend->name());
   return names;
+}
+
+std::vector<const ir::Node*> Executor::nodes() const {
+  std::vector<const ir::Node*> result;
+  for (const PreparedNode& entry : prepared_.at(model_->graph.get()).nodes) result.push_back(entry.node);
+  return result;
 }
 
 }  // namespace npukit::runtime

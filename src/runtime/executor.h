@@ -23,11 +23,14 @@ class Executor {
 
   // Inputs by name (graph inputs; an input with an initializer may be overridden). Returns the graph
   // outputs in declared order.
-  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs) const;
+  // When `node_seconds` is given, it receives the wall time of each top-level node, in node order.
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs, std::vector<double>* node_seconds = nullptr) const;
 
   const ir::Model& model() const { return *model_; }
   // Name of the backend each top-level node runs on, in node order.
   std::vector<std::string> node_backends() const;
+  // The top-level nodes, in the order they run (after the passes the session applied).
+  std::vector<const ir::Node*> nodes() const;
 
  private:
   struct PreparedNode {
@@ -44,7 +47,8 @@ class Executor {
 
   void prepare_graph(const ir::Graph& graph, std::vector<std::string>& unsupported);
   std::vector<Tensor> run_graph(const ir::Graph& graph, const std::vector<Tensor>& inputs, const Scope* outer) const;
-  std::vector<Tensor> run_graph_with_scope(const ir::Graph& graph, Scope& scope) const;
+  std::vector<Tensor> run_graph_with_scope(const ir::Graph& graph, Scope& scope,
+                                           std::vector<double>* node_seconds = nullptr) const;
 
   std::shared_ptr<const ir::Model> model_;
   std::vector<const Backend*> backends_;

@@ -26,6 +26,13 @@ void KernelContext::set_output(size_t i, Tensor tensor) {
   outputs_[i] = std::move(tensor);
 }
 
+Tensor& KernelContext::produced_output(size_t i) {
+  if (i >= outputs_.size() || outputs_[i].empty()) {
+    fail(ErrorKind::internal, "output " + std::to_string(i) + " has not been produced");
+  }
+  return outputs_[i];
+}
+
 std::vector<Tensor> KernelContext::run_subgraph(const ir::Graph& graph, const std::vector<Tensor>& inputs) const {
   if (!subgraph_runner_) fail(ErrorKind::internal, "this executor cannot run subgraphs");
   return subgraph_runner_(graph, inputs);

@@ -50,6 +50,9 @@ class KernelContext {
   bool output_requested(size_t i) const;
   Tensor& allocate_output(size_t i, DType dtype, Shape shape);
   void set_output(size_t i, Tensor tensor);
+  // An output already produced by allocate_output() / set_output(), for kernels that post-process what a
+  // kernel they delegate to wrote (the reference FusedConv runs Conv, then its activation).
+  Tensor& produced_output(size_t i);
 
   std::vector<Tensor> run_subgraph(const ir::Graph& graph, const std::vector<Tensor>& inputs) const;
 

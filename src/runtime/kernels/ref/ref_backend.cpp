@@ -35,6 +35,7 @@ const KernelRegistry& reference_registry() {
     register_signal_processing_kernels(built);
     register_cumulative_sum_kernels(built);
     register_determinant_kernels(built);
+    register_fused_convolution_kernels(built);
     return built;
   }();
   return registry;

@@ -1,0 +1,258 @@
+// npukit bench MODEL: latency of one model on one backend, as trtexec / benchmark_model report it —
+// warm-up runs, then N iterations or a time budget, percentiles, peak memory, the machine — and with
+// --profile the time per node, sorted, with the GFLOP/s of the nodes that do dot products.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_arguments.h"
+#include "cli/table.h"
+#include "cli/tensor_values.h"
+#include "inspect/node_cost.h"
+#include "ir/graph.h"
+#include "npukit/session.h"
+
+namespace npukit::cli {
+
+namespace {
+
+struct BenchArguments {
+  std::string model;
+  std::vector<std::string> input_shapes;
+  std::string backend = "cpu";
+  int threads = 1;
+  int warmup = 5;
+  int iterations = 0;       // 0: run for `seconds`
+  double seconds = 10;
+  int min_iterations = 10;  // even when the budget runs out
+  uint64_t seed = 0;
+  bool profile = false;
+  bool json = false;
+};
+
+struct Machine {
+  std::string cpu;
+  unsigned hardware_threads = 0;
+  std::vector<std::string> flags;  // the SIMD features that matter to these kernels
+};
+
+Machine describe_machine() {
+  Machine machine;
+  machine.hardware_threads = std::thread::hardware_concurrency();
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  std::set<std::string> present;
+  while (std::getline(cpuinfo, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+    if (key == "model name" && machine.cpu.empty()) machine.cpu = value;
+    if (key == "flags" && present.empty()) {
+      std::istringstream words(value);
+      for (std::string word; words >> word;) present.insert(word);
+    }
+  }
+  for (const char* flag : {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile"}) {
+    if (present.count(flag)) machine.flags.emplace_back(flag);
+  }
+  return machine;
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+double percentile(std::vector<double> sorted, double fraction) {
+  if (sorted.empty()) return 0;
+  const double position = fraction * static_cast<double>(sorted.size() - 1);
+  const size_t below = static_cast<size_t>(position);
+  const size_t above = std::min(below + 1, sorted.size() - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - static_cast<double>(below));
+}
+
+// MACs of a node as inspect counts them; a fused convolution costs what its Conv does.
+std::optional<int64_t> node_macs(const ir::Node& node) {
+  if (node.op_type == "FusedConv") {
+    ir::Node as_conv = node;
+    as_conv.op_type = "Conv";
+    as_conv.domain.clear();
+    return inspect::estimate_node_cost(as_conv).macs;
+  }
+  return inspect::estimate_node_cost(node).macs;
+}
+
+struct ProfileRow {
+  std::string node, op_type, backend;
+  double milliseconds = 0;
+  std::optional<double> gflops;
+};
+
+void bench_model(const BenchArguments& arguments) {
+  if (arguments.threads < 0) throw Error(ErrorKind::invalid_argument, "--threads must be 0 (all cores) or more");
+  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
+  auto model = std::make_shared<ir::Model>(load_model_argument(arguments.model, input_shapes));
+  if (model->source_path.empty()) model->source_path = arguments.model;
+  SessionOptions options;
+  options.backend = arguments.backend;
+  options.threads = arguments.threads;
+  const auto load_started = std::chrono::steady_clock::now();
+  std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
+
+  std::mt19937_64 generator(arguments.seed);
+  for (const ValueInfo& input : session->inputs()) {
+    Shape shape;
+    for (int64_t dim : input.shape) shape.push_back(dim < 0 ? 1 : dim);
+    session->set_input(input.name, random_tensor(input.dtype, shape, generator));
+  }
+  for (int i = 0; i < arguments.warmup; ++i) session->run();
+
+  std::vector<double> latencies;
+  const auto budget_started = std::chrono::steady_clock::now();
+  for (;;) {
+    const auto started = std::chrono::steady_clock::now();
+    session->run();
+    const auto finished = std::chrono::steady_clock::now();
+    latencies.push_back(std::chrono::duration<double>(finished - started).count());
+    const int done = static_cast<int>(latencies.size());
+    if (arguments.iterations > 0) {
+      if (done >= arguments.iterations) break;
+    } else if (done >= arguments.min_iterations &&
+               std::chrono::duration<double>(finished - budget_started).count() >= arguments.seconds) {
+      break;
+    }
+  }
+  std::vector<double> sorted = latencies;
+  std::sort(sorted.begin(), sorted.end());
+
+  std::vector<ProfileRow> profile;
+  std::vector<double> profiled_runs;  // whole-run times while profiling, to compare with the node sum
+  if (arguments.profile) {
+    // Per-node times: the median over as many runs as were timed (at most 50), so one slow run does not
+    // decide a row.
+    session->set_profiling(true);
+    const size_t runs = std::min<size_t>(latencies.size(), 50);
+    std::vector<std::vector<double>> samples;
+    for (size_t run = 0; run < runs; ++run) {
+      const auto started = std::chrono::steady_clock::now();
+      session->run();
+      profiled_runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      const auto& timings = session->last_profile();
+      samples.resize(timings.size());
+      for (size_t i = 0; i < timings.size(); ++i) samples[i].push_back(timings[i].seconds);
+    }
+    session->set_profiling(false);
+    const auto& timings = session->last_profile();
+    const std::vector<const ir::Node*> nodes = session->executed_nodes();
+    for (size_t i = 0; i < timings.size(); ++i) {
+      std::sort(samples[i].begin(), samples[i].end());
+      ProfileRow row{timings[i].node, timings[i].op_type, timings[i].backend, percentile(samples[i], 0.5) * 1e3, {}};
+      std::optional<int64_t> macs = node_macs(*nodes[i]);
+      if (macs && *macs > 0 && row.milliseconds > 0) row.gflops = 2.0 * static_cast<double>(*macs) / (row.milliseconds * 1e6);
+      profile.push_back(row);
+    }
+    std::stable_sort(profile.begin(), profile.end(),
+                     [](const ProfileRow& a, const ProfileRow& b) { return a.milliseconds > b.milliseconds; });
+  }
+
+  const Machine machine = describe_machine();
+  const double rss = peak_rss_mib();
+  const double total = [&] {
+    double sum = 0;
+    for (double latency : latencies) sum += latency;
+    return sum;
+  }();
+  if (arguments.json) {
+    nlohmann::json json;
+    json["model"] = arguments.model;
+    json["backend"] = arguments.backend;
+    json["threads"] = arguments.threads;
+    json["warmup"] = arguments.warmup;
+    json["iterations"] = latencies.size();
+    json["session_creation_ms"] = load_seconds * 1e3;
+    json["latency_ms"] = {{"min", sorted.front() * 1e3},        {"p50", percentile(sorted, 0.5) * 1e3},
+                          {"p90", percentile(sorted, 0.9) * 1e3}, {"p99", percentile(sorted, 0.99) * 1e3},
+                          {"max", sorted.back() * 1e3},         {"mean", total / static_cast<double>(latencies.size()) * 1e3}};
+    json["peak_rss_mib"] = rss;
+    json["machine"] = {{"cpu", machine.cpu}, {"hardware_threads", machine.hardware_threads}, {"flags", machine.flags}};
+    if (arguments.profile) {
+      std::sort(profiled_runs.begin(), profiled_runs.end());
+      json["profiled_run_p50_ms"] = percentile(profiled_runs, 0.5) * 1e3;
+      json["profile"] = nlohmann::json::array();
+      for (const ProfileRow& row : profile) {
+        json["profile"].push_back({{"node", row.node},
+                                   {"op_type", row.op_type},
+                                   {"backend", row.backend},
+                                   {"ms", row.milliseconds},
+                                   {"gflops", row.gflops ? nlohmann::json(*row.gflops) : nlohmann::json(nullptr)}});
+      }
+    }
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+  std::string flags;
+  for (const std::string& flag : machine.flags) flags += (flags.empty() ? "" : " ") + flag;
+  std::cout << "model       " << arguments.model << "\nbackend     " << arguments.backend << ", " << arguments.threads
+            << " thread(s)\nmachine     " << machine.cpu << ", " << machine.hardware_threads
+            << " hardware threads\ncpu flags   " << flags << "\nruns        " << arguments.warmup << " warm-up, "
+            << latencies.size() << " timed\nsession     created in " << format_seconds(load_seconds) << "\n";
+  Table table({{"min", Align::right}, {"p50", Align::right}, {"p90", Align::right}, {"p99", Align::right},
+               {"max", Align::right}, {"peak RSS", Align::right}});
+  table.add_row({format_seconds(sorted.front()), format_seconds(percentile(sorted, 0.5)),
+                 format_seconds(percentile(sorted, 0.9)), format_seconds(percentile(sorted, 0.99)),
+                 format_seconds(sorted.back()), format_number(rss, 4) + " MiB"});
+  table.print(std::cout, 2);
+  if (arguments.profile) {
+    double profiled_total = 0;
+    for (const ProfileRow& row : profile) profiled_total += row.milliseconds;
+    std::cout << "profile (median per node, slowest first)\n";
+    Table rows({{"node"}, {"op"}, {"backend"}, {"ms", Align::right}, {"share", Align::right}, {"GFLOP/s", Align::right}});
+    for (const ProfileRow& row : profile) {
+      rows.add_row({row.node, row.op_type, row.backend, format_number(row.milliseconds, 4),
+                    format_number(profiled_total > 0 ? 100 * row.milliseconds / profiled_total : 0, 3) + "%",
+                    row.gflops ? format_number(*row.gflops, 4) : "-"});
+    }
+    rows.print(std::cout, 2);
+  }
+}
+
+}  // namespace
+
+void register_bench_command(CLI::App& app) {
+  auto arguments = std::make_shared<BenchArguments>();
+  CLI::App* command = app.add_subcommand("bench", "Measure a model's latency on a backend (random inputs)");
+  command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
+  command->add_option("--backend", arguments->backend, "Backend: cpu (default) or ref")->type_name("NAME");
+  command->add_option("--threads,-t", arguments->threads, "Intra-op threads (default 1; 0 = all cores)")->type_name("N");
+  command->add_option("--warmup", arguments->warmup, "Untimed runs first (default 5)")->type_name("N");
+  command->add_option("--iterations,-n", arguments->iterations, "Timed runs (default: as many as --time allows)")
+      ->type_name("N");
+  command->add_option("--time", arguments->seconds, "Time budget of the timed runs in seconds (default 10)")
+      ->type_name("SECONDS");
+  command->add_option("--min-iterations", arguments->min_iterations, "Timed runs even past the budget (default 10)")
+      ->type_name("N");
+  command->add_option("--seed", arguments->seed, "Seed of the random inputs (default 0)")->type_name("N");
+  command->add_flag("--profile", arguments->profile, "Time every node and print them, slowest first");
+  command->add_flag("--json", arguments->json, "Print JSON for programs");
+  add_input_shape_option(*command, arguments->input_shapes);
+  command->callback([arguments] { bench_model(*arguments); });
+}
+
+}  // namespace npukit::cli

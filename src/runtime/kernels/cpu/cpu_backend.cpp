@@ -1,0 +1,65 @@
+// The cpu backend: oneDNN primitives for convolution and pooling, own OpenMP/AVX2 kernels for the
+// elementwise ops and Concat. Nodes it does not cover run on ref (the executor falls back per node).
+#include <map>
+
+#include "runtime/kernels/cpu/cpu_backend.h"
+#include "runtime/kernels/cpu/cpu_kernels.h"
+
+namespace npukit::runtime {
+
+namespace {
+
+const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
+  static const std::map<std::pair<std::string, std::string>, cpu::CpuOp> ops = [] {
+    std::map<std::pair<std::string, std::string>, cpu::CpuOp> built;
+    const cpu::CpuOp convolution{cpu::convolution_unsupported_reason, cpu::prepare_convolution};
+    const cpu::CpuOp pooling{cpu::pooling_unsupported_reason, cpu::prepare_pooling};
+    const cpu::CpuOp elementwise{cpu::elementwise_unsupported_reason, cpu::prepare_elementwise};
+    built[{"", "Conv"}] = convolution;
+    built[{fused_domain, "FusedConv"}] = convolution;
+    for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) built[{"", op}] = pooling;
+    for (const char* op : {"Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid",
+                           "HardSwish", "Clip", "BatchNormalization"}) {
+      built[{"", op}] = elementwise;
+    }
+    built[{"", "ConvTranspose"}] = cpu::CpuOp{cpu::deconvolution_unsupported_reason, cpu::prepare_deconvolution};
+    built[{"", "Gemm"}] = built[{"", "MatMul"}] = cpu::CpuOp{cpu::matmul_unsupported_reason, cpu::prepare_matmul};
+    built[{"", "Concat"}] = cpu::CpuOp{cpu::concat_unsupported_reason, cpu::prepare_concat};
+    return built;
+  }();
+  return ops;
+}
+
+class CpuBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "cpu"; }
+
+  std::optional<std::string> unsupported_reason(const ir::Node& node, int64_t opset) const override {
+    auto found = cpu_ops().find({node.domain, node.op_type});
+    if (found == cpu_ops().end()) return "the cpu backend has no kernel for " + node.op_type;
+    return found->second.unsupported_reason(node, opset);
+  }
+
+  std::unique_ptr<NodeExecutable> prepare(const ir::Node& node, int64_t opset) const override {
+    auto found = cpu_ops().find({node.domain, node.op_type});
+    if (found == cpu_ops().end()) {
+      throw Error(ErrorKind::unsupported, "the cpu backend has no kernel for " + node.op_type, {}, node.describe());
+    }
+    cpu::keep_freed_memory();
+    try {
+      return found->second.prepare(node, opset);
+    } catch (const dnnl::error& error) {
+      throw Error(ErrorKind::unsupported, std::string("oneDNN refused the node: ") + error.what(), {},
+                  node.describe());
+    }
+  }
+};
+
+}  // namespace
+
+const Backend& cpu_backend() {
+  static const CpuBackend backend;
+  return backend;
+}
+
+}  // namespace npukit::runtime

@@ -1,0 +1,46 @@
+// The cpu backend's kernel families. Each family says whether it can run a node (a reason in words when
+// not, so the executor falls back to ref and `npukit run --verbose` can say why) and prepares it once.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "runtime/backend.h"
+#include "runtime/fused_activation.h"
+#include "runtime/kernels/cpu/dnnl_runtime.h"
+
+namespace npukit::runtime::cpu {
+
+struct CpuOp {
+  // Empty when the node can run here.
+  std::optional<std::string> (*unsupported_reason)(const ir::Node& node, int64_t opset) = nullptr;
+  std::unique_ptr<NodeExecutable> (*prepare)(const ir::Node& node, int64_t opset) = nullptr;
+};
+
+// Conv, com.npukit FusedConv (convolution.cpp)
+std::optional<std::string> convolution_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_t opset);
+// ConvTranspose (convolution.cpp)
+std::optional<std::string> deconvolution_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset);
+// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (pooling.cpp)
+std::optional<std::string> pooling_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_pooling(const ir::Node& node, int64_t opset);
+// Add, Sub, Mul, Div, Relu, Sigmoid, Tanh, ... (elementwise.cpp)
+std::optional<std::string> elementwise_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_t opset);
+// Gemm, MatMul with constant weights (matmul.cpp)
+std::optional<std::string> matmul_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_matmul(const ir::Node& node, int64_t opset);
+// Concat (concat.cpp)
+std::optional<std::string> concat_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t opset);
+
+// Appends `activation` to oneDNN post-ops (HardSigmoid takes two: linear, then clip to [0, 1]).
+void append_activation(dnnl::post_ops& post_ops, const FusedActivation& activation);
+
+// True when every listed input of the node is declared f32 (or its dtype is unknown).
+bool inputs_are_float(const ir::Node& node);
+
+}  // namespace npukit::runtime::cpu

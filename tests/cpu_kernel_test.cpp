@@ -1,0 +1,323 @@
+// The cpu backend against the reference, one op-case table (after ggml's test-backend-ops): each case is
+// one node with its shapes and attributes; it runs on ref and on cpu with the same inputs, the outputs must
+// agree within 1e-4 relative to the largest reference magnitude, and the node must really have run on cpu
+// (not fallen back to ref), so a case cannot pass by testing ref against itself.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cctype>
+#include <functional>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "ref_single_node.h"
+#include "runtime/fused_activation.h"
+
+namespace npukit::testing {
+namespace {
+
+constexpr double relative_tolerance = 1e-4;
+
+struct OpCase {
+  std::string label;
+  std::string op_type;
+  std::string domain;
+  std::vector<NodeInput> inputs;
+  std::map<std::string, ir::Attribute> attributes;
+};
+
+Tensor pattern_tensor(Shape shape, int64_t seed, float range = 2.0f) {
+  const int64_t count = shape_element_count(shape);
+  return Tensor::from_vector<float>(DType::f32, std::move(shape), pattern_values(count, range, seed));
+}
+
+std::map<std::string, ir::Attribute> conv_attributes(std::vector<int64_t> strides, std::vector<int64_t> pads,
+                                                     std::vector<int64_t> dilations, int64_t group) {
+  return {{"strides", ints_attribute(std::move(strides))},
+          {"pads", ints_attribute(std::move(pads))},
+          {"dilations", ints_attribute(std::move(dilations))},
+          {"group", int_attribute(group)}};
+}
+
+OpCase conv_case(std::string label, Shape input, int64_t output_channels, int64_t kernel, int64_t group,
+                 std::vector<int64_t> strides, std::vector<int64_t> pads, std::vector<int64_t> dilations,
+                 bool bias = true) {
+  const int64_t per_group = input[1] / group;
+  OpCase op{std::move(label), "Conv", "", {}, conv_attributes(std::move(strides), std::move(pads), std::move(dilations), group)};
+  op.inputs.push_back({"x", pattern_tensor(input, 1)});
+  op.inputs.push_back({"w", pattern_tensor({output_channels, per_group, kernel, kernel}, 2, 0.5f), true});
+  if (bias) op.inputs.push_back({"b", pattern_tensor({output_channels}, 3), true});
+  return op;
+}
+
+OpCase fused_case(runtime::ActivationKind kind, float alpha, float beta, bool residual) {
+  OpCase op = conv_case("", {1, 16, 13, 13}, 24, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1});
+  op.op_type = "FusedConv";
+  op.domain = runtime::fused_domain;
+  op.label = std::string("FusedConv ") + runtime::activation_name(kind) + (residual ? " + residual" : "");
+  op.attributes["activation"] = string_attribute(runtime::activation_name(kind));
+  op.attributes["activation_alpha"] = float_attribute(alpha);
+  op.attributes["activation_beta"] = float_attribute(beta);
+  if (residual) op.inputs.push_back({"z", pattern_tensor({1, 24, 13, 13}, 4)});
+  return op;
+}
+
+OpCase pool_case(std::string label, std::string op_type, Shape input, std::map<std::string, ir::Attribute> attributes) {
+  OpCase op{std::move(label), std::move(op_type), "", {}, std::move(attributes)};
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 5)});
+  return op;
+}
+
+OpCase binary_case(std::string op_type, Shape a, Shape b) {
+  OpCase op{op_type + " " + shape_to_string(a) + " " + shape_to_string(b), op_type, "", {}, {}};
+  op.inputs.push_back({"a", pattern_tensor(std::move(a), 6)});
+  Tensor right = pattern_tensor(std::move(b), 7);
+  // Keep divisors away from zero so Div compares values, not infinities.
+  if (op_type == "Div") {
+    for (float& value : right.values<float>()) value = value >= 0 ? value + 0.5f : value - 0.5f;
+  }
+  op.inputs.push_back({"b", right});
+  return op;
+}
+
+OpCase unary_case(std::string op_type, std::map<std::string, ir::Attribute> attributes = {}) {
+  OpCase op{op_type, op_type, "", {}, std::move(attributes)};
+  op.inputs.push_back({"x", pattern_tensor({3, 127}, 8, 8.0f)});
+  return op;
+}
+
+OpCase concat_case(int64_t axis, std::vector<Shape> shapes) {
+  OpCase op{"Concat axis " + std::to_string(axis), "Concat", "", {}, {{"axis", int_attribute(axis)}}};
+  for (size_t i = 0; i < shapes.size(); ++i) op.inputs.push_back({"x" + std::to_string(i), pattern_tensor(shapes[i], 9 + i)});
+  return op;
+}
+
+OpCase matmul_case(std::string op_type, Shape input, Shape weights, bool bias, bool transposed) {
+  OpCase op{op_type + " " + shape_to_string(input) + " x " + shape_to_string(weights) + (transposed ? "^T" : ""),
+            op_type, "", {}, {}};
+  if (transposed) op.attributes["transB"] = int_attribute(1);
+  op.inputs.push_back({"a", pattern_tensor(std::move(input), 11)});
+  op.inputs.push_back({"b", pattern_tensor(weights, 12, 0.5f), true});
+  if (bias) op.inputs.push_back({"c", pattern_tensor({transposed ? weights[0] : weights[1]}, 13), true});
+  return op;
+}
+
+std::vector<OpCase> op_cases() {
+  using runtime::ActivationKind;
+  std::vector<OpCase> cases{
+      conv_case("Conv 1x1 7->13", {1, 7, 13, 13}, 13, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}),
+      conv_case("Conv 3x3 pad 1", {1, 16, 17, 17}, 32, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}),
+      conv_case("Conv 3x3 stride 2 asymmetric pads", {1, 8, 13, 7}, 16, 3, 1, {2, 2}, {0, 1, 1, 0}, {1, 1}),
+      conv_case("Conv 3x3 dilation 2", {1, 8, 15, 15}, 8, 3, 1, {1, 1}, {2, 2, 2, 2}, {2, 2}),
+      conv_case("Conv depthwise 3x3 stride 2", {1, 32, 17, 17}, 32, 3, 32, {2, 2}, {1, 1, 1, 1}, {1, 1}),
+      conv_case("Conv grouped 12->18 group 3", {1, 12, 9, 9}, 18, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}),
+      conv_case("Conv 5x5 no bias", {1, 3, 127, 7}, 5, 5, 1, {1, 1}, {2, 2, 2, 2}, {1, 1}, false),
+      conv_case("Conv 6x6 stride 2 (YOLOv5 stem)", {1, 3, 33, 33}, 16, 6, 1, {2, 2}, {2, 2, 2, 2}, {1, 1}),
+      conv_case("Conv batch 2", {2, 4, 7, 7}, 6, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}),
+      [] {  // ConvTranspose 2x2 stride 2 (PP-OCR det's upsampling), 13 -> 7 channels
+        OpCase op{"ConvTranspose 2x2 stride 2", "ConvTranspose", "", {}, {{"strides", ints_attribute({2, 2})}}};
+        op.inputs.push_back({"x", pattern_tensor({1, 13, 7, 9}, 1)});
+        op.inputs.push_back({"w", pattern_tensor({13, 7, 2, 2}, 2, 0.5f), true});
+        op.inputs.push_back({"b", pattern_tensor({7}, 3), true});
+        return op;
+      }(),
+      [] {  // grouped, padded, dilated, no bias
+        OpCase op{"ConvTranspose 3x3 group 2 pads dilation", "ConvTranspose", "",
+                  {}, {{"strides", ints_attribute({2, 1})}, {"pads", ints_attribute({1, 0, 0, 1})},
+                       {"dilations", ints_attribute({1, 2})}, {"group", int_attribute(2)}}};
+        op.inputs.push_back({"x", pattern_tensor({1, 6, 7, 5}, 4)});
+        op.inputs.push_back({"w", pattern_tensor({6, 4, 3, 3}, 5, 0.5f), true});
+        return op;
+      }(),
+      fused_case(ActivationKind::none, 0, 0, true),
+      fused_case(ActivationKind::relu, 0, 0, false),
+      fused_case(ActivationKind::relu, 0, 0, true),
+      fused_case(ActivationKind::leaky_relu, 0.1f, 0, false),
+      fused_case(ActivationKind::clip, 0.0f, 6.0f, false),
+      fused_case(ActivationKind::sigmoid, 0, 0, false),
+      fused_case(ActivationKind::tanh, 0, 0, false),
+      fused_case(ActivationKind::hard_sigmoid, 0.2f, 0.5f, false),
+      fused_case(ActivationKind::hard_swish, 0, 0, false),
+      fused_case(ActivationKind::silu, 0, 0, false),
+      fused_case(ActivationKind::silu, 0, 0, true),
+      fused_case(ActivationKind::gelu, 0, 0, false),
+      pool_case("MaxPool 3x3 stride 2 pad 1", "MaxPool", {1, 8, 13, 13},
+                {{"kernel_shape", ints_attribute({3, 3})}, {"strides", ints_attribute({2, 2})},
+                 {"pads", ints_attribute({1, 1, 1, 1})}}),
+      pool_case("MaxPool 5x5 same (SPPF)", "MaxPool", {1, 8, 20, 20},
+                {{"kernel_shape", ints_attribute({5, 5})}, {"pads", ints_attribute({2, 2, 2, 2})}}),
+      pool_case("MaxPool ceil_mode", "MaxPool", {1, 3, 14, 14},
+                {{"kernel_shape", ints_attribute({3, 3})}, {"strides", ints_attribute({2, 2})},
+                 {"ceil_mode", int_attribute(1)}}),
+      pool_case("AveragePool excluding pads", "AveragePool", {1, 5, 13, 7},
+                {{"kernel_shape", ints_attribute({3, 3})}, {"pads", ints_attribute({1, 1, 1, 1})}}),
+      pool_case("AveragePool including pads", "AveragePool", {1, 5, 13, 7},
+                {{"kernel_shape", ints_attribute({3, 3})}, {"pads", ints_attribute({1, 1, 1, 1})},
+                 {"count_include_pad", int_attribute(1)}}),
+      pool_case("AveragePool ceil_mode", "AveragePool", {1, 4, 15, 15},
+                {{"kernel_shape", ints_attribute({2, 2})}, {"strides", ints_attribute({2, 2})},
+                 {"ceil_mode", int_attribute(1)}}),
+      pool_case("GlobalAveragePool", "GlobalAveragePool", {2, 13, 7, 9}, {}),
+      pool_case("GlobalMaxPool", "GlobalMaxPool", {1, 13, 7, 9}, {}),
+      binary_case("Add", {2, 3, 7, 13}, {2, 3, 7, 13}),
+      binary_case("Add", {2, 3, 7, 13}, {3, 1, 1}),
+      binary_case("Add", {1, 13}, {7, 1}),
+      binary_case("Sub", {7, 13}, {1}),
+      binary_case("Mul", {1, 3, 127}, {3, 1}),
+      binary_case("Mul", {2, 1, 5}, {2, 7, 1}),
+      binary_case("Div", {4, 127}, {127}),
+      unary_case("Relu"),
+      unary_case("Sigmoid"),
+      unary_case("Tanh"),
+      unary_case("LeakyRelu", {{"alpha", float_attribute(0.2)}}),
+      unary_case("HardSigmoid", {{"alpha", float_attribute(0.25)}, {"beta", float_attribute(0.4)}}),
+      unary_case("HardSwish"),
+      [] {
+        OpCase op = unary_case("Clip");
+        op.inputs.push_back({"low", Tensor::from_vector<float>(DType::f32, {}, std::vector<float>{-1.5f}), true});
+        op.inputs.push_back({"high", Tensor::from_vector<float>(DType::f32, {}, std::vector<float>{6.0f}), true});
+        return op;
+      }(),
+      [] {
+        OpCase op{"BatchNormalization", "BatchNormalization", "", {}, {{"epsilon", float_attribute(1e-3)}}};
+        op.inputs.push_back({"x", pattern_tensor({2, 13, 7, 5}, 14)});
+        op.inputs.push_back({"gamma", pattern_tensor({13}, 15), true});
+        op.inputs.push_back({"beta", pattern_tensor({13}, 16), true});
+        op.inputs.push_back({"mean", pattern_tensor({13}, 17), true});
+        Tensor variance = pattern_tensor({13}, 18);
+        for (float& v : variance.values<float>()) v = std::fabs(v) + 0.1f;
+        op.inputs.push_back({"variance", variance, true});
+        return op;
+      }(),
+      matmul_case("Gemm", {7, 127}, {13, 127}, true, true),
+      matmul_case("Gemm", {1, 1280}, {1280, 13}, true, false),
+      matmul_case("Gemm", {3, 13}, {13, 7}, false, false),
+      matmul_case("MatMul", {2, 7, 127}, {127, 13}, false, false),
+      matmul_case("MatMul", {13, 7}, {7, 127}, false, false),
+      concat_case(1, {{1, 3, 5, 7}, {1, 13, 5, 7}, {1, 1, 5, 7}}),
+      concat_case(-1, {{2, 3, 7}, {2, 3, 1}}),
+      concat_case(0, {{1, 127}, {3, 127}}),
+  };
+  return cases;
+}
+
+class CpuKernelTest : public ::testing::TestWithParam<OpCase> {};
+
+TEST_P(CpuKernelTest, MatchesReferenceAndRunsOnCpu) {
+  const OpCase& op = GetParam();
+  SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes, 1, 17, op.domain);
+  auto reference = Session::from_model(built.model);
+  const Tensor expected = reference->run(built.feeds).at("output0");
+
+  SessionOptions options;
+  options.backend = "cpu";
+  auto session = Session::from_model(built.model, options);
+  session->set_profiling(true);
+  const Tensor actual = session->run(built.feeds).at("output0");
+  ASSERT_EQ(session->last_profile().size(), 1u);
+  EXPECT_EQ(session->last_profile()[0].backend, "cpu") << op.label << " fell back to ref";
+
+  ASSERT_EQ(actual.shape(), expected.shape()) << op.label;
+  double magnitude = 0, difference = 0;
+  for (int64_t i = 0; i < expected.element_count(); ++i) {
+    const double a = expected.data<float>()[i], b = actual.data<float>()[i];
+    magnitude = std::max(magnitude, std::fabs(a));
+    difference = std::max(difference, std::fabs(a - b));
+  }
+  EXPECT_GT(magnitude, 0) << op.label << ": an all-zero reference proves nothing";
+  EXPECT_LE(difference, relative_tolerance * magnitude) << op.label << ": max difference " << difference
+                                                       << " against magnitude " << magnitude;
+}
+
+std::string case_name(const ::testing::TestParamInfo<OpCase>& info) {
+  std::string name = std::to_string(info.index) + "_";
+  for (char c : info.param.label) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(OpCases, CpuKernelTest, ::testing::ValuesIn(op_cases()), case_name);
+
+// Threads: several sessions with different thread counts run at once on several threads and agree
+// with a single-threaded run.
+TEST(CpuBackendTest, SessionsRunConcurrentlyWithTheirOwnThreadCounts) {
+  OpCase op = conv_case("", {1, 16, 21, 21}, 32, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1});
+  SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
+  SessionOptions single;
+  single.backend = "cpu";
+  const Tensor expected = Session::from_model(built.model, single)->run(built.feeds).at("output0");
+  std::vector<std::thread> workers;
+  std::vector<double> differences(4, -1);
+  for (int worker = 0; worker < 4; ++worker) {
+    workers.emplace_back([&, worker] {
+      SessionOptions options;
+      options.backend = "cpu";
+      options.threads = 1 + worker % 2;
+      auto session = Session::from_model(built.model, options);
+      double difference = 0;
+      for (int run = 0; run < 5; ++run) {
+        const Tensor actual = session->run(built.feeds).at("output0");
+        for (int64_t i = 0; i < actual.element_count(); ++i) {
+          difference = std::max(difference, std::fabs(double(actual.data<float>()[i]) - expected.data<float>()[i]));
+        }
+      }
+      differences[static_cast<size_t>(worker)] = difference;
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  for (double difference : differences) EXPECT_LE(difference, 1e-4);
+}
+
+// Bad input is an npukit::Error naming the node, not a crash.
+TEST(CpuBackendTest, WrongInputChannelsIsAnErrorNamingTheNode) {
+  OpCase op = conv_case("", {1, 8, 9, 9}, 4, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1});
+  SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
+  // Declare the input with an unknown channel count so the session accepts a wrong one.
+  built.model->graph->inputs[0]->type.shape = std::vector<ir::Dim>{ir::Dim::fixed(1), ir::Dim::symbolic("c"),
+                                                                    ir::Dim::fixed(9), ir::Dim::fixed(9)};
+  SessionOptions options;
+  options.backend = "cpu";
+  auto session = Session::from_model(built.model, options);
+  std::map<std::string, Tensor> feeds{{"x", pattern_tensor({1, 5, 9, 9}, 1)}};
+  try {
+    session->run(feeds);
+    FAIL() << "a 5-channel input to an 8-channel convolution ran";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("node"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("do not agree"), std::string::npos) << error.what();
+  }
+}
+
+// Some exports leave shape inference without the rank of a pool's input: 2-D pools still run on cpu, and a
+// 1-D one (rank 3 at run time) is handed to the reference kernel instead of failing.
+TEST(CpuBackendTest, PoolWithUnknownRankRunsTwoDimensionalOnCpuAndOtherRanksOnRef) {
+  for (const Shape& shape : {Shape{1, 8, 13, 11}, Shape{1, 8, 13}}) {
+    const std::vector<int64_t> kernel = shape.size() == 4 ? std::vector<int64_t>{3, 3} : std::vector<int64_t>{3};
+    const std::vector<int64_t> pads = shape.size() == 4 ? std::vector<int64_t>{1, 1, 1, 1} : std::vector<int64_t>{1, 1};
+    OpCase op = pool_case("", "MaxPool", shape, {{"kernel_shape", ints_attribute(kernel)}, {"pads", ints_attribute(pads)}});
+    SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
+    const Tensor expected = Session::from_model(built.model)->run(built.feeds).at("output0");
+    built.model->graph->inputs[0]->type.shape.reset();  // rank unknown
+    SessionOptions options;
+    options.backend = "cpu";
+    auto session = Session::from_model(built.model, options);
+    session->set_profiling(true);
+    const Tensor actual = session->run(built.feeds).at("output0");
+    EXPECT_EQ(session->last_profile()[0].backend, "cpu");
+    ASSERT_EQ(actual.shape(), expected.shape());
+    for (int64_t i = 0; i < expected.element_count(); ++i) {
+      ASSERT_EQ(actual.data<float>()[i], expected.data<float>()[i]) << shape_to_string(shape) << " element " << i;
+    }
+  }
+}
+
+TEST(CpuBackendTest, UnknownBackendIsRefused) {
+  OpCase op = unary_case("Relu");
+  SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
+  SessionOptions options;
+  options.backend = "gpu";
+  EXPECT_THROW(Session::from_model(built.model, options), Error);
+}
+
+}  // namespace
+}  // namespace npukit::testing
