@@ -4,7 +4,7 @@
 #include <cfloat>
 #include <vector>
 
-#include "passes/graph_rewrite.h"
+#include "passes/graph_editing.h"
 #include "runtime/fused_activation.h"
 
 namespace npukit::passes {
@@ -194,9 +194,9 @@ bool absorb_affine(ir::Graph& graph, ir::Node* conv, const std::set<std::string>
     value->consumers.push_back(conv);
   };
   if (multiply) {
-    rebind(1, graph.add_initializer(unique_value_name(graph, conv->name + "_scaled_weights"), std::move(new_weights)));
+    rebind(1, graph.add_initializer(unused_value_name(graph, conv->name + "_scaled_weights"), std::move(new_weights)));
   }
-  rebind(2, graph.add_initializer(unique_value_name(graph, conv->name + "_bias"), std::move(new_bias)));
+  rebind(2, graph.add_initializer(unused_value_name(graph, conv->name + "_bias"), std::move(new_bias)));
   ir::Value* result = reader->output(0);
   graph.remove_node(reader);
   conv->outputs[0] = result;

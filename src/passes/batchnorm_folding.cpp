@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "passes/graph_rewrite.h"
+#include "passes/graph_editing.h"
 
 namespace npukit::passes {
 
@@ -65,10 +65,10 @@ PassResult fold_batchnorm_into_conv(ir::Model& model) {
       folded_bias.data<float>()[m] = static_cast<float>((bias[c] - mean[c]) * factor + shift[c]);
     }
     // New initializers: the originals may be shared with other nodes.
-    ir::Value* weight_value = graph.add_initializer(unique_value_name(graph, conv->name + "_folded_weights"),
+    ir::Value* weight_value = graph.add_initializer(unused_value_name(graph, conv->name + "_folded_weights"),
                                                     std::move(folded_weights));
     ir::Value* bias_value =
-        graph.add_initializer(unique_value_name(graph, conv->name + "_folded_bias"), std::move(folded_bias));
+        graph.add_initializer(unused_value_name(graph, conv->name + "_folded_bias"), std::move(folded_bias));
     auto rebind = [&](size_t index, ir::Value* value) {
       if (conv->inputs.size() <= index) conv->inputs.resize(index + 1, nullptr);
       if (ir::Value* old = conv->inputs[index]) {

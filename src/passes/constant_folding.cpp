@@ -3,7 +3,7 @@
 #include <set>
 #include <vector>
 
-#include "passes/graph_rewrite.h"
+#include "passes/graph_editing.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 
 namespace npukit::passes {

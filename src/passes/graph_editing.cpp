@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 #include <set>
+#include <vector>
 
 namespace npukit::passes {
 
@@ -46,6 +47,39 @@ std::optional<std::vector<int64_t>> static_dims_of(const ir::Value* value) {
   return dims;
 }
 
+std::set<std::string> names_read_by_subgraphs(const ir::Graph& graph) {
+  std::set<std::string> names;
+  for (const auto& node : graph.nodes()) {
+    for (const auto& [key, attribute] : node->attributes) {
+      std::vector<std::shared_ptr<ir::Graph>> subgraphs = attribute.graph_values;
+      if (attribute.graph_value) subgraphs.push_back(attribute.graph_value);
+      for (const auto& subgraph : subgraphs) {
+        for (const ir::Value* value : subgraph->outer_scope_values()) names.insert(value->name);
+      }
+    }
+  }
+  return names;
+}
+
+bool bypass_node(ir::Graph& graph, ir::Node* node, ir::Value* replacement, const std::set<std::string>& protected_names) {
+  ir::Value* output = node->output(0);
+  if (!output || !replacement || output->is_graph_output || protected_names.count(output->name)) return false;
+  graph.replace_all_uses(output, replacement);
+  graph.remove_node(node);
+  return true;
+}
+
+void remove_unused_values(ir::Graph& graph, const std::set<std::string>& protected_names) {
+  std::vector<ir::Value*> unused;
+  for (const auto& value : graph.values()) {
+    if (!value->producer && value->consumers.empty() && !value->is_graph_input && !value->is_graph_output &&
+        !value->outer_scope && !protected_names.count(value->name)) {
+      unused.push_back(value.get());
+    }
+  }
+  for (ir::Value* value : unused) graph.remove_value(value);
+}
+
 int remove_unused_nodes_and_values(ir::Graph& graph) {
   int removed = 0;
   for (bool changed = true; changed;) {
@@ -68,25 +102,7 @@ int remove_unused_nodes_and_values(ir::Graph& graph) {
       }
     }
   }
-  // Subgraphs (If/Loop/Scan bodies) read enclosing values by name, invisible in the consumer lists.
-  std::set<std::string> read_by_subgraphs;
-  for (const auto& node : graph.nodes()) {
-    for (const auto& [key, attribute] : node->attributes) {
-      std::vector<std::shared_ptr<ir::Graph>> bodies = attribute.graph_values;
-      if (attribute.graph_value) bodies.push_back(attribute.graph_value);
-      for (const auto& body : bodies) {
-        for (const ir::Value* read : body->outer_scope_values()) read_by_subgraphs.insert(read->name);
-      }
-    }
-  }
-  std::vector<ir::Value*> unused;
-  for (const auto& value : graph.values()) {
-    if (read_by_subgraphs.count(value->name)) continue;
-    if (!value->producer && value->consumers.empty() && !value->is_graph_input && !value->is_graph_output) {
-      unused.push_back(value.get());
-    }
-  }
-  for (ir::Value* value : unused) graph.remove_value(value);
+  remove_unused_values(graph, names_read_by_subgraphs(graph));
   return removed;
 }
 

@@ -1,9 +1,11 @@
-// Small edits the rewrite passes share: fresh names, typed values, constants, and sweeping away what a
-// rewrite left unused.
+// Small edits the rewrite passes share: fresh names, typed values, constants, bypassing a node, and sweeping
+// away what a rewrite left unused. Subgraphs (If/Loop/Scan bodies) read enclosing values by name, which no
+// consumer list shows: those names must not be renamed or removed.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,22 @@ ir::Value* add_float_constant(ir::Graph& graph, const std::string& base, const s
 
 // The static dims of a value, or an empty optional.
 std::optional<std::vector<int64_t>> static_dims_of(const ir::Value* value);
+
+// The names of this graph's values that its nodes' subgraphs read.
+std::set<std::string> names_read_by_subgraphs(const ir::Graph& graph);
+
+// Points every reader of node's output 0 at `replacement` and removes the node. Refused (false) when the
+// output is a graph output (its name is part of the model's interface) or in `protected_names`.
+bool bypass_node(ir::Graph& graph, ir::Node* node, ir::Value* replacement, const std::set<std::string>& protected_names);
+
+// Removes values nobody produces or reads and that are neither graph inputs, outputs, outer-scope names nor
+// in `protected_names` (orphaned outputs and initializers left behind by rewrites).
+void remove_unused_values(ir::Graph& graph, const std::set<std::string>& protected_names);
+
+// A value's constant data, or nullptr.
+inline const Tensor* constant_of(const ir::Value* value) {
+  return value && value->initializer && !value->is_graph_input ? &*value->initializer : nullptr;
+}
 
 // Removes nodes none of whose outputs is read or a graph output (repeatedly), then values nobody produces,
 // reads or declares (unused initializers included). Returns how many nodes went.

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "passes/graph_rewrite.h"
+#include "passes/graph_editing.h"
 
 namespace npukit::passes {
 

@@ -4,10 +4,13 @@
 #include <set>
 
 #include "check/target_check.h"
+#include "passes/batchnorm_folding.h"
+#include "passes/constant_folding.h"
 #include "passes/decompose_hardswish.h"
 #include "passes/decompose_layernorm.h"
 #include "passes/focus_to_conv.h"
 #include "passes/gemm_to_conv.h"
+#include "passes/identity_elimination.h"
 #include "passes/resize_half_pixel.h"
 #include "passes/silu_to_relu.h"
 #include "passes/split_matmul_k.h"
@@ -78,8 +81,11 @@ std::vector<PatchStep> default_steps() {
       {"static-shapes", [](ir::Model& model, PatchContext& context) {
          return passes::make_shapes_static(model, context.options.input_shapes);
        }},
-      // The cleanup passes of the cpu-backend branch belong here, one line each, once merged:
-      //   fold_constants, fold_batchnorm_into_conv, eliminate_identities (src/passes/*.h).
+      // Cleanup first, so the patterns below see the graph an NPU compiler would (BatchNorm folded into its
+      // Conv, no Identity between a Conv and its activation, shape arithmetic already computed).
+      {"fold-constants", [](ir::Model& model, PatchContext&) { return passes::fold_constants(model); }},
+      {"fold-batchnorm", [](ir::Model& model, PatchContext&) { return passes::fold_batchnorm_into_conv(model); }},
+      {"eliminate-identities", [](ir::Model& model, PatchContext&) { return passes::eliminate_identities(model); }},
       {"focus-to-conv", [](ir::Model& model, PatchContext&) { return passes::focus_to_conv(model); }},
       {"cut-yolo-postprocess", [](ir::Model& model, PatchContext& context) {
          if (!context.options.cut_yolo_postprocess) {
