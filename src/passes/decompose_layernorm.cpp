@@ -75,11 +75,7 @@ PassResult decompose_layernorm(ir::Model& model, const NodeFilter& filter) {
     result.notes.push_back("LayerNorm '" + name + "' → ReduceMean, Sub, Mul, Add, Sqrt, Div");
     ++result.rewrites;
   }
-  if (result.rewrites) {
-    remove_unused_nodes_and_values(graph);
-    graph.sort_topologically();
-    graph.renumber();
-  }
+  if (result.rewrites) tidy_after_rewrites(graph);
   return result;
 }
 

@@ -90,11 +90,7 @@ PassResult focus_to_conv(ir::Model& model, const NodeFilter& filter) {
     result.notes.push_back("Focus '" + name + "' (4 Slices + Concat) → one 2×2 stride-2 Conv");
     ++result.rewrites;
   }
-  if (result.rewrites) {
-    remove_unused_nodes_and_values(graph);
-    graph.sort_topologically();
-    graph.renumber();
-  }
+  if (result.rewrites) tidy_after_rewrites(graph);
   return result;
 }
 

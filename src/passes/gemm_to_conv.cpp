@@ -62,11 +62,7 @@ PassResult gemm_to_conv(ir::Model& model, const NodeFilter& filter) {
     result.notes.push_back("Gemm '" + name + "' → Reshape + 1×1 Conv + Reshape");
     ++result.rewrites;
   }
-  if (result.rewrites) {
-    remove_unused_nodes_and_values(graph);
-    graph.sort_topologically();
-    graph.renumber();
-  }
+  if (result.rewrites) tidy_after_rewrites(graph);
   return result;
 }
 

@@ -106,4 +106,10 @@ int remove_unused_nodes_and_values(ir::Graph& graph) {
   return removed;
 }
 
+void tidy_after_rewrites(ir::Graph& graph) {
+  remove_unused_nodes_and_values(graph);
+  graph.sort_topologically();
+  graph.renumber();
+}
+
 }  // namespace npukit::passes

@@ -72,4 +72,8 @@ inline const Tensor* constant_of(const ir::Value* value) {
 // reads or declares (unused initializers included). Returns how many nodes went.
 int remove_unused_nodes_and_values(ir::Graph& graph);
 
+// What every rewriting pass does after its last rewrite: drop what became unused, restore topological order
+// (new nodes were appended at the end) and refresh node indices for messages.
+void tidy_after_rewrites(ir::Graph& graph);
+
 }  // namespace npukit::passes

@@ -34,11 +34,7 @@ PassResult silu_to_relu(ir::Model& model, const NodeFilter& filter) {
     result.notes.push_back("SiLU at '" + name + "' → ReLU (needs retraining)");
     ++result.rewrites;
   }
-  if (result.rewrites) {
-    remove_unused_nodes_and_values(graph);
-    graph.sort_topologically();
-    graph.renumber();
-  }
+  if (result.rewrites) tidy_after_rewrites(graph);
   return result;
 }
 

@@ -64,11 +64,7 @@ PassResult split_matmul_k(ir::Model& model, int64_t max_k, const NodeFilter& fil
                            " MatMuls of K <= " + std::to_string(max_k) + " and Adds");
     ++result.rewrites;
   }
-  if (result.rewrites) {
-    remove_unused_nodes_and_values(graph);
-    graph.sort_topologically();
-    graph.renumber();
-  }
+  if (result.rewrites) tidy_after_rewrites(graph);
   return result;
 }
 

@@ -87,11 +87,7 @@ PassResult split_resize_scale(ir::Model& model, int64_t min_factor, int64_t max_
                            std::to_string(first[0]) + " then ×" + std::to_string(second[0]));
     ++result.rewrites;
   }
-  if (result.rewrites) {
-    remove_unused_nodes_and_values(graph);
-    graph.sort_topologically();
-    graph.renumber();
-  }
+  if (result.rewrites) tidy_after_rewrites(graph);
   return result;
 }
 
