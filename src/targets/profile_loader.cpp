@@ -54,7 +54,9 @@ class Reader {
   // Refuses keys the schema does not define: a misspelled "max_" would otherwise silently drop a limit.
   void only_keys(const Json& object, const std::string& path, std::initializer_list<const char*> keys) const {
     expect_object(object, path);
-    for (const auto& [key, value] : object.items()) {
+    for (auto item = object.begin(); item != object.end(); ++item) {
+      // A named copy: clang 14 cannot capture a structured binding in the lambda below.
+      const std::string& key = item.key();
       if (std::none_of(keys.begin(), keys.end(), [&](const char* known) { return key == known; })) {
         std::string known_list;
         for (const char* known : keys) known_list += (known_list.empty() ? "" : ", ") + std::string(known);
