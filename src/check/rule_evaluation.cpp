@@ -52,15 +52,6 @@ bool in_bounds(const Rule& rule, double value) {
   return true;
 }
 
-std::optional<std::vector<int64_t>> static_dims(const ir::Value* value) {
-  if (!value || !value->type.shape) return std::nullopt;
-  std::vector<int64_t> dims;
-  for (const ir::Dim& dim : *value->type.shape) {
-    if (!dim.is_static()) return std::nullopt;
-    dims.push_back(dim.value);
-  }
-  return dims;
-}
 
 std::optional<size_t> known_rank(const ir::Value* value) {
   if (!value || !value->type.shape) return std::nullopt;
@@ -85,7 +76,7 @@ bool is_conv_family(const ir::Node& node) {
 }
 
 int64_t input_channels(const ir::Node& node) {
-  auto dims = static_dims(node.input(0));
+  auto dims = ir::static_dims_of(node.input(0));
   return dims && dims->size() >= 2 ? (*dims)[1] : -1;
 }
 
@@ -102,7 +93,7 @@ std::optional<std::vector<int64_t>> kernel_dims(const ir::Node& node) {
   std::vector<int64_t> kernel = node.get_ints("kernel_shape");
   if (!kernel.empty()) return kernel;
   if (is_conv_family(node)) {
-    auto weight = static_dims(node.input(1));
+    auto weight = ir::static_dims_of(node.input(1));
     if (weight && weight->size() > 2) return std::vector<int64_t>(weight->begin() + 2, weight->end());
   }
   return std::nullopt;
@@ -118,8 +109,8 @@ size_t spatial_rank(const ir::Node& node) {
 std::optional<std::vector<int64_t>> pad_values(const ir::Node& node) {
   std::string auto_pad = node.get_string("auto_pad", "NOTSET");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    auto in = static_dims(node.input(0));
-    auto out = static_dims(node.output(0));
+    auto in = ir::static_dims_of(node.input(0));
+    auto out = ir::static_dims_of(node.output(0));
     auto kernel = kernel_dims(node);
     if (!in || !out || !kernel) return std::nullopt;
     std::vector<int64_t> strides = node.get_ints("strides", std::vector<int64_t>(kernel->size(), 1));
@@ -217,7 +208,7 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
   }
   if (check == "channels") {
     for (const ir::Value* value : {static_cast<const ir::Value*>(node.input(0)), static_cast<const ir::Value*>(node.output(0))}) {
-      auto dims = static_dims(value);
+      auto dims = ir::static_dims_of(value);
       if (!dims) return unknown("channels");
       if (dims->size() >= 2 && !in_bounds(rule, static_cast<double>((*dims)[1]))) {
         return finding(op + " with " + std::to_string((*dims)[1]) + " channels: " + allows);
@@ -228,7 +219,7 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
   if (check == "rank" || check == "non_unit_dims" || check == "dim" || check == "elements" || check == "static_shape") {
     for (const ir::Value* value : activations(node, is_constant)) {
       if (check == "static_shape") {
-        if (!static_dims(value)) {
+        if (!ir::static_dims_of(value)) {
           return finding(op + " tensor '" + value->name + "' has dynamic shape " + value->type.to_string() + ": " +
                          target_label(profile) + " needs static shapes");
         }
@@ -243,7 +234,7 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
         }
         continue;
       }
-      auto dims = static_dims(value);
+      auto dims = ir::static_dims_of(value);
       if (!dims) return unknown("shape");
       if (check == "non_unit_dims") {
         auto count = std::count_if(dims->begin(), dims->end(), [](int64_t d) { return d > 1; });
@@ -268,7 +259,7 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
     return std::nullopt;
   }
   if (check == "input_dims") {
-    auto dims = static_dims(node.input(0));
+    auto dims = ir::static_dims_of(node.input(0));
     if (!dims) return unknown("input shape");
     for (int64_t axis : rule.axes) {
       if (axis < 0 || axis >= static_cast<int64_t>(dims->size())) continue;
@@ -280,7 +271,7 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
     return std::nullopt;
   }
   if (check == "batch") {
-    auto dims = static_dims(node.input(0));
+    auto dims = ir::static_dims_of(node.input(0));
     if (!dims) return unknown("batch");
     if (!dims->empty() && !in_bounds(rule, static_cast<double>((*dims)[0]))) {
       return finding(op + " batch " + std::to_string((*dims)[0]) + ": " + allows);
@@ -315,8 +306,8 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
     return std::nullopt;
   }
   if (check == "resize_scale") {
-    auto in = static_dims(node.input(0));
-    auto out = static_dims(node.output(0));
+    auto in = ir::static_dims_of(node.input(0));
+    auto out = ir::static_dims_of(node.output(0));
     if (!in || !out || in->size() != out->size()) return unknown("scale");
     for (size_t axis = 0; axis < in->size(); ++axis) {
       int64_t from = (*in)[axis], to = (*out)[axis];
@@ -357,7 +348,7 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
     return std::nullopt;
   }
   if (check == "reduction_dim") {
-    auto a = static_dims(node.input(0));
+    auto a = ir::static_dims_of(node.input(0));
     if (!a || a->empty()) return unknown("reduction size");
     int64_t k = a->back();
     if (node.op_type == "Gemm" && node.get_int("transA", 0) && a->size() == 2) k = (*a)[0];

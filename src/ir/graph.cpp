@@ -299,4 +299,14 @@ int64_t Model::opset(const std::string& domain) const {
   return found == opset_imports.end() ? 0 : found->second;
 }
 
+std::optional<std::vector<int64_t>> static_dims_of(const Value* value) {
+  if (!value || !value->type.shape) return std::nullopt;
+  std::vector<int64_t> dims;
+  for (const Dim& dim : *value->type.shape) {
+    if (!dim.is_static()) return std::nullopt;
+    dims.push_back(dim.value);
+  }
+  return dims;
+}
+
 }  // namespace npukit::ir

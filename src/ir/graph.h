@@ -155,6 +155,9 @@ class Graph {
   std::unordered_map<std::string, Value*> value_by_name_;
 };
 
+// A value's dims when every one is known; nullopt for a null value, an unknown rank or any dynamic dim.
+std::optional<std::vector<int64_t>> static_dims_of(const Value* value);
+
 struct Model {
   std::shared_ptr<Graph> graph = std::make_shared<Graph>();
   std::map<std::string, int64_t> opset_imports;  // domain ("" = ai.onnx) -> version

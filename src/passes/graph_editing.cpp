@@ -37,16 +37,6 @@ ir::Value* add_float_constant(ir::Graph& graph, const std::string& base, const s
   return graph.add_initializer(unused_value_name(graph, base), std::move(tensor));
 }
 
-std::optional<std::vector<int64_t>> static_dims_of(const ir::Value* value) {
-  if (!value || !value->type.shape) return std::nullopt;
-  std::vector<int64_t> dims;
-  for (const ir::Dim& dim : *value->type.shape) {
-    if (!dim.is_static()) return std::nullopt;
-    dims.push_back(dim.value);
-  }
-  return dims;
-}
-
 std::set<std::string> names_read_by_subgraphs(const ir::Graph& graph) {
   std::set<std::string> names;
   for (const auto& node : graph.nodes()) {

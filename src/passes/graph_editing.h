@@ -49,8 +49,7 @@ ir::Value* add_int64_constant(ir::Graph& graph, const std::string& base, const s
 ir::Value* add_float_constant(ir::Graph& graph, const std::string& base, const std::vector<int64_t>& shape,
                               const std::vector<float>& values);
 
-// The static dims of a value, or an empty optional.
-std::optional<std::vector<int64_t>> static_dims_of(const ir::Value* value);
+using ir::static_dims_of;
 
 // The names of this graph's values that its nodes' subgraphs read.
 std::set<std::string> names_read_by_subgraphs(const ir::Graph& graph);

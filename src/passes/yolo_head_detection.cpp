@@ -9,15 +9,6 @@ namespace npukit::passes {
 
 namespace {
 
-std::optional<std::vector<int64_t>> static_dims(const ir::Value* value) {
-  if (!value || !value->type.shape) return std::nullopt;
-  std::vector<int64_t> dims;
-  for (const ir::Dim& dim : *value->type.shape) {
-    if (!dim.is_static()) return std::nullopt;
-    dims.push_back(dim.value);
-  }
-  return dims;
-}
 
 bool moves_data_only(const std::string& op) {
   return op == "Reshape" || op == "Transpose" || op == "Split" || op == "Slice" || op == "Concat" ||
@@ -46,7 +37,7 @@ std::optional<int64_t> dfl_bins(const ir::Node& node) {
 
 std::pair<int64_t, int64_t> graph_image_size(const ir::Graph& graph) {
   for (const ir::Value* input : graph.inputs) {
-    auto dims = static_dims(input);
+    auto dims = ir::static_dims_of(input);
     if (dims && dims->size() == 4) return {(*dims)[2], (*dims)[3]};
   }
   return {0, 0};
@@ -135,7 +126,7 @@ std::optional<YoloHead> find_anchor_free_head(const ir::Graph& graph) {
     std::tie(head.input_height, head.input_width) = graph_image_size(graph);
     std::map<std::pair<int64_t, int64_t>, YoloLevel> levels;
     for (ir::Node* conv : convs) {
-      auto dims = static_dims(conv->output(0));
+      auto dims = ir::static_dims_of(conv->output(0));
       if (!dims || dims->size() != 4) return std::nullopt;
       YoloLevel& level = levels[{(*dims)[2], (*dims)[3]}];
       level.height = (*dims)[2];
@@ -172,11 +163,11 @@ std::optional<YoloHead> find_anchor_based_head(const ir::Graph& graph) {
   for (const auto& owned : graph.nodes()) {
     ir::Node* conv = owned.get();
     if (conv->op_type != "Conv" || !conv->output(0)) continue;
-    auto conv_dims = static_dims(conv->output(0));
+    auto conv_dims = ir::static_dims_of(conv->output(0));
     if (!conv_dims || conv_dims->size() != 4) continue;
     for (const ir::Node* consumer : conv->output(0)->consumers) {
       if (consumer->op_type != "Reshape") continue;
-      auto dims = static_dims(consumer->output(0));
+      auto dims = ir::static_dims_of(consumer->output(0));
       // [batch, anchors, 5 + classes, H, W] with the Conv's H and W.
       if (!dims || dims->size() != 5 || (*dims)[3] != (*conv_dims)[2] || (*dims)[4] != (*conv_dims)[3] ||
           (*dims)[1] * (*dims)[2] != (*conv_dims)[1] || (*dims)[2] <= 5) {
