@@ -12,7 +12,7 @@ packages=(build-essential cmake make pkg-config git
           libdnnl-dev ocl-icd-opencl-dev opencl-headers)  # oneDNN for the cpu backend; its CMake config needs OpenCL
 if [ "$profile" = test ]; then
   packages+=(libonnx-testdata python3 python3-numpy python3-onnx python3-torch python3-torchvision
-             clang libclang-rt-14-dev)
+             clang libclang-rt-14-dev libomp-dev)  # libomp: OpenMP for the clang-built fuzzer
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
