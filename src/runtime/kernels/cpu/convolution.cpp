@@ -120,15 +120,7 @@ class ConvolutionExecutable final : public NodeExecutable {
     plan->scratchpad_bytes = primitive_description.scratchpad_desc().get_size();
 
     // Weights are packed once here: reorder from OIHW into the primitive's blocked layout.
-    dnnl::memory plain_weight_memory(plain_weights, engine(), const_cast<void*>(weights_.raw_data()));
-    plan->weights = dnnl::memory(primitive_description.weights_desc(), engine());
-    dnnl::stream stream(engine());
-    dnnl::reorder(plain_weight_memory, plan->weights).execute(stream, plain_weight_memory, plan->weights);
-    if (!bias_.empty()) {
-      plan->bias = dnnl::memory(bias_desc, engine());
-      std::memcpy(plan->bias.get_data_handle(), bias_.raw_data(), bias_.byte_size());
-    }
-    stream.wait();
+    pack_weights_and_bias(*plan, plain_weights, primitive_description.weights_desc(), weights_, bias_desc, bias_);
     add_reorders(*plan, held_desc(input_shape, input_blocked_), held_desc(plan->output_shape, output_blocked_),
                  held_desc(plan->output_shape, residual_blocked_));
     return plan;
@@ -203,15 +195,7 @@ class DeconvolutionExecutable final : public NodeExecutable {
     plan->source = primitive_description.src_desc();
     plan->destination = primitive_description.dst_desc();
     plan->scratchpad_bytes = primitive_description.scratchpad_desc().get_size();
-    dnnl::memory plain_weight_memory(plain_weights, engine(), const_cast<void*>(weights_.raw_data()));
-    plan->weights = dnnl::memory(primitive_description.weights_desc(), engine());
-    dnnl::stream stream(engine());
-    dnnl::reorder(plain_weight_memory, plan->weights).execute(stream, plain_weight_memory, plan->weights);
-    stream.wait();
-    if (!bias_.empty()) {
-      plan->bias = dnnl::memory(bias_desc, engine());
-      std::memcpy(plan->bias.get_data_handle(), bias_.raw_data(), bias_.byte_size());
-    }
+    pack_weights_and_bias(*plan, plain_weights, primitive_description.weights_desc(), weights_, bias_desc, bias_);
     add_reorders(*plan, input_shape);
     return plan;
   }

@@ -68,15 +68,7 @@ class MatMulExecutable final : public NodeExecutable {
     plan->scratchpad_bytes = primitive_description.scratchpad_desc().get_size();
     // Weights packed once: B as [K, N] (Gemm's transB reads the [N, K] data as its transpose).
     const dnnl::memory::desc plain_weights({depth_, columns_}, data_type::f32, transposed_ ? tag::ba : tag::ab);
-    dnnl::memory plain_weight_memory(plain_weights, engine(), const_cast<void*>(weights_.raw_data()));
-    plan->weights = dnnl::memory(primitive_description.weights_desc(), engine());
-    dnnl::stream stream(engine());
-    dnnl::reorder(plain_weight_memory, plan->weights).execute(stream, plain_weight_memory, plan->weights);
-    stream.wait();
-    if (!bias_.empty()) {
-      plan->bias = dnnl::memory(bias_desc, engine());
-      std::memcpy(plan->bias.get_data_handle(), bias_.raw_data(), bias_.byte_size());
-    }
+    pack_weights_and_bias(*plan, plain_weights, primitive_description.weights_desc(), weights_, bias_desc, bias_);
     add_reorders(*plan, input_shape);
     return plan;
   }

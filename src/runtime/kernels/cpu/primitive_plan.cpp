@@ -74,4 +74,18 @@ std::shared_ptr<const PrimitivePlan> PlanCache::get(const Shape& input_shape) co
   return plan;
 }
 
+void pack_weights_and_bias(PrimitivePlan& plan, const dnnl::memory::desc& plain, const dnnl::memory::desc& packed,
+                           const Tensor& weights, const dnnl::memory::desc& bias_layout, const Tensor& bias) {
+  // oneDNN reads the plain weights only; the const_cast is for its C-style handle.
+  dnnl::memory plain_memory(plain, engine(), const_cast<void*>(weights.raw_data()));
+  plan.weights = dnnl::memory(packed, engine());
+  dnnl::stream stream(engine());
+  dnnl::reorder(plain_memory, plan.weights).execute(stream, plain_memory, plan.weights);
+  stream.wait();
+  if (!bias.empty()) {
+    plan.bias = dnnl::memory(bias_layout, engine());
+    std::memcpy(plan.bias.get_data_handle(), bias.raw_data(), bias.byte_size());
+  }
+}
+
 }  // namespace npukit::runtime::cpu

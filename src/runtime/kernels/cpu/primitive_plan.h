@@ -25,6 +25,11 @@ struct PrimitivePlan {
   bool has_residual = false;  // the destination is pre-filled with the residual input (sum post-op)
 };
 
+// Packs constant weights once into plan.weights (the layout the primitive chose: `packed`), from `weights`
+// laid out as `plain`, and copies `bias` (may be empty) into plan.bias as `bias_layout`.
+void pack_weights_and_bias(PrimitivePlan& plan, const dnnl::memory::desc& plain, const dnnl::memory::desc& packed,
+                           const Tensor& weights, const dnnl::memory::desc& bias_layout, const Tensor& bias);
+
 // Finishes a plan once `primitive`, `source`, `destination` are set: adds the reorders that are needed.
 // Plain layouts by default: input_shape / plan.output_shape as NCHW (row-major).
 void add_reorders(PrimitivePlan& plan, const Shape& input_shape);
