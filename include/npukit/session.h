@@ -79,6 +79,10 @@ class Session {
   const std::vector<NodeTiming>& last_profile() const;
   // The top-level nodes the session runs (same order as last_profile()).
   std::vector<const ir::Node*> executed_nodes() const;
+  // The activation arena planned at creation: bytes one run needs, and how many intermediate values it holds
+  // (the rest live on the heap: graph outputs, values of unknown size, subgraph values).
+  size_t activation_arena_bytes() const;
+  size_t activation_arena_values() const;
 
  private:
   struct Impl;

@@ -191,6 +191,8 @@ void bench_model(const BenchArguments& arguments) {
                           {"p90", percentile(sorted, 0.9) * 1e3}, {"p99", percentile(sorted, 0.99) * 1e3},
                           {"max", sorted.back() * 1e3},         {"mean", total / static_cast<double>(latencies.size()) * 1e3}};
     json["peak_rss_mib"] = rss;
+    json["activation_arena_mib"] = static_cast<double>(session->activation_arena_bytes()) / (1 << 20);
+    json["activation_arena_values"] = session->activation_arena_values();
     json["machine"] = {{"cpu", machine.cpu}, {"hardware_threads", machine.hardware_threads}, {"flags", machine.flags}};
     if (arguments.profile) {
       std::sort(profiled_runs.begin(), profiled_runs.end());
@@ -212,7 +214,9 @@ void bench_model(const BenchArguments& arguments) {
   std::cout << "model       " << arguments.model << "\nbackend     " << arguments.backend << ", " << arguments.threads
             << " thread(s)\nmachine     " << machine.cpu << ", " << machine.hardware_threads
             << " hardware threads\ncpu flags   " << flags << "\nruns        " << arguments.warmup << " warm-up, "
-            << latencies.size() << " timed\nsession     created in " << format_seconds(load_seconds) << "\n";
+            << latencies.size() << " timed\nsession     created in " << format_seconds(load_seconds)
+            << "\nactivations " << format_number(static_cast<double>(session->activation_arena_bytes()) / (1 << 20), 4)
+            << " MiB arena, " << session->activation_arena_values() << " values planned by lifetime\n";
   Table table({{"min", Align::right}, {"p50", Align::right}, {"p90", Align::right}, {"p99", Align::right},
                {"max", Align::right}, {"peak RSS", Align::right}});
   table.add_row({format_seconds(sorted.front()), format_seconds(percentile(sorted, 0.5)),

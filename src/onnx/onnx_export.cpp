@@ -38,7 +38,8 @@ void export_value_info(const ir::Value& value, onnx::ValueInfoProto& proto) {
   if (value.type.dtype != DType::undefined) export_type(value.type, *proto.mutable_type());
 }
 
-void export_graph(const ir::Graph& graph, onnx::GraphProto& proto);
+void export_graph(const ir::Graph& graph, onnx::GraphProto& proto,
+                  int64_t largest_initializer_with_data = std::numeric_limits<int64_t>::max());
 
 void export_attribute(const std::string& key, const ir::Attribute& attribute, onnx::AttributeProto& proto) {
   using Kind = ir::Attribute::Kind;
@@ -87,12 +88,21 @@ void export_attribute(const std::string& key, const ir::Attribute& attribute, on
   }
 }
 
-void export_graph(const ir::Graph& graph, onnx::GraphProto& proto) {
+void export_graph(const ir::Graph& graph, onnx::GraphProto& proto, int64_t largest_initializer_with_data) {
   proto.set_name(graph.name);
   for (const ir::Value* input : graph.inputs) export_value_info(*input, *proto.add_input());
   for (const ir::Value* output : graph.outputs) export_value_info(*output, *proto.add_output());
   for (const auto& value : graph.values()) {
     if (value->outer_scope) continue;  // belongs to an enclosing graph, which writes it
+    if (value->initializer && value->initializer->element_count() > largest_initializer_with_data) {
+      // Shape-only export: a large constant becomes a typed graph input, without its bytes.
+      ir::Value typed = *value;
+      typed.type.dtype = value->initializer->dtype();
+      typed.type.shape.emplace();
+      for (int64_t dim : value->initializer->shape()) typed.type.shape->push_back(ir::Dim::fixed(dim));
+      export_value_info(typed, *proto.add_input());
+      continue;
+    }
     if (value->initializer) tensor_to_proto(*value->initializer, value->name, *proto.add_initializer());
     const bool declared_elsewhere = value->is_graph_input || value->is_graph_output || value->initializer;
     if (!declared_elsewhere && value->type.dtype != DType::undefined) export_value_info(*value, *proto.add_value_info());
@@ -114,7 +124,9 @@ void export_graph(const ir::Graph& graph, onnx::GraphProto& proto) {
   }
 }
 
-onnx::ModelProto export_model(const ir::Model& model) {
+}  // namespace
+
+onnx::ModelProto export_model(const ir::Model& model, int64_t largest_initializer_with_data) {
   onnx::ModelProto proto;
   proto.set_ir_version(std::max(model.ir_version, kMinimumExportIrVersion));
   proto.set_producer_name(model.producer_name.empty() ? "npukit" : model.producer_name);
@@ -129,11 +141,9 @@ onnx::ModelProto export_model(const ir::Model& model) {
     entry->set_key(key);
     entry->set_value(value);
   }
-  export_graph(*model.graph, *proto.mutable_graph());
+  export_graph(*model.graph, *proto.mutable_graph(), largest_initializer_with_data);
   return proto;
 }
-
-}  // namespace
 
 std::string serialize_model(const ir::Model& model) {
   onnx::ModelProto proto = export_model(model);

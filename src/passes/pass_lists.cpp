@@ -4,12 +4,42 @@
 #include "passes/batchnorm_folding.h"
 #include "passes/constant_folding.h"
 #include "passes/identity_elimination.h"
+#include "onnx/shape_refresh.h"
 
 namespace npukit::passes {
+
+namespace {
+
+// True when every graph input has a static shape but some computed value does not: shapes that ONNX
+// inference could not see through computed Slice bounds or Reshape targets (YOLOv8's chunk), which
+// folding has since made constant.
+bool inference_would_learn_more(const ir::Model& model) {
+  for (const ir::Value* input : model.graph->inputs) {
+    if (!input->type.has_static_shape()) return false;
+  }
+  for (const auto& value : model.graph->values()) {
+    if (value->producer && !value->type.has_static_shape()) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 std::vector<PassResult> run_cpu_pass_list(ir::Model& model) {
   std::vector<PassResult> results;
   results.push_back(fold_constants(model));
+  // Static shapes everywhere let the session plan every activation into its arena and keep more tensors
+  // in blocked layouts. Each round of inference can make the next shape computation foldable (YOLOv8 has
+  // one per C2f block), so fold and infer until nothing new is learned; a round serialises only the graph
+  // and small constants.
+  for (int round = 0; round < 32 && inference_would_learn_more(model); ++round) {
+    PassResult refresh;
+    refresh.pass = "refresh-shapes";
+    refresh.rewrites = static_cast<int>(onnx_io::refresh_static_shapes(model));
+    results.push_back(refresh);
+    if (refresh.rewrites == 0) break;
+    results.push_back(fold_constants(model));
+  }
   results.push_back(eliminate_identities(model));
   results.push_back(fold_batchnorm_into_conv(model));
   results.push_back(fuse_activations(model));

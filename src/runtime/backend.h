@@ -18,6 +18,13 @@ class NodeExecutable {
  public:
   virtual ~NodeExecutable() = default;
   virtual void run(KernelContext& context) const = 0;
+  // True when run() writes every element of every output it allocates, so the executor may hand it
+  // uninitialised arena memory; otherwise its outputs are zero-filled first (reference kernels may
+  // accumulate into them).
+  virtual bool writes_whole_outputs() const { return false; }
+  // Inputs whose storage output 0 may reuse when the input is read by no later node (in-place execution),
+  // in order of preference. The kernel must then be correct with output 0 and that input at one address.
+  virtual std::vector<size_t> in_place_inputs() const { return {}; }
 };
 
 class Backend {

@@ -1,6 +1,8 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 
 namespace npukit::runtime {
@@ -103,6 +105,17 @@ void Executor::prepare_graph(const ir::Graph& graph, std::vector<std::string>& u
       prepared.nodes[index].release_after.push_back(value);
     }
   }
+  if (&graph == model_->graph.get() && unsupported.empty()) {
+    prepared.memory = plan_memory(graph, last_use, [&prepared](size_t node_index) {
+      const PreparedNode& entry = prepared.nodes[node_index];
+      return entry.executable ? entry.executable->in_place_inputs() : std::vector<size_t>{};
+    });
+    for (size_t i = 0; i < prepared.nodes.size(); ++i) {
+      prepared.nodes[i].slots = prepared.memory.node_outputs[i];
+      prepared.nodes[i].zero_fill = !prepared.nodes[i].executable->writes_whole_outputs();
+    }
+    if (prepared.memory.planned_values > 0) prepared.arenas = std::make_unique<ArenaPool>(prepared.memory.arena_bytes);
+  }
   prepared_[&graph] = std::move(prepared);
 }
 
@@ -142,6 +155,13 @@ std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope
                                                    std::vector<double>* node_seconds) const {
   const PreparedGraph& prepared = prepared_.at(&graph);
   if (node_seconds) node_seconds->assign(prepared.nodes.size(), 0.0);
+  // The arena for this run (top-level graph with a plan): borrowed here, given back on every exit.
+  std::optional<ArenaPool::Lease> lease;
+  if (prepared.arenas) lease.emplace(prepared.arenas->borrow());
+  std::byte* const arena = lease ? lease->data() : nullptr;
+  const size_t arena_bytes = prepared.arenas ? prepared.arenas->bytes() : 0;
+  constexpr size_t max_placed_outputs = 8;  // outputs beyond these (rare) go to the heap
+  OutputPlacement placements[max_placed_outputs];
   for (size_t node_index = 0; node_index < prepared.nodes.size(); ++node_index) {
     const PreparedNode& entry = prepared.nodes[node_index];
     const auto started = node_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -165,6 +185,14 @@ std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope
       return run_graph(subgraph, sub_inputs, &scope);
     };
     KernelContext context(node, entry.opset, std::move(inputs), outputs, std::move(runner));
+    if (arena) {
+      const size_t count = std::min(entry.slots.size(), max_placed_outputs);
+      for (size_t i = 0; i < count; ++i) {
+        const ArenaSlot& slot = entry.slots[i];
+        placements[i] = OutputPlacement{slot.planned ? arena + slot.offset : nullptr, slot.bytes, entry.zero_fill};
+      }
+      context.place_outputs(placements, count);
+    }
     try {
       entry.executable->run(context);
     } catch (const Error& error) {
@@ -182,6 +210,10 @@ std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope
         throw Error(ErrorKind::internal, "kernel produced no tensor for output '" + value->name + "'",
                     model_->source_path, node.describe());
       }
+      if (arena) {
+        auto own = prepared.memory.buffer_of.find(value);
+        copy_out_of_arena(outputs[i], arena, arena_bytes, own == prepared.memory.buffer_of.end() ? nullptr : &own->second);
+      }
       scope.tensors[value] = std::move(outputs[i]);
     }
     for (const ir::Value* value : entry.release_after) scope.tensors.erase(value);
@@ -197,9 +229,28 @@ std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope
       throw Error(ErrorKind::invalid_model, "graph output '" + output->name + "' was never computed", model_->source_path);
     }
     results.push_back(*tensor);
+    // The arena goes back to the pool when this function returns: nothing handed out may point into it.
+    if (arena) copy_out_of_arena(results.back(), arena, arena_bytes, nullptr);
   }
   return results;
 }
+
+void Executor::copy_out_of_arena(Tensor& tensor, const std::byte* arena, size_t arena_bytes, const ArenaSlot* own) const {
+  const auto* data = static_cast<const std::byte*>(tensor.raw_data());
+  if (!data || data < arena || data >= arena + arena_bytes) return;
+  if (own && own->planned && data >= arena + own->offset &&
+      data + tensor.byte_size() <= arena + own->offset + own->bytes) {
+    return;  // in its own buffer: a planned slot or a view the plan foresaw
+  }
+  tensor = tensor.clone();
+}
+
+size_t Executor::arena_bytes() const {
+  const PreparedGraph& prepared = prepared_.at(model_->graph.get());
+  return prepared.arenas ? prepared.arenas->bytes() : 0;
+}
+
+size_t Executor::arena_values() const { return prepared_.at(model_->graph.get()).memory.planned_values; }
 
 std::vector<std::string> Executor::node_backends() const {
   std::vector<std::string> names;

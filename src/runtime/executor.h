@@ -3,7 +3,9 @@
 // Construction binds every node (and every node of every subgraph) to the first backend that supports it
 // and fails with one error listing every unsupported node, so a user learns all of them at once.
 // run() is const and keeps its state on the stack: one Executor may serve several threads at once.
-// Intermediate tensors are released after their last use, so peak memory stays near the live set.
+// Intermediate tensors of the top-level graph live in one arena planned by lifetime (memory_plan.h); a run
+// borrows an arena from a pool, so concurrent runs never share one and a steady run allocates nothing for
+// its activations. Other tensors are released after their last use.
 #pragma once
 
 #include <map>
@@ -14,6 +16,7 @@
 
 #include "ir/graph.h"
 #include "runtime/backend.h"
+#include "runtime/memory_plan.h"
 
 namespace npukit::runtime {
 
@@ -31,6 +34,9 @@ class Executor {
   std::vector<std::string> node_backends() const;
   // The top-level nodes, in the order they run (after the passes the session applied).
   std::vector<const ir::Node*> nodes() const;
+  // The activation arena of the top-level graph: bytes per concurrent run, and how many values it holds.
+  size_t arena_bytes() const;
+  size_t arena_values() const;
 
  private:
   struct PreparedNode {
@@ -39,9 +45,13 @@ class Executor {
     const Backend* backend = nullptr;
     std::unique_ptr<NodeExecutable> executable;
     std::vector<const ir::Value*> release_after;  // values whose last use is this node
+    std::vector<ArenaSlot> slots;                  // per output: its place in the arena (top-level graph only)
+    bool zero_fill = true;                         // the kernel may leave output elements unwritten
   };
   struct PreparedGraph {
     std::vector<PreparedNode> nodes;
+    MemoryPlan memory;                    // top-level graph only; empty for subgraphs
+    std::unique_ptr<ArenaPool> arenas;    // null when nothing is planned
   };
   struct Scope;
 
@@ -49,6 +59,8 @@ class Executor {
   std::vector<Tensor> run_graph(const ir::Graph& graph, const std::vector<Tensor>& inputs, const Scope* outer) const;
   std::vector<Tensor> run_graph_with_scope(const ir::Graph& graph, Scope& scope,
                                            std::vector<double>* node_seconds = nullptr) const;
+  // Copies `tensor` to the heap when it points into `arena` outside `own` (the buffer the plan gave it).
+  void copy_out_of_arena(Tensor& tensor, const std::byte* arena, size_t arena_bytes, const ArenaSlot* own) const;
 
   std::shared_ptr<const ir::Model> model_;
   std::vector<const Backend*> backends_;

@@ -1,5 +1,7 @@
 #include "runtime/kernel.h"
 
+#include <cstring>
+
 namespace npukit::runtime {
 
 const Tensor& KernelContext::input(size_t i) const {
@@ -13,6 +15,16 @@ bool KernelContext::output_requested(size_t i) const {
 
 Tensor& KernelContext::allocate_output(size_t i, DType dtype, Shape shape) {
   if (i >= outputs_.size()) fail(ErrorKind::internal, "kernel wrote output " + std::to_string(i) + " beyond the node's outputs");
+  if (i < placement_count_ && placements_[i].data && dtype_size(dtype) > 0) {
+    // The planned slot, when the output fits (a shape other than the planned one may be larger: then the heap).
+    const int64_t count = shape_element_count(shape);
+    if (count >= 0 && static_cast<size_t>(count) <= placements_[i].bytes / dtype_size(dtype)) {
+      const size_t bytes = static_cast<size_t>(count) * dtype_size(dtype);
+      if (placements_[i].zero_fill && bytes) std::memset(placements_[i].data, 0, bytes);
+      outputs_[i] = Tensor::view(dtype, std::move(shape), placements_[i].data);
+      return outputs_[i];
+    }
+  }
   try {
     outputs_[i] = Tensor(dtype, std::move(shape));
   } catch (const Error& error) {

@@ -1,8 +1,10 @@
 // The contract between the executor and one kernel invocation.
 //
 // A kernel reads its inputs and the node's attributes through KernelContext and produces its outputs with
-// allocate_output() (fresh, zero-filled storage) or set_output() (for outputs that share an input's storage,
-// such as Reshape). Reference kernels compute output shapes themselves from the actual input shapes, so they
+// allocate_output() or set_output() (for outputs that share an input's storage, such as Reshape).
+// allocate_output() returns the output's slot in the run's activation arena when the executor planned one
+// (see memory_plan.h), else fresh heap storage; it is zero-filled unless the kernel's NodeExecutable says it
+// writes every element (NodeExecutable::writes_whole_outputs). Reference kernels compute output shapes themselves from the actual input shapes, so they
 // work whatever shape inference knew at load time.
 //
 // Errors: a kernel throws npukit::Error. ErrorKind::unsupported means "valid ONNX that this kernel does not
@@ -19,6 +21,13 @@
 #include "npukit/tensor.h"
 
 namespace npukit::runtime {
+
+// Where the executor wants an output written: an arena slot of `bytes` capacity, or nowhere (data null).
+struct OutputPlacement {
+  void* data = nullptr;
+  size_t bytes = 0;
+  bool zero_fill = true;
+};
 
 class KernelContext {
  public:
@@ -49,6 +58,11 @@ class KernelContext {
   // False when the model does not use optional output i (e.g. Dropout's mask); the kernel may skip it.
   bool output_requested(size_t i) const;
   Tensor& allocate_output(size_t i, DType dtype, Shape shape);
+  // Set by the executor before run(): one entry per output (or fewer); null placements mean the heap.
+  void place_outputs(const OutputPlacement* placements, size_t count) {
+    placements_ = placements;
+    placement_count_ = count;
+  }
   void set_output(size_t i, Tensor tensor);
   // An output already produced by allocate_output() / set_output(), for kernels that post-process what a
   // kernel they delegate to wrote (the reference FusedConv runs Conv, then its activation).
@@ -80,6 +94,8 @@ class KernelContext {
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor>& outputs_;
   SubgraphRunner subgraph_runner_;
+  const OutputPlacement* placements_ = nullptr;
+  size_t placement_count_ = 0;
 };
 
 using KernelFunction = void (*)(KernelContext&);

@@ -176,5 +176,7 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& 
 void Session::set_profiling(bool enabled) { impl_->profiling = enabled; }
 const std::vector<Session::NodeTiming>& Session::last_profile() const { return impl_->profile; }
 std::vector<const ir::Node*> Session::executed_nodes() const { return impl_->executor->nodes(); }
+size_t Session::activation_arena_bytes() const { return impl_->executor->arena_bytes(); }
+size_t Session::activation_arena_values() const { return impl_->executor->arena_values(); }
 
 }  // namespace npukit

@@ -8,7 +8,7 @@ namespace npukit::runtime::cpu {
 
 namespace {
 
-class ConcatExecutable final : public NodeExecutable {
+class ConcatExecutable final : public CpuExecutable {
  public:
   void run(KernelContext& context) const override {
     const Tensor& first = context.input(0);

@@ -16,7 +16,7 @@ namespace {
 using tag = dnnl::memory::format_tag;
 using data_type = dnnl::memory::data_type;
 
-class ConvolutionExecutable final : public NodeExecutable {
+class ConvolutionExecutable final : public CpuExecutable {
  public:
   ConvolutionExecutable(const ir::Node& node, int64_t opset)
       : node_(node), opset_(opset), plans_([this](const Shape& shape) { return build(shape); }) {
@@ -29,7 +29,15 @@ class ConvolutionExecutable final : public NodeExecutable {
     output_blocked_ = is_held_blocked(node.outputs[0]);
     const ir::Value* input = node.inputs[0];
     // Static input shape: plan (and pack the weights) now, at session creation.
-    if (input->type.has_static_shape()) plans_.get(input->type.static_shape());
+    if (input->type.has_static_shape()) {
+      std::shared_ptr<const PrimitivePlan> plan = plans_.get(input->type.static_shape());
+      // The output may take the residual's buffer unless the residual is reordered straight into it.
+      residual_in_place_ = has_residual_ && !(plan->residual_reorder && !plan->destination_reorder);
+    }
+  }
+
+  std::vector<size_t> in_place_inputs() const override {
+    return residual_in_place_ ? std::vector<size_t>{3} : std::vector<size_t>{};
   }
 
   void run(KernelContext& context) const override {
@@ -132,12 +140,13 @@ class ConvolutionExecutable final : public NodeExecutable {
   FusedActivation activation_;
   bool has_residual_ = false;
   bool input_blocked_ = false, residual_blocked_ = false, output_blocked_ = false;
+  bool residual_in_place_ = false;
   PlanCache plans_;
 };
 
 // ConvTranspose on oneDNN's deconvolution: weights [C_in, C_out / group, kH, kW] read as oneDNN's
 // (g)iohw and packed once; plain tensors on both sides (reordered around the primitive).
-class DeconvolutionExecutable final : public NodeExecutable {
+class DeconvolutionExecutable final : public CpuExecutable {
  public:
   DeconvolutionExecutable(const ir::Node& node, int64_t opset)
       : node_(node), opset_(opset), plans_([this](const Shape& shape) { return build(shape); }) {

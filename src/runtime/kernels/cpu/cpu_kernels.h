@@ -12,6 +12,12 @@
 
 namespace npukit::runtime::cpu {
 
+// Every cpu kernel writes each element of its outputs, so the executor hands it arena memory as it is.
+class CpuExecutable : public NodeExecutable {
+ public:
+  bool writes_whole_outputs() const override { return true; }
+};
+
 struct CpuOp {
   // Empty when the node can run here.
   std::optional<std::string> (*unsupported_reason)(const ir::Node& node, int64_t opset) = nullptr;

@@ -83,9 +83,11 @@ Shape broadcast_shape(const KernelContext& context, const Shape& a, const Shape&
   return shape;
 }
 
-class BinaryExecutable final : public NodeExecutable {
+class BinaryExecutable final : public CpuExecutable {
  public:
   explicit BinaryExecutable(BinaryOp op) : op_(op) {}
+  // An operand with the output's size is read at the index it is written: either may be overwritten.
+  std::vector<size_t> in_place_inputs() const override { return {0, 1}; }
   void run(KernelContext& context) const override {
     const Tensor& a = context.input(0);
     const Tensor& b = context.input(1);
@@ -103,9 +105,10 @@ class BinaryExecutable final : public NodeExecutable {
   BinaryOp op_;
 };
 
-class ActivationExecutable final : public NodeExecutable {
+class ActivationExecutable final : public CpuExecutable {
  public:
   explicit ActivationExecutable(FusedActivation activation) : activation_(activation) {}
+  std::vector<size_t> in_place_inputs() const override { return {0}; }
   void run(KernelContext& context) const override {
     const Tensor& input = context.input(0);
     if (input.dtype() != DType::f32) context.invalid("cpu activations need an f32 input");
@@ -166,7 +169,7 @@ std::optional<FusedActivation> node_activation(const ir::Node& node) {
 }
 
 // Inference BatchNormalization as a per-channel affine map, its scale and shift computed once.
-class BatchNormExecutable final : public NodeExecutable {
+class BatchNormExecutable final : public CpuExecutable {
  public:
   explicit BatchNormExecutable(const ir::Node& node) {
     const Tensor& gamma = *node.inputs[1]->initializer;
@@ -180,6 +183,7 @@ class BatchNormExecutable final : public NodeExecutable {
       shift_.push_back(static_cast<float>(beta.data<float>()[c] - mean.data<float>()[c] * factor));
     }
   }
+  std::vector<size_t> in_place_inputs() const override { return {0}; }
   void run(KernelContext& context) const override {
     const Tensor& input = context.input(0);
     if (input.dtype() != DType::f32 || input.rank() < 2 || input.dim(1) != static_cast<int64_t>(scale_.size())) {

@@ -13,7 +13,7 @@ namespace {
 using tag = dnnl::memory::format_tag;
 using data_type = dnnl::memory::data_type;
 
-class MatMulExecutable final : public NodeExecutable {
+class MatMulExecutable final : public CpuExecutable {
  public:
   explicit MatMulExecutable(const ir::Node& node)
       : node_(node), plans_([this](const Shape& shape) { return build(shape); }) {

@@ -15,7 +15,7 @@ using data_type = dnnl::memory::data_type;
 
 bool is_global(const ir::Node& node) { return node.op_type.rfind("Global", 0) == 0; }
 
-class PoolingExecutable final : public NodeExecutable {
+class PoolingExecutable final : public CpuExecutable {
  public:
   PoolingExecutable(const ir::Node& node, int64_t opset)
       : node_(node), opset_(opset), plans_([this](const Shape& shape) { return build(shape); }) {

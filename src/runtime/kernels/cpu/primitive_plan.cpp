@@ -47,7 +47,7 @@ void execute_plan(const PrimitivePlan& plan, const Tensor& input, const Tensor* 
     dnnl::memory held_residual(plan.held_residual, engine(), const_cast<void*>(residual->raw_data()));
     if (plan.residual_reorder) {
       plan.residual_reorder->execute(stream, held_residual, destination);
-    } else {
+    } else if (destination.get_data_handle() != residual->raw_data()) {  // equal: computed in place
       std::memcpy(destination.get_data_handle(), residual->raw_data(), plan.destination.get_size());
     }
   }
