@@ -65,6 +65,9 @@ struct Value {
   bool is_graph_input = false;
   bool is_graph_output = false;
   bool outer_scope = false;            // defined by an enclosing graph
+  // cpu backend only: the value is held in oneDNN's blocked layout (nChw16c / nChw8c) instead of NCHW.
+  // Set at session creation by runtime::cpu::assign_blocked_layouts, read by the cpu kernels.
+  bool held_blocked = false;
 };
 
 struct Attribute {

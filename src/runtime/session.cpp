@@ -5,6 +5,7 @@
 #include "onnx/onnx_import.h"
 #include "passes/pass_lists.h"
 #include "runtime/executor.h"
+#include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_backend.h"
 
 namespace npukit {
@@ -31,6 +32,32 @@ std::vector<const runtime::Backend*> backends_for(const SessionOptions& options)
   throw Error(ErrorKind::invalid_argument,
               "unknown backend '" + options.backend + "' (available: cpu, ref)");
 }
+// The cpu backend's rewrites, then its layout decision, which must see the final graph.
+void prepare_for_cpu(ir::Model& model) {
+  passes::run_cpu_pass_list(model);
+  runtime::cpu::assign_blocked_layouts(*model.graph);
+}
+
+// A blocked tensor must never reach a kernel that reads NCHW: the layout rules follow the cpu kernels'
+// own support checks, so this fails only if a cpu kernel refused a node at preparation after saying yes.
+void check_blocked_values_stay_on_cpu(const runtime::Executor& executor, const std::string& file) {
+  const std::vector<const ir::Node*> nodes = executor.nodes();
+  const std::vector<std::string> backends = executor.node_backends();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (backends[i] == "cpu") continue;
+    std::vector<const ir::Value*> values(nodes[i]->inputs.begin(), nodes[i]->inputs.end());
+    values.insert(values.end(), nodes[i]->outputs.begin(), nodes[i]->outputs.end());
+    for (const ir::Value* value : values) {
+      if (value && value->held_blocked) {
+        throw Error(ErrorKind::internal,
+                    "value '" + value->name + "' is held in a blocked layout but its node runs on " + backends[i] +
+                        "; please report this model (workaround: --backend ref)",
+                    file, nodes[i]->describe());
+      }
+    }
+  }
+}
+
 }  // namespace
 
 struct Session::Impl {
@@ -52,7 +79,7 @@ Session::~Session() = default;
 std::unique_ptr<Session> Session::load(const std::string& path, const SessionOptions& options) {
   auto model = std::make_shared<ir::Model>(onnx_io::load_model(path));
   // The model is ours alone here: the cpu passes may rewrite it in place.
-  if (options.backend == "cpu") passes::run_cpu_pass_list(*model);
+  if (options.backend == "cpu") prepare_for_cpu(*model);
   return create(std::move(model), options);
 }
 
@@ -66,14 +93,14 @@ std::unique_ptr<Session> Session::from_model(std::shared_ptr<const ir::Model> mo
     auto copy = std::make_shared<ir::Model>(
         onnx_io::load_model_from_bytes(onnx_io::serialize_model(*model), model->source_path, "", import_options));
     copy->source_path = model->source_path;
-    passes::run_cpu_pass_list(*copy);
+    prepare_for_cpu(*copy);
     return create(std::move(copy), options);
   }
   return create(std::move(model), options);
 }
 
 std::unique_ptr<Session> Session::adopt(std::shared_ptr<ir::Model> model, const SessionOptions& options) {
-  if (options.backend == "cpu") passes::run_cpu_pass_list(*model);
+  if (options.backend == "cpu") prepare_for_cpu(*model);
   return create(std::move(model), options);
 }
 
@@ -87,6 +114,7 @@ std::unique_ptr<Session> Session::create(std::shared_ptr<const ir::Model> model,
   impl->options = options;
   impl->model = model;
   impl->executor = std::make_unique<runtime::Executor>(model, backends_for(options));
+  check_blocked_values_stay_on_cpu(*impl->executor, model->source_path);
   for (const ir::Value* input : model->graph->inputs) {
     if (!input->initializer) impl->inputs.push_back(describe_value(*input));
   }

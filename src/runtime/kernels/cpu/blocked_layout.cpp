@@ -1,5 +1,7 @@
 #include "runtime/kernels/cpu/blocked_layout.h"
 
+#include <unordered_map>
+
 #include "runtime/fused_activation.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 
@@ -7,20 +9,107 @@ namespace npukit::runtime::cpu {
 
 namespace {
 
-bool is_cpu_convolution(const ir::Node* node) {
-  if (!node) return false;
-  const bool convolution = (node->op_type == "Conv" && node->domain.empty()) ||
-                           (node->op_type == "FusedConv" && node->domain == fused_domain);
-  if (!convolution || convolution_unsupported_reason(*node, 1)) return false;
+bool is_cpu_convolution(const ir::Node& node) {
+  const bool convolution = (node.op_type == "Conv" && node.domain.empty()) ||
+                           (node.op_type == "FusedConv" && node.domain == fused_domain);
+  if (!convolution || convolution_unsupported_reason(node, 1)) return false;
   // A grouped (not depthwise) convolution whose groups do not fill whole blocks has no blocked kernel in
   // oneDNN (only its slow reference one); it runs plain, so its neighbours must hand it plain tensors.
-  const int64_t group = node->get_int("group", 1);
-  const Tensor& weights = *node->inputs[1]->initializer;
+  const int64_t group = node.get_int("group", 1);
+  const Tensor& weights = *node.inputs[1]->initializer;
   const int64_t output_per_group = weights.dim(0) / group, input_per_group = weights.dim(1);
   const bool depthwise = input_per_group == 1 && output_per_group == 1;
   if (group > 1 && !depthwise && (output_per_group % channel_block() || input_per_group % channel_block())) return false;
   return true;
 }
+
+// How a node may hold one of its values.
+enum class Role {
+  refuses,          // plain only
+  joins,            // same layout as the node's other joining values (layout-transparent ops)
+  either,           // whichever layout the value has (convolutions, the per-channel operand of arithmetic)
+};
+
+bool static_shape_of(const ir::Value* value, Shape& shape) {
+  if (!value || !value->type.has_static_shape()) return false;
+  shape = value->type.static_shape();
+  return true;
+}
+
+// The role of the node's input `index` (or of its output 0 when `index` is -1).
+Role role_of(const ir::Node& node, int index) {
+  if (!node.domain.empty() && node.domain != fused_domain) return Role::refuses;
+  if (is_cpu_convolution(node)) {
+    // Data input, residual (FusedConv input 3) and output; the weights and bias are constants anyway.
+    return index == -1 || index == 0 || index == 3 ? Role::either : Role::refuses;
+  }
+  if (!node.domain.empty()) return Role::refuses;
+  const std::string& op = node.op_type;
+  if (index < -1 || (index >= 0 && static_cast<size_t>(index) >= node.inputs.size())) return Role::refuses;
+  static const char* const activations[] = {"Relu",        "Sigmoid",   "Tanh", "LeakyRelu",
+                                            "HardSigmoid", "HardSwish", "Clip"};
+  for (const char* activation : activations) {
+    if (op != activation) continue;
+    if (elementwise_unsupported_reason(node, 13)) return Role::refuses;
+    return index <= 0 ? Role::joins : Role::either;  // Clip's bounds are constants
+  }
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+    if (elementwise_unsupported_reason(node, 13) || node.inputs.size() != 2) return Role::refuses;
+    Shape output;
+    if (!static_shape_of(node.output(0), output)) return Role::refuses;
+    // Each operand has the output's shape (joins), one value per channel or a scalar (either layout reads
+    // the same); any other broadcast indexes by position, and then no value of the node may be blocked.
+    auto operand_role = [&](const ir::Value* value) {
+      Shape operand;
+      if (!static_shape_of(value, operand)) return Role::refuses;
+      if (operand == output) return Role::joins;
+      if (shape_element_count(operand) == 1 || is_channel_operand(operand, output)) return Role::either;
+      return Role::refuses;
+    };
+    const Role left = operand_role(node.inputs[0]), right = operand_role(node.inputs[1]);
+    if (left == Role::refuses || right == Role::refuses) return Role::refuses;
+    return index == -1 ? Role::joins : (index == 0 ? left : right);
+  }
+  if (op == "BatchNormalization") {
+    if (elementwise_unsupported_reason(node, 13) || node.outputs.size() > 1) return Role::refuses;
+    return index <= 0 ? Role::joins : Role::either;
+  }
+  if (op == "Concat") {
+    Shape output;
+    if (concat_unsupported_reason(node, 13) || !static_shape_of(node.output(0), output) || output.size() != 4) {
+      return Role::refuses;
+    }
+    const int64_t axis = node.get_int("axis", 0);
+    // With batch 1, a channel concat of blocked tensors whose channels fill whole blocks copies the same
+    // contiguous byte ranges as the plain one: the kernel needs no change.
+    return axis == 1 || axis == -3 ? Role::joins : Role::refuses;
+  }
+  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool") {
+    if (pooling_unsupported_reason(node, 13) || node.outputs.size() > 1) return Role::refuses;
+    return index <= 0 ? Role::joins : Role::refuses;
+  }
+  return Role::refuses;
+}
+
+bool is_eligible(const ir::Value* value) {
+  if (!value || value->is_graph_output || value->is_graph_input || value->initializer || value->outer_scope) {
+    return false;
+  }
+  if (value->type.dtype != DType::f32 || !value->type.has_static_shape()) return false;
+  const Shape shape = value->type.static_shape();
+  return shape.size() == 4 && shape[0] == 1 && shape[1] % channel_block() == 0;
+}
+
+struct Components {
+  std::unordered_map<const ir::Value*, const ir::Value*> parent;
+  const ir::Value* root(const ir::Value* value) {
+    auto found = parent.find(value);
+    if (found == parent.end()) return parent[value] = value;
+    while (parent[value] != value) value = parent[value] = parent[parent[value]];
+    return value;
+  }
+  void join(const ir::Value* a, const ir::Value* b) { parent[root(a)] = root(b); }
+};
 
 }  // namespace
 
@@ -35,29 +124,68 @@ int64_t channel_block() {
   return block;
 }
 
-bool is_held_blocked(const ir::Value* value) {
-  if (!value || value->is_graph_output || value->is_graph_input || value->initializer || value->outer_scope) {
-    return false;
-  }
-  if (value->type.dtype != DType::f32 || !value->type.has_static_shape()) return false;
-  const Shape shape = value->type.static_shape();
-  if (shape.size() != 4 || shape[0] != 1 || shape[1] % channel_block() != 0) return false;
-  if (!is_cpu_convolution(value->producer) || value->consumers.empty()) return false;
-  for (const ir::Node* reader : value->consumers) {
-    if (!is_cpu_convolution(reader)) return false;
-    // Read as the weights or bias (never for a computed value, but the rule must not assume it).
-    for (size_t i = 1; i < reader->inputs.size() && i < 3; ++i) {
-      if (reader->inputs[i] == value) return false;
+void assign_blocked_layouts(ir::Graph& graph) {
+  Components components;
+  struct Verdict {
+    bool possible = true;
+    bool touches_convolution = false;
+  };
+  std::unordered_map<const ir::Value*, Verdict> verdicts;  // by component root, filled below
+  std::vector<std::pair<const ir::Value*, Role>> uses;     // every (value, role) of every node
+  for (const auto& node : graph.nodes()) {
+    const ir::Value* joined = nullptr;
+    auto note = [&](const ir::Value* value, Role role) {
+      if (!value || value->name.empty() || value->initializer) return;
+      uses.emplace_back(value, role);
+      if (role != Role::joins) return;
+      if (joined) components.join(value, joined);
+      joined = value;
+    };
+    for (size_t i = 0; i < node->inputs.size(); ++i) note(node->inputs[i], role_of(*node, static_cast<int>(i)));
+    note(node->output(0), role_of(*node, -1));
+    for (size_t j = 1; j < node->outputs.size(); ++j) note(node->output(j), Role::refuses);
+    // Values read by a subgraph (outer-scope reads) are read by kernels that know only plain tensors.
+    for (const auto& [key, attribute] : node->attributes) {
+      std::vector<std::shared_ptr<ir::Graph>> subgraphs = attribute.graph_values;
+      if (attribute.graph_value) subgraphs.push_back(attribute.graph_value);
+      for (const auto& subgraph : subgraphs) {
+        for (const ir::Value* outer : subgraph->outer_scope_values()) {
+          if (const ir::Value* here = graph.find_value(outer->name)) uses.emplace_back(here, Role::refuses);
+        }
+      }
     }
   }
-  return true;
+  for (const auto& [value, role] : uses) {
+    Verdict& verdict = verdicts[components.root(value)];
+    if (role == Role::refuses || !is_eligible(value)) verdict.possible = false;
+    if (role == Role::either && value->producer && is_cpu_convolution(*value->producer)) verdict.touches_convolution = true;
+    for (const ir::Node* consumer : value->consumers) {
+      if (is_cpu_convolution(*consumer)) verdict.touches_convolution = true;
+    }
+  }
+  for (const auto& value : graph.values()) {
+    value->held_blocked = false;
+    auto found = verdicts.find(components.root(value.get()));
+    if (found != verdicts.end() && found->second.possible && found->second.touches_convolution && is_eligible(value.get())) {
+      value->held_blocked = true;
+    }
+  }
 }
+
+bool is_held_blocked(const ir::Value* value) { return value && value->held_blocked; }
 
 dnnl::memory::desc held_desc(const Shape& shape, bool blocked) {
   if (!blocked) return plain_desc(shape);
   return dnnl::memory::desc(to_dims(shape), dnnl::memory::data_type::f32,
                             channel_block() == 16 ? dnnl::memory::format_tag::nChw16c
                                                   : dnnl::memory::format_tag::nChw8c);
+}
+
+bool is_channel_operand(const Shape& operand, const Shape& output) {
+  if (output.size() != 4 || operand.empty() || operand.size() > 4) return false;
+  Shape aligned(4 - operand.size(), 1);
+  aligned.insert(aligned.end(), operand.begin(), operand.end());
+  return aligned[0] == 1 && aligned[1] == output[1] && aligned[2] == 1 && aligned[3] == 1;
 }
 
 }  // namespace npukit::runtime::cpu

@@ -1,13 +1,19 @@
 // Which tensors the cpu backend keeps in oneDNN's blocked layout (nChw16c with AVX-512, nChw8c with AVX2)
-// instead of plain NCHW, so that consecutive convolutions pass their activations without a reorder out
-// and a reorder back in.
+// instead of plain NCHW, so that activations flow from convolution to convolution through the ops between
+// them (activations, arithmetic, BatchNorm, Concat, pooling) without a reorder out and a reorder back in.
 //
-// A value is held blocked when both sides can agree on it without talking: it is a convolution output of
-// batch 1 with a static shape whose channels fill whole blocks (then the blocked tensor has exactly the
-// plain tensor's size, so it fits the same Tensor), it is not a graph output nor read by a subgraph, and
-// every reader is a convolution the cpu backend runs, reading it as its input or its residual. Producer
-// and readers evaluate the same rule on the same graph, so no reader ever sees a layout it does not
-// expect; any other reader (ref, Concat, pooling …) makes the value plain.
+// The decision is made once per graph, before the kernels are prepared (assign_blocked_layouts), and
+// recorded on each value (ir::Value::held_blocked); producer and readers of a value read the same flag, so
+// no kernel ever sees a layout it does not expect. Values are grouped into components joined by
+// layout-transparent ops (whose inputs and output must share a layout: Relu, Add of equal shapes, Concat
+// on channels …); a component is blocked when
+//   - every value in it is f32, 4-D, batch 1, of static shape, with channels that fill whole blocks (then
+//     the blocked tensor has exactly the plain tensor's bytes, so it fits the same Tensor and arena slot),
+//     and is neither a graph input or output nor read by a subgraph;
+//   - every node touching it runs on cpu in a role that can read or write blocked tensors;
+//   - it touches at least one convolution (otherwise there is nothing to gain).
+// Convolutions choose each side on its own (oneDNN takes either layout); any other node the rules do
+// not know makes its values plain.
 #pragma once
 
 #include <dnnl.hpp>
@@ -20,9 +26,17 @@ namespace npukit::runtime::cpu {
 // Channels per block of the blocked layout on this machine (16 with AVX-512, else 8).
 int64_t channel_block();
 
+// Sets ir::Value::held_blocked on every value of the graph (top level; subgraph values stay plain).
+// Call after the graph's last rewrite and before its kernels are prepared.
+void assign_blocked_layouts(ir::Graph& graph);
+
 bool is_held_blocked(const ir::Value* value);
 
 // How a value of this shape is held: blocked or plain.
 dnnl::memory::desc held_desc(const Shape& shape, bool blocked);
+
+// The per-channel operand of a binary op on a blocked tensor: shape [1, C, 1, 1] or [C, 1, 1] against an
+// output [1, C, H, W]. Its bytes are the same in either layout, so it may come from anywhere.
+bool is_channel_operand(const Shape& operand, const Shape& output);
 
 }  // namespace npukit::runtime::cpu

@@ -7,6 +7,7 @@
 #include <cfloat>
 #include <cmath>
 
+#include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 
 namespace npukit::runtime::cpu {
@@ -70,6 +71,43 @@ void combine_broadcast(const Tensor& a, const Tensor& b, Tensor& out) {
   }
 }
 
+// A blocked [1, C, H, W] tensor (C/block planes of H*W vectors of `block` channels) combined with one value
+// per channel; `channels_left` says which side of the operator the per-channel operand is on.
+template <BinaryOp op, bool channels_left>
+void combine_blocked_with_channels(const float* full, const float* channels, float* out, int64_t channel_count,
+                                   int64_t spatial, int64_t block) {
+  const int64_t planes = channel_count / block;
+#pragma omp parallel for schedule(static) if (channel_count * spatial > 32768)
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const float* lane_values = channels + plane * block;
+    const float* source = full + plane * spatial * block;
+    float* target = out + plane * spatial * block;
+    for (int64_t position = 0; position < spatial; ++position) {
+      for (int64_t lane = 0; lane < block; ++lane) {
+        const float value = source[position * block + lane];
+        target[position * block + lane] = channels_left ? combine<op>(lane_values[lane], value)
+                                                        : combine<op>(value, lane_values[lane]);
+      }
+    }
+  }
+}
+
+template <BinaryOp op>
+void combine_blocked(const Tensor& a, const Tensor& b, Tensor& out) {
+  const Shape& shape = out.shape();
+  const bool channels_left = a.element_count() != out.element_count();
+  const Tensor& full = channels_left ? b : a;
+  const Tensor& channels = channels_left ? a : b;
+  const int64_t spatial = shape[2] * shape[3];
+  if (channels_left) {
+    combine_blocked_with_channels<op, true>(full.data<float>(), channels.data<float>(), out.data<float>(), shape[1],
+                                            spatial, channel_block());
+  } else {
+    combine_blocked_with_channels<op, false>(full.data<float>(), channels.data<float>(), out.data<float>(), shape[1],
+                                             spatial, channel_block());
+  }
+}
+
 Shape broadcast_shape(const KernelContext& context, const Shape& a, const Shape& b) {
   Shape shape(std::max(a.size(), b.size()), 1);
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -85,7 +123,7 @@ Shape broadcast_shape(const KernelContext& context, const Shape& a, const Shape&
 
 class BinaryExecutable final : public CpuExecutable {
  public:
-  explicit BinaryExecutable(BinaryOp op) : op_(op) {}
+  BinaryExecutable(BinaryOp op, bool output_blocked) : op_(op), output_blocked_(output_blocked) {}
   // An operand with the output's size is read at the index it is written: either may be overwritten.
   std::vector<size_t> in_place_inputs() const override { return {0, 1}; }
   void run(KernelContext& context) const override {
@@ -93,6 +131,19 @@ class BinaryExecutable final : public CpuExecutable {
     const Tensor& b = context.input(1);
     if (a.dtype() != DType::f32 || b.dtype() != DType::f32) context.invalid("cpu elementwise ops need f32 inputs");
     Tensor& out = context.allocate_output(0, DType::f32, broadcast_shape(context, a.shape(), b.shape()));
+    // Blocked output with a per-channel operand (blocked_layout.h): channels are interleaved by block.
+    // Equal shapes and scalars index alike in both layouts and take the general path.
+    const bool channel_operand = is_channel_operand(a.shape(), out.shape()) || is_channel_operand(b.shape(), out.shape());
+    if (output_blocked_ && channel_operand && a.element_count() != b.element_count() &&
+        std::min(a.element_count(), b.element_count()) != 1) {
+      switch (op_) {
+        case BinaryOp::add: combine_blocked<BinaryOp::add>(a, b, out); break;
+        case BinaryOp::subtract: combine_blocked<BinaryOp::subtract>(a, b, out); break;
+        case BinaryOp::multiply: combine_blocked<BinaryOp::multiply>(a, b, out); break;
+        case BinaryOp::divide: combine_blocked<BinaryOp::divide>(a, b, out); break;
+      }
+      return;
+    }
     switch (op_) {
       case BinaryOp::add: combine_broadcast<BinaryOp::add>(a, b, out); break;
       case BinaryOp::subtract: combine_broadcast<BinaryOp::subtract>(a, b, out); break;
@@ -103,6 +154,7 @@ class BinaryExecutable final : public CpuExecutable {
 
  private:
   BinaryOp op_;
+  bool output_blocked_;
 };
 
 class ActivationExecutable final : public CpuExecutable {
@@ -171,7 +223,7 @@ std::optional<FusedActivation> node_activation(const ir::Node& node) {
 // Inference BatchNormalization as a per-channel affine map, its scale and shift computed once.
 class BatchNormExecutable final : public CpuExecutable {
  public:
-  explicit BatchNormExecutable(const ir::Node& node) {
+  explicit BatchNormExecutable(const ir::Node& node) : blocked_(is_held_blocked(node.outputs[0])) {
     const Tensor& gamma = *node.inputs[1]->initializer;
     const Tensor& beta = *node.inputs[2]->initializer;
     const Tensor& mean = *node.inputs[3]->initializer;
@@ -195,6 +247,20 @@ class BatchNormExecutable final : public CpuExecutable {
     const int64_t planes = input.dim(0) * channels;
     const float* in = input.data<float>();
     float* result = out.data<float>();
+    if (blocked_) {  // [C/block][H*W][block]: scale and shift vary along the innermost axis
+      const int64_t block = channel_block();
+#pragma omp parallel for schedule(static) if (input.element_count() > 32768)
+      for (int64_t plane = 0; plane < channels / block; ++plane) {
+        const float* scale = scale_.data() + plane * block;
+        const float* shift = shift_.data() + plane * block;
+        for (int64_t position = 0; position < inner; ++position) {
+          const float* source = in + (plane * inner + position) * block;
+          float* target = result + (plane * inner + position) * block;
+          for (int64_t lane = 0; lane < block; ++lane) target[lane] = source[lane] * scale[lane] + shift[lane];
+        }
+      }
+      return;
+    }
 #pragma omp parallel for schedule(static) if (input.element_count() > 32768)
     for (int64_t plane = 0; plane < planes; ++plane) {
       const float scale = scale_[static_cast<size_t>(plane % channels)], shift = shift_[static_cast<size_t>(plane % channels)];
@@ -205,6 +271,7 @@ class BatchNormExecutable final : public CpuExecutable {
   }
 
  private:
+  bool blocked_;
   std::vector<float> scale_, shift_;
 };
 
@@ -246,7 +313,9 @@ std::optional<std::string> elementwise_unsupported_reason(const ir::Node& node, 
 
 std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_t opset) {
   if (node.op_type == "BatchNormalization") return std::make_unique<BatchNormExecutable>(node);
-  if (std::optional<BinaryOp> op = binary_op(node.op_type)) return std::make_unique<BinaryExecutable>(*op);
+  if (std::optional<BinaryOp> op = binary_op(node.op_type)) {
+    return std::make_unique<BinaryExecutable>(*op, is_held_blocked(node.outputs[0]));
+  }
   return std::make_unique<ActivationExecutable>(*node_activation(node));
 }
 

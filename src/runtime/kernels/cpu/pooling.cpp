@@ -1,6 +1,7 @@
 // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool on oneDNN pooling primitives (2-D, f32).
 // ceil_mode becomes extra end padding; AveragePool with count_include_pad and ceil_mode would then count
 // padding ONNX does not count, so that one combination stays on ref.
+#include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 #include "runtime/kernels/cpu/primitive_plan.h"
 #include "runtime/kernels/ref/ref_kernels.h"
@@ -18,7 +19,10 @@ bool is_global(const ir::Node& node) { return node.op_type.rfind("Global", 0) ==
 class PoolingExecutable final : public CpuExecutable {
  public:
   PoolingExecutable(const ir::Node& node, int64_t opset)
-      : node_(node), opset_(opset), plans_([this](const Shape& shape) { return build(shape); }) {
+      : node_(node),
+        opset_(opset),
+        blocked_(is_held_blocked(node.outputs[0])),
+        plans_([this](const Shape& shape) { return build(shape); }) {
     const ir::Value* input = node.inputs[0];
     if (input->type.has_static_shape()) plans_.get(input->type.static_shape());
   }
@@ -68,10 +72,10 @@ class PoolingExecutable final : public CpuExecutable {
     const dnnl::algorithm algorithm = max ? dnnl::algorithm::pooling_max
                                           : (include_padding ? dnnl::algorithm::pooling_avg_include_padding
                                                              : dnnl::algorithm::pooling_avg_exclude_padding);
-    // Pooling keeps the source layout: plain in, plain out (a blocked source would need two reorders
-    // around a memory-bound op).
-    const dnnl::memory::desc source(to_dims(input_shape), data_type::f32, tag::nchw);
-    const dnnl::memory::desc destination(to_dims(plan->output_shape), data_type::f32, tag::nchw);
+    // Pooling works in the layout its tensors are held in (both blocked or both plain, blocked_layout.h):
+    // no reorder around a memory-bound op.
+    const dnnl::memory::desc source = held_desc(input_shape, blocked_);
+    const dnnl::memory::desc destination = held_desc(plan->output_shape, blocked_);
     dnnl::primitive_attr attributes;
     attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::pooling_forward::desc description(
@@ -84,12 +88,13 @@ class PoolingExecutable final : public CpuExecutable {
     plan->source = primitive_description.src_desc();
     plan->destination = primitive_description.dst_desc();
     plan->scratchpad_bytes = primitive_description.scratchpad_desc().get_size();
-    add_reorders(*plan, input_shape);
+    add_reorders(*plan, source, destination, destination);
     return plan;
   }
 
   const ir::Node& node_;
   int64_t opset_;
+  bool blocked_;
   PlanCache plans_;
 };
 
