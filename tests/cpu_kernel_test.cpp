@@ -109,6 +109,12 @@ OpCase matmul_case(std::string op_type, Shape input, Shape weights, bool bias, b
 // gtest prints a failing case by its label rather than as bytes.
 void PrintTo(const OpCase& op, std::ostream* stream) { *stream << op.label; }
 
+OpCase activation_range_case(std::string op_type, float range) {
+  OpCase op{op_type + " range " + std::to_string(static_cast<int>(range)), op_type, "", {}, {}};
+  op.inputs.push_back({"x", pattern_tensor({7, 13, 127}, 19, range)});
+  return op;
+}
+
 std::vector<OpCase> op_cases() {
   using runtime::ActivationKind;
   std::vector<OpCase> cases{
@@ -204,6 +210,11 @@ std::vector<OpCase> op_cases() {
       concat_case(1, {{1, 3, 5, 7}, {1, 13, 5, 7}, {1, 1, 5, 7}}),
       concat_case(-1, {{2, 3, 7}, {2, 3, 1}}),
       concat_case(0, {{1, 127}, {3, 127}}),
+      // The vectorized exp over a wide range: saturation at both ends, no NaN.
+      activation_range_case("Sigmoid", 100.0f),
+      activation_range_case("Tanh", 30.0f),
+      activation_range_case("Tanh", 0.5f),
+      activation_range_case("Relu", 4.0f),
   };
   return cases;
 }
