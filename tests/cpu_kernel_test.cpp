@@ -109,10 +109,49 @@ OpCase matmul_case(std::string op_type, Shape input, Shape weights, bool bias, b
 // gtest prints a failing case by its label rather than as bytes.
 void PrintTo(const OpCase& op, std::ostream* stream) { *stream << op.label; }
 
+Tensor int64_tensor(std::vector<int64_t> values) {
+  const int64_t count = static_cast<int64_t>(values.size());
+  return Tensor::from_vector<int64_t>(DType::i64, {count}, std::move(values));
+}
+
+Tensor float_vector_tensor(std::vector<float> values) {
+  const int64_t count = static_cast<int64_t>(values.size());
+  return Tensor::from_vector<float>(DType::f32, {count}, std::move(values));
+}
+
 OpCase activation_range_case(std::string op_type, float range) {
   OpCase op{op_type + " range " + std::to_string(static_cast<int>(range)), op_type, "", {}, {}};
   op.inputs.push_back({"x", pattern_tensor({7, 13, 127}, 19, range)});
   return op;
+}
+
+// Resize of a 4-D input. Opset 11+: roi (omitted), then scales or sizes (the other omitted); opset 10:
+// scales as input 1. `constant`: scales / sizes are initializers rather than graph inputs.
+OpCase resize_case(std::string label, Shape input, std::map<std::string, ir::Attribute> attributes,
+                   std::vector<float> scales, std::vector<int64_t> sizes = {}, bool constant = true,
+                   int64_t opset = 17) {
+  OpCase op{"Resize " + std::move(label), "Resize", "", {}, std::move(attributes)};
+  op.opset = opset;
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 20)});
+  if (opset < 11) {
+    op.inputs.push_back({"scales", float_vector_tensor(std::move(scales)), constant});
+    return op;
+  }
+  op.inputs.push_back({"roi", Tensor()});
+  if (sizes.empty()) {
+    op.inputs.push_back({"scales", float_vector_tensor(std::move(scales)), constant});
+  } else {
+    op.inputs.push_back({"scales", Tensor()});
+    op.inputs.push_back({"sizes", int64_tensor(std::move(sizes)), constant});
+  }
+  return op;
+}
+
+std::map<std::string, ir::Attribute> resize_modes(std::string mode, std::string coordinate_mode,
+                                                  std::string nearest_mode = "round_prefer_floor") {
+  return {{"mode", string_attribute(std::move(mode))},
+          {"coordinate_transformation_mode", string_attribute(std::move(coordinate_mode))},
+          {"nearest_mode", string_attribute(std::move(nearest_mode))}};
 }
 
 std::vector<OpCase> op_cases() {
@@ -215,6 +254,35 @@ std::vector<OpCase> op_cases() {
       activation_range_case("Tanh", 30.0f),
       activation_range_case("Tanh", 0.5f),
       activation_range_case("Relu", 4.0f),
+      // Resize: YOLO's nearest asymmetric floor 2x (scales constant and computed), PP-OCR's 2x/4x/8x and
+      // sizes, every coordinate mode and nearest mode, bilinear modes, opset 10.
+      resize_case("nearest asymmetric floor x2", {1, 13, 7, 9}, resize_modes("nearest", "asymmetric", "floor"), {1, 1, 2, 2}),
+      resize_case("nearest asymmetric floor x2 runtime scales", {2, 3, 7, 13}, resize_modes("nearest", "asymmetric", "floor"),
+                  {1, 1, 2, 2}, {}, false),
+      resize_case("nearest asymmetric floor x8", {1, 3, 7, 5}, resize_modes("nearest", "asymmetric", "floor"), {1, 1, 8, 8}),
+      resize_case("nearest asymmetric floor x4 large", {1, 7, 33, 27}, resize_modes("nearest", "asymmetric", "floor"), {1, 1, 4, 4}),
+      resize_case("nearest asymmetric floor sizes", {1, 3, 13, 7}, resize_modes("nearest", "asymmetric", "floor"), {},
+                  {1, 3, 26, 14}),
+      resize_case("nearest asymmetric floor runtime sizes", {1, 3, 13, 7}, resize_modes("nearest", "asymmetric", "floor"), {},
+                  {1, 3, 39, 20}, false),
+      resize_case("nearest half_pixel round_prefer_floor x1.5", {1, 3, 13, 7}, resize_modes("nearest", "half_pixel"), {1, 1, 1.5f, 1.5f}),
+      resize_case("nearest half_pixel round_prefer_ceil down", {1, 3, 13, 127}, resize_modes("nearest", "half_pixel", "round_prefer_ceil"),
+                  {1, 1, 0.6f, 0.45f}),
+      resize_case("nearest align_corners ceil sizes", {1, 3, 13, 7}, resize_modes("nearest", "align_corners", "ceil"), {},
+                  {1, 3, 20, 9}),
+      resize_case("nearest pytorch_half_pixel floor", {1, 3, 13, 7}, resize_modes("nearest", "pytorch_half_pixel", "floor"), {},
+                  {1, 3, 1, 17}),
+      resize_case("nearest tf_half_pixel_for_nn", {1, 3, 13, 7}, resize_modes("nearest", "tf_half_pixel_for_nn"), {1, 1, 2.5f, 0.5f}),
+      resize_case("nearest scaling N and C", {2, 3, 7, 5}, resize_modes("nearest", "asymmetric", "floor"), {1.5f, 2, 2, 3}),
+      resize_case("nearest opset 10 x2", {1, 3, 7, 13}, {{"mode", string_attribute("nearest")}}, {1, 1, 2, 2}, {}, true, 10),
+      resize_case("nearest opset 10 down", {1, 3, 13, 7}, {{"mode", string_attribute("nearest")}}, {1, 1, 0.5f, 0.75f}, {}, true, 10),
+      resize_case("linear half_pixel x2", {1, 13, 7, 9}, resize_modes("linear", "half_pixel"), {1, 1, 2, 2}),
+      resize_case("linear pytorch_half_pixel sizes", {1, 2, 13, 9}, resize_modes("linear", "pytorch_half_pixel"), {}, {1, 2, 7, 20}),
+      resize_case("linear pytorch_half_pixel to 1", {1, 2, 13, 9}, resize_modes("linear", "pytorch_half_pixel"), {}, {1, 2, 1, 5}),
+      resize_case("linear align_corners", {1, 3, 13, 7}, resize_modes("linear", "align_corners"), {}, {1, 3, 27, 12}),
+      resize_case("linear asymmetric runtime scales", {1, 3, 13, 7}, resize_modes("linear", "asymmetric"), {1, 1, 1.7f, 0.6f}, {}, false),
+      resize_case("linear opset 10", {1, 3, 7, 13}, {{"mode", string_attribute("linear")}}, {1, 1, 2, 1.5f}, {}, true, 10),
+      resize_case("linear scaling C (ref inside)", {1, 3, 7, 5}, resize_modes("linear", "half_pixel"), {1, 2, 2, 2}),
   };
   return cases;
 }
