@@ -154,6 +154,18 @@ std::map<std::string, ir::Attribute> resize_modes(std::string mode, std::string 
           {"nearest_mode", string_attribute(std::move(nearest_mode))}};
 }
 
+// Slice with starts / ends / axes / steps as inputs (opset 10+); empty axes / steps are omitted.
+OpCase slice_case(std::string label, Tensor data, std::vector<int64_t> starts, std::vector<int64_t> ends,
+                  std::vector<int64_t> axes, std::vector<int64_t> steps, bool constant = true) {
+  OpCase op{"Slice " + std::move(label), "Slice", "", {}, {}};
+  op.inputs.push_back({"x", std::move(data)});
+  op.inputs.push_back({"starts", int64_tensor(std::move(starts)), constant});
+  op.inputs.push_back({"ends", int64_tensor(std::move(ends)), constant});
+  op.inputs.push_back({"axes", axes.empty() ? Tensor() : int64_tensor(std::move(axes)), constant});
+  if (!steps.empty()) op.inputs.push_back({"steps", int64_tensor(std::move(steps)), constant});
+  return op;
+}
+
 std::vector<OpCase> op_cases() {
   using runtime::ActivationKind;
   std::vector<OpCase> cases{
@@ -283,6 +295,22 @@ std::vector<OpCase> op_cases() {
       resize_case("linear asymmetric runtime scales", {1, 3, 13, 7}, resize_modes("linear", "asymmetric"), {1, 1, 1.7f, 0.6f}, {}, false),
       resize_case("linear opset 10", {1, 3, 7, 13}, {{"mode", string_attribute("linear")}}, {1, 1, 2, 1.5f}, {}, true, 10),
       resize_case("linear scaling C (ref inside)", {1, 3, 7, 5}, resize_modes("linear", "half_pixel"), {1, 2, 2, 2}),
+      // Slice: YOLOv8's channel halves, negative and clamped indices, steps > 1 and < 0, computed starts,
+      // opset 9 attributes, i64 shape data.
+      slice_case("channel half", pattern_tensor({1, 26, 13, 7}, 27), {13}, {26}, {1}, {}),
+      slice_case("negative axes and steps 3 2", pattern_tensor({3, 13, 127}, 28), {-120, 1}, {-1, 120}, {-1, 1}, {3, 2}),
+      slice_case("negative step reverse clamped", pattern_tensor({7, 13}, 29), {-1, 100}, {INT64_MIN, -100}, {1, 0}, {-1, -3}),
+      slice_case("clamped ends, default axes", pattern_tensor({7, 13, 5}, 30), {2, 0}, {INT64_MAX, 1000}, {}, {}),
+      slice_case("runtime starts", pattern_tensor({2, 13, 127}, 31), {1, 5}, {13, -5}, {1, 2}, {1, 1}, false),
+      slice_case("large rows", pattern_tensor({1, 64, 40, 40}, 32), {32}, {64}, {-3}, {}),
+      slice_case("i64 data", int64_tensor({640, 480, 3, 7, 1, 2}), {1}, {-1}, {0}, {2}),
+      [] {
+        OpCase op{"Slice opset 9 attributes", "Slice", "", {}, {{"starts", ints_attribute({1, -7})}, {"ends", ints_attribute({6, 1000})},
+                                                                {"axes", ints_attribute({0, 2})}}};
+        op.opset = 9;
+        op.inputs.push_back({"x", pattern_tensor({7, 3, 13}, 33)});
+        return op;
+      }(),
   };
   return cases;
 }

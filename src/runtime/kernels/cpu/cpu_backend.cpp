@@ -26,6 +26,7 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{"", "Gemm"}] = built[{"", "MatMul"}] = cpu::CpuOp{cpu::matmul_unsupported_reason, cpu::prepare_matmul};
     built[{"", "Concat"}] = cpu::CpuOp{cpu::concat_unsupported_reason, cpu::prepare_concat};
     built[{"", "Resize"}] = cpu::CpuOp{cpu::resize_unsupported_reason, cpu::prepare_resize};
+    built[{"", "Slice"}] = cpu::CpuOp{cpu::slice_unsupported_reason, cpu::prepare_slice};
     return built;
   }();
   return ops;

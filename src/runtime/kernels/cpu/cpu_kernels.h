@@ -39,6 +39,9 @@ std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t ops
 // Resize of 4-D tensors, nearest and bilinear (resize.cpp)
 std::optional<std::string> resize_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_resize(const ir::Node& node, int64_t opset);
+// Slice, any rank and dtype (slice.cpp)
+std::optional<std::string> slice_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_slice(const ir::Node& node, int64_t opset);
 
 // Appends `activation` to oneDNN post-ops (HardSigmoid takes two: linear, then clip to [0, 1]).
 void append_activation(dnnl::post_ops& post_ops, const FusedActivation& activation);
