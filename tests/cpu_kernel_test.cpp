@@ -166,6 +166,17 @@ OpCase slice_case(std::string label, Tensor data, std::vector<int64_t> starts, s
   return op;
 }
 
+OpCase split_case(std::string label, Shape input, int64_t axis, size_t outputs, int64_t opset,
+                  std::vector<int64_t> sizes = {}) {
+  OpCase op{"Split " + std::move(label), "Split", "", {}, {{"axis", int_attribute(axis)}}};
+  op.opset = opset;
+  op.output_count = outputs;
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 21)});
+  if (!sizes.empty() && opset < 13) op.attributes["split"] = ints_attribute(sizes);
+  if (!sizes.empty() && opset >= 13) op.inputs.push_back({"split", int64_tensor(sizes), true});
+  return op;
+}
+
 std::vector<OpCase> op_cases() {
   using runtime::ActivationKind;
   std::vector<OpCase> cases{
@@ -311,6 +322,13 @@ std::vector<OpCase> op_cases() {
         op.inputs.push_back({"x", pattern_tensor({7, 3, 13}, 33)});
         return op;
       }(),
+      // Split: YOLOv5's 2/2/81-style attribute split on the last axis, YOLOv8's sizes input, equal parts,
+      // (opset 18's num_outputs is beyond the opsets npukit loads).
+      split_case("attribute sizes axis 4", {1, 3, 7, 5, 13}, 4, 3, 12, {2, 2, 9}),
+      split_case("input sizes axis 1", {1, 13, 7, 9}, 1, 2, 13, {5, 8}),
+      split_case("equal parts axis -1", {2, 7, 12}, -1, 3, 13),
+      split_case("equal parts opset 11", {12, 7, 3}, 0, 3, 11),
+      split_case("large axis 1", {1, 64, 40, 40}, 1, 2, 13, {16, 48}),
   };
   return cases;
 }
