@@ -177,6 +177,13 @@ OpCase split_case(std::string label, Shape input, int64_t axis, size_t outputs, 
   return op;
 }
 
+OpCase transpose_case(Shape input, std::vector<int64_t> permutation) {
+  OpCase op{"Transpose " + shape_to_string(input) + " perm " + shape_to_string(permutation), "Transpose", "", {}, {}};
+  if (!permutation.empty()) op.attributes["perm"] = ints_attribute(std::move(permutation));
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 22)});
+  return op;
+}
+
 std::vector<OpCase> op_cases() {
   using runtime::ActivationKind;
   std::vector<OpCase> cases{
@@ -329,6 +336,23 @@ std::vector<OpCase> op_cases() {
       split_case("equal parts axis -1", {2, 7, 12}, -1, 3, 13),
       split_case("equal parts opset 11", {12, 7, 3}, 0, 3, 11),
       split_case("large axis 1", {1, 64, 40, 40}, 1, 2, 13, {16, 48}),
+      // Transpose: YOLOv5's head, attention's perms, 2-D, default perm, i64 data, one large enough to split.
+      transpose_case({1, 3, 13, 7, 9}, {0, 1, 3, 4, 2}),
+      transpose_case({1, 3, 85, 20, 20}, {0, 1, 3, 4, 2}),
+      transpose_case({2, 7, 13, 9}, {0, 2, 1, 3}),
+      transpose_case({127, 13}, {1, 0}),
+      transpose_case({7, 2, 3, 5, 13}, {2, 0, 3, 1, 4}),
+      transpose_case({1, 13, 7, 9}, {0, 3, 1, 2}),
+      transpose_case({2, 3, 13, 127}, {0, 1, 3, 2}),
+      transpose_case({3, 7, 13}, {}),
+      transpose_case({5, 1, 7, 1, 3}, {4, 1, 2, 3, 0}),
+      [] {
+        OpCase op{"Transpose i64", "Transpose", "", {}, {{"perm", ints_attribute({1, 0})}}};
+        std::vector<int64_t> values(7 * 13);
+        for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int64_t>(i) * 3 - 50;
+        op.inputs.push_back({"x", Tensor::from_vector<int64_t>(DType::i64, {7, 13}, values)});
+        return op;
+      }(),
   };
   return cases;
 }

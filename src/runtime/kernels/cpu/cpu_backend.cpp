@@ -28,6 +28,7 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{"", "Resize"}] = cpu::CpuOp{cpu::resize_unsupported_reason, cpu::prepare_resize};
     built[{"", "Slice"}] = cpu::CpuOp{cpu::slice_unsupported_reason, cpu::prepare_slice};
     built[{"", "Split"}] = cpu::CpuOp{cpu::split_unsupported_reason, cpu::prepare_split};
+    built[{"", "Transpose"}] = cpu::CpuOp{cpu::transpose_unsupported_reason, cpu::prepare_transpose};
     return built;
   }();
   return ops;
