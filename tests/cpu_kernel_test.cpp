@@ -184,6 +184,14 @@ OpCase transpose_case(Shape input, std::vector<int64_t> permutation) {
   return op;
 }
 
+OpCase softmax_case(std::string op_type, Shape input, int64_t axis, int64_t opset, float range = 4.0f) {
+  OpCase op{op_type + " " + shape_to_string(input) + " axis " + std::to_string(axis) + " opset " + std::to_string(opset),
+            op_type, "", {}, {{"axis", int_attribute(axis)}}};
+  op.opset = opset;
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 23, range)});
+  return op;
+}
+
 std::vector<OpCase> op_cases() {
   using runtime::ActivationKind;
   std::vector<OpCase> cases{
@@ -353,6 +361,17 @@ std::vector<OpCase> op_cases() {
         op.inputs.push_back({"x", Tensor::from_vector<int64_t>(DType::i64, {7, 13}, values)});
         return op;
       }(),
+      // Softmax / LogSoftmax: last axis and a middle axis, opset 13's single axis and opset 11's 2-D
+      // coercion, YOLOv8's DFL layout (16 bins at axis 1, inner beyond one block), large logits.
+      softmax_case("Softmax", {3, 7, 127}, -1, 13),
+      softmax_case("Softmax", {2, 13, 7, 9}, 1, 13),
+      softmax_case("Softmax", {2, 13, 7, 9}, 1, 11),
+      softmax_case("Softmax", {3, 7, 127}, -1, 11),
+      softmax_case("Softmax", {1, 16, 4, 333}, 1, 13),
+      softmax_case("Softmax", {7, 6625}, -1, 13, 60.0f),
+      softmax_case("LogSoftmax", {3, 7, 127}, -1, 13),
+      softmax_case("LogSoftmax", {2, 13, 7, 9}, 1, 13),
+      softmax_case("LogSoftmax", {2, 13, 7, 9}, 1, 11),
   };
   return cases;
 }

@@ -48,6 +48,9 @@ std::unique_ptr<NodeExecutable> prepare_split(const ir::Node& node, int64_t opse
 // Transpose, any perm and dtype (transpose.cpp)
 std::optional<std::string> transpose_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_transpose(const ir::Node& node, int64_t opset);
+// Softmax, LogSoftmax (softmax.cpp)
+std::optional<std::string> softmax_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_softmax(const ir::Node& node, int64_t opset);
 
 // Appends `activation` to oneDNN post-ops (HardSigmoid takes two: linear, then clip to [0, 1]).
 void append_activation(dnnl::post_ops& post_ops, const FusedActivation& activation);
