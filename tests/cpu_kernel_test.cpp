@@ -192,6 +192,17 @@ OpCase softmax_case(std::string op_type, Shape input, int64_t axis, int64_t opse
   return op;
 }
 
+// ConvTranspose with strides == kernel, no pads: the non-overlapping patch path.
+OpCase patch_deconvolution_case(Shape input, int64_t output_channels, int64_t kernel, bool bias) {
+  OpCase op{"ConvTranspose patches " + shape_to_string(input) + " -> " + std::to_string(output_channels) + " k" +
+                std::to_string(kernel) + (bias ? " bias" : ""),
+            "ConvTranspose", "", {}, {{"strides", ints_attribute({kernel, kernel})}}};
+  op.inputs.push_back({"x", pattern_tensor(input, 24)});
+  op.inputs.push_back({"w", pattern_tensor({input[1], output_channels, kernel, kernel}, 25, 0.5f), true});
+  if (bias) op.inputs.push_back({"b", pattern_tensor({output_channels}, 26), true});
+  return op;
+}
+
 std::vector<OpCase> op_cases() {
   using runtime::ActivationKind;
   std::vector<OpCase> cases{
@@ -372,6 +383,13 @@ std::vector<OpCase> op_cases() {
       softmax_case("LogSoftmax", {3, 7, 127}, -1, 13),
       softmax_case("LogSoftmax", {2, 13, 7, 9}, 1, 13),
       softmax_case("LogSoftmax", {2, 13, 7, 9}, 1, 11),
+      // ConvTranspose with strides == kernel (PP-OCR det's upsampling): with and without bias, 13->7 and
+      // 24->1 channels, widths with and without a partial block, batch 2, 3x3 patches.
+      patch_deconvolution_case({1, 13, 7, 9}, 7, 2, false),
+      patch_deconvolution_case({1, 24, 13, 21}, 1, 2, true),
+      patch_deconvolution_case({1, 24, 5, 32}, 1, 2, false),
+      patch_deconvolution_case({2, 13, 7, 19}, 7, 3, true),
+      patch_deconvolution_case({1, 24, 40, 40}, 24, 2, true),
   };
   return cases;
 }

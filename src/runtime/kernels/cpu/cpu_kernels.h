@@ -21,9 +21,13 @@ struct CpuOp {
 // Conv, com.npukit FusedConv (convolution.cpp)
 std::optional<std::string> convolution_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_t opset);
-// ConvTranspose (convolution.cpp)
+// ConvTranspose (convolution.cpp); prepare chooses the patch path below when it applies
 std::optional<std::string> deconvolution_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset);
+// ConvTranspose with strides == kernel, no pads, dilation 1, group 1: non-overlapping output patches
+// (patch_deconvolution.cpp)
+bool is_patch_deconvolution(const ir::Node& node);
+std::unique_ptr<NodeExecutable> prepare_patch_deconvolution(const ir::Node& node, int64_t opset);
 // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (pooling.cpp)
 std::optional<std::string> pooling_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_pooling(const ir::Node& node, int64_t opset);
