@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cctype>
+#include <climits>
 #include <functional>
 #include <thread>
 #include <string>
@@ -25,6 +26,8 @@ struct OpCase {
   std::string domain;
   std::vector<NodeInput> inputs;
   std::map<std::string, ir::Attribute> attributes;
+  int64_t opset = 17;        // of the default domain: Softmax, Resize, Slice and Split change meaning with it
+  size_t output_count = 1;  // Split's outputs; every one is compared
 };
 
 Tensor pattern_tensor(Shape shape, int64_t seed, float range = 2.0f) {
@@ -100,6 +103,103 @@ OpCase matmul_case(std::string op_type, Shape input, Shape weights, bool bias, b
   op.inputs.push_back({"a", pattern_tensor(std::move(input), 11)});
   op.inputs.push_back({"b", pattern_tensor(weights, 12, 0.5f), true});
   if (bias) op.inputs.push_back({"c", pattern_tensor({transposed ? weights[0] : weights[1]}, 13), true});
+  return op;
+}
+
+// gtest prints a failing case by its label rather than as bytes.
+void PrintTo(const OpCase& op, std::ostream* stream) { *stream << op.label; }
+
+Tensor int64_tensor(std::vector<int64_t> values) {
+  const int64_t count = static_cast<int64_t>(values.size());
+  return Tensor::from_vector<int64_t>(DType::i64, {count}, std::move(values));
+}
+
+Tensor float_vector_tensor(std::vector<float> values) {
+  const int64_t count = static_cast<int64_t>(values.size());
+  return Tensor::from_vector<float>(DType::f32, {count}, std::move(values));
+}
+
+OpCase activation_range_case(std::string op_type, float range) {
+  OpCase op{op_type + " range " + std::to_string(static_cast<int>(range)), op_type, "", {}, {}};
+  op.inputs.push_back({"x", pattern_tensor({7, 13, 127}, 19, range)});
+  return op;
+}
+
+// Resize of a 4-D input. Opset 11+: roi (omitted), then scales or sizes (the other omitted); opset 10:
+// scales as input 1. `constant`: scales / sizes are initializers rather than graph inputs.
+OpCase resize_case(std::string label, Shape input, std::map<std::string, ir::Attribute> attributes,
+                   std::vector<float> scales, std::vector<int64_t> sizes = {}, bool constant = true,
+                   int64_t opset = 17) {
+  OpCase op{"Resize " + std::move(label), "Resize", "", {}, std::move(attributes)};
+  op.opset = opset;
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 20)});
+  if (opset < 11) {
+    op.inputs.push_back({"scales", float_vector_tensor(std::move(scales)), constant});
+    return op;
+  }
+  op.inputs.push_back({"roi", Tensor()});
+  if (sizes.empty()) {
+    op.inputs.push_back({"scales", float_vector_tensor(std::move(scales)), constant});
+  } else {
+    op.inputs.push_back({"scales", Tensor()});
+    op.inputs.push_back({"sizes", int64_tensor(std::move(sizes)), constant});
+  }
+  return op;
+}
+
+std::map<std::string, ir::Attribute> resize_modes(std::string mode, std::string coordinate_mode,
+                                                  std::string nearest_mode = "round_prefer_floor") {
+  return {{"mode", string_attribute(std::move(mode))},
+          {"coordinate_transformation_mode", string_attribute(std::move(coordinate_mode))},
+          {"nearest_mode", string_attribute(std::move(nearest_mode))}};
+}
+
+// Slice with starts / ends / axes / steps as inputs (opset 10+); empty axes / steps are omitted.
+OpCase slice_case(std::string label, Tensor data, std::vector<int64_t> starts, std::vector<int64_t> ends,
+                  std::vector<int64_t> axes, std::vector<int64_t> steps, bool constant = true) {
+  OpCase op{"Slice " + std::move(label), "Slice", "", {}, {}};
+  op.inputs.push_back({"x", std::move(data)});
+  op.inputs.push_back({"starts", int64_tensor(std::move(starts)), constant});
+  op.inputs.push_back({"ends", int64_tensor(std::move(ends)), constant});
+  op.inputs.push_back({"axes", axes.empty() ? Tensor() : int64_tensor(std::move(axes)), constant});
+  if (!steps.empty()) op.inputs.push_back({"steps", int64_tensor(std::move(steps)), constant});
+  return op;
+}
+
+OpCase split_case(std::string label, Shape input, int64_t axis, size_t outputs, int64_t opset,
+                  std::vector<int64_t> sizes = {}) {
+  OpCase op{"Split " + std::move(label), "Split", "", {}, {{"axis", int_attribute(axis)}}};
+  op.opset = opset;
+  op.output_count = outputs;
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 21)});
+  if (!sizes.empty() && opset < 13) op.attributes["split"] = ints_attribute(sizes);
+  if (!sizes.empty() && opset >= 13) op.inputs.push_back({"split", int64_tensor(sizes), true});
+  return op;
+}
+
+OpCase transpose_case(Shape input, std::vector<int64_t> permutation) {
+  OpCase op{"Transpose " + shape_to_string(input) + " perm " + shape_to_string(permutation), "Transpose", "", {}, {}};
+  if (!permutation.empty()) op.attributes["perm"] = ints_attribute(std::move(permutation));
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 22)});
+  return op;
+}
+
+OpCase softmax_case(std::string op_type, Shape input, int64_t axis, int64_t opset, float range = 4.0f) {
+  OpCase op{op_type + " " + shape_to_string(input) + " axis " + std::to_string(axis) + " opset " + std::to_string(opset),
+            op_type, "", {}, {{"axis", int_attribute(axis)}}};
+  op.opset = opset;
+  op.inputs.push_back({"x", pattern_tensor(std::move(input), 23, range)});
+  return op;
+}
+
+// ConvTranspose with strides == kernel, no pads: the non-overlapping patch path.
+OpCase patch_deconvolution_case(Shape input, int64_t output_channels, int64_t kernel, bool bias) {
+  OpCase op{"ConvTranspose patches " + shape_to_string(input) + " -> " + std::to_string(output_channels) + " k" +
+                std::to_string(kernel) + (bias ? " bias" : ""),
+            "ConvTranspose", "", {}, {{"strides", ints_attribute({kernel, kernel})}}};
+  op.inputs.push_back({"x", pattern_tensor(input, 24)});
+  op.inputs.push_back({"w", pattern_tensor({input[1], output_channels, kernel, kernel}, 25, 0.5f), true});
+  if (bias) op.inputs.push_back({"b", pattern_tensor({output_channels}, 26), true});
   return op;
 }
 
@@ -198,6 +298,98 @@ std::vector<OpCase> op_cases() {
       concat_case(1, {{1, 3, 5, 7}, {1, 13, 5, 7}, {1, 1, 5, 7}}),
       concat_case(-1, {{2, 3, 7}, {2, 3, 1}}),
       concat_case(0, {{1, 127}, {3, 127}}),
+      // The vectorized exp over a wide range: saturation at both ends, no NaN.
+      activation_range_case("Sigmoid", 100.0f),
+      activation_range_case("Tanh", 30.0f),
+      activation_range_case("Tanh", 0.5f),
+      activation_range_case("Relu", 4.0f),
+      // Resize: YOLO's nearest asymmetric floor 2x (scales constant and computed), PP-OCR's 2x/4x/8x and
+      // sizes, every coordinate mode and nearest mode, bilinear modes, opset 10.
+      resize_case("nearest asymmetric floor x2", {1, 13, 7, 9}, resize_modes("nearest", "asymmetric", "floor"), {1, 1, 2, 2}),
+      resize_case("nearest asymmetric floor x2 runtime scales", {2, 3, 7, 13}, resize_modes("nearest", "asymmetric", "floor"),
+                  {1, 1, 2, 2}, {}, false),
+      resize_case("nearest asymmetric floor x8", {1, 3, 7, 5}, resize_modes("nearest", "asymmetric", "floor"), {1, 1, 8, 8}),
+      resize_case("nearest asymmetric floor x4 large", {1, 7, 33, 27}, resize_modes("nearest", "asymmetric", "floor"), {1, 1, 4, 4}),
+      resize_case("nearest asymmetric floor sizes", {1, 3, 13, 7}, resize_modes("nearest", "asymmetric", "floor"), {},
+                  {1, 3, 26, 14}),
+      resize_case("nearest asymmetric floor runtime sizes", {1, 3, 13, 7}, resize_modes("nearest", "asymmetric", "floor"), {},
+                  {1, 3, 39, 20}, false),
+      resize_case("nearest half_pixel round_prefer_floor x1.5", {1, 3, 13, 7}, resize_modes("nearest", "half_pixel"), {1, 1, 1.5f, 1.5f}),
+      resize_case("nearest half_pixel round_prefer_ceil down", {1, 3, 13, 127}, resize_modes("nearest", "half_pixel", "round_prefer_ceil"),
+                  {1, 1, 0.6f, 0.45f}),
+      resize_case("nearest align_corners ceil sizes", {1, 3, 13, 7}, resize_modes("nearest", "align_corners", "ceil"), {},
+                  {1, 3, 20, 9}),
+      resize_case("nearest pytorch_half_pixel floor", {1, 3, 13, 7}, resize_modes("nearest", "pytorch_half_pixel", "floor"), {},
+                  {1, 3, 1, 17}),
+      resize_case("nearest tf_half_pixel_for_nn", {1, 3, 13, 7}, resize_modes("nearest", "tf_half_pixel_for_nn"), {1, 1, 2.5f, 0.5f}),
+      resize_case("nearest scaling N and C", {2, 3, 7, 5}, resize_modes("nearest", "asymmetric", "floor"), {1.5f, 2, 2, 3}),
+      resize_case("nearest opset 10 x2", {1, 3, 7, 13}, {{"mode", string_attribute("nearest")}}, {1, 1, 2, 2}, {}, true, 10),
+      resize_case("nearest opset 10 down", {1, 3, 13, 7}, {{"mode", string_attribute("nearest")}}, {1, 1, 0.5f, 0.75f}, {}, true, 10),
+      resize_case("linear half_pixel x2", {1, 13, 7, 9}, resize_modes("linear", "half_pixel"), {1, 1, 2, 2}),
+      resize_case("linear pytorch_half_pixel sizes", {1, 2, 13, 9}, resize_modes("linear", "pytorch_half_pixel"), {}, {1, 2, 7, 20}),
+      resize_case("linear pytorch_half_pixel to 1", {1, 2, 13, 9}, resize_modes("linear", "pytorch_half_pixel"), {}, {1, 2, 1, 5}),
+      resize_case("linear align_corners", {1, 3, 13, 7}, resize_modes("linear", "align_corners"), {}, {1, 3, 27, 12}),
+      resize_case("linear asymmetric runtime scales", {1, 3, 13, 7}, resize_modes("linear", "asymmetric"), {1, 1, 1.7f, 0.6f}, {}, false),
+      resize_case("linear opset 10", {1, 3, 7, 13}, {{"mode", string_attribute("linear")}}, {1, 1, 2, 1.5f}, {}, true, 10),
+      resize_case("linear scaling C (ref inside)", {1, 3, 7, 5}, resize_modes("linear", "half_pixel"), {1, 2, 2, 2}),
+      // Slice: YOLOv8's channel halves, negative and clamped indices, steps > 1 and < 0, computed starts,
+      // opset 9 attributes, i64 shape data.
+      slice_case("channel half", pattern_tensor({1, 26, 13, 7}, 27), {13}, {26}, {1}, {}),
+      slice_case("negative axes and steps 3 2", pattern_tensor({3, 13, 127}, 28), {-120, 1}, {-1, 120}, {-1, 1}, {3, 2}),
+      slice_case("negative step reverse clamped", pattern_tensor({7, 13}, 29), {-1, 100}, {INT64_MIN, -100}, {1, 0}, {-1, -3}),
+      slice_case("clamped ends, default axes", pattern_tensor({7, 13, 5}, 30), {2, 0}, {INT64_MAX, 1000}, {}, {}),
+      slice_case("runtime starts", pattern_tensor({2, 13, 127}, 31), {1, 5}, {13, -5}, {1, 2}, {1, 1}, false),
+      slice_case("large rows", pattern_tensor({1, 64, 40, 40}, 32), {32}, {64}, {-3}, {}),
+      slice_case("i64 data", int64_tensor({640, 480, 3, 7, 1, 2}), {1}, {-1}, {0}, {2}),
+      [] {
+        OpCase op{"Slice opset 9 attributes", "Slice", "", {}, {{"starts", ints_attribute({1, -7})}, {"ends", ints_attribute({6, 1000})},
+                                                                {"axes", ints_attribute({0, 2})}}};
+        op.opset = 9;
+        op.inputs.push_back({"x", pattern_tensor({7, 3, 13}, 33)});
+        return op;
+      }(),
+      // Split: YOLOv5's 2/2/81-style attribute split on the last axis, YOLOv8's sizes input, equal parts,
+      // (opset 18's num_outputs is beyond the opsets npukit loads).
+      split_case("attribute sizes axis 4", {1, 3, 7, 5, 13}, 4, 3, 12, {2, 2, 9}),
+      split_case("input sizes axis 1", {1, 13, 7, 9}, 1, 2, 13, {5, 8}),
+      split_case("equal parts axis -1", {2, 7, 12}, -1, 3, 13),
+      split_case("equal parts opset 11", {12, 7, 3}, 0, 3, 11),
+      split_case("large axis 1", {1, 64, 40, 40}, 1, 2, 13, {16, 48}),
+      // Transpose: YOLOv5's head, attention's perms, 2-D, default perm, i64 data, one large enough to split.
+      transpose_case({1, 3, 13, 7, 9}, {0, 1, 3, 4, 2}),
+      transpose_case({1, 3, 85, 20, 20}, {0, 1, 3, 4, 2}),
+      transpose_case({2, 7, 13, 9}, {0, 2, 1, 3}),
+      transpose_case({127, 13}, {1, 0}),
+      transpose_case({7, 2, 3, 5, 13}, {2, 0, 3, 1, 4}),
+      transpose_case({1, 13, 7, 9}, {0, 3, 1, 2}),
+      transpose_case({2, 3, 13, 127}, {0, 1, 3, 2}),
+      transpose_case({3, 7, 13}, {}),
+      transpose_case({5, 1, 7, 1, 3}, {4, 1, 2, 3, 0}),
+      [] {
+        OpCase op{"Transpose i64", "Transpose", "", {}, {{"perm", ints_attribute({1, 0})}}};
+        std::vector<int64_t> values(7 * 13);
+        for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int64_t>(i) * 3 - 50;
+        op.inputs.push_back({"x", Tensor::from_vector<int64_t>(DType::i64, {7, 13}, values)});
+        return op;
+      }(),
+      // Softmax / LogSoftmax: last axis and a middle axis, opset 13's single axis and opset 11's 2-D
+      // coercion, YOLOv8's DFL layout (16 bins at axis 1, inner beyond one block), large logits.
+      softmax_case("Softmax", {3, 7, 127}, -1, 13),
+      softmax_case("Softmax", {2, 13, 7, 9}, 1, 13),
+      softmax_case("Softmax", {2, 13, 7, 9}, 1, 11),
+      softmax_case("Softmax", {3, 7, 127}, -1, 11),
+      softmax_case("Softmax", {1, 16, 4, 333}, 1, 13),
+      softmax_case("Softmax", {7, 6625}, -1, 13, 60.0f),
+      softmax_case("LogSoftmax", {3, 7, 127}, -1, 13),
+      softmax_case("LogSoftmax", {2, 13, 7, 9}, 1, 13),
+      softmax_case("LogSoftmax", {2, 13, 7, 9}, 1, 11),
+      // ConvTranspose with strides == kernel (PP-OCR det's upsampling): with and without bias, 13->7 and
+      // 24->1 channels, widths with and without a partial block, batch 2, 3x3 patches.
+      patch_deconvolution_case({1, 13, 7, 9}, 7, 2, false),
+      patch_deconvolution_case({1, 24, 13, 21}, 1, 2, true),
+      patch_deconvolution_case({1, 24, 5, 32}, 1, 2, false),
+      patch_deconvolution_case({2, 13, 7, 19}, 7, 3, true),
+      patch_deconvolution_case({1, 24, 40, 40}, 24, 2, true),
   };
   return cases;
 }
@@ -206,28 +398,36 @@ class CpuKernelTest : public ::testing::TestWithParam<OpCase> {};
 
 TEST_P(CpuKernelTest, MatchesReferenceAndRunsOnCpu) {
   const OpCase& op = GetParam();
-  SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes, 1, 17, op.domain);
+  SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes, op.output_count, op.opset, op.domain);
   auto reference = Session::from_model(built.model);
-  const Tensor expected = reference->run(built.feeds).at("output0");
+  const std::map<std::string, Tensor> expected_outputs = reference->run(built.feeds);
 
   SessionOptions options;
   options.backend = "cpu";
+  options.threads = 2;  // so the kernels' OpenMP paths run split
   auto session = Session::from_model(built.model, options);
   session->set_profiling(true);
-  const Tensor actual = session->run(built.feeds).at("output0");
+  const std::map<std::string, Tensor> actual_outputs = session->run(built.feeds);
   ASSERT_EQ(session->last_profile().size(), 1u);
   EXPECT_EQ(session->last_profile()[0].backend, "cpu") << op.label << " fell back to ref";
 
-  ASSERT_EQ(actual.shape(), expected.shape()) << op.label;
-  double magnitude = 0, difference = 0;
-  for (int64_t i = 0; i < expected.element_count(); ++i) {
-    const double a = expected.data<float>()[i], b = actual.data<float>()[i];
-    magnitude = std::max(magnitude, std::fabs(a));
-    difference = std::max(difference, std::fabs(a - b));
+  for (size_t output = 0; output < op.output_count; ++output) {
+    const std::string name = "output" + std::to_string(output);
+    const Tensor& expected = expected_outputs.at(name);
+    const Tensor& actual = actual_outputs.at(name);
+    ASSERT_EQ(actual.shape(), expected.shape()) << op.label << " " << name;
+    ASSERT_EQ(actual.dtype(), expected.dtype()) << op.label << " " << name;
+    const std::vector<float> theirs = expected.to_float_vector(), ours = actual.to_float_vector();
+    double magnitude = 0, difference = 0;
+    for (size_t i = 0; i < theirs.size(); ++i) {
+      ASSERT_FALSE(std::isnan(ours[i])) << op.label << " " << name << " element " << i;
+      magnitude = std::max(magnitude, std::fabs(double(theirs[i])));
+      difference = std::max(difference, std::fabs(double(theirs[i]) - ours[i]));
+    }
+    EXPECT_GT(magnitude, 0) << op.label << ": an all-zero reference proves nothing";
+    EXPECT_LE(difference, relative_tolerance * magnitude) << op.label << " " << name << ": max difference "
+                                                         << difference << " against magnitude " << magnitude;
   }
-  EXPECT_GT(magnitude, 0) << op.label << ": an all-zero reference proves nothing";
-  EXPECT_LE(difference, relative_tolerance * magnitude) << op.label << ": max difference " << difference
-                                                       << " against magnitude " << magnitude;
 }
 
 std::string case_name(const ::testing::TestParamInfo<OpCase>& info) {

@@ -239,6 +239,7 @@ std::optional<std::string> deconvolution_unsupported_reason(const ir::Node& node
 }
 
 std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset) {
+  if (is_patch_deconvolution(node)) return prepare_patch_deconvolution(node, opset);
   return std::make_unique<DeconvolutionExecutable>(node, opset);
 }
 

@@ -1,5 +1,6 @@
 // The cpu backend: oneDNN primitives for convolution and pooling, own OpenMP/AVX2 kernels for the
-// elementwise ops and Concat. Nodes it does not cover run on ref (the executor falls back per node).
+// elementwise ops, Softmax, Resize and the data-movement ops (Concat, Slice, Split, Transpose). Nodes it
+// does not cover run on ref (the executor falls back per node).
 #include <map>
 
 #include "runtime/kernels/cpu/cpu_backend.h"
@@ -25,6 +26,11 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{"", "ConvTranspose"}] = cpu::CpuOp{cpu::deconvolution_unsupported_reason, cpu::prepare_deconvolution};
     built[{"", "Gemm"}] = built[{"", "MatMul"}] = cpu::CpuOp{cpu::matmul_unsupported_reason, cpu::prepare_matmul};
     built[{"", "Concat"}] = cpu::CpuOp{cpu::concat_unsupported_reason, cpu::prepare_concat};
+    built[{"", "Resize"}] = cpu::CpuOp{cpu::resize_unsupported_reason, cpu::prepare_resize};
+    built[{"", "Slice"}] = cpu::CpuOp{cpu::slice_unsupported_reason, cpu::prepare_slice};
+    built[{"", "Split"}] = cpu::CpuOp{cpu::split_unsupported_reason, cpu::prepare_split};
+    built[{"", "Transpose"}] = cpu::CpuOp{cpu::transpose_unsupported_reason, cpu::prepare_transpose};
+    built[{"", "Softmax"}] = built[{"", "LogSoftmax"}] = cpu::CpuOp{cpu::softmax_unsupported_reason, cpu::prepare_softmax};
     return built;
   }();
   return ops;

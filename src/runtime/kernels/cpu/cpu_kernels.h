@@ -27,9 +27,13 @@ struct CpuOp {
 // Conv, com.npukit FusedConv (convolution.cpp)
 std::optional<std::string> convolution_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_t opset);
-// ConvTranspose (convolution.cpp)
+// ConvTranspose (convolution.cpp); prepare chooses the patch path below when it applies
 std::optional<std::string> deconvolution_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset);
+// ConvTranspose with strides == kernel, no pads, dilation 1, group 1: non-overlapping output patches
+// (patch_deconvolution.cpp)
+bool is_patch_deconvolution(const ir::Node& node);
+std::unique_ptr<NodeExecutable> prepare_patch_deconvolution(const ir::Node& node, int64_t opset);
 // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (pooling.cpp)
 std::optional<std::string> pooling_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_pooling(const ir::Node& node, int64_t opset);
@@ -42,6 +46,21 @@ std::unique_ptr<NodeExecutable> prepare_matmul(const ir::Node& node, int64_t ops
 // Concat (concat.cpp)
 std::optional<std::string> concat_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t opset);
+// Resize of 4-D tensors, nearest and bilinear (resize.cpp)
+std::optional<std::string> resize_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_resize(const ir::Node& node, int64_t opset);
+// Slice, any rank and dtype (slice.cpp)
+std::optional<std::string> slice_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_slice(const ir::Node& node, int64_t opset);
+// Split, any rank and dtype (split.cpp)
+std::optional<std::string> split_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_split(const ir::Node& node, int64_t opset);
+// Transpose, any perm and dtype (transpose.cpp)
+std::optional<std::string> transpose_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_transpose(const ir::Node& node, int64_t opset);
+// Softmax, LogSoftmax (softmax.cpp)
+std::optional<std::string> softmax_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_softmax(const ir::Node& node, int64_t opset);
 
 // Appends `activation` to oneDNN post-ops (HardSigmoid takes two: linear, then clip to [0, 1]).
 void append_activation(dnnl::post_ops& post_ops, const FusedActivation& activation);

@@ -1,14 +1,17 @@
 // Own f32 kernels for the elementwise ops the target models spend time on: the four arithmetic ops with
 // NumPy broadcasting, and the activations of runtime/fused_activation.h when they were not fused into a
 // convolution. Rows of the (broadcast) output are split across the OpenMP threads; the inner loop runs
-// along the last axis with the inputs' strides 1 or 0, which the compiler vectorizes (AVX2).
+// along the last axis with the inputs' strides 1 or 0, which the compiler vectorizes. Sigmoid, Tanh and
+// SiLU use the vectorized exp of vector_math.h.
 #include <omp.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
+#include "runtime/kernels/cpu/vector_math.h"
 
 namespace npukit::runtime::cpu {
 
@@ -157,6 +160,27 @@ class BinaryExecutable final : public CpuExecutable {
   bool output_blocked_;
 };
 
+// Applies a float -> float map to every element; the map is a plain expression the compiler vectorizes.
+template <typename Map>
+void map_elements(const float* in, float* out, int64_t count, Map map) {
+#pragma omp parallel for schedule(static) if (count > 32768)
+  for (int64_t i = 0; i < count; ++i) out[i] = map(in[i]);
+}
+
+// Applies a vector_math range function, the range split in blocks across the threads.
+void map_blocks(const float* in, float* out, int64_t count, void (*function)(const float*, float*, int64_t)) {
+  constexpr int64_t block = 4096;
+  const int64_t blocks = (count + block - 1) / block;
+#pragma omp parallel for schedule(static) if (count > 32768)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t begin = b * block;
+    function(in + begin, out + begin, std::min(block, count - begin));
+  }
+}
+
+// The exp-based activations go through vector_math (AVX2 when the machine has it); the piecewise-linear
+// ones are loops the compiler vectorizes, each spelled exactly as FusedActivation::apply so cpu and ref
+// agree bit for bit.
 class ActivationExecutable final : public CpuExecutable {
  public:
   explicit ActivationExecutable(FusedActivation activation) : activation_(activation) {}
@@ -168,9 +192,31 @@ class ActivationExecutable final : public CpuExecutable {
     const float* in = input.data<float>();
     float* result = out.data<float>();
     const int64_t count = input.element_count();
+    const float alpha = activation_.alpha, beta = activation_.beta;
+    switch (activation_.kind) {
+      case ActivationKind::sigmoid: map_blocks(in, result, count, vector_math::sigmoid); return;
+      case ActivationKind::tanh: map_blocks(in, result, count, vector_math::tanh); return;
+      case ActivationKind::silu: map_blocks(in, result, count, vector_math::silu); return;
+      case ActivationKind::relu: map_elements(in, result, count, [](float x) { return x > 0 ? x : 0.0f; }); return;
+      case ActivationKind::leaky_relu:
+        map_elements(in, result, count, [alpha](float x) { return x >= 0 ? x : alpha * x; });
+        return;
+      case ActivationKind::clip:
+        map_elements(in, result, count, [alpha, beta](float x) { return std::min(std::max(x, alpha), beta); });
+        return;
+      case ActivationKind::hard_sigmoid:
+        map_elements(in, result, count,
+                     [alpha, beta](float x) { return std::max(0.0f, std::min(1.0f, alpha * x + beta)); });
+        return;
+      case ActivationKind::hard_swish:
+        map_elements(in, result, count,
+                     [](float x) { return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f)); });
+        return;
+      case ActivationKind::none:
+      case ActivationKind::gelu: break;
+    }
     const FusedActivation activation = activation_;
-#pragma omp parallel for schedule(static) if (count > 32768)
-    for (int64_t i = 0; i < count; ++i) result[i] = activation.apply(in[i]);
+    map_elements(in, result, count, [activation](float x) { return activation.apply(x); });
   }
 
  private:

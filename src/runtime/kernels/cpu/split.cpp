@@ -1,0 +1,102 @@
+// Split of any rank and dtype along one axis: sizes from the `split` attribute (before opset 13) or input
+// (from 13), else equal parts (opset 18's num_outputs lets the last part be smaller), as ref's
+// split_kernel. Each output is, per index of the axes before `axis`, one contiguous block of the input;
+// all blocks of all outputs are copied in one parallel loop (YOLOv5's head splits 85 channels 2/2/81).
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/cpu/cpu_kernels.h"
+
+namespace npukit::runtime::cpu {
+
+namespace {
+
+class SplitExecutable final : public CpuExecutable {
+ public:
+  void run(KernelContext& context) const override {
+    const Tensor& data = context.input(0);
+    const int64_t rank = static_cast<int64_t>(data.rank());
+    if (rank == 0) context.invalid("Split needs an input of rank 1 or more");
+    const size_t axis = static_cast<size_t>(normalize_axis(context.attribute_int("axis", 0), rank, context));
+    const int64_t extent = data.dim(axis);
+    const size_t output_count = context.output_count();
+    std::vector<int64_t> sizes;
+    if (context.opset() < 13) {
+      sizes = context.attribute_ints("split");
+    } else if (const Tensor* split = context.optional_input(1)) {
+      sizes = split->to_int64_vector();
+    }
+    if (sizes.empty()) {
+      const int64_t parts = static_cast<int64_t>(output_count);
+      if (context.opset() >= 18) {
+        const int64_t chunk = (extent + parts - 1) / parts;
+        for (int64_t i = 0; i < parts; ++i) sizes.push_back(std::clamp<int64_t>(extent - i * chunk, 0, chunk));
+      } else {
+        if (extent % parts != 0) {
+          context.invalid("axis extent " + std::to_string(extent) + " does not split into " + std::to_string(parts) +
+                          " equal parts");
+        }
+        sizes.assign(output_count, extent / parts);
+      }
+    }
+    if (sizes.size() != output_count) {
+      context.invalid("split has " + std::to_string(sizes.size()) + " sizes for " + std::to_string(output_count) +
+                      " outputs");
+    }
+    int64_t total = 0;
+    for (int64_t size : sizes) {
+      if (size < 0) context.invalid("split sizes must not be negative");
+      total += size;
+    }
+    if (total != extent) {
+      context.invalid("split sizes sum to " + std::to_string(total) + " but the axis has extent " + std::to_string(extent));
+    }
+    int64_t outer = 1, inner = 1;
+    for (size_t d = 0; d < axis; ++d) outer *= data.dim(d);
+    for (size_t d = axis + 1; d < data.rank(); ++d) inner *= data.dim(d);
+    const size_t element_size = dtype_size(data.dtype());
+    // Per output: where its block starts within an input row of extent * inner elements, and its storage.
+    std::vector<int64_t> starts;
+    std::vector<std::byte*> targets;
+    int64_t start = 0;
+    for (size_t i = 0; i < output_count; ++i) {
+      Shape shape = data.shape();
+      shape[axis] = sizes[i];
+      // Unrequested outputs are skipped (a null target), as ref skips them.
+      targets.push_back(context.output_requested(i)
+                            ? static_cast<std::byte*>(context.allocate_output(i, data.dtype(), shape).raw_data())
+                            : nullptr);
+      starts.push_back(start * inner);
+      start += sizes[i];
+    }
+    const auto* source = static_cast<const std::byte*>(data.raw_data());
+    const int64_t row = extent * inner;
+    const int64_t outputs = static_cast<int64_t>(output_count);
+    const int64_t tasks = outer * outputs;
+#pragma omp parallel for schedule(static) if (data.element_count() > 32768)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t o = task / outputs;
+      const size_t i = static_cast<size_t>(task % outputs);
+      const size_t block = static_cast<size_t>(sizes[i] * inner) * element_size;
+      if (!targets[i] || block == 0) continue;
+      std::memcpy(targets[i] + static_cast<size_t>(o) * block,
+                  source + static_cast<size_t>(o * row + starts[i]) * element_size, block);
+    }
+  }
+};
+
+}  // namespace
+
+std::optional<std::string> split_unsupported_reason(const ir::Node& node, int64_t opset) {
+  if (!node.input(0)) return "Split needs data";
+  if (opset > 21) return "cpu Split covers opsets up to 21, as ref";
+  return std::nullopt;
+}
+
+std::unique_ptr<NodeExecutable> prepare_split(const ir::Node& node, int64_t opset) {
+  return std::make_unique<SplitExecutable>();
+}
+
+}  // namespace npukit::runtime::cpu
