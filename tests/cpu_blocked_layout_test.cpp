@@ -40,6 +40,23 @@ class GraphBuilder {
     node->attributes = std::move(attributes);
     return output;
   }
+  std::vector<ir::Value*> node_with_outputs(const std::string& op, std::vector<ir::Value*> inputs,
+                                           const std::vector<std::string>& names,
+                                           std::map<std::string, ir::Attribute> attributes = {}) {
+    std::vector<ir::Value*> outputs;
+    for (const std::string& name : names) outputs.push_back(model_->graph->add_value(name));
+    ir::Node* node = model_->graph->add_node(op, std::move(inputs), outputs, names.front() + "_node");
+    node->attributes = std::move(attributes);
+    return outputs;
+  }
+  ir::Value* ints(const std::string& name, std::vector<int64_t> values) {
+    const int64_t count = static_cast<int64_t>(values.size());
+    return constant(name, Tensor::from_vector<int64_t>(DType::i64, {count}, values));
+  }
+  ir::Value* floats(const std::string& name, std::vector<float> values) {
+    const int64_t count = static_cast<int64_t>(values.size());
+    return constant(name, Tensor::from_vector<float>(DType::f32, {count}, values));
+  }
   // A 3x3 (pad 1) or 1x1 convolution with pattern weights and a bias.
   ir::Value* conv(ir::Value* input, int64_t input_channels, int64_t output_channels, int64_t kernel, const std::string& name) {
     ir::Value* weights = constant(name + ".w", pattern({output_channels, input_channels, kernel, kernel}, ++seed_, 0.3f));
@@ -144,6 +161,44 @@ std::vector<LayoutCase> layout_cases() {
        },
        {"a", "p1", "p2", "p3", "joined"},
        {}},
+      {"Split and a block-aligned Slice on channels",
+       [](GraphBuilder& g) {
+         ir::Value* a = g.conv(g.x(), 16, 64, 3, "a");
+         std::vector<ir::Value*> parts =
+             g.node_with_outputs("Split", {a, g.ints("split", {32, 32})}, {"part0", "part1"}, {{"axis", int_attribute(1)}});
+         ir::Value* middle = g.node("Slice", {a, g.ints("starts", {16}), g.ints("ends", {48}), g.ints("axes", {1})}, "middle");
+         ir::Value* both = g.node("Add", {parts[0], parts[1]}, "both");
+         ir::Value* all = g.node("Mul", {both, middle}, "all");
+         g.output(g.conv(all, 32, 16, 1, "out"));
+       },
+       {"a", "part0", "part1", "middle", "both", "all"},
+       {}},
+      {"a Slice off a block boundary keeps its values plain",
+       [](GraphBuilder& g) {
+         ir::Value* a = g.conv(g.x(), 16, 64, 3, "a");
+         ir::Value* middle = g.node("Slice", {a, g.ints("starts", {4}), g.ints("ends", {36}), g.ints("axes", {1})}, "middle");
+         ir::Value* relu = g.node("Relu", {middle}, "relu");
+         g.output(g.conv(relu, 32, 16, 1, "out"));
+       },
+       {},
+       {"a", "middle", "relu"}},
+      {"nearest Resize 2x between convolutions, bilinear stays plain",
+       [](GraphBuilder& g) {
+         ir::Value* a = g.conv(g.x(), 16, 32, 3, "a");
+         ir::Value* nearest = g.node("Resize", {a, g.floats("roi", {}), g.floats("scales", {1, 1, 2, 2})}, "nearest",
+                                     {{"mode", string_attribute("nearest")},
+                                      {"coordinate_transformation_mode", string_attribute("asymmetric")},
+                                      {"nearest_mode", string_attribute("floor")}});
+         ir::Value* b = g.conv(g.x(), 16, 32, 1, "b");
+         ir::Value* bilinear = g.node("Resize", {b, g.floats("roi2", {}), g.floats("scales2", {1, 1, 2, 2})}, "bilinear",
+                                      {{"mode", string_attribute("linear")}});
+         ir::Value* from_nearest = g.conv(nearest, 32, 32, 1, "from_nearest");
+         ir::Value* from_bilinear = g.conv(bilinear, 32, 32, 1, "from_bilinear");
+         ir::Value* sum = g.node("Add", {from_nearest, from_bilinear}, "sum");
+         g.output(g.conv(sum, 32, 16, 1, "out"));
+       },
+       {"a", "nearest", "sum"},
+       {"b", "bilinear"}},
       {"a spatial broadcast keeps its operands plain",
        [](GraphBuilder& g) {
          ir::Value* a = g.conv(g.x(), 16, 32, 3, "a");

@@ -35,7 +35,7 @@ std::vector<const runtime::Backend*> backends_for(const SessionOptions& options)
 // The cpu backend's rewrites, then its layout decision, which must see the final graph.
 void prepare_for_cpu(ir::Model& model) {
   passes::run_cpu_pass_list(model);
-  runtime::cpu::assign_blocked_layouts(*model.graph);
+  runtime::cpu::assign_blocked_layouts(*model.graph, model.opset(""));
 }
 
 // A blocked tensor must never reach a kernel that reads NCHW: the layout rules follow the cpu kernels'

@@ -1,5 +1,6 @@
 #include "runtime/kernels/cpu/blocked_layout.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "runtime/fused_activation.h"
@@ -36,25 +37,79 @@ bool static_shape_of(const ir::Value* value, Shape& shape) {
   return true;
 }
 
-// The role of the node's input `index` (or of its output 0 when `index` is -1).
-Role role_of(const ir::Node& node, int index) {
+// Slice of a [1, C, H, W] tensor along channels only, from a whole block, with step 1: its output is one
+// contiguous range of the input in either layout. Bounds must be constants.
+bool is_channel_block_slice(const ir::Node& node) {
+  Shape input, output;
+  if (!static_shape_of(node.input(0), input) || !static_shape_of(node.output(0), output) || input.size() != 4) return false;
+  for (size_t axis = 0; axis < 4; ++axis) {
+    if (axis != 1 && input[axis] != output[axis]) return false;
+  }
+  for (size_t i = 1; i < node.inputs.size(); ++i) {
+    if (node.inputs[i] && !node.inputs[i]->initializer) return false;
+  }
+  if (node.inputs.size() < 3) return false;  // opset 1 Slice (attributes) is not worth a rule
+  const std::vector<int64_t> starts = node.inputs[1]->initializer->to_int64_vector();
+  std::vector<int64_t> axes(starts.size());
+  for (size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int64_t>(i);
+  if (node.input(3)) axes = node.inputs[3]->initializer->to_int64_vector();
+  std::vector<int64_t> steps(starts.size(), 1);
+  if (node.input(4)) steps = node.inputs[4]->initializer->to_int64_vector();
+  if (axes.size() != starts.size() || steps.size() != starts.size()) return false;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    if (steps[i] != 1) return false;
+    const int64_t axis = axes[i] < 0 ? axes[i] + 4 : axes[i];
+    if (axis != 1) continue;
+    const int64_t start = std::clamp<int64_t>(starts[i] < 0 ? starts[i] + input[1] : starts[i], 0, input[1]);
+    if (start % channel_block() != 0) return false;
+  }
+  return true;
+}
+
+// The role of the node's input `index`, or of its output -1 - `index` when `index` is negative.
+Role role_of(const ir::Node& node, int index, int64_t opset) {
   if (!node.domain.empty() && node.domain != fused_domain) return Role::refuses;
+  const bool is_output = index < 0;
   if (is_cpu_convolution(node)) {
     // Data input, residual (FusedConv input 3) and output; the weights and bias are constants anyway.
     return index == -1 || index == 0 || index == 3 ? Role::either : Role::refuses;
   }
   if (!node.domain.empty()) return Role::refuses;
   const std::string& op = node.op_type;
+  if (op == "Split") {
+    Shape input;
+    if (split_unsupported_reason(node, opset) || !static_shape_of(node.input(0), input) || input.size() != 4) {
+      return Role::refuses;
+    }
+    // With batch 1, channel parts that fill whole blocks are the same contiguous ranges in both layouts.
+    const int64_t axis = node.get_int("axis", 0);
+    if (axis != 1 && axis != -3) return Role::refuses;
+    return is_output || index == 0 ? Role::joins : Role::either;
+  }
   if (index < -1 || (index >= 0 && static_cast<size_t>(index) >= node.inputs.size())) return Role::refuses;
+  if (op == "Slice") {
+    if (slice_unsupported_reason(node, opset) || !is_channel_block_slice(node)) return Role::refuses;
+    return index <= 0 ? Role::joins : Role::either;
+  }
+  if (op == "Resize") {
+    // Nearest over H and W only: the blocked kernel moves whole channel vectors.
+    Shape input, output;
+    if (resize_unsupported_reason(node, opset) || node.get_string("mode", "nearest") != "nearest" ||
+        !static_shape_of(node.input(0), input) || !static_shape_of(node.output(0), output) || input.size() != 4 ||
+        output.size() != 4 || input[0] != output[0] || input[1] != output[1]) {
+      return Role::refuses;
+    }
+    return index <= 0 ? Role::joins : Role::either;
+  }
   static const char* const activations[] = {"Relu",        "Sigmoid",   "Tanh", "LeakyRelu",
                                             "HardSigmoid", "HardSwish", "Clip"};
   for (const char* activation : activations) {
     if (op != activation) continue;
-    if (elementwise_unsupported_reason(node, 13)) return Role::refuses;
+    if (elementwise_unsupported_reason(node, opset)) return Role::refuses;
     return index <= 0 ? Role::joins : Role::either;  // Clip's bounds are constants
   }
   if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
-    if (elementwise_unsupported_reason(node, 13) || node.inputs.size() != 2) return Role::refuses;
+    if (elementwise_unsupported_reason(node, opset) || node.inputs.size() != 2) return Role::refuses;
     Shape output;
     if (!static_shape_of(node.output(0), output)) return Role::refuses;
     // Each operand has the output's shape (joins), one value per channel or a scalar (either layout reads
@@ -71,12 +126,12 @@ Role role_of(const ir::Node& node, int index) {
     return index == -1 ? Role::joins : (index == 0 ? left : right);
   }
   if (op == "BatchNormalization") {
-    if (elementwise_unsupported_reason(node, 13) || node.outputs.size() > 1) return Role::refuses;
+    if (elementwise_unsupported_reason(node, opset) || node.outputs.size() > 1) return Role::refuses;
     return index <= 0 ? Role::joins : Role::either;
   }
   if (op == "Concat") {
     Shape output;
-    if (concat_unsupported_reason(node, 13) || !static_shape_of(node.output(0), output) || output.size() != 4) {
+    if (concat_unsupported_reason(node, opset) || !static_shape_of(node.output(0), output) || output.size() != 4) {
       return Role::refuses;
     }
     const int64_t axis = node.get_int("axis", 0);
@@ -85,7 +140,7 @@ Role role_of(const ir::Node& node, int index) {
     return axis == 1 || axis == -3 ? Role::joins : Role::refuses;
   }
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool") {
-    if (pooling_unsupported_reason(node, 13) || node.outputs.size() > 1) return Role::refuses;
+    if (pooling_unsupported_reason(node, opset) || node.outputs.size() > 1) return Role::refuses;
     return index <= 0 ? Role::joins : Role::refuses;
   }
   return Role::refuses;
@@ -124,7 +179,7 @@ int64_t channel_block() {
   return block;
 }
 
-void assign_blocked_layouts(ir::Graph& graph) {
+void assign_blocked_layouts(ir::Graph& graph, int64_t opset) {
   Components components;
   struct Verdict {
     bool possible = true;
@@ -141,9 +196,12 @@ void assign_blocked_layouts(ir::Graph& graph) {
       if (joined) components.join(value, joined);
       joined = value;
     };
-    for (size_t i = 0; i < node->inputs.size(); ++i) note(node->inputs[i], role_of(*node, static_cast<int>(i)));
-    note(node->output(0), role_of(*node, -1));
-    for (size_t j = 1; j < node->outputs.size(); ++j) note(node->output(j), Role::refuses);
+    for (size_t i = 0; i < node->inputs.size(); ++i) note(node->inputs[i], role_of(*node, static_cast<int>(i), opset));
+    for (size_t j = 0; j < node->outputs.size(); ++j) {
+      // Only Split has several outputs it can hold blocked; every other op's extra outputs stay plain.
+      const bool any_output = node->op_type == "Split" && node->domain.empty();
+      note(node->output(j), j == 0 || any_output ? role_of(*node, -1 - static_cast<int>(j), opset) : Role::refuses);
+    }
     // Values read by a subgraph (outer-scope reads) are read by kernels that know only plain tensors.
     for (const auto& [key, attribute] : node->attributes) {
       std::vector<std::shared_ptr<ir::Graph>> subgraphs = attribute.graph_values;

@@ -1,12 +1,13 @@
 // Which tensors the cpu backend keeps in oneDNN's blocked layout (nChw16c with AVX-512, nChw8c with AVX2)
 // instead of plain NCHW, so that activations flow from convolution to convolution through the ops between
-// them (activations, arithmetic, BatchNorm, Concat, pooling) without a reorder out and a reorder back in.
+// them (activations, arithmetic, BatchNorm, Concat, Split, Slice, Resize, pooling) without a reorder out
+// and a reorder back in.
 //
 // The decision is made once per graph, before the kernels are prepared (assign_blocked_layouts), and
 // recorded on each value (ir::Value::held_blocked); producer and readers of a value read the same flag, so
 // no kernel ever sees a layout it does not expect. Values are grouped into components joined by
-// layout-transparent ops (whose inputs and output must share a layout: Relu, Add of equal shapes, Concat
-// on channels …); a component is blocked when
+// layout-transparent ops (whose inputs and output must share a layout: Relu, Add of equal shapes, Concat,
+// Split and block-aligned Slice on channels, nearest Resize over H and W …); a component is blocked when
 //   - every value in it is f32, 4-D, batch 1, of static shape, with channels that fill whole blocks (then
 //     the blocked tensor has exactly the plain tensor's bytes, so it fits the same Tensor and arena slot),
 //     and is neither a graph input or output nor read by a subgraph;
@@ -27,8 +28,9 @@ namespace npukit::runtime::cpu {
 int64_t channel_block();
 
 // Sets ir::Value::held_blocked on every value of the graph (top level; subgraph values stay plain).
-// Call after the graph's last rewrite and before its kernels are prepared.
-void assign_blocked_layouts(ir::Graph& graph);
+// Call after the graph's last rewrite and before its kernels are prepared. `opset`: the model's ai.onnx
+// version, which decides what the cpu kernels support.
+void assign_blocked_layouts(ir::Graph& graph, int64_t opset);
 
 bool is_held_blocked(const ir::Value* value);
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 
 namespace npukit::runtime::cpu {
@@ -189,6 +190,33 @@ void resize_bilinear(const Tensor& data, Tensor& output, const std::vector<AxisG
   }
 }
 
+// Nearest over H and W of a blocked [1, C, H, W] tensor (blocked_layout.h): [C/block][H][W][block], each
+// output pixel a copy of one source pixel's channel vector.
+void resize_nearest_blocked(const Tensor& data, Tensor& output, const std::vector<AxisGeometry>& axes,
+                            const ResizeSettings& settings, int64_t block) {
+  const std::vector<int64_t> row_map = nearest_map(axes[2], settings), column_map = nearest_map(axes[3], settings);
+  const int64_t planes = axes[1].output_extent / block;
+  const int64_t input_height = axes[2].input_extent, input_width = axes[3].input_extent;
+  const int64_t height = axes[2].output_extent, width = axes[3].output_extent;
+  const size_t vector_bytes = static_cast<size_t>(block) * sizeof(float);
+  const float* source = data.data<float>();
+  float* destination = output.data<float>();
+#pragma omp parallel for schedule(static) if (output.element_count() > 32768)
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    for (int64_t y = 0; y < height; ++y) {
+      float* target = destination + ((plane * height + y) * width) * block;
+      if (y > 0 && row_map[static_cast<size_t>(y)] == row_map[static_cast<size_t>(y - 1)]) {
+        std::memcpy(target, target - width * block, static_cast<size_t>(width) * vector_bytes);
+        continue;
+      }
+      const float* row = source + ((plane * input_height + row_map[static_cast<size_t>(y)]) * input_width) * block;
+      for (int64_t x = 0; x < width; ++x) {
+        std::memcpy(target + x * block, row + column_map[static_cast<size_t>(x)] * block, vector_bytes);
+      }
+    }
+  }
+}
+
 std::vector<double> double_values(const Tensor& tensor) {
   std::vector<double> values(static_cast<size_t>(tensor.element_count()));
   for (size_t i = 0; i < values.size(); ++i) values[i] = tensor.value_as_double(static_cast<int64_t>(i));
@@ -198,7 +226,7 @@ std::vector<double> double_values(const Tensor& tensor) {
 class ResizeExecutable final : public CpuExecutable {
  public:
   ResizeExecutable(const ir::Node& node, int64_t opset)
-      : opset_(opset), reference_(reference_backend().prepare(node, opset)) {
+      : opset_(opset), blocked_(is_held_blocked(node.outputs[0])), reference_(reference_backend().prepare(node, opset)) {
     settings_.linear = node.get_string("mode", "nearest") != "nearest";
     if (opset < 11) {
       settings_.coordinate_mode = "asymmetric";
@@ -247,12 +275,22 @@ class ResizeExecutable final : public CpuExecutable {
     Tensor& output = context.allocate_output(0, DType::f32, shape);
     if (output.element_count() == 0) return;
     if (data.element_count() == 0) context.invalid("cannot resize an empty tensor to a non-empty one");
-    if (settings_.linear) resize_bilinear(data, output, axes, settings_);
-    else resize_nearest(data, output, axes, settings_);
+    if (blocked_) {
+      // The layout rules admit only nearest with N and C unchanged (blocked_layout.cpp).
+      if (settings_.linear || shape[0] != data.dim(0) || shape[1] != data.dim(1)) {
+        context.fail(ErrorKind::internal, "a blocked Resize must be nearest over H and W");
+      }
+      resize_nearest_blocked(data, output, axes, settings_, channel_block());
+    } else if (settings_.linear) {
+      resize_bilinear(data, output, axes, settings_);
+    } else {
+      resize_nearest(data, output, axes, settings_);
+    }
   }
 
  private:
   int64_t opset_;
+  bool blocked_;
   ResizeSettings settings_;
   std::unique_ptr<NodeExecutable> reference_;
 };
