@@ -77,17 +77,30 @@ ir::TensorType float_type(Shape shape) {
 struct Recorded {
   std::mutex mutex;
   std::map<std::string, const void*> output_address;
+  int parts_in_place = 0;
 };
 
 class TestExecutable final : public NodeExecutable {
  public:
   TestExecutable(std::string op, Recorded& recorded) : op_(std::move(op)), recorded_(recorded) {}
-  bool writes_whole_outputs() const override { return op_ == "Add"; }
+  bool writes_whole_outputs() const override { return op_ == "Add" || op_ == "Concat"; }
+  bool inputs_may_live_in_output() const override { return op_ == "Concat"; }
   std::vector<size_t> in_place_inputs() const override { return op_ == "Add" ? std::vector<size_t>{0, 1} : std::vector<size_t>{}; }
   void run(KernelContext& context) const override {
     const Tensor& input = context.input(0);
     if (op_ == "Alias") {
       context.set_output(0, input);
+    } else if (op_ == "Concat") {
+      int64_t total = 0;
+      for (size_t i = 0; i < context.input_count(); ++i) total += context.input(i).element_count();
+      Tensor& output = context.allocate_output(0, DType::f32, {total});
+      float* target = output.data<float>();
+      for (size_t i = 0; i < context.input_count(); ++i) {
+        const Tensor& part = context.input(i);
+        if (part.data<float>() != target) std::copy(part.data<float>(), part.data<float>() + part.element_count(), target);
+        else ++const_cast<Recorded&>(recorded_).parts_in_place;
+        target += part.element_count();
+      }
     } else if (op_ == "Partial") {
       Tensor& output = context.allocate_output(0, DType::f32, input.shape());
       output.data<float>()[0] = input.data<float>()[0];
@@ -129,8 +142,8 @@ struct TestGraph {
     model->graph->inputs.push_back(value);
     return value;
   }
-  ir::Value* node(const std::string& op, std::vector<ir::Value*> inputs, const std::string& name) {
-    ir::Value* output = model->graph->add_value(name, float_type({4}));
+  ir::Value* node(const std::string& op, std::vector<ir::Value*> inputs, const std::string& name, int64_t size = 4) {
+    ir::Value* output = model->graph->add_value(name, float_type({size}));
     model->graph->add_node(op, std::move(inputs), {output}, name);
     return output;
   }
@@ -192,6 +205,32 @@ TEST(MemoryPlan, KernelsThatDoNotWriteEveryElementGetZeroedSlots) {
   for (int run = 0; run < 2; ++run) {  // the second run starts from an arena dirty from the first
     std::vector<Tensor> outputs = executor.run({{"x", vector4(1, 2, 3, 4)}});
     EXPECT_EQ(outputs[0].to_float_vector(), (std::vector<float>{4, 2, 3, 4}));
+  }
+}
+
+TEST(MemoryPlan, ConcatPartsAreWrittenInPlaceInsideTheConcatOutput) {
+  // a and b are written straight into their places in c; the graph input x (not in the arena) is copied.
+  // a is also read after the Concat, from inside c's buffer.
+  TestGraph graph;
+  ir::Value* x = graph.input("x");
+  ir::Value* a = graph.node("Add", {x, x}, "a");
+  ir::Value* b = graph.node("Add", {a, x}, "b");
+  ir::Value* c = graph.node("Concat", {a, x, b}, "c", 12);
+  ir::Value* c2 = graph.node("Concat", {c, c}, "c2", 24);  // the same value twice: copied, not planned inside
+  graph.output(c2);
+  graph.output(graph.node("Add", {a, x}, "late"));
+  TestBackend backend;
+  Executor executor(graph.model, {&backend});
+  for (int run = 0; run < 2; ++run) {
+    backend.recorded.parts_in_place = 0;
+    std::vector<Tensor> outputs = executor.run({{"x", vector4(1, 2, 3, 4)}});
+    EXPECT_EQ(outputs[0].to_float_vector(), (std::vector<float>{2, 4, 6, 8, 1, 2, 3, 4, 3, 6, 9, 12,
+                                                                2, 4, 6, 8, 1, 2, 3, 4, 3, 6, 9, 12}));
+    EXPECT_EQ(outputs[1].to_float_vector(), (std::vector<float>{3, 6, 9, 12}));
+    EXPECT_EQ(backend.recorded.parts_in_place, 2);  // a and b
+    const auto* c_start = static_cast<const float*>(backend.recorded.output_address["c"]);
+    EXPECT_EQ(backend.recorded.output_address["a"], c_start);
+    EXPECT_EQ(backend.recorded.output_address["b"], c_start + 8);
   }
 }
 

@@ -25,6 +25,9 @@ class NodeExecutable {
   // Inputs whose storage output 0 may reuse when the input is read by no later node (in-place execution),
   // in order of preference. The kernel must then be correct with output 0 and that input at one address.
   virtual std::vector<size_t> in_place_inputs() const { return {}; }
+  // True for a Concat that finds an input already at its place in the output (same address) and then
+  // leaves it; the executor may then plan inputs inside the output's buffer.
+  virtual bool inputs_may_live_in_output() const { return false; }
 };
 
 class Backend {

@@ -108,7 +108,12 @@ void Executor::prepare_graph(const ir::Graph& graph, std::vector<std::string>& u
   if (&graph == model_->graph.get() && unsupported.empty()) {
     prepared.memory = plan_memory(graph, last_use, [&prepared](size_t node_index) {
       const PreparedNode& entry = prepared.nodes[node_index];
-      return entry.executable ? entry.executable->in_place_inputs() : std::vector<size_t>{};
+      NodeMemoryTraits traits;
+      if (entry.executable) {
+        traits.in_place_inputs = entry.executable->in_place_inputs();
+        traits.inputs_may_live_in_output = entry.executable->inputs_may_live_in_output();
+      }
+      return traits;
     });
     for (size_t i = 0; i < prepared.nodes.size(); ++i) {
       prepared.nodes[i].slots = prepared.memory.node_outputs[i];

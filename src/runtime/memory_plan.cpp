@@ -1,5 +1,6 @@
 #include "runtime/memory_plan.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 #include <set>
@@ -40,12 +41,31 @@ struct Buffers {
   }
 };
 
+// True when every input of a Concat is one contiguous range of its output: all dims before the axis are 1
+// (plain), which with batch 1 also holds for blocked tensors (whole blocks of channels, blocked_layout.h).
+bool concat_parts_are_contiguous(const ir::Node& node) {
+  const ir::Value* output = node.output(0);
+  if (!output || !output->type.has_static_shape()) return false;
+  const Shape shape = output->type.static_shape();
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  int64_t axis = node.get_int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return false;
+  for (int64_t d = 0; d < axis; ++d) {
+    if (shape[static_cast<size_t>(d)] != 1) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 MemoryPlan plan_memory(const ir::Graph& graph, const std::unordered_map<const ir::Value*, size_t>& last_use,
-                       const std::function<std::vector<size_t>(size_t)>& in_place_inputs) {
+                       const std::function<NodeMemoryTraits(size_t)>& traits_of) {
   const auto& nodes = graph.nodes();
   Buffers buffers;
+  std::unordered_map<const ir::Value*, size_t> member_count;      // per buffer root: values in the buffer
+  std::unordered_map<const ir::Value*, size_t> offset_in_buffer;  // per value, where it starts in its buffer
+  std::set<const ir::Value*> exact_size;                          // Concat parts: no room past their own bytes
   std::unordered_map<const ir::Value*, size_t> first_of, last_of;  // per value
   std::vector<const ir::Value*> planned_in_order;                  // graph order, for a reproducible layout
   std::set<const ir::Value*> view_outputs;                         // live in their input's buffer, never written
@@ -61,6 +81,7 @@ MemoryPlan plan_memory(const ir::Graph& graph, const std::unordered_map<const ir
       const ir::Value* output = node.outputs[j];
       if (!is_plannable(output)) continue;
       buffers.parent[output] = output;
+      member_count[output] = 1;
       planned_in_order.push_back(output);
       first_of[output] = i;
       last_of[output] = last_read(output, i);
@@ -68,13 +89,37 @@ MemoryPlan plan_memory(const ir::Graph& graph, const std::unordered_map<const ir
     }
     const ir::Value* output = node.output(0);
     if (!output || !buffers.parent.count(output)) continue;
+    const NodeMemoryTraits traits = traits_of(i);
+    if (traits.inputs_may_live_in_output && concat_parts_are_contiguous(node)) {
+      // Each input that has a buffer of its own is planned at its place inside the output's buffer, so its
+      // producer writes it there and the Concat copies nothing for it.
+      size_t offset = 0;
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        const ir::Value* input = node.inputs[k];
+        if (!input || !input->type.has_static_shape() || dtype_size(input->type.dtype) == 0) break;  // offsets unknown
+        const bool own_buffer = buffers.parent.count(input) && buffers.root(input) == input && member_count[input] == 1 &&
+                                !exact_size.count(input);
+        const bool once = std::count(node.inputs.begin(), node.inputs.end(), input) == 1;
+        if (own_buffer && once) {
+          buffers.parent[input] = output;
+          member_count[output] += 1;
+          member_count.erase(input);
+          offset_in_buffer[input] = offset;
+          exact_size.insert(input);
+          buffer_last[output] = std::max(buffer_last[output], buffer_last[input]);
+          buffer_last.erase(input);
+        }
+        offset += value_bytes(input);
+      }
+      continue;
+    }
     const ir::Value* source = nullptr;
     if (returns_view_of_input(node)) {
       view_outputs.insert(output);
       const ir::Value* input = node.input(0);
       if (input && buffers.parent.count(input)) source = input;
     } else {
-      for (size_t k : in_place_inputs(i)) {
+      for (size_t k : traits.in_place_inputs) {
         const ir::Value* input = node.input(k);
         if (!input || !buffers.parent.count(input) || value_bytes(input) < value_bytes(output)) continue;
         const ir::Value* root = buffers.root(input);
@@ -94,6 +139,10 @@ MemoryPlan plan_memory(const ir::Graph& graph, const std::unordered_map<const ir
     if (!source) continue;
     const ir::Value* root = buffers.root(source);
     buffers.parent[output] = root;
+    member_count[root] += 1;
+    member_count.erase(output);
+    if (offset_in_buffer.count(source)) offset_in_buffer[output] = offset_in_buffer[source];
+    if (exact_size.count(source)) exact_size.insert(output);
     buffer_last[root] = std::max(buffer_last[root], buffer_last[output]);
     buffer_last.erase(output);
   }
@@ -118,7 +167,9 @@ MemoryPlan plan_memory(const ir::Graph& graph, const std::unordered_map<const ir
   plan.arena_bytes = layout.total_bytes;
   for (const ir::Value* value : planned_in_order) {
     const size_t buffer = index_of_root.at(buffers.root(value));
-    plan.buffer_of[value] = ArenaSlot{layout.offsets[buffer], lifetimes[buffer].bytes, true};
+    const size_t offset = offset_in_buffer.count(value) ? offset_in_buffer.at(value) : 0;
+    const size_t capacity = exact_size.count(value) ? value_bytes(value) : lifetimes[buffer].bytes - offset;
+    plan.buffer_of[value] = ArenaSlot{layout.offsets[buffer] + offset, capacity, true};
   }
   plan.node_outputs.resize(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {

@@ -10,7 +10,10 @@
 //  - views: Reshape, Flatten, Squeeze, Unsqueeze, Identity and Dropout return their input's storage, so
 //    their output lives in the input's buffer, which then stays alive as long as the view is read;
 //  - in place: a kernel that declares it (NodeExecutable::in_place_inputs) writes output 0 over an input
-//    whose buffer dies at that node (the residual of a fused convolution, an elementwise operand).
+//    whose buffer dies at that node (the residual of a fused convolution, an elementwise operand);
+//  - parts of a Concat (NodeExecutable::inputs_may_live_in_output) whose parts are contiguous ranges of its
+//    output: each part is planned at its place inside the output's buffer, so its producer writes it there
+//    and the Concat has nothing to copy (YOLO necks concatenate large maps at every scale).
 // Anything a kernel returns that points into the arena but not into its own buffer (an alias the plan did
 // not foresee, from a control-flow or reduction kernel) is copied out by the executor, so a later node can
 // never overwrite a value still in use.
@@ -43,11 +46,16 @@ struct MemoryPlan {
   size_t planned_values = 0;
 };
 
+// What the plan may do around one node, as its kernel declares it (NodeExecutable).
+struct NodeMemoryTraits {
+  std::vector<size_t> in_place_inputs;     // inputs whose buffer output 0 may take over, by preference
+  bool inputs_may_live_in_output = false;  // Concat: inputs may already sit at their place in the output
+};
+
 // last_use: for every value read in the graph, the index of the last node that reads it (subgraph reads
-// count for the node that owns the subgraph). in_place_inputs(i): the inputs of node i whose buffer output 0
-// may take over, in order of preference.
+// count for the node that owns the subgraph). traits_of(i): what node i's kernel allows.
 MemoryPlan plan_memory(const ir::Graph& graph, const std::unordered_map<const ir::Value*, size_t>& last_use,
-                       const std::function<std::vector<size_t>(size_t)>& in_place_inputs);
+                       const std::function<NodeMemoryTraits(size_t)>& traits_of);
 
 // Arenas for concurrent runs of one plan: a run borrows one and gives it back, so a session run from several
 // threads at once uses one arena per thread, and a single-threaded caller allocates exactly one, once.

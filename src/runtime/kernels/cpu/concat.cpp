@@ -10,6 +10,7 @@ namespace {
 
 class ConcatExecutable final : public CpuExecutable {
  public:
+  bool inputs_may_live_in_output() const override { return true; }
   void run(KernelContext& context) const override {
     const Tensor& first = context.input(0);
     const int64_t rank = static_cast<int64_t>(first.rank());
@@ -47,8 +48,10 @@ class ConcatExecutable final : public CpuExecutable {
       const int64_t o = task / static_cast<int64_t>(inputs.size());
       const size_t i = static_cast<size_t>(task % static_cast<int64_t>(inputs.size()));
       const int64_t block = inputs[i]->dim(axis) * inner;
-      std::memcpy(out_data + o * out_block + offsets[i], inputs[i]->data<float>() + o * block,
-                  static_cast<size_t>(block) * sizeof(float));
+      float* target = out_data + o * out_block + offsets[i];
+      const float* source = inputs[i]->data<float>() + o * block;
+      // The memory plan may have had the producer write this part in place already (memory_plan.h).
+      if (target != source) std::memcpy(target, source, static_cast<size_t>(block) * sizeof(float));
     }
   }
 };
