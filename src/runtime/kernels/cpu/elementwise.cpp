@@ -167,16 +167,6 @@ void map_elements(const float* in, float* out, int64_t count, Map map) {
   for (int64_t i = 0; i < count; ++i) out[i] = map(in[i]);
 }
 
-// Applies a vector_math range function, the range split in blocks across the threads.
-void map_blocks(const float* in, float* out, int64_t count, void (*function)(const float*, float*, int64_t)) {
-  constexpr int64_t block = 4096;
-  const int64_t blocks = (count + block - 1) / block;
-#pragma omp parallel for schedule(static) if (count > 32768)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t begin = b * block;
-    function(in + begin, out + begin, std::min(block, count - begin));
-  }
-}
 
 // The exp-based activations go through vector_math (AVX2 when the machine has it); the piecewise-linear
 // ones are loops the compiler vectorizes, each spelled exactly as FusedActivation::apply so cpu and ref
@@ -194,9 +184,9 @@ class ActivationExecutable final : public CpuExecutable {
     const int64_t count = input.element_count();
     const float alpha = activation_.alpha, beta = activation_.beta;
     switch (activation_.kind) {
-      case ActivationKind::sigmoid: map_blocks(in, result, count, vector_math::sigmoid); return;
-      case ActivationKind::tanh: map_blocks(in, result, count, vector_math::tanh); return;
-      case ActivationKind::silu: map_blocks(in, result, count, vector_math::silu); return;
+      case ActivationKind::sigmoid: vector_math::apply_in_parallel(vector_math::sigmoid, in, result, count); return;
+      case ActivationKind::tanh: vector_math::apply_in_parallel(vector_math::tanh, in, result, count); return;
+      case ActivationKind::silu: vector_math::apply_in_parallel(vector_math::silu, in, result, count); return;
       case ActivationKind::relu: map_elements(in, result, count, [](float x) { return x > 0 ? x : 0.0f; }); return;
       case ActivationKind::leaky_relu:
         map_elements(in, result, count, [alpha](float x) { return x >= 0 ? x : alpha * x; });

@@ -234,4 +234,14 @@ void exp_of_difference(const float* in, const float* shift, float* out, int64_t 
   for (int64_t i = 0; i < count; ++i) out[i] = std::exp(in[i] - shift[i]);
 }
 
+void apply_in_parallel(void (*function)(const float*, float*, int64_t), const float* in, float* out, int64_t count) {
+  constexpr int64_t block = 4096;
+  const int64_t blocks = (count + block - 1) / block;
+#pragma omp parallel for schedule(static) if (count > 32768)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t begin = b * block;
+    function(in + begin, out + begin, std::min(block, count - begin));
+  }
+}
+
 }  // namespace npukit::runtime::cpu::vector_math

@@ -33,6 +33,9 @@ void sigmoid(const float* in, float* out, int64_t count);  // 1 / (1 + exp(-x))
 void tanh(const float* in, float* out, int64_t count);
 void silu(const float* in, float* out, int64_t count);  // x * sigmoid(x), 0 at -inf
 
+// Runs `function` over in[0, count) -> out, in blocks split across the OpenMP threads.
+void apply_in_parallel(void (*function)(const float*, float*, int64_t), const float* in, float* out, int64_t count);
+
 // Largest element of in[0, count) (NaN-free input assumed; count >= 1).
 float maximum(const float* in, int64_t count);
 
