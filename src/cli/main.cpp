@@ -32,20 +32,23 @@ size_t parse_memory_size(const std::string& text) {
 
 }  // namespace
 
-// OpenMP (under oneDNN and the cpu kernels) spin-waits between parallel regions by default. On a machine
-// whose cores are shared with other work that is ruinous: a spinning thread burns the time slice the thread
-// with work needs (MobileNetV2 at 2 threads next to a compiler: 230 ms spinning, 7-9 ms passive). libgomp
-// reads OMP_WAIT_POLICY only when it loads, so the CLI sets it and restarts itself once; a user who sets the
-// variable keeps their choice. (Library users set it in their own environment; see the README.)
-void prefer_passive_openmp_waiting(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+// OpenMP (under oneDNN and the cpu kernels) waits between parallel regions. Spinning without bound burns
+// the time slice a thread with work needs when the cores are shared (an earlier measurement next to a
+// compiler: MobileNetV2 at 2 threads, 230 ms spinning against 9 ms passive); sleeping at once makes every
+// parallel region pay a wake-up (ResNet50 at 2 threads on an idle machine: 34-35 ms passive, 27 ms
+// spinning). A short bounded spin keeps both: libgomp spins GOMP_SPINCOUNT iterations (~10-40 us here)
+// before it sleeps, enough to bridge the gap between two convolutions. libgomp reads the variables only
+// when it loads, so the CLI sets the count and restarts itself once; a user who sets OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT keeps their choice. (Library users set them in their own environment; see the README.)
+void prefer_bounded_openmp_spinning(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  setenv("GOMP_SPINCOUNT", "20000", 1);
   execv("/proc/self/exe", argv);
-  // exec failed (no /proc): carry on with the default policy.
+  // exec failed (no /proc): carry on with libgomp's default.
 }
 
 int main(int argc, char** argv) {
-  prefer_passive_openmp_waiting(argv);
+  prefer_bounded_openmp_spinning(argv);
   CLI::App app{"npukit: take an ONNX model to an edge NPU, and tell the truth about it"};
   app.require_subcommand(1);
   std::string memory_limit;
