@@ -214,6 +214,9 @@ std::vector<OpCase> op_cases() {
       conv_case("Conv grouped 12->18 group 3", {1, 12, 9, 9}, 18, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}),
       conv_case("Conv 5x5 no bias", {1, 3, 127, 7}, 5, 5, 1, {1, 1}, {2, 2, 2, 2}, {1, 1}, false),
       conv_case("Conv 6x6 stride 2 (YOLOv5 stem)", {1, 3, 33, 33}, 16, 6, 1, {2, 2}, {2, 2, 2, 2}, {1, 1}),
+      // 3x3 over a small map with 64+ channels runs on oneDNN's NHWC kernel (prefers_channels_last).
+      conv_case("Conv 3x3 64->48 on 13x11 (NHWC path)", {1, 64, 13, 11}, 48, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}),
+      conv_case("Conv 3x3 80->16 on 7x7 (NHWC path), no bias", {1, 80, 7, 7}, 16, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, false),
       conv_case("Conv batch 2", {2, 4, 7, 7}, 6, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}),
       [] {  // ConvTranspose 2x2 stride 2 (PP-OCR det's upsampling), 13 -> 7 channels
         OpCase op{"ConvTranspose 2x2 stride 2", "ConvTranspose", "", {}, {{"strides", ints_attribute({2, 2})}}};
