@@ -20,6 +20,7 @@
 
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
+#include "runtime/kernels/ref/resize_geometry.h"
 
 namespace npukit::runtime::cpu {
 
@@ -32,39 +33,9 @@ struct ResizeSettings {
   std::string nearest_mode = "round_prefer_floor";
 };
 
-struct AxisGeometry {
-  int64_t input_extent = 1;
-  int64_t output_extent = 1;
-  double scale = 1.0;
-};
-
-// ref's original_coordinate without tf_crop_and_resize (refused in resize_unsupported_reason).
-double original_coordinate(double x, const AxisGeometry& axis, const std::string& mode) {
-  const double input_extent = static_cast<double>(axis.input_extent);
-  const double output_length = axis.scale * input_extent;
-  if (mode == "half_pixel") return (x + 0.5) / axis.scale - 0.5;
-  if (mode == "pytorch_half_pixel") return output_length > 1.0 ? (x + 0.5) / axis.scale - 0.5 : -0.5;
-  if (mode == "asymmetric") return x / axis.scale;
-  if (mode == "tf_half_pixel_for_nn") return (x + 0.5) / axis.scale;
-  // align_corners
-  return output_length == 1.0 ? 0.0 : x * (input_extent - 1.0) / (output_length - 1.0);
-}
-
-// ref's nearest_index.
-int64_t nearest_index(double original, const std::string& nearest_mode, const AxisGeometry& axis) {
-  const double floor_value = std::floor(original);
-  int64_t index = static_cast<int64_t>(floor_value);
-  const double ratio = original - floor_value;
-  if (ratio != 0.0) {
-    bool up = false;
-    if (nearest_mode == "round_prefer_floor") up = ratio > 0.5;
-    else if (nearest_mode == "round_prefer_ceil") up = ratio >= 0.5;
-    else if (nearest_mode == "ceil") up = true;
-    else if (nearest_mode == "simple") up = axis.scale < 1.0;
-    if (up) ++index;
-  }
-  return std::clamp<int64_t>(index, 0, axis.input_extent - 1);
-}
+using ref::original_coordinate;
+using ref::nearest_index;
+using AxisGeometry = ref::ResizeAxis;
 
 std::vector<int64_t> nearest_map(const AxisGeometry& axis, const ResizeSettings& settings) {
   std::vector<int64_t> map(static_cast<size_t>(axis.output_extent));
@@ -88,9 +59,7 @@ int64_t uniform_repeat(const std::vector<int64_t>& map, int64_t input_extent) {
 
 // ref's identity test: such an axis is skipped by ref's linear interpolation.
 bool axis_is_identity(const AxisGeometry& axis, const ResizeSettings& settings) {
-  if (axis.input_extent != axis.output_extent || axis.scale != 1.0) return false;
-  if (settings.coordinate_mode == "tf_half_pixel_for_nn") return false;
-  return !(settings.coordinate_mode == "pytorch_half_pixel" && axis.output_extent == 1);
+  return ref::axis_is_identity(axis, settings.coordinate_mode);
 }
 
 // The two source indices and weights of each output coordinate along one axis (ref's linear taps).

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/kernels/cpu/cpu_kernels.h"
+#include "runtime/kernels/ref/data_movement_parameters.h"
 
 namespace npukit::runtime::cpu {
 
@@ -22,37 +23,7 @@ class SplitExecutable final : public CpuExecutable {
     const size_t axis = static_cast<size_t>(normalize_axis(context.attribute_int("axis", 0), rank, context));
     const int64_t extent = data.dim(axis);
     const size_t output_count = context.output_count();
-    std::vector<int64_t> sizes;
-    if (context.opset() < 13) {
-      sizes = context.attribute_ints("split");
-    } else if (const Tensor* split = context.optional_input(1)) {
-      sizes = split->to_int64_vector();
-    }
-    if (sizes.empty()) {
-      const int64_t parts = static_cast<int64_t>(output_count);
-      if (context.opset() >= 18) {
-        const int64_t chunk = (extent + parts - 1) / parts;
-        for (int64_t i = 0; i < parts; ++i) sizes.push_back(std::clamp<int64_t>(extent - i * chunk, 0, chunk));
-      } else {
-        if (extent % parts != 0) {
-          context.invalid("axis extent " + std::to_string(extent) + " does not split into " + std::to_string(parts) +
-                          " equal parts");
-        }
-        sizes.assign(output_count, extent / parts);
-      }
-    }
-    if (sizes.size() != output_count) {
-      context.invalid("split has " + std::to_string(sizes.size()) + " sizes for " + std::to_string(output_count) +
-                      " outputs");
-    }
-    int64_t total = 0;
-    for (int64_t size : sizes) {
-      if (size < 0) context.invalid("split sizes must not be negative");
-      total += size;
-    }
-    if (total != extent) {
-      context.invalid("split sizes sum to " + std::to_string(total) + " but the axis has extent " + std::to_string(extent));
-    }
+    const std::vector<int64_t> sizes = ref::split_sizes(context, data, axis);
     int64_t outer = 1, inner = 1;
     for (size_t d = 0; d < axis; ++d) outer *= data.dim(d);
     for (size_t d = axis + 1; d < data.rank(); ++d) inner *= data.dim(d);

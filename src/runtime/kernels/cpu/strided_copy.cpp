@@ -65,11 +65,6 @@ void copy_view(const void* source, void* destination, const StridedView& view) {
 
 }  // namespace
 
-std::vector<int64_t> contiguous_strides(const Shape& shape) {
-  std::vector<int64_t> strides(shape.size(), 1);
-  for (size_t axis = shape.size(); axis-- > 1;) strides[axis - 1] = strides[axis] * shape[axis];
-  return strides;
-}
 
 StridedView simplified(const StridedView& view) {
   StridedView result;

@@ -7,18 +7,15 @@
 #include <vector>
 
 #include "npukit/tensor.h"
+#include "runtime/kernels/ref/data_movement_parameters.h"
+#include "runtime/kernels/ref/strided_copy.h"
 
 namespace npukit::runtime::cpu {
 
-// A view of a tensor: extent and source stride (in elements, possibly zero or negative) per axis.
-struct StridedView {
-  Shape shape;
-  std::vector<int64_t> strides;
-  int64_t offset = 0;  // of element (0, 0, …), in elements
-};
-
-// Row-major strides of a contiguous tensor, in elements.
-std::vector<int64_t> contiguous_strides(const Shape& shape);
+// A view of a tensor: extent and source stride (in elements, possibly zero or negative) per axis, as the
+// reference kernels compute it (ref::transposed_view, ref::sliced_view).
+using ref::StridedView;
+using ref::contiguous_strides;
 
 // The same view with extent-1 axes dropped and neighbouring axes merged wherever the outer one's stride
 // continues the inner one's (a slice that keeps whole rows becomes one long run). Element order is kept.

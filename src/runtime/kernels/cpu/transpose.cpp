@@ -107,25 +107,7 @@ class TransposeExecutable final : public CpuExecutable {
  public:
   void run(KernelContext& context) const override {
     const Tensor& data = context.input(0);
-    const size_t rank = data.rank();
-    std::vector<int64_t> permutation = context.attribute_ints("perm");
-    if (permutation.empty()) {
-      for (size_t axis = rank; axis-- > 0;) permutation.push_back(static_cast<int64_t>(axis));
-    }
-    if (permutation.size() != rank) {
-      context.invalid("perm has " + std::to_string(permutation.size()) + " entries for an input of rank " +
-                      std::to_string(rank));
-    }
-    const std::vector<int64_t> input_strides = contiguous_strides(data.shape());
-    std::vector<bool> seen(rank, false);
-    StridedView view{Shape(rank), std::vector<int64_t>(rank), 0};
-    for (size_t axis = 0; axis < rank; ++axis) {
-      const size_t source_axis = static_cast<size_t>(normalize_axis(permutation[axis], static_cast<int64_t>(rank), context));
-      if (seen[source_axis]) context.invalid("perm is not a permutation");
-      seen[source_axis] = true;
-      view.shape[axis] = data.dim(source_axis);
-      view.strides[axis] = input_strides[source_axis];
-    }
+    const StridedView view = ref::transposed_view(context, data);
     Tensor& output = context.allocate_output(0, data.dtype(), view.shape);
     const size_t element_size = dtype_size(data.dtype());
     const StridedView simple = simplified(view);
