@@ -117,6 +117,7 @@ void Executor::prepare_graph(const ir::Graph& graph, std::vector<std::string>& u
     });
     for (size_t i = 0; i < prepared.nodes.size(); ++i) {
       prepared.nodes[i].slots = prepared.memory.node_outputs[i];
+      prepared.nodes[i].buffers = prepared.memory.node_buffers[i];
       prepared.nodes[i].zero_fill = !prepared.nodes[i].executable->writes_whole_outputs();
     }
     if (prepared.memory.planned_values > 0) prepared.arenas = std::make_unique<ArenaPool>(prepared.memory.arena_bytes);
@@ -215,10 +216,7 @@ std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope
         throw Error(ErrorKind::internal, "kernel produced no tensor for output '" + value->name + "'",
                     model_->source_path, node.describe());
       }
-      if (arena) {
-        auto own = prepared.memory.buffer_of.find(value);
-        copy_out_of_arena(outputs[i], arena, arena_bytes, own == prepared.memory.buffer_of.end() ? nullptr : &own->second);
-      }
+      if (arena) copy_out_of_arena(outputs[i], arena, arena_bytes, entry.buffers[i]);
       scope.tensors[value] = std::move(outputs[i]);
     }
     for (const ir::Value* value : entry.release_after) scope.tensors.erase(value);
@@ -235,16 +233,15 @@ std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope
     }
     results.push_back(*tensor);
     // The arena goes back to the pool when this function returns: nothing handed out may point into it.
-    if (arena) copy_out_of_arena(results.back(), arena, arena_bytes, nullptr);
+    if (arena) copy_out_of_arena(results.back(), arena, arena_bytes, ArenaSlot{});
   }
   return results;
 }
 
-void Executor::copy_out_of_arena(Tensor& tensor, const std::byte* arena, size_t arena_bytes, const ArenaSlot* own) const {
+void Executor::copy_out_of_arena(Tensor& tensor, const std::byte* arena, size_t arena_bytes, const ArenaSlot& own) const {
   const auto* data = static_cast<const std::byte*>(tensor.raw_data());
   if (!data || data < arena || data >= arena + arena_bytes) return;
-  if (own && own->planned && data >= arena + own->offset &&
-      data + tensor.byte_size() <= arena + own->offset + own->bytes) {
+  if (own.planned && data >= arena + own.offset && data + tensor.byte_size() <= arena + own.offset + own.bytes) {
     return;  // in its own buffer: a planned slot or a view the plan foresaw
   }
   tensor = tensor.clone();

@@ -46,6 +46,7 @@ class Executor {
     std::unique_ptr<NodeExecutable> executable;
     std::vector<const ir::Value*> release_after;  // values whose last use is this node
     std::vector<ArenaSlot> slots;                  // per output: its place in the arena (top-level graph only)
+    std::vector<ArenaSlot> buffers;                // per output: the bytes it may point into (views included)
     bool zero_fill = true;                         // the kernel may leave output elements unwritten
   };
   struct PreparedGraph {
@@ -59,8 +60,9 @@ class Executor {
   std::vector<Tensor> run_graph(const ir::Graph& graph, const std::vector<Tensor>& inputs, const Scope* outer) const;
   std::vector<Tensor> run_graph_with_scope(const ir::Graph& graph, Scope& scope,
                                            std::vector<double>* node_seconds = nullptr) const;
-  // Copies `tensor` to the heap when it points into `arena` outside `own` (the buffer the plan gave it).
-  void copy_out_of_arena(Tensor& tensor, const std::byte* arena, size_t arena_bytes, const ArenaSlot* own) const;
+  // Copies `tensor` to the heap when it points into `arena` outside `own` (the buffer the plan gave it;
+  // unplanned: anywhere in the arena is outside).
+  void copy_out_of_arena(Tensor& tensor, const std::byte* arena, size_t arena_bytes, const ArenaSlot& own) const;
 
   std::shared_ptr<const ir::Model> model_;
   std::vector<const Backend*> backends_;

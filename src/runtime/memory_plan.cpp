@@ -165,20 +165,24 @@ MemoryPlan plan_memory(const ir::Graph& graph, const std::unordered_map<const ir
 
   MemoryPlan plan;
   plan.arena_bytes = layout.total_bytes;
+  std::unordered_map<const ir::Value*, ArenaSlot> buffer_of;  // where each planned value lives
   for (const ir::Value* value : planned_in_order) {
     const size_t buffer = index_of_root.at(buffers.root(value));
     const size_t offset = offset_in_buffer.count(value) ? offset_in_buffer.at(value) : 0;
     const size_t capacity = exact_size.count(value) ? value_bytes(value) : lifetimes[buffer].bytes - offset;
-    plan.buffer_of[value] = ArenaSlot{layout.offsets[buffer] + offset, capacity, true};
+    buffer_of[value] = ArenaSlot{layout.offsets[buffer] + offset, capacity, true};
   }
   plan.node_outputs.resize(nodes.size());
+  plan.node_buffers.resize(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     plan.node_outputs[i].resize(nodes[i]->outputs.size());
+    plan.node_buffers[i].resize(nodes[i]->outputs.size());
     for (size_t j = 0; j < nodes[i]->outputs.size(); ++j) {
       const ir::Value* output = nodes[i]->outputs[j];
-      if (!output || view_outputs.count(output)) continue;
-      auto found = plan.buffer_of.find(output);
-      if (found == plan.buffer_of.end()) continue;
+      auto found = output ? buffer_of.find(output) : buffer_of.end();
+      if (found == buffer_of.end()) continue;
+      plan.node_buffers[i][j] = found->second;
+      if (view_outputs.count(output)) continue;
       plan.node_outputs[i][j] = found->second;
       ++plan.planned_values;
     }

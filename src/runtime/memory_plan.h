@@ -40,9 +40,10 @@ struct MemoryPlan {
   size_t arena_bytes = 0;
   // node_outputs[i][j]: where output j of node i (graph order) is written; unplanned = the heap.
   std::vector<std::vector<ArenaSlot>> node_outputs;
-  // The buffer each planned value lives in (its own slot, or the slot of the value it views), for telling a
-  // foreseen alias from one to copy out.
-  std::unordered_map<const ir::Value*, ArenaSlot> buffer_of;
+  // node_buffers[i][j]: the bytes output j of node i may point into: its own slot, or for a view the slot of
+  // the value it views. Tells a foreseen alias from one the executor must copy out; indexed like
+  // node_outputs so the run path needs no lookup.
+  std::vector<std::vector<ArenaSlot>> node_buffers;
   size_t planned_values = 0;
 };
 

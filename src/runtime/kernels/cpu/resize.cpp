@@ -219,24 +219,9 @@ class ResizeExecutable final : public CpuExecutable {
       if (!scales.empty() && !sizes.empty()) context.invalid("only one of scales and sizes may be given");
       if (scales.empty() && sizes.empty()) context.invalid("one of scales and sizes must be given");
     }
-    if (!sizes.empty() && sizes.size() != 4) context.invalid("sizes has " + std::to_string(sizes.size()) + " entries for a 4-D input");
-    if (sizes.empty() && scales.size() != 4) context.invalid("scales has " + std::to_string(scales.size()) + " entries for a 4-D input");
-    std::vector<AxisGeometry> axes(4);
-    Shape shape(4);
-    for (size_t a = 0; a < 4; ++a) {
-      AxisGeometry& axis = axes[a];
-      axis.input_extent = data.dim(a);
-      if (!sizes.empty()) {
-        if (sizes[a] < 0) context.invalid("sizes must not be negative");
-        axis.output_extent = sizes[a];
-        axis.scale = axis.input_extent == 0 ? 1.0 : static_cast<double>(sizes[a]) / static_cast<double>(axis.input_extent);
-      } else {
-        if (!(scales[a] > 0.0)) context.invalid("scales must be positive");
-        axis.scale = scales[a];
-        axis.output_extent = static_cast<int64_t>(scales[a] * static_cast<double>(axis.input_extent));
-      }
-      shape[a] = axis.output_extent;
-    }
+    const std::vector<AxisGeometry> axes = ref::resize_axes(context, data, scales, sizes, {});
+    Shape shape;
+    for (const AxisGeometry& axis : axes) shape.push_back(axis.output_extent);
     // Bilinear here interpolates H and W only; scaling N or C as well is ref's job.
     if (settings_.linear && (!axis_is_identity(axes[0], settings_) || !axis_is_identity(axes[1], settings_))) {
       return reference_->run(context);

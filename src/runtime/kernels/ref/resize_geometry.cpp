@@ -5,6 +5,36 @@
 
 namespace npukit::runtime::ref {
 
+std::vector<ResizeAxis> resize_axes(const KernelContext& context, const Tensor& data, const std::vector<double>& scales,
+                                    const std::vector<int64_t>& sizes, const std::vector<double>& roi) {
+  const size_t rank = data.rank();
+  if (!sizes.empty() && sizes.size() != rank) {
+    context.invalid("sizes has " + std::to_string(sizes.size()) + " entries for an input of rank " + std::to_string(rank));
+  }
+  if (sizes.empty() && scales.size() != rank) {
+    context.invalid("scales has " + std::to_string(scales.size()) + " entries for an input of rank " + std::to_string(rank));
+  }
+  std::vector<ResizeAxis> axes(rank);
+  for (size_t a = 0; a < rank; ++a) {
+    ResizeAxis& axis = axes[a];
+    axis.input_extent = data.dim(a);
+    if (!sizes.empty()) {
+      if (sizes[a] < 0) context.invalid("sizes must not be negative");
+      axis.output_extent = sizes[a];
+      axis.scale = axis.input_extent == 0 ? 1.0 : static_cast<double>(sizes[a]) / static_cast<double>(axis.input_extent);
+    } else {
+      if (!(scales[a] > 0.0)) context.invalid("scales must be positive");
+      axis.scale = scales[a];
+      axis.output_extent = static_cast<int64_t>(scales[a] * static_cast<double>(axis.input_extent));
+    }
+    if (roi.size() == 2 * rank) {
+      axis.roi_start = roi[a];
+      axis.roi_end = roi[a + rank];
+    }
+  }
+  return axes;
+}
+
 double original_coordinate(double x, const ResizeAxis& axis, const std::string& mode) {
   const double input_extent = static_cast<double>(axis.input_extent);
   // As in the reference, the "output length" of the formulas is scale * input length (exactly the output

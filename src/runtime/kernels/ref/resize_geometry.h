@@ -5,6 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "npukit/tensor.h"
+#include "runtime/kernel.h"
 
 namespace npukit::runtime::ref {
 
@@ -16,6 +20,12 @@ struct ResizeAxis {
   double roi_start = 0.0;
   double roi_end = 1.0;
 };
+
+// The axes of a Resize of `data`: output extents and scales from `sizes` (when given) or `scales`, and the
+// crop box from `roi` (2 * rank values, or empty). Throws for counts that do not match the rank, negative
+// sizes and non-positive scales.
+std::vector<ResizeAxis> resize_axes(const KernelContext& context, const Tensor& data, const std::vector<double>& scales,
+                                    const std::vector<int64_t>& sizes, const std::vector<double>& roi);
 
 // Where output coordinate x lies in the input, or NaN when tf_crop_and_resize extrapolates there.
 double original_coordinate(double x, const ResizeAxis& axis, const std::string& coordinate_mode);
