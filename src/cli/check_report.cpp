@@ -1,5 +1,6 @@
 #include "cli/check_report.h"
 
+#include <map>
 #include <sstream>
 
 #include "cli/table.h"
@@ -120,6 +121,30 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
     out << "every node runs on the " << result.accelerator << " without conditions\n\n";
   }
 
+  if (!result.subgraph_nodes.empty()) {
+    std::map<std::string, size_t> ops;
+    size_t off_accelerator = 0;
+    for (const NodeVerdict& node : result.subgraph_nodes) {
+      ++ops[node.op_type];
+      if (!check::on_accelerator(node.placement)) ++off_accelerator;
+    }
+    std::string op_counts;
+    for (const auto& [op, count] : ops) op_counts += (op_counts.empty() ? "" : ", ") + std::to_string(count) + " " + op;
+    out << "inside If/Loop/Scan bodies: " << result.subgraph_nodes.size() << " nodes (" << op_counts << "), "
+        << off_accelerator << " of them on the " << result.fallback_device
+        << " with the node that holds them; their MACs count with it\n";
+    if (options.every_node) {
+      Table bodies({{"inside"}, {"node"}, {"op"}, {"MACs", Align::right}, {"placement"}, {"why"}});
+      for (const NodeVerdict& node : result.subgraph_nodes) {
+        bodies.add_row({node.inside, node_label(node), node.op_type,
+                        node.macs ? format_count(static_cast<double>(*node.macs)) : "?",
+                        placement_label(result, node.placement), node.reason});
+      }
+      print_table(out, bodies, result, options.color, 120);
+    }
+    out << "\n";
+  }
+
   out << "partition (graph order)\n";
   Table segments({{"segment", Align::right}, {"device"}, {"nodes", Align::right}, {"first"}, {"last"}, {"MACs", Align::right}});
   for (size_t i = 0; i < result.segments.size(); ++i) {
@@ -229,6 +254,14 @@ nlohmann::json check_result_json(const CheckResult& result) {
     nodes.push_back(entry);
   }
   json["nodes"] = nodes;
+  nlohmann::json body_nodes = nlohmann::json::array();
+  for (const NodeVerdict& node : result.subgraph_nodes) {
+    body_nodes.push_back({{"inside", node.inside}, {"name", node.name}, {"op", node.op_type},
+                          {"placement", std::string(check::placement_name(node.placement))},
+                          {"macs", node.macs ? nlohmann::json(*node.macs) : nlohmann::json(nullptr)},
+                          {"reason", node.reason}, {"patch", node.patch}, {"fix", node.fix}});
+  }
+  json["subgraph_nodes"] = body_nodes;
   nlohmann::json segments = nlohmann::json::array();
   for (const check::Segment& segment : result.segments) {
     segments.push_back({{"device", segment.device}, {"on_accelerator", segment.on_accelerator},

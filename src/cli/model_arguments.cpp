@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include "npukit/error.h"
-#include "onnx/onnx_import.h"
 #include "zoo/builtin_models.h"
 
 namespace npukit::cli {
@@ -46,11 +45,19 @@ InputShapes parse_input_shapes(const std::vector<std::string>& arguments) {
   return shapes;
 }
 
-void add_input_shape_option(CLI::App& command, std::vector<std::string>& target) {
+void add_input_shape_option(CLI::App& command, std::vector<std::string>& shapes, std::vector<std::string>& values) {
   command
-      .add_option("--input-shape", target,
-                  "Fix an input's shape, for models with dynamic dims: NAME=1,3,640,640 (repeat per input)")
+      .add_option("--input-shape", shapes,
+                  "Fix an input's shape, for models with dynamic dims: NAME=1,3,640,640 (repeat per input). A "
+                  "dynamic batch alone becomes 1 without it")
       ->type_name("NAME=DIMS")
+      ->take_all()
+      ->allow_extra_args(false);
+  command
+      .add_option("--input-value", values,
+                  "Hold an input at a value, specializing the model for it (an If chosen by a sample rate): "
+                  "NAME=16000, NAME=1,2,3 or NAME=FILE.npy")
+      ->type_name("NAME=VALUE")
       ->take_all()
       ->allow_extra_args(false);
 }
@@ -61,25 +68,37 @@ std::string model_argument_help() {
   return help;
 }
 
-ir::Model load_model_argument(const std::string& reference, const InputShapes& input_shapes,
-                              bool propagate_shape_data) {
-  if (zoo::is_builtin_reference(reference)) {
-    zoo::BuiltinOptions options;
-    options.input_shapes = input_shapes;
-    return zoo::build_builtin_model(reference, options);
+preparation::PreparedModel load_model_argument(const std::string& reference, const std::vector<std::string>& shapes,
+                                               const std::vector<std::string>& values,
+                                               preparation::PreparationOptions options) {
+  options.input_shapes = parse_input_shapes(shapes);
+  options.input_values = preparation::parse_input_values(values);
+  return preparation::load_prepared_model(reference, options);
+}
+
+void print_preparation_notes(std::ostream& stream, const preparation::PreparationReport& report) {
+  for (const std::string& note : report.notes) stream << "npukit: note: " << note << "\n";
+}
+
+nlohmann::json preparation_json(const preparation::PreparedModel& prepared) {
+  nlohmann::json json;
+  json["inputs"] = nlohmann::json::array();
+  for (const ir::Value* input : prepared.model.graph->inputs) {
+    if (input->initializer) continue;
+    nlohmann::json shape = nullptr;
+    if (input->type.shape) {
+      shape = nlohmann::json::array();
+      for (const ir::Dim& dim : *input->type.shape) {
+        shape.push_back(dim.is_static() ? nlohmann::json(dim.value) : nlohmann::json(dim.to_string()));
+      }
+    }
+    json["inputs"].push_back({{"name", input->name}, {"dtype", std::string(dtype_name(input->type.dtype))}, {"shape", shape}});
   }
-  std::error_code error;
-  if (!std::filesystem::exists(reference, error)) {
-    throw Error(ErrorKind::io, "no such file; check the path (or use a built-in model such as builtin:yolov5s)",
-                reference);
-  }
-  if (std::filesystem::is_directory(reference, error)) {
-    throw Error(ErrorKind::io, "is a directory; pass the .onnx file inside it", reference);
-  }
-  onnx_io::ImportOptions options;
-  options.input_shapes = input_shapes;
-  options.propagate_shape_data = propagate_shape_data;
-  return onnx_io::load_model(reference, options);
+  json["notes"] = prepared.report.notes;
+  json["nodes_in_file"] = prepared.report.nodes_in_file;
+  json["nodes_after_preparation"] = prepared.model.graph->nodes().size();
+  json["values_with_unknown_shape"] = prepared.report.values_with_unknown_shape;
+  return json;
 }
 
 std::string describe_dims(const std::vector<int64_t>& shape, const std::vector<std::string>& dim_names) {

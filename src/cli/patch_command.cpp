@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "check/shape_discovery.h"
 #include "check/target_check.h"
 #include "cli/commands.h"
 #include "cli/model_arguments.h"
@@ -32,6 +31,7 @@ struct PatchArguments {
   bool allow_retraining = false;
   bool silu_to_relu = false;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_values;
 };
 
 std::string percent(double share) {
@@ -43,20 +43,26 @@ std::string percent(double share) {
 void run_patch(const PatchArguments& arguments) {
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, false);
   const targets::TargetProfile& profile = profiles.front();
-  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
-  ir::Model model = load_model_argument(arguments.model, input_shapes, true);
-  check::discover_missing_shapes(model);
+  preparation::PreparedModel prepared =
+      load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
+  if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
+  // An NPU compiles one input size: patching a model whose size is unknown would fold and cut at a guess.
+  preparation::require_static_inputs(prepared.model, "patch");
+  ir::Model& model = prepared.model;
   const check::CheckResult before = check::check_model(model, profile);
 
   patch::PatchOptions options;
-  options.input_shapes = input_shapes;
+  options.input_shapes = parse_input_shapes(arguments.input_shapes);
   options.cut_yolo_postprocess = !arguments.keep_postprocess;
   options.allow_retraining = arguments.allow_retraining;
   options.silu_to_relu = arguments.silu_to_relu;
   patch::PatchReport report = patch::patch_model(model, profile, options);
-  const check::CheckResult after = check::check_model(model, profile);
 
   onnx_io::save_model(model, arguments.output);
+  // The figures "after" are those of the file as written, prepared as `check` prepares it: what a user who runs
+  // `npukit check OUT.onnx` will see, not what the passes believe they did.
+  const preparation::PreparedModel written = preparation::load_prepared_model(arguments.output);
+  const check::CheckResult after = check::check_model(written.model, profile);
   std::string sidecar_path;
   if (!report.yolo_sidecar_json.empty()) {
     sidecar_path = arguments.sidecar.empty() ? std::filesystem::path(arguments.output).replace_extension(".postprocess.json").string()
@@ -73,6 +79,8 @@ void run_patch(const PatchArguments& arguments) {
     json["output"] = arguments.output;
     json["sidecar"] = sidecar_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sidecar_path);
     json["needs_retraining"] = report.needs_retraining;
+    json["preparation"] = preparation_json(prepared);
+    json["rounds"] = report.rounds;
     json["passes"] = nlohmann::json::array();
     for (const passes::PassResult& pass : report.passes) {
       json["passes"].push_back({{"pass", pass.pass}, {"rewrites", pass.rewrites},
@@ -93,7 +101,8 @@ void run_patch(const PatchArguments& arguments) {
     table.add_row({pass.pass, std::to_string(pass.rewrites), pass.changes_meaning ? "CHANGED: retrain" : "kept", notes});
   }
   table.print(std::cout, 2, 90);
-  std::cout << "\n";
+  std::cout << "  (passes repeated until nothing changed: " << report.rounds << " round" << (report.rounds == 1 ? "" : "s")
+            << "; figures after are those of the written file)\n\n";
   Table summary({{"figure"}, {"before", Align::right}, {"after", Align::right}});
   summary.add_row({"MACs on the " + after.accelerator, percent(before.accelerator_mac_share()), percent(after.accelerator_mac_share())});
   summary.add_row({"segments", std::to_string(before.segments.size()), std::to_string(after.segments.size())});
@@ -126,7 +135,7 @@ void register_patch_command(CLI::App& app) {
                     "Also run the passes that change the model (SiLU → ReLU); the model then needs retraining");
   command->add_flag("--silu-to-relu", arguments->silu_to_relu, "Replace SiLU by ReLU (needs retraining)");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
-  add_input_shape_option(*command, arguments->input_shapes);
+  add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_patch(*arguments); });
 }
 

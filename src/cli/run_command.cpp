@@ -26,6 +26,7 @@ struct RunArguments {
   std::string model;
   std::vector<std::string> inputs;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_values;
   bool random_input = false;
   uint64_t seed = 0;
   std::string output_dir;
@@ -95,6 +96,25 @@ void check_input(const ValueInfo& input, const Tensor& tensor, const std::string
                     "--input-shape " + input.name + "=...)",
                 model);
   }
+}
+
+// The shapes of the .npy files given with --input, by input name ("" for a bare FILE); files that cannot be
+// read are left out here and reported with their input below.
+std::map<std::string, std::vector<int64_t>> shapes_of_input_files(const std::vector<std::string>& arguments) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const std::string& argument : arguments) {
+    const size_t equals = argument.find('=');
+    const std::string name = equals == std::string::npos ? "" : argument.substr(0, equals);
+    const std::string path = equals == std::string::npos ? argument : argument.substr(equals + 1);
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) continue;
+    try {
+      const Tensor tensor = read_npy(path);
+      shapes[name] = std::vector<int64_t>(tensor.shape().begin(), tensor.shape().end());
+    } catch (const Error&) {
+    }
+  }
+  return shapes;
 }
 
 std::vector<PreparedInput> prepare_inputs(const RunArguments& arguments, const std::vector<ValueInfo>& declared) {
@@ -177,9 +197,14 @@ nlohmann::json number_or_null(bool known, double value) {
 void run_model(const RunArguments& arguments) {
   Progress progress("run", 4, !arguments.json);
   progress.update(0, "loading " + arguments.model);
-  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
-  auto model = std::make_shared<ir::Model>(load_model_argument(arguments.model, input_shapes));
-  if (model->source_path.empty()) model->source_path = arguments.model;
+  preparation::PreparationOptions preparation_options;
+  // The data given decides the size of dynamic dims; the run itself tells every shape, so no reference run.
+  preparation_options.data_shapes = shapes_of_input_files(arguments.inputs);
+  preparation_options.run_reference_for_unknown_shapes = false;
+  preparation::PreparedModel prepared =
+      load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values, preparation_options);
+  if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
+  auto model = std::make_shared<ir::Model>(std::move(prepared.model));
   SessionOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
@@ -298,7 +323,7 @@ void register_run_command(CLI::App& app) {
   command->add_option("--threads,-t", arguments->threads, "Intra-op threads of the cpu backend (default 1; 0 = all cores)")
       ->type_name("N");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
-  add_input_shape_option(*command, arguments->input_shapes);
+  add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_model(*arguments); });
 }
 

@@ -1,5 +1,6 @@
 #include "patch/patch_pipeline.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -144,12 +145,26 @@ PatchReport patch_model(ir::Model& model, const targets::TargetProfile& profile,
   PatchContext context{profile, options, report};
   std::vector<PatchStep> steps = default_steps();
   for (PatchStep& step : retraining_steps(options)) steps.push_back(std::move(step));
-  for (const PatchStep& step : steps) {
-    PassResult result = step.run(model, context);
-    if (result.pass.empty()) result.pass = step.name;
-    if (result.changes_meaning && result.rewrites > 0) report.needs_retraining = true;
-    report.passes.push_back(std::move(result));
+  for (report.rounds = 1; report.rounds <= max_patch_rounds; ++report.rounds) {
+    int rewrites_this_round = 0;
+    for (size_t index = 0; index < steps.size(); ++index) {
+      PassResult result = steps[index].run(model, context);
+      if (result.pass.empty()) result.pass = steps[index].name;
+      if (result.changes_meaning && result.rewrites > 0) report.needs_retraining = true;
+      rewrites_this_round += result.rewrites;
+      if (report.rounds == 1) {
+        report.passes.push_back(std::move(result));
+        continue;
+      }
+      PassResult& total = report.passes[index];
+      total.rewrites += result.rewrites;
+      if (result.rewrites > 0) {
+        for (std::string& note : result.notes) total.notes.push_back(std::move(note));
+      }
+    }
+    if (rewrites_this_round == 0) break;
   }
+  report.rounds = std::min(report.rounds, max_patch_rounds);
   return report;
 }
 
