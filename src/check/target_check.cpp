@@ -7,6 +7,7 @@
 #include "check/fix_suggestions.h"
 #include "inspect/node_cost.h"
 #include "npukit/dtype.h"
+#include "passes/layernorm_pattern.h"
 #include "passes/yolo_head_detection.h"
 
 namespace npukit::check {
@@ -125,6 +126,14 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
   const std::optional<passes::YoloHead> yolo = passes::find_yolo_head(graph);
   result.has_yolo_postprocess = yolo.has_value();
 
+  // Pieces of LayerNorms written out by hand: fuse-layernorm can make them one op (opset 17 and later).
+  std::set<const ir::Node*> written_layernorm_pieces;
+  if (model.opset() >= 17) {
+    for (const passes::WrittenLayerNorm& norm : passes::find_written_layernorms(graph)) {
+      written_layernorm_pieces.insert(norm.nodes.begin(), norm.nodes.end());
+    }
+  }
+
   std::optional<std::string> first_refused;  // for the after-first-unsupported policy
   for (const auto& owned : graph.nodes()) {
     const ir::Node& node = *owned;
@@ -206,7 +215,8 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
     if (refused) {
       if (refusal_checks.empty()) refusal_checks.push_back("");  // the op itself is missing
       for (const std::string& check : refusal_checks) {
-        verdict.patch = suggest_patch(node, profile, check, verdict.in_yolo_postprocess).pass;
+        verdict.patch = suggest_patch(node, profile, check, verdict.in_yolo_postprocess,
+                                      written_layernorm_pieces.count(&node) != 0).pass;
         if (!verdict.patch.empty()) break;
       }
       for (const RuleFinding& finding : verdict.findings) {

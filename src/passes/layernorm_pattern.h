@@ -1,0 +1,35 @@
+// Recognises LayerNorm written out by hand, as older PyTorch exports (opset < 17), hand-written modules
+// (`(x - u) / sqrt(s + eps)`) and TF-style graphs produce it:
+//
+//   mean  = ReduceMean(x, trailing axes, keepdims)
+//   d     = Sub(x, mean)                       (one Sub, or a twin Sub(x, mean) feeding the square)
+//   var   = ReduceMean(Pow(d, 2) | Mul(d, d), the same axes)
+//   std   = Sqrt(Add(var, epsilon))            (Add in either order)
+//   n     = Div(d, std) | Mul(d, Reciprocal(std)) | Mul(d, Div(1, std))
+//   y     = Add(Mul(n, gamma), beta)           (gamma and beta optional, constants, either order)
+//
+// Every intermediate must be read only inside the pattern (the output y may be read anywhere). What is
+// not matched: Keras' fused form that folds mean · gamma · rstd into the shift, and RMSNorm (no mean).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace npukit::passes {
+
+struct WrittenLayerNorm {
+  ir::Value* input = nullptr;
+  ir::Value* output = nullptr;
+  int64_t axis = 0;               // first normalized axis, non-negative
+  double epsilon = 0;
+  ir::Value* scale = nullptr;     // gamma, or nullptr (1)
+  ir::Value* shift = nullptr;     // beta, or nullptr (0)
+  std::vector<ir::Node*> nodes;   // the pattern's nodes, in graph order of discovery
+};
+
+// Every written-out LayerNorm on an f32 input of static shape in the graph.
+std::vector<WrittenLayerNorm> find_written_layernorms(const ir::Graph& graph);
+
+}  // namespace npukit::passes
