@@ -164,5 +164,34 @@ TEST(BatchnormToScale, CheckNamesItOnTheEdgeTpuAndTheAx620a) {
   EXPECT_EQ(after_conv.patch, "");
 }
 
+// Statistics that arrive at run time, and a Conv output read twice: neither pass may touch them, and check
+// names neither.
+TEST(BatchnormToScale, RunTimeStatisticsAndSharedProducersAreLeftAlone) {
+  TestGraph graph;
+  ir::Value* x = graph.input("x", {1, 3, 6, 6});
+  ir::Value* mean = graph.input("mean", {3});
+  ir::Value* with_input_mean = graph.node("BatchNormalization",
+                                          {x, graph.weights("g", {3}), graph.weights("b", {3}), mean, graph.weights("v", {3}, 0.1f)},
+                                          {1, 3, 6, 6});
+  graph.output(with_input_mean);
+  auto after = copy_model(graph.model);
+  EXPECT_EQ(fold_batchnorm_into_conv(*after).rewrites, 0);
+  EXPECT_EQ(batchnorm_to_scale(*after).rewrites, 0);
+  EXPECT_EQ(verdict_of(check::check_model(graph.model, targets::find_builtin_target("edgetpu")), "BatchNormalization").patch, "");
+
+  TestGraph shared;
+  ir::Value* input = shared.input("x", {1, 3, 8, 8});
+  ir::Value* conv = shared.node("Conv", {input, shared.weights("w", {5, 3, 3, 3})}, {1, 5, 6, 6}, {{"kernel_shape", ints_attr({3, 3})}});
+  shared.output(batch_norm(shared, conv, 5, {1, 5, 6, 6}));
+  shared.output(shared.node("Relu", {conv}, {1, 5, 6, 6}));
+  auto shared_after = copy_model(shared.model);
+  EXPECT_EQ(fold_batchnorm_into_conv(*shared_after).rewrites, 0);  // folding would change what Relu reads
+  // Then it is a standalone BatchNormalization: batchnorm-to-scale is named, and is exact.
+  EXPECT_EQ(verdict_of(check::check_model(shared.model, targets::find_builtin_target("edgetpu")), "BatchNormalization").patch,
+            "batchnorm-to-scale");
+  EXPECT_EQ(batchnorm_to_scale(*shared_after).rewrites, 1);
+  EXPECT_LT(compare_models(shared.model, *shared_after).max_relative_difference, 1e-5);
+}
+
 }  // namespace
 }  // namespace npukit::passes
