@@ -41,14 +41,21 @@ TEST(SplitGlobalPool, PlansExactChainsOrSaysThereIsNone) {
   // 160 = 5 · 4 · 4 · 2: three windows of at most 7, then a 2×2 global pool.
   std::optional<PoolSteps> steps = plan_global_pool_chain(160, 160, 7, 7);
   ASSERT_TRUE(steps);
-  EXPECT_EQ(*steps, (PoolSteps{{5, 5}, {4, 4}, {4, 4}}));
+  EXPECT_EQ(*steps, (PoolSteps{{5, 5, 5, 5}, {4, 4, 4, 4}, {4, 4, 4, 4}}));
   // Unequal sides: the shorter chain is padded with 1.
   steps = plan_global_pool_chain(20, 6, 7, 7);
   ASSERT_TRUE(steps);
-  EXPECT_EQ(*steps, (PoolSteps{{5, 1}}));
+  EXPECT_EQ(*steps, (PoolSteps{{5, 1, 5, 1}}));
   EXPECT_EQ(*plan_global_pool_chain(7, 7, 7, 7), PoolSteps{});  // already fits
   EXPECT_FALSE(plan_global_pool_chain(11, 11, 7, 7));          // prime above 7
   EXPECT_FALSE(plan_global_pool_chain(22, 8, 7, 7));           // 2 · 11: 11 stays above 7
+  // For the maximum, overlapping windows cover what no tiling does: 13 = windows [0, 7) and [6, 13).
+  steps = plan_global_pool_chain(13, 13, 7, 7, true);
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(*steps, (PoolSteps{{7, 7, 6, 6}}));
+  steps = plan_global_pool_chain(22, 8, 7, 7, true);
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(*steps, (PoolSteps{{7, 4, 5, 4}}));  // 22 → (22 - 7) / 5 + 1 = 4; 8 → 2
 }
 
 TEST(SplitGlobalPool, ChainsAverageAndMaximumExactly) {
@@ -60,7 +67,8 @@ TEST(SplitGlobalPool, ChainsAverageAndMaximumExactly) {
   };
   for (const Case& c : {Case{"GlobalAveragePool", 20, 20, 1}, Case{"GlobalAveragePool", 160, 160, 3},
                         Case{"GlobalAveragePool", 48, 10, 2}, Case{"GlobalMaxPool", 20, 20, 1},
-                        Case{"GlobalMaxPool", 48, 36, 2}}) {
+                        Case{"GlobalMaxPool", 48, 36, 2}, Case{"GlobalMaxPool", 13, 13, 1},
+                        Case{"GlobalMaxPool", 22, 8, 1}, Case{"GlobalMaxPool", 97, 11, 2}}) {
     ir::Model before = global_pool_model(c.op, c.height, c.width);
     auto after = copy_model(before);
     PassResult result = split_global_pool(*after, rknn, rknn);
@@ -76,7 +84,7 @@ TEST(SplitGlobalPool, ChainsAverageAndMaximumExactly) {
       EXPECT_EQ(difference, 0.0) << label;
     }
   }
-  // 13×13 has no exact chain: kept, and the note says why.
+  // 13×13 has no exact chain for the average: kept, and the note says why.
   auto prime = copy_model(global_pool_model("GlobalAveragePool", 13, 13));
   PassResult kept = split_global_pool(*prime, rknn, rknn);
   EXPECT_EQ(kept.rewrites, 0);
@@ -105,11 +113,13 @@ TEST(SplitGlobalPool, CheckNamesItOnRk3588WhereAChainExists) {
       EXPECT_TRUE(check::on_accelerator(node.placement)) << op << " " << node.op_type << ": " << node.reason;
     }
   }
-  // 13×13: refused, and no pass named (the fix text still says what to do).
+  // 13×13: the average is refused with no pass named (the fix text still says what to do); the maximum has
+  // its overlapping chain.
   const check::NodeVerdict prime = check::check_model(global_pool_model("GlobalAveragePool", 13, 13), rk3588).nodes.front();
   EXPECT_EQ(prime.placement, check::Placement::fallback);
   EXPECT_EQ(prime.patch, "");
   EXPECT_FALSE(prime.fix.empty());
+  EXPECT_EQ(check::check_model(global_pool_model("GlobalMaxPool", 13, 13), rk3588).nodes.front().patch, "split-global-pool");
 }
 
 // PP-OCRv4 det at 640×640: ten global pools over 20×20 to 160×160 cut the RK3588 graph into 29 segments.

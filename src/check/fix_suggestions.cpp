@@ -112,7 +112,8 @@ PatchSuggestion suggest_patch(const ir::Node& node, const targets::TargetProfile
     const passes::GlobalPoolLimits limits = global_pool_limits(profile, node.op_type);
     std::optional<std::pair<int64_t, int64_t>> size = passes::global_pool_map_size(node);
     if (size && limits.max_window > 0 &&
-        passes::plan_global_pool_chain(size->first, size->second, limits.max_window, limits.max_global)) {
+        passes::plan_global_pool_chain(size->first, size->second, limits.max_window, limits.max_global,
+                                       node.op_type == "GlobalMaxPool")) {
       return {"split-global-pool", "npukit patch pools down in exact steps the target accepts, then pools globally"};
     }
     return {};
