@@ -34,6 +34,7 @@ struct Form {
   bool gamma = true, beta = true;
   bool constants_first = false;  // Mul(gamma, n), Add(beta, ·), Add(eps, var)
   std::vector<int64_t> gamma_shape;  // default: {C}
+  bool gamma_before_division = false;  // w * (x - u) / sqrt(v + eps) + b, as PyTorch exports that line
 };
 
 // x [.., C] → LayerNorm over the last axis, written out in `form`.
@@ -57,6 +58,10 @@ ir::Value* written_layernorm(TestGraph& graph, ir::Value* x, const std::vector<i
   ir::Value* variance = mean_of(square);
   ir::Value* shifted = graph.node("Add", ordered(add_float_constant(g, "eps", {}, {1e-5f}), variance), reduced);
   ir::Value* deviation = graph.node("Sqrt", {shifted}, reduced);
+  auto gamma = [&] {
+    return graph.weights("gamma", form.gamma_shape.empty() ? std::vector<int64_t>{channels} : form.gamma_shape, 2.0f);
+  };
+  if (form.gamma_before_division) centred = graph.node("Mul", ordered(gamma(), centred), shape);
   ir::Value* normalized;
   if (form.inverse == "Div") {
     normalized = graph.node("Div", {centred, deviation}, shape);
@@ -67,10 +72,7 @@ ir::Value* written_layernorm(TestGraph& graph, ir::Value* x, const std::vector<i
     normalized = graph.node("Mul", {centred, inverse}, shape);
   }
   ir::Value* y = normalized;
-  if (form.gamma) {
-    std::vector<int64_t> gamma_shape = form.gamma_shape.empty() ? std::vector<int64_t>{channels} : form.gamma_shape;
-    y = graph.node("Mul", ordered(graph.weights("gamma", gamma_shape, 2.0f), y), shape);
-  }
+  if (form.gamma && !form.gamma_before_division) y = graph.node("Mul", ordered(gamma(), y), shape);
   if (form.beta) y = graph.node("Add", ordered(graph.weights("beta", {channels}), y), shape);
   return y;
 }
@@ -82,6 +84,8 @@ TEST(FuseLayerNorm, EveryWrittenFormBecomesOneLayerNormalization) {
        Form{false, true, "Reciprocal", true, true, true, {}}},
       {"1 / std, no gamma or beta", Form{true, false, "OneOver", false, false, false, {}}},
       {"gamma [1, 1, C], no beta", Form{false, false, "Div", true, false, false, {1, 1, 24}}},
+      {"PyTorch w * (x - u) / sqrt(v + eps) + b", Form{true, false, "Div", true, true, false, {}, true}},
+      {"gamma before the reciprocal", Form{false, false, "Reciprocal", true, false, true, {}, true}},
   };
   for (const auto& [label, form] : forms) {
     TestGraph graph;
@@ -136,14 +140,15 @@ TEST(FuseLayerNorm, LeavesLookAlikesAndOldOpsetsAlone) {
   }
 }
 
-// A wake-word / transformer-style block over 16 frames of 32 features: MatMul, LayerNorm written as PyTorch
-// writes it, MatMul, LayerNorm written as TF writes it (1 / std), MatMul.
+// A wake-word / transformer-style block over 16 frames of 32 features: MatMul, LayerNorm as torch.onnx.export
+// (opset 17) writes `w * (x - u) / torch.sqrt(v + eps) + b` (checked against an export: ReduceMean, Sub, Pow,
+// ReduceMean, Mul, Add, Sqrt, Div, Add), MatMul, LayerNorm written as TF writes it (1 / std), MatMul.
 ir::Model wake_word_block() {
   TestGraph graph;
   const std::vector<int64_t> shape = {1, 16, 32};
   ir::Value* x = graph.input("features", shape);
   ir::Value* h = graph.node("MatMul", {x, graph.weights("w1", {32, 32})}, shape);
-  h = written_layernorm(graph, h, shape, Form{});
+  h = written_layernorm(graph, h, shape, Form{true, false, "Div", true, true, true, {}, true});
   h = graph.node("MatMul", {h, graph.weights("w2", {32, 32})}, shape);
   h = written_layernorm(graph, h, shape, Form{false, true, "OneOver", true, true, true, {}});
   graph.output(graph.node("MatMul", {h, graph.weights("w3", {32, 4})}, {1, 16, 4}));

@@ -104,12 +104,12 @@ std::optional<WrittenLayerNorm> match_from_mean(ir::Node* mean_node) {
     return false;
   };
   ir::Node* square = is_square(readers[0]) ? readers[0] : readers[1];
-  ir::Node* normalize = square == readers[0] ? readers[1] : readers[0];
+  ir::Node* other_reader = square == readers[0] ? readers[1] : readers[0];  // the normalizing node, or gamma's Mul
   if (!is_square(square)) return std::nullopt;
-  // Each Sub's output is read only by the square and the normalizing node.
+  // Each Sub's output is read only by the square and the other reader.
   for (ir::Node* sub : subs) {
     for (const ir::Node* reader : sub->output(0)->consumers) {
-      if (reader != square && reader != normalize) return std::nullopt;
+      if (reader != square && reader != other_reader) return std::nullopt;
     }
   }
   match.nodes.push_back(square);
@@ -129,28 +129,46 @@ std::optional<WrittenLayerNorm> match_from_mean(ir::Node* mean_node) {
   if (!is_op(root, "Sqrt")) return std::nullopt;
   match.nodes.push_back(root);
 
-  // Divide by the deviation, or multiply by its reciprocal.
+  // Divide by the deviation, or multiply by its reciprocal; `numerator` is what gets divided.
   const ir::Value* deviation = root->output(0);
   ir::Node* after_root = sole_consumer(deviation);
-  if (after_root != normalize) {
-    const bool reciprocal = is_op(after_root, "Reciprocal") ||
-                            (is_op(after_root, "Div") && after_root->input(1) == deviation &&
-                             scalar_constant(after_root->input(0)) == 1.0);
-    if (!reciprocal || !is_op(normalize, "Mul") || sole_consumer(after_root->output(0)) != normalize) return std::nullopt;
+  ir::Node* normalize = nullptr;
+  ir::Value* numerator = nullptr;
+  const bool reciprocal = is_op(after_root, "Reciprocal") || (is_op(after_root, "Div") && after_root->input(1) == deviation &&
+                                                               scalar_constant(after_root->input(0)) == 1.0);
+  if (reciprocal) {
+    normalize = sole_consumer(after_root->output(0));
+    if (!is_op(normalize, "Mul")) return std::nullopt;
+    numerator = other_input(normalize, after_root->output(0));
     match.nodes.push_back(after_root);
-  } else if (!is_op(normalize, "Div") || normalize->input(1) != deviation) {
+  } else if (is_op(after_root, "Div") && after_root->input(1) == deviation) {
+    normalize = after_root;
+    numerator = normalize->input(0);
+  } else {
     return std::nullopt;
   }
-  // Div divides the centred value (never the other way round).
-  if (is_op(normalize, "Div") && normalize->input(0) != subs.front()->output(0) &&
-      normalize->input(0) != subs.back()->output(0)) {
-    return std::nullopt;
+  auto is_centred = [&](const ir::Value* value) {
+    return std::any_of(subs.begin(), subs.end(), [&](const ir::Node* sub) { return sub->output(0) == value; });
+  };
+  if (!numerator) return std::nullopt;
+  if (!is_centred(numerator) || other_reader != normalize) {
+    // gamma applied before the division, as `w * (x - u) / sqrt(v + eps)` exports: Mul(gamma, d) → Div.
+    if (!is_op(other_reader, "Mul") || other_reader->output(0) != numerator || sole_consumer(numerator) != normalize) {
+      return std::nullopt;
+    }
+    ir::Value* gamma = nullptr;
+    for (ir::Value* input : other_reader->inputs) {
+      if (!is_centred(input)) gamma = input;
+    }
+    if (!gamma || !fits_normalized_shape(gamma, normalized, dims->size())) return std::nullopt;
+    match.scale = gamma;
+    match.nodes.push_back(other_reader);
   }
   match.nodes.push_back(normalize);
   match.output = normalize->output(0);
 
   // Optional Mul by gamma, then Add of beta, both constants of the normalized shape.
-  if (ir::Node* scale = sole_consumer(match.output); is_op(scale, "Mul")) {
+  if (ir::Node* scale = sole_consumer(match.output); !match.scale && is_op(scale, "Mul")) {
     ir::Value* gamma = other_input(scale, match.output);
     if (gamma && fits_normalized_shape(gamma, normalized, dims->size())) {
       match.scale = gamma;

@@ -6,7 +6,8 @@
 //   var   = ReduceMean(Pow(d, 2) | Mul(d, d), the same axes)
 //   std   = Sqrt(Add(var, epsilon))            (Add in either order)
 //   n     = Div(d, std) | Mul(d, Reciprocal(std)) | Mul(d, Div(1, std))
-//   y     = Add(Mul(n, gamma), beta)           (gamma and beta optional, constants, either order)
+//   y     = Add(Mul(n, gamma), beta)           (gamma and beta optional, constants, either order; gamma may
+//                                              also scale d before the division: w * (x - u) / std + b)
 //
 // Every intermediate must be read only inside the pattern (the output y may be read anywhere). What is
 // not matched: Keras' fused form that folds mean · gamma · rstd into the shift, and RMSNorm (no mean).
