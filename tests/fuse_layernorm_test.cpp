@@ -77,6 +77,40 @@ ir::Value* written_layernorm(TestGraph& graph, ir::Value* x, const std::vector<i
   return y;
 }
 
+// tf.nn.batch_normalization as Keras' LayerNormalization calls it, after tf2onnx: t = 1 / sqrt(var + eps) · gamma,
+// y = x · t + (beta - mean · t).
+ir::Value* scaled_shift_layernorm(TestGraph& graph, ir::Value* x, const std::vector<int64_t>& shape, bool with_gamma) {
+  std::vector<int64_t> reduced = shape;
+  reduced.back() = 1;
+  ir::Graph& g = *graph.model.graph;
+  auto mean_of = [&](ir::Value* input) {
+    return graph.node("ReduceMean", {input}, reduced, {{"axes", ints_attr({-1})}, {"keepdims", int_attr(1)}});
+  };
+  ir::Value* mean = mean_of(x);
+  ir::Value* difference = graph.node("Sub", {x, mean}, shape);
+  ir::Value* variance = mean_of(graph.node("Mul", {difference, difference}, shape));
+  ir::Value* deviation = graph.node("Sqrt", {graph.node("Add", {variance, add_float_constant(g, "eps", {}, {1e-3f})}, reduced)}, reduced);
+  ir::Value* t = graph.node("Reciprocal", {deviation}, reduced);
+  if (with_gamma) t = graph.node("Mul", {t, graph.weights("gamma", {shape.back()}, 2.0f)}, shape);
+  ir::Value* x_t = graph.node("Mul", {x, t}, shape);
+  ir::Value* shift = graph.node("Sub", {graph.weights("beta", {shape.back()}), graph.node("Mul", {mean, t}, with_gamma ? shape : reduced)},
+                                shape);
+  return graph.node("Add", {x_t, shift}, shape);
+}
+
+TEST(FuseLayerNorm, TensorFlowBatchNormalizationFormBecomesOneLayerNormalization) {
+  for (bool with_gamma : {true, false}) {
+    TestGraph graph;
+    ir::Value* x = graph.input("x", {3, 10});
+    graph.output(scaled_shift_layernorm(graph, x, {3, 10}, with_gamma));
+    ASSERT_EQ(find_written_layernorms(*graph.model.graph).size(), 1u) << "gamma " << with_gamma;
+    auto after = copy_model(graph.model);
+    EXPECT_EQ(fuse_layernorm(*after).rewrites, 1);
+    EXPECT_EQ(after->graph->nodes().size(), 1u);
+    EXPECT_LT(compare_models(graph.model, *after).max_relative_difference, 1e-5) << "gamma " << with_gamma;
+  }
+}
+
 TEST(FuseLayerNorm, EveryWrittenFormBecomesOneLayerNormalization) {
   std::vector<std::pair<std::string, Form>> forms = {
       {"PyTorch: Pow, Div, gamma, beta", Form{}},

@@ -19,10 +19,15 @@ std::optional<double> scalar_constant(const ir::Value* value) {
   return tensor->value_as_double(0);
 }
 
-// The only node reading `value`, or nullptr when it has several readers or is a graph output.
+// The only node reading `value` (perhaps twice, as Mul(d, d) does), or nullptr when several nodes read it or
+// it is a graph output.
 ir::Node* sole_consumer(const ir::Value* value) {
-  if (!value || value->is_graph_output || value->consumers.size() != 1) return nullptr;
-  return value->consumers.front();
+  if (!value || value->is_graph_output || value->consumers.empty()) return nullptr;
+  ir::Node* reader = value->consumers.front();
+  for (ir::Node* other : value->consumers) {
+    if (other != reader) return nullptr;
+  }
+  return reader;
 }
 
 // The other input of a binary node, given one of them.
@@ -68,6 +73,96 @@ bool fits_normalized_shape(const ir::Value* value, const std::vector<int64_t>& n
   return true;
 }
 
+bool is_square_of(const ir::Node* node, const ir::Value* value) {
+  if (is_op(node, "Mul")) return node->input(0) == value && node->input(1) == value;
+  if (is_op(node, "Pow")) return node->input(0) == value && scalar_constant(node->input(1)) == 2.0;
+  return false;
+}
+
+// From the square: ReduceMean over the same trailing axes, Add epsilon, Sqrt. Appends those nodes to `match`,
+// sets its epsilon and returns the Sqrt's output (the deviation), or nullptr.
+const ir::Value* deviation_after_square(const ir::Node* square, int64_t rank, int64_t axis, WrittenLayerNorm& match) {
+  ir::Node* variance_node = sole_consumer(square->output(0));
+  if (!variance_node || trailing_reduce_axis(variance_node, rank) != axis || variance_node->input(0) != square->output(0)) {
+    return nullptr;
+  }
+  ir::Node* add_epsilon = sole_consumer(variance_node->output(0));
+  if (!is_op(add_epsilon, "Add")) return nullptr;
+  std::optional<double> epsilon = scalar_constant(other_input(add_epsilon, variance_node->output(0)));
+  if (!epsilon || *epsilon < 0) return nullptr;
+  ir::Node* root = sole_consumer(add_epsilon->output(0));
+  if (!is_op(root, "Sqrt")) return nullptr;
+  match.epsilon = *epsilon;
+  match.nodes.insert(match.nodes.end(), {variance_node, add_epsilon, root});
+  return root->output(0);
+}
+
+// The node computing 1 / deviation (Reciprocal, or Div(1, deviation)) when that is the deviation's only reader.
+ir::Node* reciprocal_of(const ir::Value* deviation) {
+  ir::Node* reader = sole_consumer(deviation);
+  if (is_op(reader, "Reciprocal")) return reader;
+  if (is_op(reader, "Div") && reader->input(1) == deviation && scalar_constant(reader->input(0)) == 1.0) return reader;
+  return nullptr;
+}
+
+// tf.nn.batch_normalization as Keras' LayerNormalization calls it, after tf2onnx (SquaredDifference → Sub, Mul;
+// Rsqrt → Sqrt, Reciprocal):  t = Reciprocal(Sqrt(var + eps)) [· gamma];  y = x · t + (beta - mean · t).
+std::optional<WrittenLayerNorm> match_scaled_shift_form(ir::Node* mean_node, int64_t rank, int64_t axis,
+                                                        const std::vector<int64_t>& normalized) {
+  WrittenLayerNorm match;
+  match.input = mean_node->input(0);
+  match.axis = axis;
+  ir::Value* mean = mean_node->output(0);
+  ir::Node* sub = nullptr;
+  ir::Node* mean_times_t = nullptr;
+  for (ir::Node* consumer : mean->consumers) {
+    if (is_op(consumer, "Sub") && consumer->input(0) == match.input && consumer->input(1) == mean && !sub) {
+      sub = consumer;
+    } else if (is_op(consumer, "Mul") && !mean_times_t) {
+      mean_times_t = consumer;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!sub || !mean_times_t) return std::nullopt;
+  ir::Node* square = sole_consumer(sub->output(0));
+  if (!is_square_of(square, sub->output(0))) return std::nullopt;
+  match.nodes = {mean_node, sub, square};
+  const ir::Value* deviation = deviation_after_square(square, rank, axis, match);
+  if (!deviation) return std::nullopt;
+  ir::Node* reciprocal = reciprocal_of(deviation);
+  if (!reciprocal) return std::nullopt;
+  match.nodes.push_back(reciprocal);
+  // t: the reciprocal, or the reciprocal times gamma.
+  ir::Value* t = reciprocal->output(0);
+  if (t->consumers.size() == 1 && !t->is_graph_output && is_op(t->consumers.front(), "Mul")) {
+    ir::Node* scale = t->consumers.front();
+    ir::Value* gamma = other_input(scale, t);
+    if (!gamma || !fits_normalized_shape(gamma, normalized, static_cast<size_t>(rank))) return std::nullopt;
+    match.scale = gamma;
+    match.nodes.push_back(scale);
+    t = scale->output(0);
+  }
+  // t read by exactly x · t and mean · t.
+  if (t->is_graph_output || t->consumers.size() != 2 || other_input(mean_times_t, mean) != t) return std::nullopt;
+  ir::Node* x_times_t = t->consumers[0] == mean_times_t ? t->consumers[1] : t->consumers[0];
+  if (!is_op(x_times_t, "Mul") || other_input(x_times_t, t) != match.input) return std::nullopt;
+  ir::Node* shift = sole_consumer(mean_times_t->output(0));
+  if (!is_op(shift, "Sub") || shift->input(1) != mean_times_t->output(0) ||
+      !fits_normalized_shape(shift->input(0), normalized, static_cast<size_t>(rank))) {
+    return std::nullopt;
+  }
+  match.shift = shift->input(0);
+  ir::Node* sum = sole_consumer(x_times_t->output(0));
+  if (!is_op(sum, "Add") || other_input(sum, x_times_t->output(0)) != shift->output(0) ||
+      sole_consumer(shift->output(0)) != sum) {
+    return std::nullopt;
+  }
+  match.nodes.insert(match.nodes.end(), {mean_times_t, x_times_t, shift, sum});
+  match.output = sum->output(0);
+  return match;
+}
+
 std::optional<WrittenLayerNorm> match_from_mean(ir::Node* mean_node) {
   WrittenLayerNorm match;
   match.input = mean_node->input(0);
@@ -80,6 +175,9 @@ std::optional<WrittenLayerNorm> match_from_mean(ir::Node* mean_node) {
   const std::vector<int64_t> normalized(dims->begin() + *axis, dims->end());
   ir::Value* mean = mean_node->output(0);
   if (!mean || mean->is_graph_output || mean->consumers.empty() || mean->consumers.size() > 2) return std::nullopt;
+  if (std::any_of(mean->consumers.begin(), mean->consumers.end(), [](const ir::Node* node) { return is_op(node, "Mul"); })) {
+    return match_scaled_shift_form(mean_node, rank, *axis, normalized);
+  }
   match.nodes.push_back(mean_node);
 
   // The centring Sub(s): one read by both the square and the normalizing node, or two twins.
@@ -99,9 +197,7 @@ std::optional<WrittenLayerNorm> match_from_mean(ir::Node* mean_node) {
   }
   if (readers.size() != 2) return std::nullopt;
   auto is_square = [&](const ir::Node* node) {
-    if (is_op(node, "Mul")) return node->input(0) == node->input(1);
-    if (is_op(node, "Pow")) return scalar_constant(node->input(1)) == 2.0;
-    return false;
+    return std::any_of(subs.begin(), subs.end(), [&](const ir::Node* sub) { return is_square_of(node, sub->output(0)); });
   };
   ir::Node* square = is_square(readers[0]) ? readers[0] : readers[1];
   ir::Node* other_reader = square == readers[0] ? readers[1] : readers[0];  // the normalizing node, or gamma's Mul
@@ -114,29 +210,14 @@ std::optional<WrittenLayerNorm> match_from_mean(ir::Node* mean_node) {
   }
   match.nodes.push_back(square);
 
-  ir::Node* variance_node = sole_consumer(square->output(0));
-  if (!variance_node || trailing_reduce_axis(variance_node, rank) != axis || variance_node->input(0) != square->output(0)) {
-    return std::nullopt;
-  }
-  match.nodes.push_back(variance_node);
-  ir::Node* add_epsilon = sole_consumer(variance_node->output(0));
-  if (!is_op(add_epsilon, "Add")) return std::nullopt;
-  std::optional<double> epsilon = scalar_constant(other_input(add_epsilon, variance_node->output(0)));
-  if (!epsilon || *epsilon < 0) return std::nullopt;
-  match.epsilon = *epsilon;
-  match.nodes.push_back(add_epsilon);
-  ir::Node* root = sole_consumer(add_epsilon->output(0));
-  if (!is_op(root, "Sqrt")) return std::nullopt;
-  match.nodes.push_back(root);
+  const ir::Value* deviation = deviation_after_square(square, rank, *axis, match);
+  if (!deviation) return std::nullopt;
 
   // Divide by the deviation, or multiply by its reciprocal; `numerator` is what gets divided.
-  const ir::Value* deviation = root->output(0);
   ir::Node* after_root = sole_consumer(deviation);
   ir::Node* normalize = nullptr;
   ir::Value* numerator = nullptr;
-  const bool reciprocal = is_op(after_root, "Reciprocal") || (is_op(after_root, "Div") && after_root->input(1) == deviation &&
-                                                               scalar_constant(after_root->input(0)) == 1.0);
-  if (reciprocal) {
+  if (reciprocal_of(deviation)) {
     normalize = sole_consumer(after_root->output(0));
     if (!is_op(normalize, "Mul")) return std::nullopt;
     numerator = other_input(normalize, after_root->output(0));

@@ -9,8 +9,13 @@
 //   y     = Add(Mul(n, gamma), beta)           (gamma and beta optional, constants, either order; gamma may
 //                                              also scale d before the division: w * (x - u) / std + b)
 //
-// Every intermediate must be read only inside the pattern (the output y may be read anywhere). What is
-// not matched: Keras' fused form that folds mean · gamma · rstd into the shift, and RMSNorm (no mean).
+// and tf.nn.batch_normalization's form (Keras' LayerNormalization after tf2onnx):
+//
+//   t     = Reciprocal(Sqrt(var + epsilon)) [· gamma]
+//   y     = x · t + (beta - mean · t)
+//
+// Every intermediate must be read only inside the pattern (the output y may be read anywhere). Not matched:
+// Keras 3's -mean · t + beta ordering, the fused-batch-norm lowering (Reshape, BatchNormalization), RMSNorm.
 #pragma once
 
 #include <cstdint>
