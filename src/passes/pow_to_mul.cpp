@@ -12,7 +12,7 @@ std::optional<double> rewritable_pow_exponent(const ir::Node& node) {
   if (!base || base->type.dtype != DType::f32 || !base->type.shape) return std::nullopt;
   const Tensor* exponent = constant_of(node.input(1));
   if (!exponent || exponent->element_count() != 1 ||
-      exponent->rank() > static_cast<int64_t>(base->type.shape->size())) {
+      static_cast<size_t>(exponent->rank()) > base->type.shape->size()) {
     return std::nullopt;
   }
   const double value = exponent->value_as_double(0);
