@@ -7,6 +7,7 @@
 #include "check/fix_suggestions.h"
 #include "inspect/node_cost.h"
 #include "npukit/dtype.h"
+#include "passes/layernorm_pattern.h"
 #include "passes/yolo_head_detection.h"
 
 namespace npukit::check {
@@ -78,8 +79,9 @@ std::string policy_name(FallbackPolicy policy) {
 
 // Places one node by the profile's op list and rules, before any policy that depends on other nodes (folding,
 // after-first-unsupported). Fills placement, reason, findings, patch and fix; returns whether the NPU refuses it.
+// `in_written_layernorm`: the node is a piece of a LayerNorm written out by hand (fuse-layernorm can make it one op).
 bool evaluate_node_into(NodeVerdict& verdict, const ir::Node& node, const TargetProfile& profile,
-                        const ConstantPredicate& is_constant) {
+                        const ConstantPredicate& is_constant, bool in_written_layernorm) {
   std::vector<std::string> refusal_checks;  // every refused rule's check, for the patch suggestion
   bool refused = false;
   const std::string label = describe_op_kind(node);
@@ -145,7 +147,7 @@ bool evaluate_node_into(NodeVerdict& verdict, const ir::Node& node, const Target
   if (refused) {
     if (refusal_checks.empty()) refusal_checks.push_back("");  // the op itself is missing
     for (const std::string& check : refusal_checks) {
-      verdict.patch = suggest_patch(node, profile, check, verdict.in_yolo_postprocess).pass;
+      verdict.patch = suggest_patch(node, profile, check, verdict.in_yolo_postprocess, in_written_layernorm).pass;
       if (!verdict.patch.empty()) break;
     }
     for (const RuleFinding& finding : verdict.findings) {
@@ -194,7 +196,7 @@ void place_body_nodes(const ir::Node& holder, const NodeVerdict& holder_verdict,
         verdict.index = result.subgraph_nodes.size();
         verdict.macs = inspect::estimate_node_cost(node).macs;
         verdict.inside = holder_path + " " + key;
-        const bool refused = evaluate_node_into(verdict, node, profile, body_constant);
+        const bool refused = evaluate_node_into(verdict, node, profile, body_constant, false);
         if (!on_accelerator(holder_verdict.placement)) {
           const std::string own = refused ? " (and the " + profile.accelerator_name + " refuses it: " + verdict.reason + ")"
                                           : " (the " + profile.accelerator_name + " could run it on its own)";
@@ -267,6 +269,14 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
   const std::optional<passes::YoloHead> yolo = passes::find_yolo_head(graph);
   result.has_yolo_postprocess = yolo.has_value();
 
+  // Pieces of LayerNorms written out by hand: fuse-layernorm can make them one op (opset 17 and later).
+  std::set<const ir::Node*> written_layernorm_pieces;
+  if (model.opset() >= 17) {
+    for (const passes::WrittenLayerNorm& norm : passes::find_written_layernorms(graph)) {
+      written_layernorm_pieces.insert(norm.nodes.begin(), norm.nodes.end());
+    }
+  }
+
   std::optional<std::string> first_refused;  // for the after-first-unsupported policy
   for (const auto& owned : graph.nodes()) {
     const ir::Node& node = *owned;
@@ -283,7 +293,8 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
       continue;
     }
 
-    const bool refused = evaluate_node_into(verdict, node, profile, is_constant);
+    const bool refused =
+        evaluate_node_into(verdict, node, profile, is_constant, written_layernorm_pieces.count(&node) != 0);
     if (refused && node.op_type == "If" && verdict.patch.empty()) {
       // An If whose condition comes from an input (a sample rate, a mode flag) is one branch at deployment: the
       // preparation of every command inlines it once that input is held at a value.

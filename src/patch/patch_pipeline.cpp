@@ -4,16 +4,22 @@
 #include <functional>
 #include <set>
 
+#include "check/fix_suggestions.h"
 #include "check/target_check.h"
 #include "passes/batchnorm_folding.h"
+#include "passes/batchnorm_to_scale.h"
 #include "passes/constant_folding.h"
 #include "passes/decompose_hardswish.h"
 #include "passes/decompose_layernorm.h"
+#include "passes/div_to_mul.h"
 #include "passes/focus_to_conv.h"
+#include "passes/fuse_layernorm.h"
 #include "passes/gemm_to_conv.h"
 #include "passes/identity_elimination.h"
+#include "passes/pow_to_mul.h"
 #include "passes/resize_half_pixel.h"
 #include "passes/silu_to_relu.h"
+#include "passes/split_global_pool.h"
 #include "passes/split_matmul_k.h"
 #include "passes/split_resize_scale.h"
 #include "passes/static_shapes.h"
@@ -106,6 +112,24 @@ std::vector<PatchStep> default_steps() {
          auto [low, high] = resize_factor_range(context.profile);
          return passes::split_resize_scale(model, low, high,
                                            refused_nodes_fixed_by(model, context.profile, "split-resize-scale"));
+       }},
+      target_driven("fuse-layernorm", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::fuse_layernorm(model, filter);
+      }),
+      target_driven("batchnorm-to-scale", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::batchnorm_to_scale(model, filter);
+      }),
+      target_driven("div-to-mul", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::div_to_mul(model, filter);
+      }),
+      {"pow-to-mul", [](ir::Model& model, PatchContext& context) {
+         return passes::pow_to_mul(model, check::target_lists_op(context.profile, "Sqrt"),
+                                   refused_nodes_fixed_by(model, context.profile, "pow-to-mul"));
+       }},
+      {"split-global-pool", [](ir::Model& model, PatchContext& context) {
+         return passes::split_global_pool(model, check::global_pool_limits(context.profile, "GlobalAveragePool"),
+                                          check::global_pool_limits(context.profile, "GlobalMaxPool"),
+                                          refused_nodes_fixed_by(model, context.profile, "split-global-pool"));
        }},
       target_driven("decompose-hardswish", [](ir::Model& model, const NodeFilter& filter) {
         return passes::decompose_hardswish(model, filter);
