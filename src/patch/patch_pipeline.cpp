@@ -102,7 +102,8 @@ std::vector<PatchStep> default_steps() {
            return skipped;
          }
          passes::YoloCutResult cut = passes::cut_yolo_postprocess(model);
-         context.report.yolo_sidecar_json = cut.sidecar_json;
+         // Later rounds find no head left to cut: the sidecar of the round that cut it stays.
+         if (!cut.sidecar_json.empty()) context.report.yolo_sidecar_json = cut.sidecar_json;
          return cut.pass;
        }},
       target_driven("resize-half-pixel", [](ir::Model& model, const NodeFilter& filter) {
