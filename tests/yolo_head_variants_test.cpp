@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "check/shape_discovery.h"
+#include "check/target_check.h"
 #include "core/npy.h"
 #include "npukit/session.h"
 #include "onnx/onnx_import.h"
@@ -203,6 +204,27 @@ TEST_P(YoloHeadVariant, HeadIsFoundAndTheCutOutputsEqualTheHeadConvValues) {
         }
       }
     }
+  }
+}
+
+// `check` marks the decode as post-processing and, where the target refuses a node of it, suggests the cut.
+TEST_P(YoloHeadVariant, CheckSuggestsTheCutForRefusedPostProcessing) {
+  const Variant& variant = GetParam();
+  ir::Model model = load_variant(variant.name);
+  for (const char* target : {"rk3566", "edgetpu"}) {
+    check::CheckResult result = check::check_model(model, targets::find_builtin_target(target));
+    EXPECT_TRUE(result.has_yolo_postprocess) << target;
+    size_t in_postprocess = 0;
+    for (const check::NodeVerdict& node : result.nodes) {
+      if (!node.in_yolo_postprocess) continue;
+      ++in_postprocess;
+      // Refused nodes (not those placed after the first refusal by an all-after-first fallback policy).
+      if (node.placement == check::Placement::fallback || node.placement == check::Placement::rejected) {
+        EXPECT_EQ(node.patch, "cut-yolo-postprocess") << target << " " << node.name;
+      }
+    }
+    // Raw v5 maps are the outputs themselves; every other variant has nodes after its head Convs.
+    EXPECT_EQ(in_postprocess > 0, variant.name != "yolo_v5_raw") << target << " " << in_postprocess;
   }
 }
 

@@ -93,6 +93,13 @@ void run_patch(const PatchArguments& arguments) {
     table.add_row({pass.pass, std::to_string(pass.rewrites), pass.changes_meaning ? "CHANGED: retrain" : "kept", notes});
   }
   table.print(std::cout, 2, 90);
+  // Notes the table's column cuts short, in full: why a head was not cut, or what the sidecar could not tell.
+  for (const passes::PassResult& pass : report.passes) {
+    size_t length = 0;
+    for (const std::string& note : pass.notes) length += note.size() + 2;
+    if (length <= 92) continue;
+    for (const std::string& note : pass.notes) std::cout << "  " << pass.pass << ": " << note << "\n";
+  }
   std::cout << "\n";
   Table summary({{"figure"}, {"before", Align::right}, {"after", Align::right}});
   summary.add_row({"MACs on the " + after.accelerator, percent(before.accelerator_mac_share()), percent(after.accelerator_mac_share())});

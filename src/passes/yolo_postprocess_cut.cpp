@@ -71,8 +71,7 @@ YoloCutResult cut_yolo_postprocess(ir::Model& model) {
     // Never silent: either why a detector-looking graph was not matched, or that nothing looked like one.
     result.pass.notes = search.notes;
     if (result.pass.notes.empty()) {
-      result.pass.notes.push_back("no YOLO head: no DFL (Softmax into an arange expectation), no 5-D anchor reshape, "
-                                  "no raw per-stride head maps before the outputs; nothing cut");
+      result.pass.notes.push_back("no YOLO head (no DFL, no 5-D anchor reshape, no per-stride head maps); nothing cut");
     }
     return result;
   }
@@ -144,8 +143,7 @@ YoloCutResult cut_yolo_postprocess(ir::Model& model) {
   result.sidecar_json = sidecar.dump(2);
   result.pass.rewrites = static_cast<int>(head->levels.size());
   const std::string what = head->decode_in_graph ? "cut " + std::to_string(removed) + " post-processing nodes; "
-                                                 : "raw head, no decode to cut (" + std::to_string(removed) +
-                                                       " nodes joined or held the maps); ";
+                                                 : std::string("raw head, no decode to cut; ");
   result.pass.notes.insert(result.pass.notes.begin(), what +
                               std::to_string(graph.outputs.size()) + " head outputs (" +
                               std::to_string(head->levels.size()) + " levels, box and score apart)");
