@@ -416,6 +416,66 @@ TEST(YoloHeadVariants, ModelsThatAreNotYoloGetNoCutAndANote) {
   }
 }
 
+// The project's own raw exports (tools/export_models.py): found as raw heads with their 80 classes.
+TEST(YoloHeadVariants, ProjectRawExportsAreFoundAsRawHeads) {
+  for (const auto& [name, family] : std::vector<std::pair<std::string, YoloFamily>>{
+           {"yolov5s_raw", YoloFamily::anchor_based}, {"yolov8n_raw", YoloFamily::anchor_free}}) {
+    ir::Model model = load_variant(name);
+    std::optional<YoloHead> head = find_yolo_head(*model.graph);
+    ASSERT_TRUE(head) << name;
+    EXPECT_EQ(head->family, family) << name;
+    EXPECT_FALSE(head->decode_in_graph) << name;
+    EXPECT_EQ(head->class_count, 80) << name;
+    ASSERT_EQ(head->levels.size(), 3u);
+    EXPECT_EQ(head->levels[0].stride, 8);
+    EXPECT_EQ(head->levels[2].stride, 32);
+  }
+}
+
+// Multi-output Conv nets that are not YOLO heads: a RetinaNet-like head (per level 9 x 4 box and 9 x 3 class
+// logits) and a feature pyramid of 16 channels. Not matched, not cut, outputs untouched.
+TEST(YoloHeadVariants, MultiScaleConvOutputsThatAreNotYoloAreLeftAlone) {
+  for (const auto& [box_channels, class_channels] : std::vector<std::pair<int64_t, int64_t>>{{36, 27}, {16, 0}}) {
+    TestGraph graph;
+    ir::Value* image = graph.input("image", {1, 3, 64, 64});
+    for (int64_t stride : {8, 16, 32}) {
+      const int64_t side = 64 / stride;
+      ir::Value* feature = graph.node("Conv", {image, graph.weights("stem", {8, 3, stride, stride})}, {1, 8, side, side},
+                                      {{"kernel_shape", ints_attr({stride, stride})}, {"strides", ints_attr({stride, stride})}});
+      graph.output(graph.node("Conv", {feature, graph.weights("box", {box_channels, 8, 1, 1})}, {1, box_channels, side, side},
+                              {{"kernel_shape", ints_attr({1, 1})}}));
+      if (class_channels == 0) continue;
+      graph.output(graph.node("Conv", {feature, graph.weights("cls", {class_channels, 8, 1, 1})},
+                              {1, class_channels, side, side}, {{"kernel_shape", ints_attr({1, 1})}}));
+    }
+    const size_t outputs = graph.model.graph->outputs.size();
+    EXPECT_FALSE(find_yolo_head(*graph.model.graph)) << box_channels;
+    YoloCutResult cut = cut_yolo_postprocess(graph.model);
+    EXPECT_EQ(cut.pass.rewrites, 0);
+    EXPECT_TRUE(cut.sidecar_json.empty());
+    EXPECT_EQ(graph.model.graph->outputs.size(), outputs);
+    ASSERT_EQ(cut.pass.notes.size(), 1u);
+    EXPECT_NE(cut.pass.notes.front().find("no YOLO head"), std::string::npos);
+  }
+}
+
+// Ultralytics' dynamic=True export leaves height and width dynamic: the head is found, not cut, and the note
+// says what to give.
+TEST(YoloHeadVariants, DynamicInputSizeGivesANoteNotACut) {
+  ir::Model model = load_variant("yolo_v8_concat_stride_after");
+  ir::Value* input = model.graph->inputs.front();
+  (*input->type.shape)[2] = ir::Dim::symbolic("height");
+  (*input->type.shape)[3] = ir::Dim::symbolic("width");
+  ASSERT_TRUE(find_yolo_head(*model.graph));
+  YoloCutResult cut = cut_yolo_postprocess(model);
+  EXPECT_EQ(cut.pass.rewrites, 0);
+  EXPECT_TRUE(cut.sidecar_json.empty());
+  ASSERT_EQ(cut.pass.notes.size(), 1u);
+  EXPECT_EQ(cut.pass.notes.front(), "YOLO head found, but the input size is dynamic: give --input-shape; not cut");
+  ASSERT_EQ(model.graph->outputs.size(), 1u);
+  EXPECT_EQ(model.graph->outputs.front()->name, "output0");
+}
+
 // A DFL head whose second level lost its class branch (a truncated export): a note names the map, no cut.
 TEST(YoloHeadVariants, TruncatedDflHeadGivesANoteNotACrash) {
   TestGraph graph;

@@ -213,7 +213,12 @@ std::optional<YoloHead> pair_box_and_class_convs(const ir::Graph& graph, const s
   std::map<MapSize, YoloLevel, std::greater<>> levels;
   for (ir::Node* conv : box_convs) {
     auto size = map_size(conv->output(0));
-    if (!size || channel_count(conv->output(0)) != 4 * reg_max || levels[*size].box_conv) {
+    if (!size) {
+      notes.push_back("YOLO head found, but the map size of " + conv->describe() + " is not static: give --input-shape; "
+                      "not cut");
+      return std::nullopt;
+    }
+    if (channel_count(conv->output(0)) != 4 * reg_max || levels[*size].box_conv) {
       notes.push_back("DFL with " + std::to_string(reg_max) + " bins found, but its box Conv " + conv->describe() +
                       " is not one [batch, " + std::to_string(4 * reg_max) + ", H, W] map per level: not cut");
       return std::nullopt;
@@ -311,9 +316,11 @@ std::optional<YoloHead> find_anchor_free_head(const ir::Graph& graph, std::vecto
   std::set<MapSize> sizes_with_box;
   for (ir::Node* conv : box_convs) {
     auto size = map_size(conv->output(0));
-    if (size && channel_count(conv->output(0)) == 4 * *bins && !sizes_with_box.insert(*size).second) continue;
-    if (size && channel_count(conv->output(0)) != 4 * *bins) continue;
-    boxes_per_size.push_back(conv);
+    if (!size) {  // left in: pairing says the map size is unknown
+      boxes_per_size.push_back(conv);
+    } else if (channel_count(conv->output(0)) == 4 * *bins && sizes_with_box.insert(*size).second) {
+      boxes_per_size.push_back(conv);
+    }
   }
   std::vector<ir::Node*> class_convs;
   for (ir::Node* conv : head_convs_before_outputs(graph)) {
@@ -372,6 +379,19 @@ std::optional<YoloHead> find_anchor_based_head(const ir::Graph& graph, std::vect
   return head;
 }
 
+// Strides a raw head must have to be taken for YOLO: known (a static input), powers of two from 8, each level
+// twice the one before (P3/P4/P5, P3–P6, or the tiny models' P4/P5). Sets them as set_strides does.
+bool has_yolo_strides(YoloHead& head) {
+  std::vector<std::string> ignored;
+  if (head.input_height <= 0 || !set_strides(head, ignored)) return false;
+  for (size_t i = 0; i < head.levels.size(); ++i) {
+    const int64_t stride = head.levels[i].stride;
+    if (stride < 8 || (stride & (stride - 1)) != 0) return false;
+    if (i > 0 && stride != 2 * head.levels[i - 1].stride) return false;
+  }
+  return true;
+}
+
 // A head exported without its decode: the outputs are the head maps, per map size one Conv (YOLOv5: anchors ×
 // (5 + classes) channels) or two (YOLOv8: a 4·reg_max box map and a class map). nullopt, silently, for
 // graphs that are not shaped like that (classifiers, segmenters): they are no YOLO heads.
@@ -405,8 +425,7 @@ std::optional<YoloHead> find_raw_head(const ir::Graph& graph) {
       std::tie(level.height, level.width) = size;
       head.levels.push_back(level);
     }
-    std::vector<std::string> stride_notes;
-    if (!set_strides(head, stride_notes)) return std::nullopt;
+    if (!has_yolo_strides(head)) return std::nullopt;
     head.notes.push_back("raw YOLOv5 head (no decode in the graph): " + std::to_string(channels) + " channels per map read as "
                          "3 anchors x (5 + " + std::to_string(head.class_count) + " classes), YOLOv5's layout");
     head.notes.push_back("anchors: not in the graph (a raw head has no decode to read them from); give the anchors "
@@ -416,25 +435,23 @@ std::optional<YoloHead> find_raw_head(const ir::Graph& graph) {
     return head;
   }
   if (per_level != 2) return std::nullopt;
-  // Which of the two is the box map: the one of 64 channels (reg_max 16, every Ultralytics release), else the
-  // first in output order (Ultralytics concatenates and lists box before class).
+  // Without a DFL in the graph only Ultralytics' reg_max 16 is taken, so the box map is the one of 64 channels
+  // (the first in output order when both are: Ultralytics lists box before class). Two maps per level with
+  // other channel counts (RetinaNet's 9 anchors x 4 box logits, say) are not a YOLOv8 head.
+  const int64_t reg_max = 16;
   std::vector<ir::Node*> box_convs, class_convs;
   for (const auto& [size, convs] : by_size) {
-    const bool first_is_64 = channel_count(convs[0]->output(0)) == 64, second_is_64 = channel_count(convs[1]->output(0)) == 64;
-    const size_t box = second_is_64 && !first_is_64 ? 1 : 0;
-    if (channel_count(convs[box]->output(0)) % 4 != 0) return std::nullopt;
+    const size_t box = channel_count(convs[0]->output(0)) == 4 * reg_max ? 0 : 1;
+    if (channel_count(convs[box]->output(0)) != 4 * reg_max) return std::nullopt;
     box_convs.push_back(convs[box]);
     class_convs.push_back(convs[1 - box]);
   }
-  const int64_t reg_max = channel_count(box_convs.front()->output(0)) / 4;
-  if (reg_max < 2) return std::nullopt;
   std::vector<std::string> pairing_notes;
   std::optional<YoloHead> head = pair_box_and_class_convs(graph, box_convs, class_convs, reg_max, pairing_notes);
-  if (!head) return std::nullopt;
+  if (!head || !has_yolo_strides(*head)) return std::nullopt;
   head->decode_in_graph = false;
-  head->notes.push_back("raw YOLOv8 head (no decode in the graph): reg_max " + std::to_string(reg_max) +
-                        " read from the box maps (" + std::to_string(4 * reg_max) + " channels = 4 sides x bins), " +
-                        std::to_string(head->class_count) + " classes from the class maps");
+  head->notes.push_back("raw YOLOv8 head (no decode in the graph): box maps of 64 channels read as 4 sides x 16 DFL "
+                        "bins (Ultralytics' reg_max), " + std::to_string(head->class_count) + " classes from the class maps");
   return head;
 }
 

@@ -60,6 +60,16 @@ bool has_float_constant_weights(const ir::Node& conv) {
   return conv.input(1) && output && output->type.shape && output->type.shape->size() == 4;
 }
 
+bool image_size_is_static(const ir::Graph& graph) {
+  for (const ir::Value* input : graph.inputs) {
+    if (input->initializer || !input->type.shape) continue;
+    for (size_t axis = 1; axis < input->type.shape->size(); ++axis) {
+      if (!(*input->type.shape)[axis].is_static()) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 YoloCutResult cut_yolo_postprocess(ir::Model& model) {
@@ -71,7 +81,8 @@ YoloCutResult cut_yolo_postprocess(ir::Model& model) {
     // Never silent: either why a detector-looking graph was not matched, or that nothing looked like one.
     result.pass.notes = search.notes;
     if (result.pass.notes.empty()) {
-      result.pass.notes.push_back("no YOLO head (no DFL, no 5-D anchor reshape, no per-stride head maps); nothing cut");
+      result.pass.notes.push_back(std::string("no YOLO head (no DFL, no 5-D anchor reshape, no per-stride head maps); ") +
+                                  (image_size_is_static(graph) ? "nothing cut" : "nothing cut; with a dynamic input size, give --input-shape"));
     }
     return result;
   }
