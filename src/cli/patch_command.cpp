@@ -110,7 +110,7 @@ void run_patch(const PatchArguments& arguments) {
                    std::to_string(after.count(check::Placement::fallback) + after.count(check::Placement::fallback_after_first) + after.count(check::Placement::rejected))});
   summary.print(std::cout, 2);
   std::cout << "\nwrote " << arguments.output << "\n";
-  if (!sidecar_path.empty()) std::cout << "wrote " << sidecar_path << " (strides, anchors/DFL bins, classes, output order for the CPU decoder)\n";
+  if (!sidecar_path.empty()) std::cout << "wrote " << sidecar_path << " (what the CPU decoder needs: classes and names, strides, anchors or DFL bins, outputs, input, thresholds; docs/sidecar.md)\n";
   if (report.needs_retraining) std::cout << "NOTE: a pass changed what the model computes: retrain or fine-tune before use.\n";
   std::cout << "next: npukit check " << arguments.output << " --target " << profile.id << "\n";
 }

@@ -1,7 +1,6 @@
 #include "passes/yolo_head_detection.h"
 
 #include <algorithm>
-#include <cmath>
 #include <deque>
 #include <map>
 

@@ -195,10 +195,8 @@ nlohmann::json make_yolo_sidecar(const ir::Model& model, const YoloHead& head, c
       anchors.push_back(level.anchors);
       all_found = all_found && !level.anchors.empty();
     }
+    // The matcher's notes already say, per level, why anchors are missing.
     sidecar["anchors"] = all_found ? anchors : nlohmann::json(nullptr);
-    if (!all_found && head.decode_in_graph) {
-      sidecar_notes.push_back("anchors: not found in the graph's decode; give the anchors the model was trained with");
-    }
     sidecar["decode"] =
         "per anchor a, cell (x, y), stride s: xy = (sigmoid(txy) * 2 - 0.5 + (x, y)) * s; wh = (sigmoid(twh) * 2)^2 * "
         "anchor[a] (pixels); score = sigmoid(objectness) * sigmoid(class logit); then NMS";
