@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include <nlohmann/json.hpp>
 
@@ -121,6 +122,8 @@ TEST_P(YoloHeadVariant, UncutModelOnRefEqualsOnnxRuntime) {
       magnitude = std::max(magnitude, std::fabs(expected.value_as_double(i)));
       difference = std::max(difference, std::fabs(expected.value_as_double(i) - actual.value_as_double(i)));
     }
+    std::cout << "[ model    ] " << variant.name << " output '" << name << "': max |ref - ORT| / max |ORT| "
+              << difference / magnitude << "\n";
     EXPECT_LT(difference / magnitude, 1e-4) << name;
   }
 }
