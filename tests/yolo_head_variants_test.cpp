@@ -1,9 +1,9 @@
 // The YOLO head matcher and the cut on heads written apart from the project's own exports
 // (tools/export_yolo_variants.py, made by tools/make_models.sh): v8 DFL heads with box and class outputs apart
 // or joined, the stride before or after dist2bbox, the DFL as a Conv or a MatMul; a YOLO11 depthwise class
-// branch; a dynamic batch; v5 decodes with Pow or Mul; raw v5 and v8 heads. For each: the uncut model on
-// `ref` equals ONNX Runtime, the head is found, and the cut model's outputs equal the head Conv values the
-// full model computes before its decode (read by tensor name from yolo_variants.json, which the export
+// branch; a dynamic batch; v5 decodes with Pow, Mul or in-place slice assignment (ScatterND); raw v5 and v8
+// heads. For each: the uncut model on `ref` equals ONNX Runtime, the head is found, and the cut model's
+// outputs equal the head Conv values the full model computes before its decode (read by tensor name from yolo_variants.json, which the export
 // script wrote by module path, not by the matcher). The sidecar is checked field by field.
 #include <gtest/gtest.h>
 
@@ -103,6 +103,7 @@ const std::vector<Variant> variants = {
     {"yolo_v5_pow", YoloFamily::anchor_based, true, 3},
     {"yolo_v5_mul", YoloFamily::anchor_based, true, 2},
     {"yolo_v5_raw", YoloFamily::anchor_based, false, 3},
+    {"yolo_v5_inplace", YoloFamily::anchor_based, true, 4},
 };
 
 class YoloHeadVariant : public ::testing::TestWithParam<Variant> {};
@@ -317,7 +318,7 @@ TEST(YoloSidecar, Yolo11NamesAndTransposedOutputAreRead) {
   EXPECT_EQ(sidecar["strides"], nlohmann::json({8, 16, 32}));
 }
 
-TEST(YoloSidecar, AnchorsAreReadFromBothV5DecodeForms) {
+TEST(YoloSidecar, AnchorsAreReadFromEveryV5DecodeForm) {
   const nlohmann::json anchors = {{10, 13, 16, 30, 33, 23}, {30, 61, 62, 45, 59, 119}, {116, 90, 156, 198, 373, 326}};
   YoloCutResult pow_cut;
   const nlohmann::json pow = sidecar_of("yolo_v5_pow", &pow_cut);
@@ -334,6 +335,9 @@ TEST(YoloSidecar, AnchorsAreReadFromBothV5DecodeForms) {
   EXPECT_EQ(mul["anchors"], anchors);
   EXPECT_EQ(mul["classes"], 2);
   EXPECT_EQ(mul["class_names"], nlohmann::json({"person", "car"}));
+  const nlohmann::json inplace = sidecar_of("yolo_v5_inplace");  // ScatterND into the sigmoid's slices
+  EXPECT_EQ(inplace["anchors"], anchors);
+  EXPECT_EQ(inplace["classes"], 4);
 }
 
 TEST(YoloSidecar, RawHeadsSayWhatTheGraphCannotTell) {

@@ -22,6 +22,8 @@ YOLO head matcher (src/passes/yolo_head_detection.cpp) is tested on graphs it wa
                                wh = (sig * 2) * (sig * 2) * anchor_grid (Mul), anchor grid expanded to
                                [1, A, H, W, 2]; class names in metadata
   yolo_v5_raw                  no decode: three p3/p4/p5 outputs of A * (5 + classes) channels
+  yolo_v5_inplace              YOLOv5 v5.0-v6.0 export.py form: the sigmoid's xy and wh slices assigned in place
+                               (y[..., 0:2] = ...), which ONNX writes as ScatterND
 
 All take a 1x3x256x256 image (RGB, 0-1). Weights are random and seeded; each model is a few hundred kB. Next to
 the models the script writes yolo_variants.json: per model the ONNX names of the head convolutions' outputs
@@ -178,6 +180,13 @@ class AnchorHead(nn.Module):
                 xy = (y[..., 0:2] * 2 - 0.5 + grid) * stride
                 wh = (y[..., 2:4] * 2) ** 2 * self.anchors[level].view(1, 3, 1, 1, 2)
                 rest = y[..., 4:]
+            elif self.style == "inplace":  # v5.0-v6.0 export.py: slices of the sigmoid assigned in place
+                grid = torch.stack((xs, ys), 2).view(1, 1, height, width, 2)
+                y = head.sigmoid()
+                y[..., 0:2] = (y[..., 0:2] * 2 - 0.5 + grid) * stride
+                y[..., 2:4] = (y[..., 2:4] * 2) ** 2 * self.anchors[level].view(1, 3, 1, 1, 2)
+                decoded.append(y.view(batch, -1, self.outputs_per_anchor))
+                continue
             else:  # v7.0 form: split, -0.5 folded into the grid, anchor grid expanded to every cell
                 shape = (1, 3, height, width, 2)
                 grid = torch.stack((xs, ys), 2).expand(shape) - 0.5
@@ -202,6 +211,7 @@ VARIANTS = {
     "yolo_v5_pow": (lambda: AnchorHead(classes=3, style="pow"), 51, 12, ["output0"], None, False),
     "yolo_v5_mul": (lambda: AnchorHead(classes=2, style="mul"), 52, 12, ["output0"], NAMES_TWO, False),
     "yolo_v5_raw": (lambda: AnchorHead(classes=3, raw=True), 53, 12, ["p3", "p4", "p5"], None, False),
+    "yolo_v5_inplace": (lambda: AnchorHead(classes=4, style="inplace"), 54, 12, ["output0"], None, False),
 }
 
 

@@ -18,7 +18,7 @@ ocr_files=(ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx ch_ppocr_mobile
 ort_version=1.30.0
 generated_models=(mobilenetv2 resnet50 yolov5s yolov5s_raw yolov8n yolov8n_raw vit)
 yolo_variants=(yolo_v8_split_stride_before yolo_v8_concat_stride_after yolo11_depthwise yolo_v8_dynamic_batch
-               yolo_v8_raw_concat yolo_v5_pow yolo_v5_mul yolo_v5_raw)
+               yolo_v8_raw_concat yolo_v5_pow yolo_v5_mul yolo_v5_raw yolo_v5_inplace)
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
