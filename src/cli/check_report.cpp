@@ -177,8 +177,9 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
   print_table(out, summary, result, false);
   out << "\nNMS on this target: " << result.nms << "\n";
   if (result.has_yolo_postprocess) {
-    out << "YOLO post-processing found: `npukit patch MODEL --target " << result.target_id
-        << " -o OUT.onnx` cuts it off and writes the sidecar for the CPU decoder.\n";
+    out << "YOLO head found: `npukit patch MODEL --target " << result.target_id
+        << " -o OUT.onnx` cuts off its decode (if the graph has one), gives box and score maps apart and writes the "
+           "sidecar for the CPU decoder (docs/sidecar.md).\n";
   }
 }
 

@@ -101,6 +101,13 @@ void run_patch(const PatchArguments& arguments) {
     table.add_row({pass.pass, std::to_string(pass.rewrites), pass.changes_meaning ? "CHANGED: retrain" : "kept", notes});
   }
   table.print(std::cout, 2, 90);
+  // Notes the table's column cuts short, in full: why a head was not cut, or what the sidecar could not tell.
+  for (const passes::PassResult& pass : report.passes) {
+    size_t length = 0;
+    for (const std::string& note : pass.notes) length += note.size() + 2;
+    if (length <= 92) continue;
+    for (const std::string& note : pass.notes) std::cout << "  " << pass.pass << ": " << note << "\n";
+  }
   std::cout << "  (passes repeated until nothing changed: " << report.rounds << " round" << (report.rounds == 1 ? "" : "s")
             << "; figures after are those of the written file)\n\n";
   Table summary({{"figure"}, {"before", Align::right}, {"after", Align::right}});
@@ -112,7 +119,7 @@ void run_patch(const PatchArguments& arguments) {
                    std::to_string(after.count(check::Placement::fallback) + after.count(check::Placement::fallback_after_first) + after.count(check::Placement::rejected))});
   summary.print(std::cout, 2);
   std::cout << "\nwrote " << arguments.output << "\n";
-  if (!sidecar_path.empty()) std::cout << "wrote " << sidecar_path << " (strides, anchors/DFL bins, classes, output order for the CPU decoder)\n";
+  if (!sidecar_path.empty()) std::cout << "wrote " << sidecar_path << " (what the CPU decoder needs: classes and names, strides, anchors or DFL bins, outputs, input, thresholds; docs/sidecar.md)\n";
   if (report.needs_retraining) std::cout << "NOTE: a pass changed what the model computes: retrain or fine-tune before use.\n";
   std::cout << "next: npukit check " << arguments.output << " --target " << profile.id << "\n";
 }
