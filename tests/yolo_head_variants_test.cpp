@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "check/shape_discovery.h"
+#include "preparation/shape_discovery.h"
 #include "check/target_check.h"
 #include "core/npy.h"
 #include "npukit/session.h"
@@ -46,7 +46,7 @@ ir::Model load_variant(const std::string& name) {
   onnx_io::ImportOptions options;
   options.propagate_shape_data = true;
   ir::Model model = onnx_io::load_model(path.string(), options);
-  check::discover_missing_shapes(model);
+  preparation::discover_missing_shapes(model);
   return model;
 }
 
