@@ -85,18 +85,21 @@ TEST(CpuFidelity, FusedSigmoidIsAccurateAtLargeMagnitudes) {
   EXPECT_LE(worst, 1e-6);
 }
 
-// The DFL: Softmax over 16 bins at axis 1 of [1, 16, 4, anchors] (the cpu column path), logits spread
-// over +-100 as in a sharp trained box distribution, then the expected bin. Both against double.
-TEST(CpuFidelity, DflSoftmaxIsAccurateWithLargeLogits) {
+// The DFL: Softmax over 16 bins, logits spread over +-100 as in a sharp trained box distribution, then the
+// expected bin; both against double. Two layouts: bins at axis 1 of [1, 16, 4, anchors] as ultralytics
+// exports it (the cpu column path), and bins last, [1, 4, anchors, 16] with axis -1 (the row path).
+void expect_accurate_dfl(bool bins_last) {
   constexpr int64_t bins = 16, sides = 4, anchors = 333;
+  const std::vector<int64_t> dims = bins_last ? std::vector<int64_t>{1, sides, anchors, bins}
+                                              : std::vector<int64_t>{1, bins, sides, anchors};
   onnx::ModelProto model = make_model(13);
   onnx::GraphProto* graph = model.mutable_graph();
-  add_input(graph, "x", {1, bins, sides, anchors});
-  add_node(graph, "Softmax", {"x"}, {"y"}, "softmax")->add_attribute()->set_name("axis");
-  onnx::AttributeProto* axis = graph->mutable_node(0)->mutable_attribute(0);
+  add_input(graph, "x", dims);
+  onnx::AttributeProto* axis = add_node(graph, "Softmax", {"x"}, {"y"}, "softmax")->add_attribute();
+  axis->set_name("axis");
   axis->set_type(onnx::AttributeProto::INT);
-  axis->set_i(1);
-  add_output(graph, "y", {1, bins, sides, anchors});
+  axis->set_i(bins_last ? -1 : 1);
+  add_output(graph, "y", dims);
   TemporaryFolder folder;
   SessionOptions options;
   options.backend = "cpu";
@@ -104,28 +107,33 @@ TEST(CpuFidelity, DflSoftmaxIsAccurateWithLargeLogits) {
   std::vector<float> logits(static_cast<size_t>(bins * sides * anchors));
   for (size_t i = 0; i < logits.size(); ++i) logits[i] = 100.0f * std::sin(0.731f * float(i)) * std::cos(0.113f * float(i));
   session->set_profiling(true);
-  session->set_input("x", Tensor::from_vector<float>(DType::f32, {1, bins, sides, anchors}, logits));
+  session->set_input("x", Tensor::from_vector<float>(DType::f32, Shape(dims.begin(), dims.end()), logits));
   session->run();
   ASSERT_EQ(session->last_profile().at(0).backend, "cpu");
   const std::vector<float> probabilities = session->output("y").to_float_vector();
-  const int64_t inner = sides * anchors;
+  // Element (bin b, distribution d) lives at b * bin_stride + d * distribution_stride.
+  const int64_t distributions = sides * anchors;
+  const int64_t bin_stride = bins_last ? 1 : distributions, distribution_stride = bins_last ? bins : 1;
   double worst_probability = 0, worst_expectation = 0;
-  for (int64_t column = 0; column < inner; ++column) {
+  for (int64_t d = 0; d < distributions; ++d) {
+    auto at = [&](int64_t b) { return static_cast<size_t>(b * bin_stride + d * distribution_stride); };
     double maximum = -INFINITY, sum = 0, expectation = 0, ours = 0;
-    for (int64_t b = 0; b < bins; ++b) maximum = std::max(maximum, double(logits[static_cast<size_t>(b * inner + column)]));
-    for (int64_t b = 0; b < bins; ++b) sum += std::exp(double(logits[static_cast<size_t>(b * inner + column)]) - maximum);
+    for (int64_t b = 0; b < bins; ++b) maximum = std::max(maximum, double(logits[at(b)]));
+    for (int64_t b = 0; b < bins; ++b) sum += std::exp(double(logits[at(b)]) - maximum);
     for (int64_t b = 0; b < bins; ++b) {
-      const size_t index = static_cast<size_t>(b * inner + column);
-      const double expected = std::exp(double(logits[index]) - maximum) / sum;
-      worst_probability = std::max(worst_probability, std::fabs(probabilities[index] - expected));
+      const double expected = std::exp(double(logits[at(b)]) - maximum) / sum;
+      worst_probability = std::max(worst_probability, std::fabs(probabilities[at(b)] - expected));
       expectation += b * expected;
-      ours += b * double(probabilities[index]);
+      ours += b * double(probabilities[at(b)]);
     }
     worst_expectation = std::max(worst_expectation, std::fabs(ours - expectation));
   }
   EXPECT_LE(worst_probability, 1e-6);
   EXPECT_LE(worst_expectation, 1e-5);  // in bins; x stride 32 = 3e-4 px
 }
+
+TEST(CpuFidelity, DflSoftmaxIsAccurateWithLargeLogitsBinsAtAxisOne) { expect_accurate_dfl(false); }
+TEST(CpuFidelity, DflSoftmaxIsAccurateWithLargeLogitsBinsLast) { expect_accurate_dfl(true); }
 
 }  // namespace
 }  // namespace npukit::testing
