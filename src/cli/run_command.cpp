@@ -33,6 +33,7 @@ struct RunArguments {
   std::string backend = "cpu";
   int threads = 1;
   bool json = false;
+  std::vector<std::string> keep;  // intermediate values to write besides the outputs (--keep)
 };
 
 struct PreparedInput {
@@ -208,6 +209,7 @@ void run_model(const RunArguments& arguments) {
   SessionOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
+  options.keep_values = arguments.keep;
   std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
 
   progress.update(1, "reading inputs");
@@ -228,7 +230,9 @@ void run_model(const RunArguments& arguments) {
       throw Error(ErrorKind::io, "cannot create the output directory: " + error.message(), arguments.output_dir);
     }
     std::set<std::string> used;
-    for (const ValueInfo& output : session->outputs()) {
+    std::vector<ValueInfo> written = session->outputs();
+    written.insert(written.end(), session->kept_values().begin(), session->kept_values().end());
+    for (const ValueInfo& output : written) {
       // Two names may sanitize alike ("a/b", "a:b"): number the later ones.
       std::string base = sanitize_file_name(output.name), file = base;
       for (int suffix = 1; !used.insert(file).second; ++suffix) file = base + "_" + std::to_string(suffix);
@@ -269,6 +273,14 @@ void run_model(const RunArguments& arguments) {
                                     return values;
                                   }()}});
     }
+    json["kept"] = nlohmann::json::array();
+    for (const ValueInfo& value : session->kept_values()) {
+      const Tensor& tensor = session->output(value.name);
+      json["kept"].push_back({{"name", value.name},
+                              {"dtype", std::string(dtype_name(tensor.dtype()))},
+                              {"shape", tensor.shape()},
+                              {"file", files.count(value.name) ? nlohmann::json(files[value.name]) : nlohmann::json(nullptr)}});
+    }
     std::cout << json.dump(2) << "\n";
     return;
   }
@@ -298,6 +310,11 @@ void run_model(const RunArguments& arguments) {
   }
   output_table.print(std::cout, 2, 60);
   std::cout << "wall time  " << format_seconds(seconds) << " (run only, " << arguments.backend << " backend)\n";
+  if (!session->kept_values().empty()) {
+    std::cout << "kept       " << session->kept_values().size() << " intermediate value(s)"
+              << (arguments.output_dir.empty() ? " (give --output-dir to write them)" : ", written with the outputs")
+              << "\n";
+  }
   if (!files.empty()) std::cout << "written    " << files.size() << " file(s) to " << arguments.output_dir << "\n";
   for (const std::string& warning : warnings) std::cout << "warning: " << warning << "\n";
 }
@@ -323,6 +340,11 @@ void register_run_command(CLI::App& app) {
   command->add_option("--threads,-t", arguments->threads, "Intra-op threads of the cpu backend (default 1; 0 = all cores)")
       ->type_name("N");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
+  command->add_option("--keep", arguments->keep,
+                      "Also write this intermediate value (repeat per value; 'all' = every value the backend "
+                      "computes), to compare layer by layer: tools/compare_layers.py")
+      ->type_name("NAME|all")
+      ->allow_extra_args(false);
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_model(*arguments); });
 }
