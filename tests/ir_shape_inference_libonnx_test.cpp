@@ -1,0 +1,204 @@
+// IR shape inference against libonnx's: every ONNX node-test model (libonnx-testdata) and every whole model
+// in models/ is loaded with npukit's importer (which runs libonnx shape inference), the types of computed
+// values are erased, ir::infer_shapes runs, and every value libonnx gave a static shape must get the same
+// dtype and dims from the IR. A disagreement is a bug in one of the two: see the notes at kOpsWithoutRule.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "conformance/conformance_runner.h"
+#include "ir/graph.h"
+#include "ir/shape_inference.h"
+#include "onnx/onnx_import.h"
+
+namespace npukit {
+namespace {
+
+const std::string kNodeTests = "/usr/share/libonnx-testdata/data/node";
+const std::filesystem::path kModels = NPUKIT_MODELS_DIR;
+
+// Ops the IR has no rule for: their outputs keep whatever type they had (here: none), so libonnx's static
+// shapes for them are not compared. Keep this list short; each entry says why it is here.
+const std::set<std::string> kOpsWithoutRule = {
+    "TfIdfVectorizer",  // output size depends on the n-gram pools' attributes; no model we meet uses it
+};
+
+// The model file with every declared shape of a computed value removed (value_info, graph outputs, in
+// subgraphs too), so that the shapes libonnx gives them are its inference's, not the file's declarations (a
+// node test declares its outputs, data-dependent ones included).
+void strip_declared_shapes(onnx::GraphProto& graph) {
+  graph.clear_value_info();
+  for (auto& output : *graph.mutable_output()) {
+    if (output.type().has_tensor_type()) output.mutable_type()->mutable_tensor_type()->clear_shape();
+  }
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& attribute : *node.mutable_attribute()) {
+      if (attribute.has_g()) strip_declared_shapes(*attribute.mutable_g());
+      for (auto& subgraph : *attribute.mutable_graphs()) strip_declared_shapes(subgraph);
+    }
+  }
+}
+
+// The checker is off: it requires declared output shapes (the files pass it as they are, in the importer's tests).
+ir::Model load_with_inferred_shapes(const std::filesystem::path& path, onnx_io::ImportOptions options = {}) {
+  options.run_checker = false;
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  onnx::ModelProto proto;
+  if (!proto.ParseFromString(bytes.str())) throw Error(ErrorKind::invalid_model, "does not parse", path.string());
+  strip_declared_shapes(*proto.mutable_graph());
+  return onnx_io::load_model_from_bytes(proto.SerializeAsString(), path.string(), path.parent_path().string(), options);
+}
+
+struct Expected {
+  const ir::Node* producer;
+  ir::TensorType type;
+};
+
+// Every value a node of `graph` (or of its subgraphs) computes: remembers what libonnx found and erases it,
+// so infer_shapes starts from nothing but the inputs and constants.
+void erase_computed(ir::Graph& graph, std::map<ir::Value*, Expected>& expected) {
+  for (const auto& node : graph.nodes()) {
+    for (ir::Value* output : node->outputs) {
+      if (!output) continue;
+      if (output->type.dtype != DType::undefined || output->type.shape) expected[output] = {node.get(), output->type};
+      output->type = {};
+    }
+    for (auto& [key, attribute] : node->attributes) {
+      if (attribute.graph_value) erase_computed(*attribute.graph_value, expected);
+      for (auto& subgraph : attribute.graph_values) erase_computed(*subgraph, expected);
+    }
+  }
+}
+
+struct Coverage {
+  size_t models = 0;
+  size_t values_compared = 0;         // libonnx knew the dtype or the rank
+  size_t static_values_compared = 0;  // libonnx knew every dim
+  size_t values_skipped = 0;  // produced by an op of kOpsWithoutRule
+  std::set<std::string> ops_met;
+  std::vector<std::string> failures;
+};
+
+// Ours must know what libonnx knows: its dtype, its rank, each of its static dims (its symbols are names it
+// made up, not compared). Where ours knows more, libonnx could not tell: not a disagreement.
+bool at_least_as_known(const ir::TensorType& ours, const ir::TensorType& libonnx) {
+  if (libonnx.dtype != DType::undefined && ours.dtype != libonnx.dtype) return false;
+  if (!libonnx.shape) return true;
+  if (!ours.shape || ours.shape->size() != libonnx.shape->size()) return false;
+  for (size_t i = 0; i < libonnx.shape->size(); ++i) {
+    const ir::Dim& theirs = (*libonnx.shape)[i];
+    if (theirs.is_static() && (*ours.shape)[i].value != theirs.value) return false;
+  }
+  return true;
+}
+
+void compare_model(ir::Model& model, const std::string& label, Coverage& coverage) {
+  std::map<ir::Value*, Expected> expected;
+  erase_computed(*model.graph, expected);
+  ir::ShapeInferenceReport report;
+  try {
+    report = ir::infer_shapes(*model.graph);
+  } catch (const Error& error) {
+    coverage.failures.push_back(label + ": infer_shapes threw: " + error.what());
+    return;
+  }
+  ++coverage.models;
+  for (const std::string& op : report.ops_without_rule) {
+    if (!kOpsWithoutRule.count(op)) {
+      coverage.failures.push_back(label + ": no rule for " + op + " (add one or list it in kOpsWithoutRule)");
+    }
+  }
+  for (const auto& [value, truth] : expected) {
+    coverage.ops_met.insert(truth.producer->op_type);
+    if (kOpsWithoutRule.count(truth.producer->op_type)) {
+      ++coverage.values_skipped;
+      continue;
+    }
+    ++coverage.values_compared;
+    if (truth.type.has_static_shape()) ++coverage.static_values_compared;
+    if (!at_least_as_known(value->type, truth.type)) {
+      coverage.failures.push_back(label + ": '" + value->name + "' of node " + truth.producer->describe() + ": libonnx " +
+                                  truth.type.to_string() + ", ir " + value->type.to_string());
+    }
+  }
+}
+
+std::string failure_list(const std::vector<std::string>& failures) {
+  std::string text;
+  for (size_t i = 0; i < failures.size() && i < 60; ++i) text += "  " + failures[i] + "\n";
+  if (failures.size() > 60) text += "  ... and " + std::to_string(failures.size() - 60) + " more\n";
+  return text;
+}
+
+TEST(ShapeInferenceAgainstLibonnx, EveryNodeTestModel) {
+  ASSERT_TRUE(std::filesystem::is_directory(kNodeTests)) << kNodeTests << " is missing: install libonnx-testdata";
+  Coverage coverage;
+  size_t not_loaded = 0;
+  for (const std::string& folder : conformance::list_tests(kNodeTests)) {
+    const std::string name = std::filesystem::path(folder).filename().string();
+    ir::Model model;
+    try {
+      model = load_with_inferred_shapes(folder + "/model.onnx");
+    } catch (const Error& error) {
+      if (not_loaded == 0) std::cout << "first model not imported: " << error.what() << "\n";
+      ++not_loaded;  // sequences, strings, ... npukit does not import them; the importer's tests cover that
+      continue;
+    }
+    compare_model(model, name, coverage);
+  }
+  std::cout << "shape inference vs libonnx: " << coverage.models << " node-test models (" << not_loaded
+            << " not importable), " << coverage.values_compared << " values compared ("
+            << coverage.static_values_compared << " fully static), " << coverage.values_skipped
+            << " skipped (ops without rule), " << coverage.ops_met.size() << " op types\n";
+  EXPECT_GT(coverage.static_values_compared, 1000u);
+  EXPECT_TRUE(coverage.failures.empty()) << coverage.failures.size() << " disagreements:\n"
+                                         << failure_list(coverage.failures);
+}
+
+TEST(ShapeInferenceAgainstLibonnx, EveryWholeModel) {
+  const std::vector<std::filesystem::path> models = {
+      kModels / "generated" / "mobilenetv2.onnx", kModels / "generated" / "resnet50.onnx",
+      kModels / "generated" / "yolov5s.onnx",     kModels / "generated" / "yolov5s_raw.onnx",
+      kModels / "generated" / "yolov8n.onnx",     kModels / "generated" / "yolov8n_raw.onnx",
+      kModels / "generated" / "vit.onnx",         kModels / "ocr" / "ch_PP-OCRv4_det_infer.onnx",
+      kModels / "ocr" / "ch_PP-OCRv4_rec_infer.onnx", kModels / "ocr" / "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+  };
+  Coverage coverage;
+  for (const auto& path : models) {
+    ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run tools/make_models.sh";
+    // As exported (dynamic dims stay symbolic), then at a fixed input size as check and patch see the models,
+    // so that every computed value has static dims: batch 1, other dynamic dims 640.
+    ir::Model as_exported = load_with_inferred_shapes(path);
+    onnx_io::ImportOptions options;
+    for (const ir::Value* input : as_exported.graph->inputs) {
+      std::vector<int64_t> dims;
+      for (const ir::Dim& dim : *input->type.shape) dims.push_back(dim.is_static() ? dim.value : (dims.empty() ? 1 : 640));
+      options.input_shapes[input->name] = dims;
+    }
+    compare_model(as_exported, path.filename().string() + " (as exported)", coverage);
+    ir::Model fixed = load_with_inferred_shapes(path, options);
+    compare_model(fixed, path.filename().string(), coverage);
+  }
+  std::cout << "shape inference vs libonnx: " << coverage.models << " whole models, " << coverage.values_compared
+            << " values compared (" << coverage.static_values_compared << " fully static), "
+            << coverage.ops_met.size() << " op types\n";
+  EXPECT_EQ(coverage.models, 2 * models.size());
+  EXPECT_TRUE(coverage.failures.empty()) << coverage.failures.size() << " disagreements:\n"
+                                         << failure_list(coverage.failures);
+}
+
+}  // namespace
+}  // namespace npukit
