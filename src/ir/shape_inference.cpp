@@ -190,6 +190,7 @@ const ShapeRuleTable& rule_table() {
     register_linear_algebra_shape_rules(built);
     register_reduction_shape_rules(built);
     register_data_movement_shape_rules(built);
+    register_resize_shape_rules(built);
     register_indexing_shape_rules(built);
     register_generator_shape_rules(built);
     register_control_flow_shape_rules(built);

@@ -92,6 +92,7 @@ void register_convolution_shape_rules(ShapeRuleTable& table);
 void register_linear_algebra_shape_rules(ShapeRuleTable& table);
 void register_reduction_shape_rules(ShapeRuleTable& table);
 void register_data_movement_shape_rules(ShapeRuleTable& table);
+void register_resize_shape_rules(ShapeRuleTable& table);
 void register_indexing_shape_rules(ShapeRuleTable& table);
 void register_generator_shape_rules(ShapeRuleTable& table);
 void register_control_flow_shape_rules(ShapeRuleTable& table);
