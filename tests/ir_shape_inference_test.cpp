@@ -390,6 +390,51 @@ TEST(IrShapeInference, ElementCountOverflowingSixtyFourBitsNamesTheNode) {
   EXPECT_NE(message.find("overflows 64 bits"), std::string::npos) << message;
 }
 
+// ---- shapes computed at run time ----------------------------------------------------------------------
+
+TEST(IrShapeInference, ShapeArithmeticFeedsReshapeSliceAndExpand) {
+  Builder b;
+  Value* x = b.input("x", "N,64,20,20");
+  // YOLOv8's C2f chunk: Shape → Gather(1) → Add 1 → Div 2 → the Slice bound.
+  Node* shape = b.node("Shape", {x}, "shape");
+  Node* channels = b.node("Gather", {shape->outputs[0], b.ints("one", {1})}, "channels");
+  Node* plus = b.node("Add", {channels->outputs[0], b.ints("plus_one", {1})}, "plus");
+  Node* half = b.node("Div", {plus->outputs[0], b.ints("two", {2})}, "half");
+  Node* chunk = b.node("Slice", {x, b.ints("zero", {0}), half->outputs[0], b.ints("axis1", {1})}, "chunk");
+  // ViT's flatten: Shape → Slice [0:2] → Concat with -1 → Reshape, the batch symbolic.
+  Node* leading = b.node("Slice", {shape->outputs[0], b.ints("from", {0}), b.ints("to", {2})}, "leading");
+  Node* target = b.node("Concat", {leading->outputs[0], b.ints("rest", {-1})}, "target");
+  target->attributes["axis"] = int_attribute(0);
+  Node* flat = b.node("Reshape", {x, target->outputs[0]}, "flat");
+  // ViT's class token: ConstantOfShape → Mul -1 → Equal → Where → Expand.
+  Node* ones = b.node("ConstantOfShape", {b.ints("three", {3})}, "ones");
+  Attribute fill;
+  fill.kind = Attribute::Kind::tensor;
+  fill.tensor_value = Tensor::from_vector<int64_t>(DType::i64, {1}, {1});
+  ones->attributes["value"] = fill;
+  Node* minus = b.node("Mul", {ones->outputs[0], b.ints("minus_one", {-1})}, "minus");
+  Value* wanted = b.ints("wanted", {1, 1, 192});
+  Node* equal = b.node("Equal", {wanted, minus->outputs[0]}, "equal");
+  Node* where = b.node("Where", {equal->outputs[0], ones->outputs[0], wanted}, "where");
+  Node* expand = b.node("Expand", {b.input("token", "1,1,192"), where->outputs[0]}, "expand");
+  infer_shapes(b.graph());
+  EXPECT_EQ(type_of(half), "i64[1]");
+  EXPECT_EQ(type_of(chunk), "f32[N, 32, 20, 20]");
+  EXPECT_EQ(type_of(target), "i64[3]");
+  EXPECT_EQ(type_of(flat), "f32[N, 64, 400]");
+  EXPECT_EQ(type_of(expand), "f32[1, 1, 192]");
+}
+
+TEST(IrShapeInference, ComputedReshapeTargetIsCheckedAgainstTheElementCount) {
+  Builder b;
+  Value* x = b.input("x", "1,64,20,20");
+  Node* shape = b.node("Shape", {x}, "shape");
+  Node* doubled = b.node("Mul", {shape->outputs[0], b.ints("twice", {1, 2, 1, 1})}, "doubled");
+  b.node("Reshape", {x, doubled->outputs[0]}, "grown");
+  const std::string message = inference_error(b.graph());
+  EXPECT_NE(message.find("'grown' (Reshape)"), std::string::npos) << message;
+}
+
 // ---- subgraphs -----------------------------------------------------------------------------------------
 
 TEST(IrShapeInference, IfOutputKeepsTheDimsBothBranchesAgreeOn) {

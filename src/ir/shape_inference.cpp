@@ -59,8 +59,14 @@ bool same_dim(const Dim& first, const Dim& second) {
 
 // ---- context -------------------------------------------------------------------------------------------
 
-ShapeInferenceContext::ShapeInferenceContext(const Graph& graph, const Node& node, SubgraphInference infer_subgraph)
-    : graph_(graph), node_(node), infer_subgraph_(std::move(infer_subgraph)), results_(node.outputs.size()) {}
+ShapeInferenceContext::ShapeInferenceContext(const Graph& graph, const Node& node, SubgraphInference infer_subgraph,
+                                             KnownValues& known_values)
+    : graph_(graph),
+      node_(node),
+      infer_subgraph_(std::move(infer_subgraph)),
+      known_values_(known_values),
+      constant_values_(node.inputs.size()),
+      results_(node.outputs.size()) {}
 
 const Value* ShapeInferenceContext::input(size_t index) const {
   const Value* value = node_.input(index);
@@ -100,10 +106,47 @@ const Tensor* ShapeInferenceContext::constant_input(size_t index) const {
 }
 
 std::optional<std::vector<int64_t>> ShapeInferenceContext::constant_ints(size_t index) const {
-  const Tensor* data = constant_input(index);
-  if (!data) return std::nullopt;
-  if (!dtype_is_integer(data->dtype())) fail("input " + std::to_string(index) + " must hold integers");
-  return data->to_int64_vector();
+  if (const Tensor* data = constant_input(index)) {
+    if (!dtype_is_integer(data->dtype())) fail("input " + std::to_string(index) + " must hold integers");
+    return data->to_int64_vector();
+  }
+  const Value* value = input(index);
+  auto found = value ? known_values_.find(value) : known_values_.end();
+  if (found == known_values_.end()) return std::nullopt;
+  std::vector<int64_t> values;
+  for (const ShapeValue& element : found->second) {
+    if (!element.number) return std::nullopt;
+    values.push_back(*element.number);
+  }
+  return values;
+}
+
+const ShapeValues* ShapeInferenceContext::known_values(size_t index) const {
+  const Value* value = input(index);
+  if (!value) return nullptr;
+  if (const Tensor* data = constant_input(index)) {
+    if (data->rank() > 1 || data->element_count() > largest_tracked_tensor) return nullptr;
+    if (!constant_values_[index]) {
+      ShapeValues values;
+      for (int64_t i = 0; i < data->element_count(); ++i) {
+        const double element = data->value_as_double(i);
+        // Float data qualifies when it holds integers (shape arithmetic done in float after a Cast).
+        if (!(element >= -9.0e15 && element <= 9.0e15) || element != static_cast<double>(static_cast<int64_t>(element))) {
+          return nullptr;
+        }
+        values.push_back(ShapeValue::of(static_cast<int64_t>(element)));
+      }
+      constant_values_[index] = std::move(values);
+    }
+    return &*constant_values_[index];
+  }
+  auto found = known_values_.find(value);
+  return found == known_values_.end() ? nullptr : &found->second;
+}
+
+void ShapeInferenceContext::set_output_values(size_t index, ShapeValues values) {
+  if (!has_output(index) || static_cast<int64_t>(values.size()) > largest_tracked_tensor) return;
+  known_values_[node_.outputs[index]] = std::move(values);
 }
 
 void ShapeInferenceContext::set_output(size_t index, DType dtype, std::optional<Dims> shape) {
@@ -199,10 +242,22 @@ const ShapeRuleTable& rule_table() {
   return table;
 }
 
-const ShapeRule* find_rule(const std::string& domain, const std::string& op_type) {
-  const ShapeRuleTable& table = rule_table();
+const ShapeRuleTable& value_rule_table() {
+  static const ShapeRuleTable table = [] {
+    ShapeRuleTable built;
+    register_value_rules(built);
+    return built;
+  }();
+  return table;
+}
+
+const ShapeRule* find_in(const ShapeRuleTable& table, const std::string& domain, const std::string& op_type) {
   auto found = table.find(domain.empty() || domain == "ai.onnx" ? op_type : domain + ":" + op_type);
   return found == table.end() ? nullptr : &found->second;
+}
+
+const ShapeRule* find_rule(const std::string& domain, const std::string& op_type) {
+  return find_in(rule_table(), domain, op_type);
 }
 
 size_t known_facts(const TensorType& type) {
@@ -260,14 +315,16 @@ class Walk {
       without_rule_.insert(node.domain.empty() ? node.op_type : node.domain + ":" + node.op_type);
       return;
     }
-    ShapeInferenceContext context(graph, node, [this](Graph& subgraph) { infer_graph(subgraph); });
+    ShapeInferenceContext context(graph, node, [this](Graph& subgraph) { infer_graph(subgraph); }, known_values_);
     try {
       (*rule)(context);
+      for (size_t i = 0; i < node.outputs.size(); ++i) {
+        if (node.outputs[i]) apply(context, *node.outputs[i], context.results()[i]);
+      }
+      // Values next: their rules read the output shapes just set.
+      if (const ShapeRule* value_rule = find_in(value_rule_table(), node.domain, node.op_type)) (*value_rule)(context);
     } catch (const Error& error) {
       throw error.node().empty() ? error.with_node(node.describe()) : error;
-    }
-    for (size_t i = 0; i < node.outputs.size(); ++i) {
-      if (node.outputs[i]) apply(context, *node.outputs[i], context.results()[i]);
     }
   }
 
@@ -294,6 +351,7 @@ class Walk {
 
   ShapeInferenceReport& report_;
   std::set<std::string> without_rule_;
+  KnownValues known_values_;
 };
 
 }  // namespace

@@ -62,7 +62,15 @@ void reshape_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);
   const DType dtype = context.input_dtype(0);
   const Dims* input = context.input_shape(0);
-  std::optional<std::vector<int64_t>> target = attribute_or_input(context, "shape", 1);
+  // The target: an attribute (opset 1), constant data, or values computed from shapes (possibly symbolic:
+  // an element read off a symbolic dim is that dim, never 0 or -1).
+  std::optional<ShapeValues> target;
+  if (context.node().has_attribute("shape")) {
+    target.emplace();
+    for (int64_t size : context.node().get_ints("shape")) target->push_back(ShapeValue::of(size));
+  } else if (const ShapeValues* values = context.known_values(1)) {
+    target = *values;
+  }
   if (!target) {
     std::optional<size_t> rank = parameter_length(context, 1);
     context.set_output(0, dtype, rank ? std::optional<Dims>(unknown_dims(*rank)) : std::nullopt);
@@ -72,7 +80,11 @@ void reshape_rule(ShapeInferenceContext& context) {
   Dims output;
   std::optional<size_t> inferred_position;
   for (size_t i = 0; i < target->size(); ++i) {
-    const int64_t size = (*target)[i];
+    if (!(*target)[i].number) {
+      output.push_back((*target)[i].to_dim());
+      continue;
+    }
+    const int64_t size = *(*target)[i].number;
     if (size == -1) {
       if (inferred_position) context.fail("the target shape has more than one -1");
       inferred_position = i;
@@ -442,11 +454,11 @@ void expand_rule(ShapeInferenceContext& context) {
   const DType dtype = context.input_dtype(0);
   const Dims* input = context.input_shape(0);
   Dims target;
-  if (std::optional<std::vector<int64_t>> shape = context.constant_ints(1)) {
-    for (int64_t size : *shape) {
-      if (size < 0) context.fail("the target shape holds " + std::to_string(size));
+  if (const ShapeValues* shape = context.known_values(1)) {
+    for (const ShapeValue& size : *shape) {
+      if (size.number && *size.number < 0) context.fail("the target shape holds " + std::to_string(*size.number));
+      target.push_back(size.to_dim());
     }
-    target = fixed_dims(*shape);
   } else if (std::optional<size_t> rank = parameter_length(context, 1)) {
     target = unknown_dims(*rank);
   } else {

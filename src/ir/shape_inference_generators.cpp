@@ -66,11 +66,13 @@ void constant_of_shape_rule(ShapeInferenceContext& context) {
   if (const Attribute* value = context.node().find_attribute("value"); value && value->kind == Attribute::Kind::tensor) {
     dtype = value->tensor_value.dtype();
   }
-  if (std::optional<std::vector<int64_t>> shape = context.constant_ints(0)) {
-    for (int64_t size : *shape) {
-      if (size < 0) context.fail("the shape holds " + std::to_string(size));
+  if (const ShapeValues* shape = context.known_values(0)) {
+    Dims dims;
+    for (const ShapeValue& size : *shape) {
+      if (size.number && *size.number < 0) context.fail("the shape holds " + std::to_string(*size.number));
+      dims.push_back(size.to_dim());
     }
-    context.set_output(0, dtype, fixed_dims(*shape));
+    context.set_output(0, dtype, dims);
     return;
   }
   const Dims* shape_of_shape = context.input_shape(0);

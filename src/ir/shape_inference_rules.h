@@ -25,9 +25,34 @@ class ShapeInferenceContext;
 // Infers a node's outputs for the nodes of nested graphs too: If, Loop and Scan rules call it on their bodies.
 using SubgraphInference = std::function<void(Graph&)>;
 
+// One element of a small integer tensor computed from shapes: a number (negative ones too: a Reshape's
+// -1), a symbolic dim's name (read by Shape off a symbolic dim), or unknown.
+struct ShapeValue {
+  std::optional<int64_t> number;
+  std::string symbol;
+
+  static ShapeValue of(int64_t value) { return ShapeValue{value, {}}; }
+  static ShapeValue of(const Dim& dim) {
+    return dim.is_static() ? of(dim.value) : ShapeValue{std::nullopt, dim.symbol};
+  }
+  bool is(int64_t value) const { return number && *number == value; }
+  bool known() const { return number || !symbol.empty(); }
+  // As a dim: a negative number is not a size, so unknown.
+  Dim to_dim() const { return number ? (*number >= 0 ? Dim::fixed(*number) : Dim{}) : Dim{-1, symbol}; }
+};
+using ShapeValues = std::vector<ShapeValue>;
+
+// The contents of the small integer tensors that models compute from shapes (Shape → Gather → Concat →
+// Reshape), filled by the value rules (shape_inference_values.cpp) as the walk goes, so a Reshape target
+// computed at run time is known here.
+using KnownValues = std::unordered_map<const Value*, ShapeValues>;
+// Tensors larger than this are not tracked: shape computations are small.
+inline constexpr int64_t largest_tracked_tensor = 64;
+
 class ShapeInferenceContext {
  public:
-  ShapeInferenceContext(const Graph& graph, const Node& node, SubgraphInference infer_subgraph);
+  ShapeInferenceContext(const Graph& graph, const Node& node, SubgraphInference infer_subgraph,
+                        KnownValues& known_values);
 
   const Node& node() const { return node_; }
   size_t input_count() const { return node_.inputs.size(); }
@@ -45,7 +70,13 @@ class ShapeInferenceContext {
   // Constant data of input `index` (an initializer that is not also a graph input, which callers may
   // replace), or nullptr.
   const Tensor* constant_input(size_t index) const;
+  // The integers input `index` holds: constant data, or values computed from static shapes; nullopt when
+  // any is not known.
   std::optional<std::vector<int64_t>> constant_ints(size_t index) const;
+  // The elements of a small (at most largest_tracked_tensor) integer or integral input, possibly symbolic:
+  // an initializer's data or what the value rules computed. nullptr when not known.
+  const ShapeValues* known_values(size_t index) const;
+  void set_output_values(size_t index, ShapeValues values);
 
   void set_output(size_t index, DType dtype, std::optional<Dims> shape);
   void set_output_like_input(size_t output_index, size_t input_index);
@@ -68,6 +99,8 @@ class ShapeInferenceContext {
   const Graph& graph_;  // the graph holding the node (outer-scope reads resolve through its parents)
   const Node& node_;
   SubgraphInference infer_subgraph_;
+  KnownValues& known_values_;
+  mutable std::vector<std::optional<ShapeValues>> constant_values_;  // initializer data read as Dims, by input
   std::vector<InferredType> results_;
 };
 
@@ -96,5 +129,7 @@ void register_resize_shape_rules(ShapeRuleTable& table);
 void register_indexing_shape_rules(ShapeRuleTable& table);
 void register_generator_shape_rules(ShapeRuleTable& table);
 void register_control_flow_shape_rules(ShapeRuleTable& table);
+// Value rules: they run after the shape rule and fill KnownValues for the outputs.
+void register_value_rules(ShapeRuleTable& table);
 
 }  // namespace npukit::ir

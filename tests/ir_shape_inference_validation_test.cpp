@@ -1,7 +1,13 @@
-// IR shape inference against libonnx's: every ONNX node-test model (libonnx-testdata) and every whole model
+// IR shape inference against libonnx's and against the reference backend.
+//
+// libonnx: every ONNX node-test model (libonnx-testdata) and every whole model
 // in models/ is loaded with npukit's importer (which runs libonnx shape inference), the types of computed
 // values are erased, ir::infer_shapes runs, and every value libonnx gave a static shape must get the same
 // dtype and dims from the IR. A disagreement is a bug in one of the two: see the notes at kOpsWithoutRule.
+//
+// Reference backend: the whole models whose shapes are computed at run time (Shape → Gather → Div → Slice,
+// ConstantOfShape → Where → Expand), where libonnx gives up, run once at a fixed input size; every tensor's
+// actual shape must be the one infer_shapes gives, and infer_shapes must leave no dim unknown.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -20,6 +26,7 @@
 #include "conformance/conformance_runner.h"
 #include "ir/graph.h"
 #include "ir/shape_inference.h"
+#include "npukit/session.h"
 #include "onnx/onnx_import.h"
 
 namespace npukit {
@@ -198,6 +205,110 @@ TEST(ShapeInferenceAgainstLibonnx, EveryWholeModel) {
   EXPECT_EQ(coverage.models, 2 * models.size());
   EXPECT_TRUE(coverage.failures.empty()) << coverage.failures.size() << " disagreements:\n"
                                          << failure_list(coverage.failures);
+}
+
+TEST(ShapeInferenceAgainstReference, ModelsWithShapesComputedAtRunTime) {
+  struct Case {
+    std::filesystem::path path;
+    std::vector<int64_t> input_dims;
+  };
+  const std::vector<Case> cases = {
+      {kModels / "generated" / "yolov8n_raw.onnx", {1, 3, 320, 320}},
+      {kModels / "generated" / "yolov5s.onnx", {}},
+      {kModels / "generated" / "vit.onnx", {}},
+      {kModels / "ocr" / "ch_PP-OCRv4_rec_infer.onnx", {1, 3, 48, 160}},
+  };
+  for (const Case& test : cases) {
+    SCOPED_TRACE(test.path.filename().string());
+    ASSERT_TRUE(std::filesystem::exists(test.path)) << test.path << " is missing: run tools/make_models.sh";
+    onnx_io::ImportOptions options;
+    auto model = std::make_shared<ir::Model>(onnx_io::load_model(test.path.string()));
+    if (!test.input_dims.empty()) {
+      options.input_shapes[model->graph->inputs[0]->name] = test.input_dims;
+      *model = onnx_io::load_model(test.path.string(), options);
+    }
+    // Every computed value of the top graph becomes an output, so one run measures them all.
+    std::map<std::string, Tensor> feeds;
+    for (const ir::Value* input : model->graph->inputs) {
+      ASSERT_TRUE(input->type.has_static_shape()) << input->name;
+      feeds[input->name] = Tensor(input->type.dtype, input->type.static_shape());
+    }
+    for (const auto& node : model->graph->nodes()) {
+      for (ir::Value* output : node->outputs) {
+        if (!output || output->is_graph_output) continue;
+        output->is_graph_output = true;
+        model->graph->outputs.push_back(output);
+      }
+    }
+    std::map<std::string, Tensor> measured = Session::from_model(model)->run(feeds);
+    for (const auto& node : model->graph->nodes()) {
+      for (ir::Value* output : node->outputs) {
+        if (output) output->type = {};
+      }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    ir::ShapeInferenceReport report = ir::infer_shapes(*model->graph);
+    const double milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_TRUE(report.ops_without_rule.empty());
+    size_t compared = 0;
+    for (const auto& node : model->graph->nodes()) {
+      for (const ir::Value* output : node->outputs) {
+        if (!output) continue;
+        auto found = measured.find(output->name);
+        ASSERT_NE(found, measured.end()) << output->name;
+        ir::TensorType actual{found->second.dtype(), {}};
+        actual.shape.emplace();
+        for (int64_t dim : found->second.shape()) actual.shape->push_back(ir::Dim::fixed(dim));
+        EXPECT_EQ(output->type.to_string(), actual.to_string()) << "'" << output->name << "' of node " << node->describe();
+        ++compared;
+      }
+    }
+    std::cout << test.path.filename().string() << ": " << compared << " computed tensors, every shape inferred as the "
+              << "reference backend produces it, in " << milliseconds << " ms\n";
+  }
+}
+
+}  // namespace
+}  // namespace npukit
+
+namespace npukit {
+namespace {
+
+// The YOLOv8n export holds its decode's Reshape targets as constants for 640x640 (8400 anchors): at another
+// input size the model cannot run, and inference must say where, before anything runs.
+TEST(ShapeInferenceAgainstReference, YoloV8AtAnotherInputSizeNamesTheReshapeWithTheHardCodedTarget) {
+  const std::filesystem::path path = kModels / "generated" / "yolov8n.onnx";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run tools/make_models.sh";
+  ir::Model model = onnx_io::load_model(path.string());
+  model.graph->inputs[0]->type.shape = std::vector<ir::Dim>{ir::Dim::fixed(1), ir::Dim::fixed(3), ir::Dim::fixed(320),
+                                                            ir::Dim::fixed(320)};
+  try {
+    ir::infer_shapes(*model.graph);
+    FAIL() << "a 320x320 input cannot pass the 640x640 Reshape targets";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::invalid_model);
+    EXPECT_EQ(error.node(), "'/detect/dfl/Reshape' (Reshape)") << error.what();
+    EXPECT_NE(error.reason().find("8400"), std::string::npos) << error.what();
+  }
+}
+
+TEST(ShapeInferenceAgainstReference, YoloV8nInfersWellUnderFiftyMilliseconds) {
+  const std::filesystem::path path = kModels / "generated" / "yolov8n.onnx";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run tools/make_models.sh";
+  ir::Model model = onnx_io::load_model(path.string());
+  double best = 1e9;
+  for (int round = 0; round < 5; ++round) {
+    for (const auto& node : model.graph->nodes()) {
+      for (ir::Value* output : node->outputs) {
+        if (output) output->type = {};
+      }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    ir::infer_shapes(*model.graph);
+    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::cout << "yolov8n.onnx: infer_shapes in " << best << " ms (best of 5)\n";
+  EXPECT_LT(best, 50.0);
 }
 
 }  // namespace
