@@ -435,6 +435,40 @@ TEST(IrShapeInference, ComputedReshapeTargetIsCheckedAgainstTheElementCount) {
   EXPECT_NE(message.find("'grown' (Reshape)"), std::string::npos) << message;
 }
 
+TEST(IrShapeInference, HostileSizesGiveErrorsNamingTheNodeNotCrashes) {
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  {
+    Builder b;
+    Node* conv = b.node("Conv", {b.input("x", "1,3,8,8"), b.weight("w", {4, 3, 3, 3})}, "padded_conv");
+    conv->attributes["pads"] = ints_attribute({huge, huge, huge, huge});
+    const std::string message = inference_error(b.graph());
+    EXPECT_NE(message.find("'padded_conv' (Conv)"), std::string::npos) << message;
+  }
+  {
+    Builder b;
+    b.node("Pad", {b.input("x", "4,4"), b.ints("pads", {huge, 0, huge, 0})}, "padded");
+    const std::string message = inference_error(b.graph());
+    EXPECT_NE(message.find("'padded' (Pad)"), std::string::npos) << message;
+  }
+  {
+    Builder b;
+    b.node("Reshape", {b.input("x", "1099511627776,1099511627776"), b.ints("target", {-1})}, "flatten_huge");
+    const std::string message = inference_error(b.graph());
+    EXPECT_NE(message.find("'flatten_huge' (Reshape)"), std::string::npos) << message;
+  }
+  {
+    Builder b;  // empty axes and extreme steps are valid: no error, no crash
+    Node* empty = b.node("Slice", {b.input("x", "0,5"), b.ints("s", {-1}), b.ints("e", {-huge}), b.ints("a", {0}),
+                                   b.ints("st", {-huge})}, "empty_axis");
+    Node* shape = b.node("Shape", {b.input("y", "3,5")}, "shape");
+    Node* stride = b.node("Slice", {shape->outputs[0], b.ints("s2", {0}), b.ints("e2", {huge}), b.ints("a2", {0}),
+                                    b.ints("st2", {huge})}, "first_only");
+    EXPECT_EQ(inference_error(b.graph()), "");
+    EXPECT_EQ(type_of(empty), "f32[0, 5]");
+    EXPECT_EQ(type_of(stride), "i64[1]");
+  }
+}
+
 // ---- subgraphs -----------------------------------------------------------------------------------------
 
 TEST(IrShapeInference, IfOutputKeepsTheDimsBothBranchesAgreeOn) {

@@ -3,6 +3,8 @@
 #include "ir/shape_inference.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include "ir/shape_inference_rules.h"
@@ -50,6 +52,18 @@ std::optional<int64_t> static_element_count(const ShapeInferenceContext& context
   }
   if (!all_static) return std::nullopt;
   return product;
+}
+
+int64_t narrow_size(const ShapeInferenceContext& context, WideSize size) {
+  if (size > std::numeric_limits<int64_t>::max() || size < std::numeric_limits<int64_t>::min()) {
+    context.fail("a size computed from the attributes and input dims overflows 64 bits");
+  }
+  return static_cast<int64_t>(size);
+}
+
+std::optional<int64_t> integral_value(double value) {
+  if (!(value >= -4.0e18 && value <= 4.0e18) || value != std::floor(value)) return std::nullopt;
+  return static_cast<int64_t>(value);
 }
 
 bool same_dim(const Dim& first, const Dim& second) {
@@ -129,12 +143,10 @@ const ShapeValues* ShapeInferenceContext::known_values(size_t index) const {
     if (!constant_values_[index]) {
       ShapeValues values;
       for (int64_t i = 0; i < data->element_count(); ++i) {
-        const double element = data->value_as_double(i);
         // Float data qualifies when it holds integers (shape arithmetic done in float after a Cast).
-        if (!(element >= -9.0e15 && element <= 9.0e15) || element != static_cast<double>(static_cast<int64_t>(element))) {
-          return nullptr;
-        }
-        values.push_back(ShapeValue::of(static_cast<int64_t>(element)));
+        std::optional<int64_t> element = integral_value(data->value_as_double(i));
+        if (!element) return nullptr;
+        values.push_back(ShapeValue::of(*element));
       }
       constant_values_[index] = std::move(values);
     }
@@ -329,7 +341,12 @@ class Walk {
   }
 
   void apply(const ShapeInferenceContext& context, Value& output, const InferredType& inferred) {
-    if (inferred.shape) static_element_count(context, *inferred.shape);  // fails on overflow
+    if (inferred.shape) {
+      for (const Dim& dim : *inferred.shape) {
+        if (dim.value < -1) context.fail("output '" + output.name + "' would have a negative size " + std::to_string(dim.value));
+      }
+      static_element_count(context, *inferred.shape);  // fails on overflow
+    }
     TensorType merged = output.type;
     if (inferred.dtype != DType::undefined) merged.dtype = inferred.dtype;
     if (inferred.shape) {

@@ -42,9 +42,9 @@ Dims window_output(const ShapeInferenceContext& context, const Dims& input, cons
       continue;
     }
     const int64_t stride = strides[axis];
-    const int64_t extent = (kernel[axis] - 1) * dilations[axis] + 1;
+    const int64_t extent = narrow_size(context, WideSize(kernel[axis] - 1) * dilations[axis] + 1);
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      output.push_back(Dim::fixed((size.value + stride - 1) / stride));
+      output.push_back(Dim::fixed(narrow_size(context, (WideSize(size.value) + stride - 1) / stride)));
       continue;
     }
     int64_t pad_begin = 0;
@@ -54,14 +54,15 @@ Dims window_output(const ShapeInferenceContext& context, const Dims& input, cons
       pad_end = pads[axis + rank];
       if (pad_begin < 0 || pad_end < 0) context.fail("pads must not be negative");
     }
-    const int64_t padded = size.value + pad_begin + pad_end;
+    const int64_t padded = narrow_size(context, WideSize(size.value) + pad_begin + pad_end);
     if (padded < extent) {
       context.fail("the kernel (extent " + std::to_string(extent) + ") is larger than the padded input (" +
                    std::to_string(padded) + ") along spatial axis " + std::to_string(axis));
     }
-    int64_t size_out = ceil_mode ? (padded - extent + stride - 1) / stride + 1 : (padded - extent) / stride + 1;
-    if (ceil_mode && (size_out - 1) * stride >= size.value + pad_begin) --size_out;
-    output.push_back(Dim::fixed(size_out));
+    const WideSize span = WideSize(padded) - extent;
+    WideSize size_out = ceil_mode ? (span + stride - 1) / stride + 1 : span / stride + 1;
+    if (ceil_mode && (size_out - 1) * stride >= WideSize(size.value) + pad_begin) --size_out;
+    output.push_back(Dim::fixed(narrow_size(context, size_out)));
   }
   return output;
 }
@@ -93,10 +94,10 @@ void convolution(ShapeInferenceContext& context, size_t data_index, size_t weigh
   if (group <= 0) context.fail("group must be positive");
   const Dim& channels = (*input)[1];
   const Dim& weight_channels = (*weight)[1];
-  if (channels.is_static() && weight_channels.is_static() && channels.value != weight_channels.value * group) {
+  if (channels.is_static() && weight_channels.is_static() && WideSize(channels.value) != WideSize(weight_channels.value) * group) {
     context.fail("the input has " + std::to_string(channels.value) + " channels but the weight " +
                  dims_to_string(*weight) + " with group " + std::to_string(group) + " expects " +
-                 std::to_string(weight_channels.value * group));
+                 std::to_string(narrow_size(context, WideSize(weight_channels.value) * group)));
   }
   Dims output{(*input)[0], (*weight)[0]};
   std::optional<std::vector<int64_t>> kernel = kernel_sizes(context, *weight);
@@ -136,7 +137,7 @@ void conv_transpose_rule(ShapeInferenceContext& context) {
     context.fail("the input has " + std::to_string((*input)[1].value) + " channels but the weight " +
                  dims_to_string(*weight) + " expects " + std::to_string((*weight)[0].value));
   }
-  Dim channels_out = (*weight)[1].is_static() ? Dim::fixed((*weight)[1].value * group) : unknown_dim();
+  Dim channels_out = (*weight)[1].is_static() ? Dim::fixed(narrow_size(context, WideSize((*weight)[1].value) * group)) : unknown_dim();
   Dims output{(*input)[0], channels_out};
   std::optional<std::vector<int64_t>> kernel = kernel_sizes(context, *weight);
   std::vector<int64_t> output_shape = node.get_ints("output_shape");
@@ -162,12 +163,12 @@ void conv_transpose_rule(ShapeInferenceContext& context) {
       continue;
     }
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      output.push_back(Dim::fixed(size.value * strides[axis]));
+      output.push_back(Dim::fixed(narrow_size(context, WideSize(size.value) * strides[axis])));
       continue;
     }
-    const int64_t pad_total = auto_pad == "VALID" ? 0 : pads[axis] + pads[axis + rank];
-    const int64_t size_out = strides[axis] * (size.value - 1) + output_padding[axis] +
-                             ((*kernel)[axis] - 1) * dilations[axis] + 1 - pad_total;
+    const WideSize pad_total = auto_pad == "VALID" ? 0 : WideSize(pads[axis]) + pads[axis + rank];
+    const int64_t size_out = narrow_size(context, WideSize(strides[axis]) * (size.value - 1) + output_padding[axis] +
+                                                      WideSize((*kernel)[axis] - 1) * dilations[axis] + 1 - pad_total);
     if (size_out <= 0) context.fail("the output would have size " + std::to_string(size_out) + " along spatial axis " + std::to_string(axis));
     output.push_back(Dim::fixed(size_out));
   }
@@ -235,8 +236,8 @@ void max_unpool_rule(ShapeInferenceContext& context) {
   Dims output{(*input)[0], (*input)[1]};
   for (size_t axis = 0; axis < rank; ++axis) {
     const Dim& size = (*input)[axis + 2];
-    output.push_back(size.is_static() ? Dim::fixed((size.value - 1) * strides[axis] + kernel[axis] - pads[axis] -
-                                                   pads[axis + rank])
+    output.push_back(size.is_static() ? Dim::fixed(narrow_size(context, WideSize(size.value - 1) * strides[axis] +
+                                                                          kernel[axis] - pads[axis] - pads[axis + rank]))
                                       : unknown_dim());
   }
   context.set_output(0, dtype, output);

@@ -50,10 +50,11 @@ std::optional<std::multiset<std::string>> symbols_of(const Dims& dims, size_t sk
   return symbols;
 }
 
-int64_t static_product(const Dims& dims, size_t skip = std::numeric_limits<size_t>::max()) {
+int64_t static_product(const ShapeInferenceContext& context, const Dims& dims,
+                       size_t skip = std::numeric_limits<size_t>::max()) {
   int64_t product = 1;
   for (size_t i = 0; i < dims.size(); ++i) {
-    if (i != skip && dims[i].is_static()) product *= dims[i].value;  // overflow was checked when they were set
+    if (i != skip && dims[i].is_static()) product = narrow_size(context, WideSize(product) * dims[i].value);
   }
   return product;
 }
@@ -108,13 +109,13 @@ void reshape_rule(ShapeInferenceContext& context) {
     context.set_output(0, dtype, output);
     return;
   }
-  const int64_t input_static = static_product(*input);
+  const int64_t input_static = static_product(context, *input);
   std::optional<std::multiset<std::string>> input_symbols = symbols_of(*input);
   if (inferred_position) {
     std::optional<std::multiset<std::string>> output_symbols = symbols_of(output, *inferred_position);
     // The -1 is known when the symbols on both sides cancel: what is left is a ratio of static products.
     if (input_symbols && output_symbols && *input_symbols == *output_symbols) {
-      const int64_t other = static_product(output, *inferred_position);
+      const int64_t other = static_product(context, output, *inferred_position);
       if (other == 0 || input_static % other != 0) {
         context.fail("cannot reshape " + dims_to_string(*input) + " into " + dims_to_string(output) +
                      ": the element count is not a multiple of " + std::to_string(other));
@@ -123,9 +124,9 @@ void reshape_rule(ShapeInferenceContext& context) {
     }
   } else if (input_symbols && input_symbols->empty()) {
     std::optional<std::multiset<std::string>> output_symbols = symbols_of(output);
-    if (output_symbols && output_symbols->empty() && static_product(output) != input_static) {
+    if (output_symbols && output_symbols->empty() && static_product(context, output) != input_static) {
       context.fail("cannot reshape " + dims_to_string(*input) + " (" + std::to_string(input_static) + " elements) into " +
-                   dims_to_string(output) + " (" + std::to_string(static_product(output)) + " elements)");
+                   dims_to_string(output) + " (" + std::to_string(static_product(context, output)) + " elements)");
     }
   }
   context.set_output(0, dtype, output);
@@ -260,13 +261,13 @@ void concat_rule(ShapeInferenceContext& context) {
   Dims output(rank);
   for (size_t d = 0; d < rank; ++d) {
     if (static_cast<int64_t>(d) == axis) {
-      int64_t total = 0;
+      WideSize total = 0;
       bool total_known = all_known;
       for (const Dims* shape : shapes) {
         if (!(*shape)[d].is_static()) total_known = false;
         else total += (*shape)[d].value;
       }
-      output[d] = total_known ? Dim::fixed(total) : unknown_dim();
+      output[d] = total_known ? Dim::fixed(narrow_size(context, total)) : unknown_dim();
       if (all_known && shapes.size() == 1) output[d] = (*shapes[0])[d];
       continue;
     }
@@ -327,13 +328,14 @@ void split_rule(ShapeInferenceContext& context) {
   if (sizes->size() != outputs) {
     context.fail("split has " + std::to_string(sizes->size()) + " sizes for " + std::to_string(outputs) + " outputs");
   }
-  int64_t total = 0;
+  WideSize total = 0;
   for (int64_t size : *sizes) {
     if (size < 0) context.fail("split sizes must not be negative");
     total += size;
   }
   if (dim.is_static() && total != dim.value) {
-    context.fail("split sizes add up to " + std::to_string(total) + " but the axis has size " + std::to_string(dim.value));
+    context.fail("split sizes add up to " + std::to_string(narrow_size(context, total)) + " but the axis has size " +
+                 std::to_string(dim.value));
   }
   for (size_t i = 0; i < outputs; ++i) {
     Dims shape = *input;
@@ -346,16 +348,17 @@ void split_rule(ShapeInferenceContext& context) {
 
 // Elements a slice keeps along an axis of `size`, with ONNX's clamping of start and end.
 int64_t slice_length(int64_t size, int64_t start, int64_t end, int64_t step) {
+  if (size == 0) return 0;
   if (start < 0) start = std::max<int64_t>(start, -size) + size;
   if (end < 0) end = std::max<int64_t>(end, -size - 1) + size;
   if (step > 0) {
     start = std::clamp<int64_t>(start, 0, size);
     end = std::clamp<int64_t>(end, 0, size);
-    return end > start ? (end - start + step - 1) / step : 0;
+    return end > start ? static_cast<int64_t>((WideSize(end) - start + step - 1) / step) : 0;
   }
   start = std::clamp<int64_t>(start, 0, size - 1);
   end = std::clamp<int64_t>(end, -1, size - 1);
-  return start > end ? (start - end - step - 1) / -step : 0;
+  return start > end ? static_cast<int64_t>((WideSize(start) - end - step - 1) / -WideSize(step)) : 0;
 }
 
 void slice_rule(ShapeInferenceContext& context) {
@@ -501,14 +504,14 @@ void pad_rule(ShapeInferenceContext& context) {
   for (size_t i = 0; i < axes.size(); ++i) {
     const int64_t axis = context.normalize_axis(axes[i], rank);
     const Dim& dim = (*input)[axis];
-    const int64_t added = (*pads)[i] + (*pads)[i + axes.size()];
+    const WideSize added = WideSize((*pads)[i]) + (*pads)[i + axes.size()];
     if (added == 0) continue;
     if (!dim.is_static()) {
       output[axis] = unknown_dim();
       continue;
     }
     if (dim.value + added < 0) context.fail("the pads remove more than axis " + std::to_string(axis) + " holds");
-    output[axis] = Dim::fixed(dim.value + added);
+    output[axis] = Dim::fixed(narrow_size(context, dim.value + added));
   }
   context.set_output(0, dtype, output);
 }
@@ -524,10 +527,10 @@ void depth_space_rule(ShapeInferenceContext& context, bool to_space) {
   }
   if (input->size() != 4) context.fail("the input must have rank 4, got " + dims_to_string(*input));
   const int64_t block = context.node().get_int("blocksize", 0);
-  if (block <= 0) context.fail("blocksize must be positive");
+  if (block <= 0 || block > (int64_t{1} << 20)) context.fail("blocksize must be between 1 and 2^20");
   auto scaled = [&](const Dim& dim, bool multiply, int64_t factor) {
     if (!dim.is_static()) return unknown_dim();
-    if (multiply) return Dim::fixed(dim.value * factor);
+    if (multiply) return Dim::fixed(narrow_size(context, WideSize(dim.value) * factor));
     if (dim.value % factor != 0) {
       context.fail("dim " + std::to_string(dim.value) + " of " + dims_to_string(*input) + " is not a multiple of " +
                    std::to_string(factor));

@@ -23,7 +23,9 @@ std::optional<int64_t> constant_scalar(const ShapeInferenceContext& context, siz
   const Tensor* data = context.constant_input(index);
   if (!data) return std::nullopt;
   if (data->element_count() != 1) context.fail("input " + std::to_string(index) + " must hold one value");
-  return static_cast<int64_t>(data->value_as_double(0));
+  std::optional<int64_t> value = integral_value(data->value_as_double(0));
+  if (!value) context.fail("input " + std::to_string(index) + " must hold an integer");
+  return value;
 }
 
 void shape_rule(ShapeInferenceContext& context) {
@@ -99,7 +101,8 @@ void range_rule(ShapeInferenceContext& context) {
   const double step = delta->value_as_double(0);
   if (step == 0) context.fail("delta must not be 0");
   const double count = std::ceil((limit->value_as_double(0) - start->value_as_double(0)) / step);
-  context.set_output(0, dtype, Dims{Dim::fixed(std::max<int64_t>(0, static_cast<int64_t>(count)))});
+  if (std::isnan(count) || count > 4.0e18) context.fail("start, limit and delta give no finite element count");
+  context.set_output(0, dtype, Dims{Dim::fixed(count > 0 ? static_cast<int64_t>(count) : 0)});
 }
 
 void random_rule(ShapeInferenceContext& context) {
@@ -165,6 +168,7 @@ void stft_rule(ShapeInferenceContext& context) {
   Dim bins = unknown_dim();
   if (step && frame_length && (*signal)[1].is_static()) {
     if (*step <= 0) context.fail("frame_step must be positive");
+    if (*frame_length > (*signal)[1].value) context.fail("frame_length is longer than the signal");
     frames = Dim::fixed(1 + ((*signal)[1].value - *frame_length) / *step);
   }
   if (frame_length) bins = Dim::fixed(context.node().get_int("onesided", 1) != 0 ? *frame_length / 2 + 1 : *frame_length);

@@ -94,8 +94,9 @@ void one_hot_rule(ShapeInferenceContext& context) {
   Dim depth = unknown_dim();
   if (const Tensor* given = context.constant_input(1)) {
     if (given->element_count() != 1) context.fail("depth must hold one value");
-    depth = Dim::fixed(static_cast<int64_t>(given->value_as_double(0)));
-    if (depth.value <= 0) context.fail("depth must be positive");
+    const double value = given->value_as_double(0);
+    if (!(value >= 1 && value < 4.0e18)) context.fail("depth must be positive");
+    depth = Dim::fixed(static_cast<int64_t>(value));
   }
   Dims output = *indices;
   output.insert(output.begin() + axis, depth);

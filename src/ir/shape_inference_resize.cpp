@@ -43,7 +43,12 @@ void resize_output(ShapeInferenceContext& context, const Dims& input, const std:
     if (!(scale > 0.0)) context.fail("scales must be positive");
     const Dim& dim = input[axis];
     if (scale == 1.0) output[axis] = dim;
-    else output[axis] = dim.is_static() ? Dim::fixed(static_cast<int64_t>(scale * static_cast<double>(dim.value))) : unknown_dim();
+    else if (!dim.is_static()) output[axis] = unknown_dim();
+    else {
+      const double size = scale * static_cast<double>(dim.value);
+      if (!(size < 4.0e18)) context.fail("scale " + std::to_string(scale) + " makes axis " + std::to_string(axis) + " too large");
+      output[axis] = Dim::fixed(static_cast<int64_t>(size));
+    }
   }
   context.set_output(0, dtype, output);
 }

@@ -116,6 +116,13 @@ Dim dims_product(const Dims& dims, size_t begin, size_t end);
 std::optional<int64_t> static_element_count(const ShapeInferenceContext& context, const Dims& dims);
 bool same_dim(const Dim& first, const Dim& second);
 
+// Sizes computed from attributes and dims a hostile file may set are computed in 128 bits and narrowed here:
+// fails naming the node when the result does not fit 64 bits.
+using WideSize = __int128;
+int64_t narrow_size(const ShapeInferenceContext& context, WideSize size);
+// A tensor element read as an integer: nullopt unless finite, integral and well inside 64 bits.
+std::optional<int64_t> integral_value(double value);
+
 using ShapeRule = std::function<void(ShapeInferenceContext&)>;
 // Key: "op" for the default domain, "domain:op" for others.
 using ShapeRuleTable = std::unordered_map<std::string, ShapeRule>;

@@ -4,6 +4,7 @@
 // that symbol (x * 1, x + 0 and x / 1 keep it); anything not computable is an unknown element.
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -96,10 +97,12 @@ void slice_values(ShapeInferenceContext& context) {
   if (end < 0) end = std::max<int64_t>(end, -size - 1) + size;
   ShapeValues picked;
   if (step > 0) {
-    for (int64_t i = std::clamp<int64_t>(start, 0, size); i < std::clamp<int64_t>(end, 0, size); i += step) picked.push_back((*data)[i]);
-  } else {
-    for (int64_t i = std::clamp<int64_t>(start, 0, size - 1); i > std::clamp<int64_t>(end, -1, size - 1); i += step) {
-      picked.push_back((*data)[i]);
+    for (WideSize i = std::clamp<int64_t>(start, 0, size); i < std::clamp<int64_t>(end, 0, size); i += step) {
+      picked.push_back((*data)[static_cast<size_t>(i)]);
+    }
+  } else if (size > 0) {
+    for (WideSize i = std::clamp<int64_t>(start, 0, size - 1); i > std::clamp<int64_t>(end, -1, size - 1); i += step) {
+      picked.push_back((*data)[static_cast<size_t>(i)]);
     }
   }
   give(context, picked);
@@ -134,20 +137,26 @@ void elementwise_values(ShapeInferenceContext& context, const ValueOperation& op
 
 ShapeValue unknown_value() { return ShapeValue{}; }
 
+// Arithmetic on numbers a file may make huge: an overflowing result is unknown.
+ShapeValue from_wide(WideSize value) {
+  if (value > std::numeric_limits<int64_t>::max() || value < std::numeric_limits<int64_t>::min()) return ShapeValue{};
+  return ShapeValue::of(static_cast<int64_t>(value));
+}
+
 ShapeValue add(const ShapeValue& a, const ShapeValue& b) {
-  if (a.number && b.number) return ShapeValue::of(*a.number + *b.number);
+  if (a.number && b.number) return from_wide(WideSize(*a.number) + *b.number);
   if (b.is(0)) return a;
   if (a.is(0)) return b;
   return unknown_value();
 }
 
 ShapeValue subtract(const ShapeValue& a, const ShapeValue& b) {
-  if (a.number && b.number) return ShapeValue::of(*a.number - *b.number);
+  if (a.number && b.number) return from_wide(WideSize(*a.number) - *b.number);
   return b.is(0) ? a : unknown_value();
 }
 
 ShapeValue multiply(const ShapeValue& a, const ShapeValue& b) {
-  if (a.number && b.number) return ShapeValue::of(*a.number * *b.number);
+  if (a.number && b.number) return from_wide(WideSize(*a.number) * *b.number);
   if (b.is(1)) return a;
   if (a.is(1)) return b;
   if (a.is(0) || b.is(0)) return ShapeValue::of(0);
@@ -158,7 +167,7 @@ ShapeValue multiply(const ShapeValue& a, const ShapeValue& b) {
 ShapeValue divide(const ShapeValue& a, const ShapeValue& b) {
   if (b.is(1)) return a;
   if (!a.number || !b.number || *b.number == 0 || *a.number % *b.number != 0) return unknown_value();
-  return ShapeValue::of(*a.number / *b.number);
+  return from_wide(WideSize(*a.number) / *b.number);  // INT64_MIN / -1 does not fit
 }
 
 // Integer Div of non-negative by positive numbers (truncation and flooring agree there too).
@@ -212,9 +221,9 @@ void constant_of_shape_values(ShapeInferenceContext& context) {
   int64_t fill = 0;
   if (const Attribute* value = context.node().find_attribute("value"); value && value->kind == Attribute::Kind::tensor) {
     if (value->tensor_value.element_count() != 1) return;
-    const double element = value->tensor_value.value_as_double(0);
-    if (element != static_cast<double>(static_cast<int64_t>(element))) return;
-    fill = static_cast<int64_t>(element);
+    std::optional<int64_t> element = integral_value(value->tensor_value.value_as_double(0));
+    if (!element) return;
+    fill = *element;
   }
   give(context, ShapeValues(static_cast<size_t>(*count), ShapeValue::of(fill)));
 }
@@ -228,7 +237,7 @@ void range_values(ShapeInferenceContext& context) {
     return;
   }
   ShapeValues values;
-  for (int64_t i = 0; i < *count; ++i) values.push_back(ShapeValue::of(*(*start)[0].number + i * *(*delta)[0].number));
+  for (int64_t i = 0; i < *count; ++i) values.push_back(from_wide(*(*start)[0].number + WideSize(i) * *(*delta)[0].number));
   give(context, values);
 }
 
