@@ -39,6 +39,11 @@ Dim dims_product(const Dims& dims, size_t begin, size_t end) {
 }
 
 std::optional<int64_t> static_element_count(const ShapeInferenceContext& context, const Dims& dims) {
+  // A zero dim makes the count 0 whatever the others are (and an intermediate product must not overflow).
+  if (std::any_of(dims.begin(), dims.end(), [](const Dim& dim) { return dim.is_static() && dim.value == 0; })) {
+    return std::all_of(dims.begin(), dims.end(), [](const Dim& dim) { return dim.is_static(); }) ? std::optional<int64_t>(0)
+                                                                                                 : std::nullopt;
+  }
   int64_t product = 1;
   bool all_static = true;
   for (const Dim& dim : dims) {

@@ -22,9 +22,12 @@ struct ShapeInferenceReport {
 };
 
 // Walks the graph in topological order (subgraph bodies of If/Loop/Scan too) and computes each node's output
-// dtype and shape. Where it infers a dim, it replaces what was there (declared shapes of computed values can
-// be stale after an input shape changed); where it has no rule or lacks facts (a dim that depends on data
-// that is not constant), it leaves the value's dim as it was. Symbolic dims propagate where the op allows.
+// dtype and shape from its inputs' types and the data of its constant inputs. Small integer tensors computed
+// from shapes (Shape → Gather → Div → Slice bounds, Reshape targets) are followed element by element, so
+// they count as constants too. Where it infers a dim, it replaces what was there (declared shapes of computed
+// values can be stale after an input shape changed); where it has no rule or lacks facts (a dim that depends
+// on data that is not constant), it leaves the value's dim as it was. Symbolic dims propagate where the op
+// allows (the batch through Conv, equal symbols through broadcasting, a Shape's symbols into a Reshape).
 // Throws Error(invalid_model) naming the node when the inputs are inconsistent (Conv channels, a broadcast
 // of 3 against 4, a Reshape of 10 elements into 3x4, an element count that overflows 64 bits).
 ShapeInferenceReport infer_shapes(Graph& graph);

@@ -1,5 +1,8 @@
 // Internal to shape inference: what a rule sees (ShapeInferenceContext), the helpers rules share
-// (broadcasting, axes, constant inputs) and the registration function of each op family.
+// (broadcasting, axes, constant inputs, checked sizes) and the registration function of each op family.
+//
+// Two kinds of rules, both keyed by op type: shape rules give each output's dtype and dims; value rules
+// (shape_inference_values.cpp) then give the contents of small integer outputs computed from shapes.
 #pragma once
 
 #include <functional>
@@ -36,7 +39,6 @@ struct ShapeValue {
     return dim.is_static() ? of(dim.value) : ShapeValue{std::nullopt, dim.symbol};
   }
   bool is(int64_t value) const { return number && *number == value; }
-  bool known() const { return number || !symbol.empty(); }
   // As a dim: a negative number is not a size, so unknown.
   Dim to_dim() const { return number ? (*number >= 0 ? Dim::fixed(*number) : Dim{}) : Dim{-1, symbol}; }
 };
@@ -100,7 +102,7 @@ class ShapeInferenceContext {
   const Node& node_;
   SubgraphInference infer_subgraph_;
   KnownValues& known_values_;
-  mutable std::vector<std::optional<ShapeValues>> constant_values_;  // initializer data read as Dims, by input
+  mutable std::vector<std::optional<ShapeValues>> constant_values_;  // initializer data as read, by input
   std::vector<InferredType> results_;
 };
 
