@@ -457,6 +457,18 @@ TEST(IrShapeInference, HostileSizesGiveErrorsNamingTheNodeNotCrashes) {
     EXPECT_NE(message.find("'flatten_huge' (Reshape)"), std::string::npos) << message;
   }
   {
+    Builder b;
+    Node* up = b.node("ConvTranspose", {b.input("x", "1,2,4,4"), b.weight("w", {2, 2, 3, 3})}, "short_kernel");
+    up->attributes["kernel_shape"] = ints_attribute({3});
+    EXPECT_NE(inference_error(b.graph()).find("'short_kernel' (ConvTranspose)"), std::string::npos);
+  }
+  {
+    Builder b;
+    Node* einsum = b.node("Einsum", {b.input("x", "2,3,4")}, "two_ellipses");
+    einsum->attributes["equation"] = string_attribute("......->...");
+    EXPECT_NE(inference_error(b.graph()).find("'two_ellipses' (Einsum)"), std::string::npos);
+  }
+  {
     Builder b;  // empty axes and extreme steps are valid: no error, no crash
     Node* empty = b.node("Slice", {b.input("x", "0,5"), b.ints("s", {-1}), b.ints("e", {-huge}), b.ints("a", {0}),
                                    b.ints("st", {-huge})}, "empty_axis");

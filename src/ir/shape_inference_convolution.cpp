@@ -140,6 +140,7 @@ void conv_transpose_rule(ShapeInferenceContext& context) {
   Dim channels_out = (*weight)[1].is_static() ? Dim::fixed(narrow_size(context, WideSize((*weight)[1].value) * group)) : unknown_dim();
   Dims output{(*input)[0], channels_out};
   std::optional<std::vector<int64_t>> kernel = kernel_sizes(context, *weight);
+  if (kernel && kernel->size() != rank) context.fail("kernel_shape must have one value per spatial dim");
   std::vector<int64_t> output_shape = node.get_ints("output_shape");
   if (output_shape.size() == rank + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
   if (!output_shape.empty()) {

@@ -121,6 +121,9 @@ void einsum_rule(ShapeInferenceContext& context) {
     }
     std::string term = terms[i];
     const size_t dots = term.find("...");
+    if (dots != std::string::npos && term.find('.', dots + 3) != std::string::npos) {
+      context.fail("operand term '" + term + "' has more than one ellipsis");
+    }
     const size_t letters = term.size() - (dots == std::string::npos ? 0 : 3);
     if (letters > shape->size() || (dots == std::string::npos && letters != shape->size())) {
       context.fail("operand " + std::to_string(i) + " " + dims_to_string(*shape) + " does not fit '" + term + "'");
