@@ -36,10 +36,9 @@ const std::string kNodeTests = "/usr/share/libonnx-testdata/data/node";
 const std::filesystem::path kModels = NPUKIT_MODELS_DIR;
 
 // Ops the IR has no rule for: their outputs keep whatever type they had (here: none), so libonnx's static
-// shapes for them are not compared. Keep this list short; each entry says why it is here.
-const std::set<std::string> kOpsWithoutRule = {
-    "TfIdfVectorizer",  // output size depends on the n-gram pools' attributes; no model we meet uses it
-};
+// shapes for them are not compared. Keep this list short; each entry says why it is here. Empty today: every
+// op of every importable node test has a rule.
+const std::set<std::string> kOpsWithoutRule = {};
 
 // The model file with every declared shape of a computed value removed (value_info, graph outputs, in
 // subgraphs too), so that the shapes libonnx gives them are its inference's, not the file's declarations (a

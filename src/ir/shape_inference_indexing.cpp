@@ -1,6 +1,7 @@
 // Shape rules of ops that pick elements by index or by value: Gather, GatherElements, GatherND, Compress,
-// NonZero, OneHot, Unique, NonMaxSuppression. Where the output size depends on data (NonZero, Compress,
+// NonZero, OneHot, Unique, NonMaxSuppression, TfIdfVectorizer. Where the output size depends on data (NonZero, Compress,
 // Unique), the rank is known and the data-dependent dim stays unknown.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,20 @@ void non_max_suppression_rule(ShapeInferenceContext& context) {
   context.set_output(0, DType::i64, Dims{unknown_dim(), Dim::fixed(3)});
 }
 
+// TfIdfVectorizer: one f32 count per n-gram index, [max index + 1] for a 1-D input, [N, max index + 1] for 2-D.
+void tf_idf_vectorizer_rule(ShapeInferenceContext& context) {
+  context.require_inputs(1);
+  const std::vector<int64_t> indexes = context.node().get_ints("ngram_indexes");
+  const Dims* input = context.input_shape(0);
+  if (!input) {
+    context.set_output(0, DType::f32, std::nullopt);
+    return;
+  }
+  if (input->empty() || input->size() > 2) context.fail("the input must have rank 1 or 2, got " + dims_to_string(*input));
+  const Dim width = indexes.empty() ? unknown_dim() : Dim::fixed(*std::max_element(indexes.begin(), indexes.end()) + 1);
+  context.set_output(0, DType::f32, input->size() == 1 ? Dims{width} : Dims{(*input)[0], width});
+}
+
 }  // namespace
 
 void register_indexing_shape_rules(ShapeRuleTable& table) {
@@ -133,6 +148,7 @@ void register_indexing_shape_rules(ShapeRuleTable& table) {
   table["OneHot"] = one_hot_rule;
   table["Unique"] = unique_rule;
   table["NonMaxSuppression"] = non_max_suppression_rule;
+  table["TfIdfVectorizer"] = tf_idf_vectorizer_rule;
 }
 
 }  // namespace npukit::ir
