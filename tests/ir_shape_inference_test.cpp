@@ -11,6 +11,7 @@
 #include "ir/graph.h"
 #include "ir/shape_inference.h"
 #include "npukit/error.h"
+#include "runtime/kernels/ref/ref_kernels.h"
 
 namespace npukit::ir {
 namespace {
@@ -106,6 +107,16 @@ std::string inference_error(Graph& graph) {
     return error.what();
   }
   return "";
+}
+
+// Every op the reference backend runs has a shape rule, so a new kernel without one fails here.
+TEST(IrShapeInference, EveryOpTheReferenceBackendRunsHasARule) {
+  std::vector<std::string> missing;
+  for (const auto& [domain, op_type] : runtime::ref::reference_registry().ops()) {
+    if (!has_shape_rule(domain, op_type)) missing.push_back((domain.empty() ? "" : domain + ":") + op_type);
+  }
+  EXPECT_TRUE(missing.empty()) << ::testing::PrintToString(missing);
+  EXPECT_GT(runtime::ref::reference_registry().ops().size(), 150u);
 }
 
 // ---- elementwise ---------------------------------------------------------------------------------------
