@@ -361,6 +361,10 @@ TEST(ShapeInferenceAgainstLibonnx, NewInputSizeInTheIrMatchesAReimportAtThatSize
     ir::ShapeInferenceReport report = ir::infer_shapes(*model.graph);
     EXPECT_TRUE(report.conflicts.empty()) << path.filename() << ": " << report.conflicts.front();
     EXPECT_GT(report.values_learned, 0u);
+    // A second run has nothing left to learn and agrees with the first.
+    ir::ShapeInferenceReport again = ir::infer_shapes(*model.graph);
+    EXPECT_EQ(again.values_learned, 0u);
+    EXPECT_TRUE(again.conflicts.empty());
     onnx_io::ImportOptions options;
     options.input_shapes[input->name] = dims;
     ir::Model reimported = load_with_inferred_shapes(path, options);
