@@ -480,6 +480,11 @@ TEST(IrShapeInference, HostileSizesGiveErrorsNamingTheNodeNotCrashes) {
     EXPECT_NE(inference_error(b.graph()).find("'two_ellipses' (Einsum)"), std::string::npos);
   }
   {
+    Builder b;  // a shape input declared 2^40 long: refused before 2^40 dims are allocated
+    b.node("Reshape", {b.input("x", "4"), b.input("target", "1099511627776", DType::i64)}, "long_target");
+    EXPECT_NE(inference_error(b.graph()).find("'long_target' (Reshape)"), std::string::npos);
+  }
+  {
     Builder b;  // empty axes and extreme steps are valid: no error, no crash
     Node* empty = b.node("Slice", {b.input("x", "0,5"), b.ints("s", {-1}), b.ints("e", {-huge}), b.ints("a", {0}),
                                    b.ints("st", {-huge})}, "empty_axis");

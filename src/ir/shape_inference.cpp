@@ -196,6 +196,15 @@ void ShapeInferenceContext::require_inputs(size_t count) const {
   }
 }
 
+std::optional<size_t> ShapeInferenceContext::rank_from_length(size_t index) const {
+  const Dims* shape = input_shape(index);
+  if (!shape || shape->size() != 1 || !(*shape)[0].is_static()) return std::nullopt;
+  if ((*shape)[0].value > largest_rank) {
+    fail("input " + std::to_string(index) + " would give a rank of " + std::to_string((*shape)[0].value));
+  }
+  return static_cast<size_t>((*shape)[0].value);
+}
+
 Dims ShapeInferenceContext::broadcast(const std::vector<const Dims*>& shapes) const {
   size_t rank = 0;
   for (const Dims* shape : shapes) rank = std::max(rank, shape->size());

@@ -30,13 +30,6 @@ std::optional<std::vector<int64_t>> attribute_or_input(const ShapeInferenceConte
   return context.has_input(index) ? context.constant_ints(index) : std::nullopt;
 }
 
-// Rank of a 1-D parameter input whose values are not constant, from its static length.
-std::optional<size_t> parameter_length(const ShapeInferenceContext& context, size_t index) {
-  const Dims* shape = context.input_shape(index);
-  if (!shape || shape->size() != 1 || !(*shape)[0].is_static()) return std::nullopt;
-  return static_cast<size_t>((*shape)[0].value);
-}
-
 // ---- Reshape, Flatten, Squeeze, Unsqueeze ---------------------------------------------------------------
 
 // Symbolic dims that a Reshape's -1 can cancel: the multiset of symbols, or nullopt if a dim is unknown.
@@ -73,7 +66,7 @@ void reshape_rule(ShapeInferenceContext& context) {
     target = *values;
   }
   if (!target) {
-    std::optional<size_t> rank = parameter_length(context, 1);
+    std::optional<size_t> rank = context.rank_from_length(1);
     context.set_output(0, dtype, rank ? std::optional<Dims>(unknown_dims(*rank)) : std::nullopt);
     return;
   }
@@ -384,7 +377,7 @@ void slice_rule(ShapeInferenceContext& context) {
     context.set_output(0, dtype, unknown_dims(input->size()));
     return;
   }
-  const size_t count = starts ? starts->size() : (ends ? ends->size() : parameter_length(context, 1).value_or(0));
+  const size_t count = starts ? starts->size() : (ends ? ends->size() : context.rank_from_length(1).value_or(0));
   if (!axes_present) {
     axes.emplace();
     for (size_t i = 0; i < count; ++i) axes->push_back(static_cast<int64_t>(i));
@@ -462,7 +455,7 @@ void expand_rule(ShapeInferenceContext& context) {
       if (size.number && *size.number < 0) context.fail("the target shape holds " + std::to_string(*size.number));
       target.push_back(size.to_dim());
     }
-  } else if (std::optional<size_t> rank = parameter_length(context, 1)) {
+  } else if (std::optional<size_t> rank = context.rank_from_length(1)) {
     target = unknown_dims(*rank);
   } else {
     context.set_output(0, dtype, std::nullopt);

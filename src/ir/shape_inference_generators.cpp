@@ -77,12 +77,8 @@ void constant_of_shape_rule(ShapeInferenceContext& context) {
     context.set_output(0, dtype, dims);
     return;
   }
-  const Dims* shape_of_shape = context.input_shape(0);
-  if (shape_of_shape && shape_of_shape->size() == 1 && (*shape_of_shape)[0].is_static()) {
-    context.set_output(0, dtype, unknown_dims(static_cast<size_t>((*shape_of_shape)[0].value)));
-  } else {
-    context.set_output(0, dtype, std::nullopt);
-  }
+  std::optional<size_t> rank = context.rank_from_length(0);
+  context.set_output(0, dtype, rank ? std::optional<Dims>(unknown_dims(*rank)) : std::nullopt);
 }
 
 void range_rule(ShapeInferenceContext& context) {

@@ -50,6 +50,9 @@ using ShapeValues = std::vector<ShapeValue>;
 using KnownValues = std::unordered_map<const Value*, ShapeValues>;
 // Tensors larger than this are not tracked: shape computations are small.
 inline constexpr int64_t largest_tracked_tensor = 64;
+// A rank read off the declared length of a shape input that is not constant; a larger one is refused before
+// anything allocates that many dims (a hostile file may declare a shape input of length 2^40).
+inline constexpr int64_t largest_rank = 1024;
 
 class ShapeInferenceContext {
  public:
@@ -90,6 +93,9 @@ class ShapeInferenceContext {
   int64_t normalize_axis(int64_t axis, int64_t rank, const std::string& what = "axis") const;
   // Fails naming the node when fewer than `count` inputs are given (the first `count` must be present).
   void require_inputs(size_t count) const;
+  // The rank a 1-D shape-like input (a Reshape target, an Expand shape) gives when its values are not known:
+  // its static length. nullopt when that is not static either; fails beyond largest_rank.
+  std::optional<size_t> rank_from_length(size_t index) const;
 
   // Multidirectional (numpy) broadcasting; a static dim other than 1 wins, equal symbols stay, other mixes
   // are unknown. Fails on two different static dims other than 1.
