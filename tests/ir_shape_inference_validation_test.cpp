@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -385,6 +386,56 @@ TEST(ShapeInferenceAgainstLibonnx, NewInputSizeInTheIrMatchesAReimportAtThatSize
   }
   std::cout << "new input size in the IR: " << coverage.values_compared << " values, all static, agree with a re-import\n";
   EXPECT_TRUE(coverage.failures.empty()) << coverage.failures.size() << " disagreements:\n" << failure_list(coverage.failures);
+}
+
+// Bad input is a feature: every node-test model, its inputs' shapes replaced by shapes the ops do not
+// expect (rank unknown, every dim 0, 1 or symbolic, one extra dim), must give types or an npukit::Error,
+// never a crash or another exception.
+TEST(ShapeInferenceRobustness, PerturbedInputShapesGiveTypesOrErrorsNamingTheNode) {
+  ASSERT_TRUE(std::filesystem::is_directory(kNodeTests)) << kNodeTests << " is missing: install libonnx-testdata";
+  using Perturbation = std::function<std::optional<std::vector<ir::Dim>>(const std::vector<ir::Dim>&)>;
+  const std::vector<Perturbation> perturbations = {
+      [](const std::vector<ir::Dim>&) { return std::nullopt; },
+      [](const std::vector<ir::Dim>& dims) { return std::vector<ir::Dim>(dims.size(), ir::Dim::fixed(0)); },
+      [](const std::vector<ir::Dim>& dims) { return std::vector<ir::Dim>(dims.size(), ir::Dim::fixed(1)); },
+      [](const std::vector<ir::Dim>& dims) { return std::vector<ir::Dim>(dims.size(), ir::Dim::symbolic("n")); },
+      [](const std::vector<ir::Dim>& dims) {
+        std::vector<ir::Dim> longer(dims);
+        longer.push_back(ir::Dim::fixed(2));
+        return longer;
+      },
+  };
+  size_t runs = 0;
+  size_t errors = 0;
+  std::vector<std::string> failures;
+  for (const std::string& folder : conformance::list_tests(kNodeTests)) {
+    const std::string name = std::filesystem::path(folder).filename().string();
+    ir::Model model;
+    try {
+      model = onnx_io::load_model(folder + "/model.onnx", {.run_checker = false});
+    } catch (const Error&) {
+      continue;
+    }
+    std::vector<std::optional<std::vector<ir::Dim>>> original;
+    for (const ir::Value* input : model.graph->inputs) original.push_back(input->type.shape);
+    for (const Perturbation& perturb : perturbations) {
+      for (size_t i = 0; i < original.size(); ++i) {
+        model.graph->inputs[i]->type.shape = original[i] ? perturb(*original[i]) : std::nullopt;
+      }
+      ++runs;
+      try {
+        ir::infer_shapes(*model.graph);
+      } catch (const Error& error) {
+        ++errors;
+        if (error.node().empty()) failures.push_back(name + ": an error that names no node: " + error.what());
+      } catch (const std::exception& error) {
+        failures.push_back(name + ": " + error.what());
+      }
+    }
+  }
+  std::cout << "perturbed input shapes: " << runs << " runs, " << errors << " errors naming the node\n";
+  EXPECT_GT(runs, 4000u);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failures:\n" << failure_list(failures);
 }
 
 }  // namespace
