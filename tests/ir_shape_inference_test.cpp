@@ -436,6 +436,21 @@ TEST(IrShapeInference, ShapeArithmeticFeedsReshapeSliceAndExpand) {
   EXPECT_EQ(type_of(expand), "f32[1, 1, 192]");
 }
 
+TEST(IrShapeInference, RangeOverAComputedWidthBuildsAnAnchorGrid) {
+  Builder b;
+  Value* map = b.input("map", "N,64,20,80");
+  Node* shape = b.node("Shape", {map}, "shape");
+  Node* width = b.node("Gather", {shape->outputs[0], b.ints("three", {3}, true)}, "width");
+  Node* columns = b.node("Range", {b.ints("zero", {0}, true), width->outputs[0], b.ints("one", {1}, true)}, "columns");
+  Node* halves = b.node("Range", {b.floats("from", {0}, true), b.floats("to", {3}, true), b.floats("by", {0.5f}, true)}, "halves");
+  Node* down = b.node("Range", {b.ints("high", {10}, true), b.ints("low", {0}, true), b.ints("step", {-3}, true)}, "down");
+  infer_shapes(b.graph());
+  EXPECT_EQ(type_of(width), "i64[]");
+  EXPECT_EQ(type_of(columns), "i64[80]");
+  EXPECT_EQ(type_of(halves), "f32[6]");
+  EXPECT_EQ(type_of(down), "i64[4]");
+}
+
 TEST(IrShapeInference, ComputedReshapeTargetIsCheckedAgainstTheElementCount) {
   Builder b;
   Value* x = b.input("x", "1,64,20,20");

@@ -84,19 +84,36 @@ void constant_of_shape_rule(ShapeInferenceContext& context) {
 void range_rule(ShapeInferenceContext& context) {
   context.require_inputs(3);
   const DType dtype = context.input_dtype(0);
-  const Tensor* start = context.constant_input(0);
-  const Tensor* limit = context.constant_input(1);
-  const Tensor* delta = context.constant_input(2);
-  if (!start || !limit || !delta) {
+  // Constants, or values computed from shapes (a grid of anchors: Range(0, Shape(x)[3])).
+  const ShapeValues* start = context.known_values(0);
+  const ShapeValues* limit = context.known_values(1);
+  const ShapeValues* delta = context.known_values(2);
+  auto number = [](const ShapeValues* values) -> std::optional<int64_t> {
+    if (!values || values->size() != 1) return std::nullopt;
+    return (*values)[0].number;
+  };
+  if (number(start) && number(limit) && number(delta)) {
+    const int64_t step = *number(delta);
+    if (step == 0) context.fail("delta must not be 0");
+    const WideSize span = WideSize(*number(limit)) - *number(start);
+    const WideSize count = (span > 0) == (step > 0) ? (span + step + (step > 0 ? -1 : 1)) / step : 0;
+    context.set_output(0, dtype, Dims{Dim::fixed(narrow_size(context, count > 0 ? count : 0))});
+    return;
+  }
+  // Float bounds (not integral) from constants: the count from the real values.
+  const Tensor* start_data = context.constant_input(0);
+  const Tensor* limit_data = context.constant_input(1);
+  const Tensor* delta_data = context.constant_input(2);
+  if (!start_data || !limit_data || !delta_data) {
     context.set_output(0, dtype, Dims{unknown_dim()});
     return;
   }
-  if (start->element_count() != 1 || limit->element_count() != 1 || delta->element_count() != 1) {
+  if (start_data->element_count() != 1 || limit_data->element_count() != 1 || delta_data->element_count() != 1) {
     context.fail("start, limit and delta must be scalars");
   }
-  const double step = delta->value_as_double(0);
+  const double step = delta_data->value_as_double(0);
   if (step == 0) context.fail("delta must not be 0");
-  const double count = std::ceil((limit->value_as_double(0) - start->value_as_double(0)) / step);
+  const double count = std::ceil((limit_data->value_as_double(0) - start_data->value_as_double(0)) / step);
   if (std::isnan(count) || count > 4.0e18) context.fail("start, limit and delta give no finite element count");
   context.set_output(0, dtype, Dims{Dim::fixed(count > 0 ? static_cast<int64_t>(count) : 0)});
 }
