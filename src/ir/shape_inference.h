@@ -18,7 +18,8 @@ namespace npukit::ir {
 struct ShapeInferenceReport {
   size_t values_learned = 0;                  // values whose dtype or shape became more known
   std::vector<std::string> conflicts;         // "node 'x' (Reshape): declared f32[1, 84, 8400], inferred f32[1, 84, 2100]"
-  std::vector<std::string> ops_without_rule;  // op types met that have no rule (their outputs stay as they were)
+  std::vector<std::string> ops_without_rule;  // op types met without a rule ("domain:op" outside ai.onnx), sorted;
+                                              // their outputs stay as they were
 };
 
 // Walks the graph in topological order (subgraph bodies of If/Loop/Scan too) and computes each node's output
