@@ -82,6 +82,22 @@ ir::Model load_model_argument(const std::string& reference, const InputShapes& i
   return onnx_io::load_model(reference, options);
 }
 
+std::string input_shape_example(const std::string& name, const std::optional<std::vector<ir::Dim>>& dims) {
+  if (!dims) return name + "=D0,D1,...";
+  std::string text = name + "=";
+  for (size_t i = 0; i < dims->size(); ++i) {
+    text += (i ? "," : "") + ((*dims)[i].is_static() ? std::to_string((*dims)[i].value) : std::string("N"));
+  }
+  return text;
+}
+
+std::string input_shape_example(const ValueInfo& input) {
+  if (!input.has_shape) return input_shape_example(input.name, std::nullopt);
+  std::vector<ir::Dim> dims;
+  for (int64_t dim : input.shape) dims.push_back(dim >= 0 ? ir::Dim::fixed(dim) : ir::Dim{});
+  return input_shape_example(input.name, dims);
+}
+
 std::string describe_dims(const std::vector<int64_t>& shape, const std::vector<std::string>& dim_names) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i) {

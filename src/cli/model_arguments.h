@@ -3,12 +3,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "ir/graph.h"
+#include "npukit/session.h"
 
 namespace npukit::cli {
 
@@ -29,6 +31,11 @@ ir::Model load_model_argument(const std::string& reference, const InputShapes& i
 
 // The help text of MODEL arguments.
 std::string model_argument_help();
+
+// What to pass to fix a dynamic input, in the input's own rank with its known dims kept and N for each
+// unknown one: "state=2,N,128" for [2, ?, 128]; "x=D0,D1,..." when even the rank is unknown.
+std::string input_shape_example(const std::string& name, const std::optional<std::vector<ir::Dim>>& dims);
+std::string input_shape_example(const ValueInfo& input);
 
 // "[1, 3, ?, ?]" with symbols for dynamic dims, for messages.
 std::string describe_dims(const std::vector<int64_t>& shape, const std::vector<std::string>& dim_names);
