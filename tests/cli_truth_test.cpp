@@ -248,6 +248,17 @@ TEST_F(CliTruth, SpeechModelGetsItsOwnShapeHintNoNmsLineAndNoNoneDevice) {
   EXPECT_NE(yolo.out.find("  rejected  "), std::string::npos) << yolo.out;
 }
 
+TEST_F(CliTruth, TargetsWithoutAFallbackDeviceSaySo) {
+  CommandResult table = run("targets");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out.find("none → none"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("none (refused)"), std::string::npos) << table.out;
+  CommandResult one = run("targets --target esp32s3");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("unsupported ops: no fallback device; the toolkit refuses the model"), std::string::npos)
+      << one.out;
+}
+
 TEST_F(CliTruth, RunHintForADynamicInputFollowsItsRank) {
   const std::string model = write_speech_model(path("speech.onnx"));
   CommandResult result = run("run '" + model + "' --random-input");

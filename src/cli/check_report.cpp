@@ -193,15 +193,17 @@ void print_check_summary(std::ostream& out, const std::vector<CheckResult>& resu
     std::istringstream lines(text);
     std::string line;
     text.clear();
-    size_t row = 0;
+    // A row may wrap onto more lines; its first line is the one with the target id (never wrapped).
+    size_t line_number = 0, row = 0;
     while (std::getline(lines, line)) {
-      if (row >= 2 && row - 2 < results.size()) {
-        const CheckResult& result = results[row - 2];
+      if (line_number >= 2 && line.size() > 2 && line[2] != ' ' && line_number > 2) ++row;
+      if (line_number >= 2 && row < results.size()) {
+        const CheckResult& result = results[row];
         const char* paint = !result.compiles ? kRed : result.accelerator_mac_share() < 1.0 || result.segments.size() > 1 ? kYellow : kGreen;
         line = paint + line + kReset;
       }
       text += line + "\n";
-      ++row;
+      ++line_number;
     }
   }
   out << text;
