@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/progress.h"
 #include "cli/table.h"
 #include "core/npy.h"
 #include "onnx_test_models.h"
@@ -201,6 +202,13 @@ TEST(TableLayout, ProseLongerThanTheCellLimitWrapsInsteadOfLosingItsMiddle) {
   std::ostringstream shortened;
   names.print(shortened, 0, 20, 0);
   EXPECT_NE(shortened.str().find("model.24.m…of_a_head"), std::string::npos) << shortened.str();
+}
+
+TEST(ProgressLine, ALongDetailIsShortenedToFitTheTerminal) {
+  const std::string line = Progress::render("run", 1, 4, "loading /a/very/long/folder/of/models/model.onnx", 10, 40);
+  EXPECT_EQ(line, "run [##        ] 1/4 loading /…odel.onnx");
+  EXPECT_EQ(display_width(line), 40u);
+  EXPECT_EQ(Progress::render("run", 1, 4, "running", 10, 40), "run [##        ] 1/4 running");
 }
 
 // ---- the binary -----------------------------------------------------------------------------------------
