@@ -425,7 +425,10 @@ TEST_F(CliTruth, BenchReadsInputsFromFiles) {
   EXPECT_NE(random.err.find("out of range"), std::string::npos) << random.err;
   CommandResult given = run("bench '" + file + "' -n 2 --warmup 0 --seed 1 --json --input indices=" + path("indices.npy"));
   ASSERT_EQ(given.exit_code, 0) << given.err;
-  EXPECT_EQ(nlohmann::json::parse(given.out)["inputs_from_files"], nlohmann::json({"indices=" + path("indices.npy")}));
+  EXPECT_EQ(nlohmann::json::parse(given.out)["inputs_from_files"], nlohmann::json({{"indices", path("indices.npy")}}));
+  CommandResult table = run("bench '" + file + "' -n 2 --warmup 0 -i indices=" + path("indices.npy"));
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("input       indices from " + path("indices.npy")), std::string::npos) << table.out;
   CommandResult wrong = run("bench '" + file + "' -n 2 --input rows=" + path("indices.npy"));
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_NE(wrong.err.find("has no input named 'rows'; its inputs are: indices"), std::string::npos) << wrong.err;

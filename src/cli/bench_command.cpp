@@ -165,9 +165,9 @@ void bench_model(const BenchArguments& arguments) {
   const double load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
 
-  std::set<std::string> inputs_from_files;
+  std::map<std::string, std::string> inputs_from_files;  // input name → .npy path
   for (InputFile& file : read_input_files(arguments.inputs, session->inputs(), arguments.model)) {
-    inputs_from_files.insert(file.name);
+    inputs_from_files[file.name] = file.path;
     session->set_input(file.name, std::move(file.tensor));
   }
   std::mt19937_64 generator(arguments.seed);
@@ -252,7 +252,7 @@ void bench_model(const BenchArguments& arguments) {
                           {"stddev", summary.standard_deviation ? nlohmann::json(*summary.standard_deviation * 1e3)
                                                                 : nlohmann::json(nullptr)}};
     json["throughput_per_second"] = summary.throughput;
-    json["inputs_from_files"] = arguments.inputs;
+    json["inputs_from_files"] = inputs_from_files;
     json["peak_rss_mib"] = rss;
     json["activation_arena_mib"] = static_cast<double>(session->activation_arena_bytes()) / (1 << 20);
     json["activation_arena_values"] = session->activation_arena_values();
@@ -287,6 +287,7 @@ void bench_model(const BenchArguments& arguments) {
             << latencies.size() << " timed\nsession     created in " << format_seconds(load_seconds)
             << "\nactivations " << format_number(static_cast<double>(session->activation_arena_bytes()) / (1 << 20), 4)
             << " MiB arena, " << session->activation_arena_values() << " values planned by lifetime\n";
+  for (const auto& [name, path] : inputs_from_files) std::cout << "input       " << name << " from " << path << "\n";
   Table table({{"mean", Align::right}, {"std dev", Align::right}, {"min", Align::right}, {"p50", Align::right},
                {"p90", Align::right}, {"p99", Align::right}, {"max", Align::right}, {"throughput", Align::right},
                {"peak RSS", Align::right}});
