@@ -233,7 +233,7 @@ TEST_F(CliTruth, SpeechModelGetsItsOwnShapeHintNoNmsLineAndNoNoneDevice) {
   const std::string model = write_speech_model(path("speech.onnx"));
   CommandResult rk3588 = run("check '" + model + "' --target rk3588");
   ASSERT_EQ(rk3588.exit_code, 0) << rk3588.err;
-  EXPECT_NE(rk3588.err.find("--input-shape state=1,N,16 "), std::string::npos) << rk3588.err;
+  EXPECT_NE(rk3588.err.find("--input-shape state=1,D1,16 "), std::string::npos) << rk3588.err;
   EXPECT_EQ(rk3588.err.find("1,3,H,W"), std::string::npos) << rk3588.err;
   EXPECT_EQ(rk3588.out.find("NMS"), std::string::npos) << rk3588.out;
 
@@ -271,7 +271,15 @@ TEST_F(CliTruth, RunHintForADynamicInputFollowsItsRank) {
   const std::string model = write_speech_model(path("speech.onnx"));
   CommandResult result = run("run '" + model + "' --random-input");
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.err.find("--input-shape state=1,N,16 "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("--input-shape state=1,D1,16 "), std::string::npos) << result.err;
+  // A 4-D input gets the axis names people know, its known dims kept.
+  onnx::ModelProto image = make_model(13);
+  add_input(image.mutable_graph(), "pixels", {1, 3, -1, -1});
+  add_node(image.mutable_graph(), "Relu", {"pixels"}, {"y"}, "relu");
+  add_output(image.mutable_graph(), "y", {1, 3, -1, -1});
+  CommandResult image_result = run("run '" + write_model(image, path("image.onnx")) + "' --random-input");
+  EXPECT_EQ(image_result.exit_code, 1);
+  EXPECT_NE(image_result.err.find("--input-shape pixels=1,3,H,W "), std::string::npos) << image_result.err;
 }
 
 TEST_F(CliTruth, ErrorsNameTheModelFile) {

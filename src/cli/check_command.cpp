@@ -35,7 +35,7 @@ void run_check(const CheckArguments& arguments) {
     if (input->type.shape && !input->type.has_static_shape()) {
       std::cerr << "npukit: note: input '" << input->name << "' is " << input->type.to_string()
                 << ": give its size with --input-shape " << input_shape_example(input->name, input->type.shape)
-                << " (N: the size you will run; NPUs compile static shapes)\n";
+                << " (NPUs compile static shapes)\n";
     }
   }
   std::vector<check::CheckResult> results;

@@ -84,9 +84,14 @@ ir::Model load_model_argument(const std::string& reference, const InputShapes& i
 
 std::string input_shape_example(const std::string& name, const std::optional<std::vector<ir::Dim>>& dims) {
   if (!dims) return name + "=D0,D1,...";
+  // Image-like inputs get the names people know; any other rank numbers its unknown axes.
+  static const char* image_axes[] = {"N", "C", "H", "W"};
   std::string text = name + "=";
-  for (size_t i = 0; i < dims->size(); ++i) {
-    text += (i ? "," : "") + ((*dims)[i].is_static() ? std::to_string((*dims)[i].value) : std::string("N"));
+  for (size_t axis = 0; axis < dims->size(); ++axis) {
+    if (axis) text += ",";
+    if ((*dims)[axis].is_static()) text += std::to_string((*dims)[axis].value);
+    else if (dims->size() == 4) text += image_axes[axis];
+    else text += "D" + std::to_string(axis);
   }
   return text;
 }

@@ -32,8 +32,9 @@ ir::Model load_model_argument(const std::string& reference, const InputShapes& i
 // The help text of MODEL arguments.
 std::string model_argument_help();
 
-// What to pass to fix a dynamic input, in the input's own rank with its known dims kept and N for each
-// unknown one: "state=2,N,128" for [2, ?, 128]; "x=D0,D1,..." when even the rank is unknown.
+// What to pass to fix a dynamic input, in the input's own rank with its known dims kept and a placeholder
+// for each unknown one: "state=2,D1,128" for [2, ?, 128], "images=N,3,H,W" for a 4-D input, "x=D0,D1,..."
+// when even the rank is unknown. (The same form as preparation::input_shape_example on main.)
 std::string input_shape_example(const std::string& name, const std::optional<std::vector<ir::Dim>>& dims);
 std::string input_shape_example(const ValueInfo& input);
 

@@ -64,8 +64,7 @@ std::vector<PreparedInput> prepare_inputs(const RunArguments& arguments, const s
       throw Error(ErrorKind::invalid_argument,
                   "input '" + input.name + "' has dynamic dims " +
                       (input.has_shape ? describe_dims(input.shape, input.dim_names) : std::string("(rank unknown)")) +
-                      "; choose them with --input-shape " + input_shape_example(input) +
-                      " (N: the size you will run) to use --random-input",
+                      "; choose them with --input-shape " + input_shape_example(input) + " to use --random-input",
                   arguments.model);
     }
     prepared.push_back({input.name, "random", random_tensor(input.dtype, input.shape, generator)});
