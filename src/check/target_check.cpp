@@ -7,6 +7,7 @@
 #include "check/fix_suggestions.h"
 #include "inspect/node_cost.h"
 #include "npukit/dtype.h"
+#include "passes/layernorm_pattern.h"
 #include "passes/yolo_head_detection.h"
 
 namespace npukit::check {
@@ -76,6 +77,149 @@ std::string policy_name(FallbackPolicy policy) {
   return "per_segment";
 }
 
+// Places one node by the profile's op list and rules, before any policy that depends on other nodes (folding,
+// after-first-unsupported). Fills placement, reason, findings, patch and fix; returns whether the NPU refuses it.
+// `in_written_layernorm`: the node is a piece of a LayerNorm written out by hand (fuse-layernorm can make it one op).
+bool evaluate_node_into(NodeVerdict& verdict, const ir::Node& node, const TargetProfile& profile,
+                        const ConstantPredicate& is_constant, bool in_written_layernorm) {
+  std::vector<std::string> refusal_checks;  // every refused rule's check, for the patch suggestion
+  bool refused = false;
+  const std::string label = describe_op_kind(node);
+  const bool rejected_op =
+      std::find(profile.rejected_ops.begin(), profile.rejected_ops.end(), node.op_type) != profile.rejected_ops.end();
+  const bool listed = target_lists_op(profile, node.op_type);
+  if (rejected_op) {
+    verdict.placement = Placement::rejected;
+    verdict.reason = node.op_type + " is not supported by " + profile.toolkit + ": cut it off the graph and run it on the host";
+    refused = true;
+  } else if (!listed) {
+    const bool known_fallback =
+        std::find(profile.fallback_ops.begin(), profile.fallback_ops.end(), node.op_type) != profile.fallback_ops.end();
+    if (profile.unlisted_ops == UnlistedOps::unverified && !known_fallback) {
+      verdict.placement = Placement::unverified;
+      verdict.reason = node.op_type + " is not in the public op list of " + profile.name + ": cannot verify";
+    } else {
+      refused = true;
+      verdict.reason = node.op_type + " is not in the " + profile.accelerator_name + " op list of " + profile.name;
+      if (profile.unlisted_ops == UnlistedOps::rejected && !known_fallback) {
+        verdict.placement = Placement::rejected;
+        verdict.reason += " (the toolkit refuses it)";
+      } else {
+        verdict.placement = Placement::fallback;
+      }
+    }
+  } else {
+    // Listed: the general rules and the op's own rules decide.
+    auto equivalent = profile.op_equivalents.find(node.op_type);
+    const targets::OpSupport& support =
+        profile.ops.at(equivalent != profile.op_equivalents.end() && !profile.ops.count(node.op_type)
+                           ? equivalent->second : node.op_type);
+    std::vector<const targets::Rule*> rules;
+    for (const targets::Rule& rule : profile.general_rules) rules.push_back(&rule);
+    for (const targets::Rule& rule : support.rules) rules.push_back(&rule);
+    std::vector<RuleFinding> conditions;
+    for (const targets::Rule* rule : rules) {
+      std::optional<RuleFinding> finding = evaluate_rule(*rule, node, profile, is_constant);
+      if (!finding) continue;
+      if (finding->refuses) {
+        refusal_checks.push_back(rule->check);
+        refused = true;
+        verdict.findings.push_back(std::move(*finding));
+      } else {
+        conditions.push_back(std::move(*finding));
+      }
+    }
+    for (RuleFinding& condition : conditions) verdict.findings.push_back(std::move(condition));
+    if (refused) {
+      verdict.placement = Placement::fallback;
+      verdict.reason = verdict.findings.front().explanation;
+    } else if (!verdict.findings.empty()) {
+      verdict.placement = Placement::accelerator_with_condition;
+      verdict.reason = verdict.findings.front().explanation;
+    } else {
+      verdict.placement = Placement::accelerator;
+    }
+  }
+  if (refused && profile.fallback_policy == FallbackPolicy::none && verdict.placement == Placement::fallback) {
+    verdict.placement = Placement::rejected;
+    verdict.reason += " (" + profile.name + " has no fallback device)";
+  }
+  if (refused) {
+    if (refusal_checks.empty()) refusal_checks.push_back("");  // the op itself is missing
+    for (const std::string& check : refusal_checks) {
+      verdict.patch = suggest_patch(node, profile, check, verdict.in_yolo_postprocess, in_written_layernorm).pass;
+      if (!verdict.patch.empty()) break;
+    }
+    for (const RuleFinding& finding : verdict.findings) {
+      if (finding.refuses && !finding.fix.empty()) {
+        verdict.fix = finding.fix;
+        break;
+      }
+    }
+  }
+  return refused;
+}
+
+// The graph inputs a value is computed from (for an If condition: which input to hold at a value).
+std::vector<std::string> graph_inputs_deciding(const ir::Value* value) {
+  std::vector<std::string> inputs;
+  std::set<const ir::Value*> seen;
+  std::vector<const ir::Value*> pending{value};
+  while (!pending.empty()) {
+    const ir::Value* current = pending.back();
+    pending.pop_back();
+    if (!current || !seen.insert(current).second) continue;
+    if (current->is_graph_input && !current->initializer) inputs.push_back(current->name);
+    if (current->producer) {
+      for (const ir::Value* input : current->producer->inputs) pending.push_back(input);
+    }
+  }
+  return inputs;
+}
+
+// Verdicts for every node of `holder`'s bodies, recursively. The body nodes are judged by the same rules (so a
+// user sees what the NPU could run once the If is specialized), but placed with their holder.
+void place_body_nodes(const ir::Node& holder, const NodeVerdict& holder_verdict, const std::string& holder_path,
+                      const TargetProfile& profile, CheckResult& result) {
+  for (const auto& [key, attribute] : holder.attributes) {
+    std::vector<std::shared_ptr<ir::Graph>> bodies = attribute.graph_values;
+    if (attribute.graph_value) bodies.push_back(attribute.graph_value);
+    for (const auto& body : bodies) {
+      ConstantPredicate body_constant = [](const ir::Value* value) {
+        return value && value->initializer && !value->is_graph_input;
+      };
+      for (const auto& owned : body->nodes()) {
+        const ir::Node& node = *owned;
+        NodeVerdict verdict;
+        verdict.name = node.name;
+        verdict.op_type = node.op_type;
+        verdict.index = result.subgraph_nodes.size();
+        verdict.macs = inspect::estimate_node_cost(node).macs;
+        verdict.inside = holder_path + " " + key;
+        const bool refused = evaluate_node_into(verdict, node, profile, body_constant, false);
+        if (!on_accelerator(holder_verdict.placement)) {
+          const std::string own = refused ? " (and the " + profile.accelerator_name + " refuses it: " + verdict.reason + ")"
+                                          : " (the " + profile.accelerator_name + " could run it on its own)";
+          verdict.placement = holder_verdict.placement == Placement::rejected ? Placement::rejected : Placement::fallback;
+          verdict.reason = "inside " + holder_path + ", which runs on the " + profile.fallback_device + own;
+          verdict.patch = holder_verdict.patch;
+          verdict.fix = holder_verdict.fix;
+        }
+        const NodeVerdict placed = verdict;
+        result.subgraph_nodes.push_back(std::move(verdict));
+        place_body_nodes(node, placed, describe_node(node.name, node.op_type, node.index), profile, result);
+      }
+    }
+  }
+}
+
+bool has_subgraphs(const ir::Node& node) {
+  for (const auto& [key, attribute] : node.attributes) {
+    if (attribute.graph_value || !attribute.graph_values.empty()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string_view placement_name(Placement placement) {
@@ -125,6 +269,14 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
   const std::optional<passes::YoloHead> yolo = passes::find_yolo_head(graph);
   result.has_yolo_postprocess = yolo.has_value();
 
+  // Pieces of LayerNorms written out by hand: fuse-layernorm can make them one op (opset 17 and later).
+  std::set<const ir::Node*> written_layernorm_pieces;
+  if (model.opset() >= 17) {
+    for (const passes::WrittenLayerNorm& norm : passes::find_written_layernorms(graph)) {
+      written_layernorm_pieces.insert(norm.nodes.begin(), norm.nodes.end());
+    }
+  }
+
   std::optional<std::string> first_refused;  // for the after-first-unsupported policy
   for (const auto& owned : graph.nodes()) {
     const ir::Node& node = *owned;
@@ -141,79 +293,14 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
       continue;
     }
 
-    std::vector<std::string> refusal_checks;  // every refused rule's check, for the patch suggestion
-    bool refused = false;
-    const std::string label = describe_op_kind(node);
-    const bool rejected_op =
-        std::find(profile.rejected_ops.begin(), profile.rejected_ops.end(), node.op_type) != profile.rejected_ops.end();
-    const bool listed = target_lists_op(profile, node.op_type);
-    if (rejected_op) {
-      verdict.placement = Placement::rejected;
-      verdict.reason = node.op_type + " is not supported by " + profile.toolkit + ": cut it off the graph and run it on the host";
-      refused = true;
-    } else if (!listed) {
-      const bool known_fallback =
-          std::find(profile.fallback_ops.begin(), profile.fallback_ops.end(), node.op_type) != profile.fallback_ops.end();
-      if (profile.unlisted_ops == UnlistedOps::unverified && !known_fallback) {
-        verdict.placement = Placement::unverified;
-        verdict.reason = node.op_type + " is not in the public op list of " + profile.name + ": cannot verify";
-      } else {
-        refused = true;
-        verdict.reason = node.op_type + " is not in the " + profile.accelerator_name + " op list of " + profile.name;
-        if (profile.unlisted_ops == UnlistedOps::rejected && !known_fallback) {
-          verdict.placement = Placement::rejected;
-          verdict.reason += " (the toolkit refuses it)";
-        } else {
-          verdict.placement = Placement::fallback;
-        }
-      }
-    } else {
-      // Listed: the general rules and the op's own rules decide.
-      auto equivalent = profile.op_equivalents.find(node.op_type);
-      const targets::OpSupport& support =
-          profile.ops.at(equivalent != profile.op_equivalents.end() && !profile.ops.count(node.op_type)
-                             ? equivalent->second : node.op_type);
-      std::vector<const targets::Rule*> rules;
-      for (const targets::Rule& rule : profile.general_rules) rules.push_back(&rule);
-      for (const targets::Rule& rule : support.rules) rules.push_back(&rule);
-      std::vector<RuleFinding> conditions;
-      for (const targets::Rule* rule : rules) {
-        std::optional<RuleFinding> finding = evaluate_rule(*rule, node, profile, is_constant);
-        if (!finding) continue;
-        if (finding->refuses) {
-          refusal_checks.push_back(rule->check);
-          refused = true;
-          verdict.findings.push_back(std::move(*finding));
-        } else {
-          conditions.push_back(std::move(*finding));
-        }
-      }
-      for (RuleFinding& condition : conditions) verdict.findings.push_back(std::move(condition));
-      if (refused) {
-        verdict.placement = Placement::fallback;
-        verdict.reason = verdict.findings.front().explanation;
-      } else if (!verdict.findings.empty()) {
-        verdict.placement = Placement::accelerator_with_condition;
-        verdict.reason = verdict.findings.front().explanation;
-      } else {
-        verdict.placement = Placement::accelerator;
-      }
-    }
-    if (refused && profile.fallback_policy == FallbackPolicy::none && verdict.placement == Placement::fallback) {
-      verdict.placement = Placement::rejected;
-      verdict.reason += " (" + profile.name + " has no fallback device)";
-    }
-    if (refused) {
-      if (refusal_checks.empty()) refusal_checks.push_back("");  // the op itself is missing
-      for (const std::string& check : refusal_checks) {
-        verdict.patch = suggest_patch(node, profile, check, verdict.in_yolo_postprocess).pass;
-        if (!verdict.patch.empty()) break;
-      }
-      for (const RuleFinding& finding : verdict.findings) {
-        if (finding.refuses && !finding.fix.empty()) {
-          verdict.fix = finding.fix;
-          break;
-        }
+    const bool refused =
+        evaluate_node_into(verdict, node, profile, is_constant, written_layernorm_pieces.count(&node) != 0);
+    if (refused && node.op_type == "If" && verdict.patch.empty()) {
+      // An If whose condition comes from an input (a sample rate, a mode flag) is one branch at deployment: the
+      // preparation of every command inlines it once that input is held at a value.
+      std::vector<std::string> deciding = graph_inputs_deciding(node.input(0));
+      if (!deciding.empty()) {
+        verdict.fix = "--input-value " + deciding.front() + "=VALUE (its deployed value) inlines the branch it selects";
       }
     }
     // Everything after the first refusal leaves the accelerator on targets that compile one subgraph only.
@@ -225,6 +312,7 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
       }
       if (refused && !first_refused) first_refused = "'" + node.name + "' (" + node.op_type + ")";
     }
+    if (has_subgraphs(node)) place_body_nodes(node, verdict, node.describe(), profile, result);
     result.nodes.push_back(std::move(verdict));
   }
 

@@ -38,6 +38,8 @@ struct NodeVerdict {
   std::string fix;                     // otherwise what the profile says the user can do (may be empty)
   std::optional<int64_t> macs;
   bool in_yolo_postprocess = false;
+  // For a node inside an If/Loop/Scan body: where, "'vad_if' (If) then_branch"; empty at the top level.
+  std::string inside;
 };
 
 struct Segment {
@@ -64,6 +66,9 @@ struct CheckResult {
   std::string fallback_policy;   // "per_segment", "after_first_unsupported", "none"
   std::string nms;
   std::vector<NodeVerdict> nodes;
+  // Every node of every If/Loop/Scan body, at any depth. A body runs where its control-flow node runs: when that
+  // node leaves the accelerator, its bodies go with it (their MACs are in the holder's `macs`, counted once).
+  std::vector<NodeVerdict> subgraph_nodes;
   std::vector<Segment> segments;
   std::vector<Transfer> transfers;
   int64_t transfer_bytes = 0;

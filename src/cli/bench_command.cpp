@@ -35,6 +35,7 @@ namespace {
 struct BenchArguments {
   std::string model;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_values;
   std::vector<std::string> inputs;  // NAME=FILE.npy; the other inputs get random data
   std::string backend = "cpu";
   int threads = 1;
@@ -154,9 +155,19 @@ std::vector<OpTypeRow> summarize_op_types(const std::vector<ProfileRow>& profile
 
 void bench_model(const BenchArguments& arguments) {
   if (arguments.threads < 0) throw Error(ErrorKind::invalid_argument, "--threads must be 0 (all cores) or more");
-  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
-  auto model = std::make_shared<ir::Model>(load_model_argument(arguments.model, input_shapes));
-  if (model->source_path.empty()) model->source_path = arguments.model;
+  preparation::PreparationOptions preparation_options;
+  preparation_options.run_reference_for_unknown_shapes = false;  // the session's own passes learn the rest
+  preparation::PreparedModel prepared =
+      load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values, preparation_options);
+  if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
+  // A latency is a latency at one input size: never at a size guessed for dims the model leaves open.
+  preparation::require_static_inputs(prepared.model, "bench");
+  const nlohmann::json preparation = preparation_json(prepared);
+  std::vector<std::pair<std::string, std::string>> input_shapes_used;  // name, "f32[1, 3, 640, 640]"
+  for (const ir::Value* input : prepared.model.graph->inputs) {
+    if (!input->initializer) input_shapes_used.emplace_back(input->name, input->type.to_string());
+  }
+  auto model = std::make_shared<ir::Model>(std::move(prepared.model));
   SessionOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
@@ -173,9 +184,7 @@ void bench_model(const BenchArguments& arguments) {
   std::mt19937_64 generator(arguments.seed);
   for (const ValueInfo& input : session->inputs()) {
     if (inputs_from_files.count(input.name)) continue;
-    Shape shape;
-    for (int64_t dim : input.shape) shape.push_back(dim < 0 ? 1 : dim);
-    session->set_input(input.name, random_tensor(input.dtype, shape, generator));
+    session->set_input(input.name, random_tensor(input.dtype, Shape(input.shape.begin(), input.shape.end()), generator));
   }
   for (int i = 0; i < arguments.warmup; ++i) session->run();
 
@@ -241,6 +250,8 @@ void bench_model(const BenchArguments& arguments) {
   if (arguments.json) {
     nlohmann::json json;
     json["model"] = arguments.model;
+    json["inputs"] = preparation["inputs"];
+    json["preparation_notes"] = preparation["notes"];
     json["backend"] = arguments.backend;
     json["threads"] = arguments.threads;
     json["warmup"] = arguments.warmup;
@@ -281,13 +292,19 @@ void bench_model(const BenchArguments& arguments) {
   }
   std::string flags;
   for (const std::string& flag : machine.flags) flags += (flags.empty() ? "" : " ") + flag;
-  std::cout << "model       " << arguments.model << "\nbackend     " << arguments.backend << ", " << arguments.threads
+  std::string inputs_text;
+  for (const auto& [name, type] : input_shapes_used) {
+    const auto file = inputs_from_files.find(name);
+    inputs_text += (inputs_text.empty() ? "" : ", ") + name + " " + type +
+                   (file != inputs_from_files.end() ? " (from " + file->second + ")"
+                                                    : " (random, seed " + std::to_string(arguments.seed) + ")");
+  }
+  std::cout << "model       " << arguments.model << "\ninputs      " << inputs_text << "\nbackend     " << arguments.backend << ", " << arguments.threads
             << " thread(s)\nmachine     " << machine.cpu << ", " << machine.hardware_threads
             << " hardware threads\ncpu flags   " << flags << "\nruns        " << arguments.warmup << " warm-up, "
             << latencies.size() << " timed\nsession     created in " << format_seconds(load_seconds)
             << "\nactivations " << format_number(static_cast<double>(session->activation_arena_bytes()) / (1 << 20), 4)
             << " MiB arena, " << session->activation_arena_values() << " values planned by lifetime\n";
-  for (const auto& [name, path] : inputs_from_files) std::cout << "input       " << name << " from " << path << "\n";
   Table table({{"mean", Align::right}, {"std dev", Align::right}, {"min", Align::right}, {"p50", Align::right},
                {"p90", Align::right}, {"p99", Align::right}, {"max", Align::right}, {"throughput", Align::right},
                {"peak RSS", Align::right}});
@@ -340,7 +357,7 @@ void register_bench_command(CLI::App& app) {
       ->allow_extra_args(false);
   command->add_flag("--profile", arguments->profile, "Time every node and print them, slowest first");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
-  add_input_shape_option(*command, arguments->input_shapes);
+  add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { bench_model(*arguments); });
 }
 

@@ -5,7 +5,6 @@
 #include <iostream>
 #include <memory>
 
-#include "check/shape_discovery.h"
 #include "check/target_check.h"
 #include "cli/check_report.h"
 #include "cli/commands.h"
@@ -24,20 +23,17 @@ struct CheckArguments {
   bool every_node = false;
   std::string report;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_values;
 };
 
 void run_check(const CheckArguments& arguments) {
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, true);
-  ir::Model model = load_model_argument(arguments.model, parse_input_shapes(arguments.input_shapes), true);
-  check::discover_missing_shapes(model);
-  // An NPU compiles one static input size: say how to give it before a table full of "shape unknown".
-  for (const ir::Value* input : model.graph->inputs) {
-    if (input->type.shape && !input->type.has_static_shape()) {
-      std::cerr << "npukit: note: input '" << input->name << "' is " << input->type.to_string()
-                << ": give its size with --input-shape " << input_shape_example(input->name, input->type.shape)
-                << " (NPUs compile static shapes)\n";
-    }
-  }
+  preparation::PreparedModel prepared =
+      load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
+  const ir::Model& model = prepared.model;
+  // What preparation assumed (a batch set to 1; an input that keeps dynamic dims and the flag that fixes it)
+  // goes first: an NPU compiles one static input size.
+  print_preparation_notes(std::cerr, prepared.report);
   std::vector<check::CheckResult> results;
   for (const targets::TargetProfile& profile : profiles) results.push_back(check::check_model(model, profile));
 
@@ -49,6 +45,7 @@ void run_check(const CheckArguments& arguments) {
   if (arguments.json) {
     nlohmann::json json;
     json["model"] = arguments.model;
+    json["preparation"] = preparation_json(prepared);
     json["targets"] = nlohmann::json::array();
     for (const check::CheckResult& result : results) json["targets"].push_back(check_result_json(result));
     std::cout << json.dump(2) << "\n";
@@ -77,7 +74,7 @@ void register_check_command(CLI::App& app) {
   command->add_flag("--json", arguments->json, "Print JSON for programs (every node, segment and transfer)");
   command->add_flag("--every-node", arguments->every_node, "List every node, not only the ones that leave the NPU");
   command->add_option("--report", arguments->report, "Also write a Markdown report to FILE.md")->type_name("FILE.md");
-  add_input_shape_option(*command, arguments->input_shapes);
+  add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_check(*arguments); });
 }
 

@@ -1,6 +1,7 @@
 #include "cli/check_report.h"
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "cli/table.h"
@@ -131,6 +132,31 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
     out << "every node runs on the " << accelerator_name(result) << " without conditions\n\n";
   }
 
+  if (!result.subgraph_nodes.empty()) {
+    std::map<std::string, size_t> ops;
+    size_t off_accelerator = 0;
+    for (const NodeVerdict& node : result.subgraph_nodes) {
+      ++ops[node.op_type];
+      if (!check::on_accelerator(node.placement)) ++off_accelerator;
+    }
+    std::string op_counts;
+    for (const auto& [op, count] : ops) op_counts += (op_counts.empty() ? "" : ", ") + std::to_string(count) + " " + op;
+    out << "inside If/Loop/Scan bodies: " << result.subgraph_nodes.size() << " nodes (" << op_counts << "), "
+        << off_accelerator << " of them "
+        << (has_fallback_device(result) ? "on the " + result.fallback_device : std::string("rejected"))
+        << " with the node that holds them; their MACs count with it\n";
+    if (options.every_node) {
+      Table bodies({{"inside"}, {"node"}, {"op"}, {"MACs", Align::right}, {"placement"}, {"why"}});
+      for (const NodeVerdict& node : result.subgraph_nodes) {
+        bodies.add_row({node.inside, node_label(node), node.op_type,
+                        node.macs ? format_count(static_cast<double>(*node.macs)) : "?",
+                        placement_label(result, node.placement), node.reason});
+      }
+      print_table(out, bodies, result, options.color, 120);
+    }
+    out << "\n";
+  }
+
   out << "partition (graph order)\n";
   Table segments({{"segment", Align::right}, {"device"}, {"nodes", Align::right}, {"first"}, {"last"}, {"MACs", Align::right}});
   for (size_t i = 0; i < result.segments.size(); ++i) {
@@ -167,8 +193,9 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
   print_table(out, summary, result, false);
   if (has_detection_postprocess(result)) out << "\nNMS on this target: " << result.nms << "\n";
   if (result.has_yolo_postprocess) {
-    out << "YOLO post-processing found: `npukit patch MODEL --target " << result.target_id
-        << " -o OUT.onnx` cuts it off and writes the sidecar for the CPU decoder.\n";
+    out << "YOLO head found: `npukit patch MODEL --target " << result.target_id
+        << " -o OUT.onnx` cuts off its decode (if the graph has one), gives box and score maps apart and writes the "
+           "sidecar for the CPU decoder (docs/sidecar.md).\n";
   }
 }
 
@@ -246,6 +273,14 @@ nlohmann::json check_result_json(const CheckResult& result) {
     nodes.push_back(entry);
   }
   json["nodes"] = nodes;
+  nlohmann::json body_nodes = nlohmann::json::array();
+  for (const NodeVerdict& node : result.subgraph_nodes) {
+    body_nodes.push_back({{"inside", node.inside}, {"name", node.name}, {"op", node.op_type},
+                          {"placement", std::string(check::placement_name(node.placement))},
+                          {"macs", node.macs ? nlohmann::json(*node.macs) : nlohmann::json(nullptr)},
+                          {"reason", node.reason}, {"patch", node.patch}, {"fix", node.fix}});
+  }
+  json["subgraph_nodes"] = body_nodes;
   nlohmann::json segments = nlohmann::json::array();
   for (const check::Segment& segment : result.segments) {
     segments.push_back({{"device", segment.device}, {"on_accelerator", segment.on_accelerator},

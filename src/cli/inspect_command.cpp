@@ -17,15 +17,25 @@ struct InspectArguments {
   bool per_layer = false;
   size_t layers = 10;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_values;
 };
 
 void run_inspect(const InspectArguments& arguments) {
-  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
-  ir::Model model = load_model_argument(arguments.model, input_shapes);
-  inspect::ModelStatistics statistics = inspect::compute_statistics(model);
-  if (statistics.source.empty()) statistics.source = arguments.model;
+  preparation::PreparedModel prepared =
+      load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
+  inspect::ModelStatistics statistics = inspect::compute_statistics(prepared.model);
+  statistics.source = arguments.model;
+  // What preparation assumed comes first: the figures below depend on it.
+  statistics.notes.insert(statistics.notes.begin(), prepared.report.notes.begin(), prepared.report.notes.end());
+  if (prepared.report.nodes_in_file != prepared.model.graph->nodes().size()) {
+    statistics.notes.push_back(std::to_string(prepared.report.nodes_in_file) + " nodes in the file, " +
+                               std::to_string(prepared.model.graph->nodes().size()) +
+                               " after constants were folded (the graph check, patch and the backends see)");
+  }
   if (arguments.json) {
-    std::cout << inspect_report_json(statistics).dump(2) << "\n";
+    nlohmann::json json = inspect_report_json(statistics);
+    json["preparation"] = preparation_json(prepared);
+    std::cout << json.dump(2) << "\n";
     return;
   }
   InspectReportOptions options;
@@ -44,7 +54,7 @@ void register_inspect_command(CLI::App& app) {
   command->add_flag("--per-layer", arguments->per_layer, "List every layer in graph order");
   command->add_option("--layers", arguments->layers, "List the N layers with the most MACs (default 10)")
       ->type_name("N");
-  add_input_shape_option(*command, arguments->input_shapes);
+  add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_inspect(*arguments); });
 }
 

@@ -65,26 +65,36 @@ nlohmann::json optional_json(const std::optional<int64_t>& value) {
 void print_inspect_report(std::ostream& out, const inspect::ModelStatistics& statistics,
                           const InspectReportOptions& options) {
   const bool complete = statistics.nodes_with_unknown_cost == 0;
-  const std::string lower_bound = complete ? "" : " (at least; some shapes unknown)";
+  const std::string lower_bound =
+      complete ? "" : " (" + std::to_string(statistics.nodes_with_unknown_cost) + " nodes of unknown cost not counted)";
+  // A sum over nothing known is unknown, not 0; a sum over part of the nodes is a lower bound.
+  auto bounded = [](int64_t value, bool known_completely, auto format) -> std::string {
+    if (known_completely) return format(static_cast<double>(value));
+    return value == 0 ? std::string("unknown") : ">= " + format(static_cast<double>(value));
+  };
   out << "model     " << statistics.source << "  (opset " << statistics.opset << ", " << statistics.nodes.size()
-      << " nodes)\n\n";
+      << " nodes" << (statistics.subgraph_nodes ? " + " + std::to_string(statistics.subgraph_nodes) + " in subgraphs" : "")
+      << ")\n\n";
   print_tensors(out, "inputs", statistics.inputs);
   print_tensors(out, "outputs", statistics.outputs);
   out << "\n";
   Table summary({{"figure"}, {"value", Align::right}, {"detail"}});
   summary.add_row({"parameters", format_count(static_cast<double>(statistics.parameter_count)),
                    format_bytes(static_cast<double>(statistics.parameter_bytes))});
-  summary.add_row({"MACs", format_count(static_cast<double>(statistics.macs)),
+  summary.add_row({"MACs", bounded(statistics.macs, complete, format_count),
                    "Conv, ConvTranspose, Gemm, MatMul, RNN" + lower_bound});
-  summary.add_row({"other ops", format_count(static_cast<double>(statistics.other_operations)),
+  summary.add_row({"other ops", bounded(statistics.other_operations, complete, format_count),
                    "element operations of every other op, not in MACs" + lower_bound});
   std::string peak_detail = "activations alive at once, constants excluded";
   if (statistics.peak_node_index) {
     const inspect::NodeStatistics& node = statistics.nodes[*statistics.peak_node_index];
     peak_detail = "during node " + std::to_string(node.index) + " '" + node_label(node) + "' (" + node.op_type + ")";
   }
-  if (statistics.activations_with_unknown_size) peak_detail += " (at least; some sizes unknown)";
-  summary.add_row({"peak activations", format_bytes(static_cast<double>(statistics.peak_activation_bytes)),
+  if (statistics.activations_with_unknown_size) {
+    peak_detail += " (" + std::to_string(statistics.activations_with_unknown_size) + " activations of unknown size not counted)";
+  }
+  summary.add_row({"peak activations",
+                   bounded(statistics.peak_activation_bytes, statistics.activations_with_unknown_size == 0, format_bytes),
                    peak_detail});
   summary.print(out, 0, 160);
 
@@ -105,6 +115,13 @@ void print_inspect_report(std::ostream& out, const inspect::ModelStatistics& sta
     histogram.add_row({op, std::to_string(count), macs ? format_count(static_cast<double>(macs)) : "-", share});
   }
   histogram.print(out, 2);
+  if (!statistics.subgraph_op_histogram.empty()) {
+    std::string body_ops;
+    for (const auto& [op, count] : statistics.subgraph_op_histogram) {
+      body_ops += (body_ops.empty() ? "" : ", ") + std::to_string(count) + " " + op;
+    }
+    out << "  inside If/Loop/Scan bodies (" << statistics.subgraph_nodes << " nodes): " << body_ops << "\n";
+  }
 
   // Layers: every one in order, or the heaviest few.
   std::vector<size_t> shown(statistics.nodes.size());
@@ -130,6 +147,10 @@ void print_inspect_report(std::ostream& out, const inspect::ModelStatistics& sta
                       node.other_operations && *node.other_operations == 0 ? "-" : optional_count(node.other_operations)});
     }
     layers.print(out, 2);
+    for (size_t index : shown) {
+      const inspect::NodeStatistics& node = statistics.nodes[index];
+      if (node.has_subgraphs) out << "  * " << node_label(node) << ": " << node.subgraph_detail << "\n";
+    }
   }
   for (const std::string& note : statistics.notes) out << "\nnote: " << note;
   if (!statistics.notes.empty()) out << "\n";
@@ -145,9 +166,17 @@ nlohmann::json inspect_report_json(const inspect::ModelStatistics& statistics) {
   for (const auto& output : statistics.outputs) json["outputs"].push_back(tensor_json(output));
   json["node_count"] = statistics.nodes.size();
   json["parameters"] = {{"count", statistics.parameter_count}, {"bytes", statistics.parameter_bytes}};
-  json["macs"] = statistics.macs;
-  json["other_operations"] = statistics.other_operations;
-  json["peak_activation_bytes"] = statistics.peak_activation_bytes;
+  // A figure over part of the nodes is a lower bound: null as the figure, the bound beside it.
+  const bool costs_known = statistics.nodes_with_unknown_cost == 0;
+  const bool sizes_known = statistics.activations_with_unknown_size == 0;
+  json["macs"] = costs_known ? nlohmann::json(statistics.macs) : nlohmann::json(nullptr);
+  json["macs_lower_bound"] = statistics.macs;
+  json["other_operations"] = costs_known ? nlohmann::json(statistics.other_operations) : nlohmann::json(nullptr);
+  json["other_operations_lower_bound"] = statistics.other_operations;
+  json["peak_activation_bytes"] = sizes_known ? nlohmann::json(statistics.peak_activation_bytes) : nlohmann::json(nullptr);
+  json["peak_activation_bytes_lower_bound"] = statistics.peak_activation_bytes;
+  json["subgraph_nodes"] = statistics.subgraph_nodes;
+  json["subgraph_ops"] = statistics.subgraph_op_histogram;
   json["peak_node_index"] = statistics.peak_node_index ? nlohmann::json(*statistics.peak_node_index) : nlohmann::json(nullptr);
   json["complete"] = statistics.complete();
   json["nodes_with_unknown_cost"] = statistics.nodes_with_unknown_cost;
@@ -167,6 +196,10 @@ nlohmann::json inspect_report_json(const inspect::ModelStatistics& statistics) {
     entry["macs"] = optional_json(node.macs);
     entry["other_operations"] = optional_json(node.other_operations);
     entry["has_subgraphs"] = node.has_subgraphs;
+    if (node.has_subgraphs) {
+      entry["subgraph_nodes"] = node.subgraph_nodes;
+      entry["subgraph_detail"] = node.subgraph_detail;
+    }
     json["nodes"].push_back(std::move(entry));
   }
   json["notes"] = statistics.notes;

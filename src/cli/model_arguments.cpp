@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include "npukit/error.h"
-#include "onnx/onnx_import.h"
 #include "zoo/builtin_models.h"
 
 namespace npukit::cli {
@@ -46,11 +45,19 @@ InputShapes parse_input_shapes(const std::vector<std::string>& arguments) {
   return shapes;
 }
 
-void add_input_shape_option(CLI::App& command, std::vector<std::string>& target) {
+void add_input_shape_option(CLI::App& command, std::vector<std::string>& shapes, std::vector<std::string>& values) {
   command
-      .add_option("--input-shape", target,
-                  "Fix an input's shape, for models with dynamic dims: NAME=1,3,640,640 (repeat per input)")
+      .add_option("--input-shape", shapes,
+                  "Fix an input's shape, for models with dynamic dims: NAME=1,3,640,640 (repeat per input). A "
+                  "dynamic batch alone becomes 1 without it")
       ->type_name("NAME=DIMS")
+      ->take_all()
+      ->allow_extra_args(false);
+  command
+      .add_option("--input-value", values,
+                  "Hold an input at a value, specializing the model for it (an If chosen by a sample rate): "
+                  "NAME=16000, NAME=1,2,3 or NAME=FILE.npy")
+      ->type_name("NAME=VALUE")
       ->take_all()
       ->allow_extra_args(false);
 }
@@ -61,46 +68,51 @@ std::string model_argument_help() {
   return help;
 }
 
-ir::Model load_model_argument(const std::string& reference, const InputShapes& input_shapes,
-                              bool propagate_shape_data) {
-  if (zoo::is_builtin_reference(reference)) {
-    zoo::BuiltinOptions options;
-    options.input_shapes = input_shapes;
-    return zoo::build_builtin_model(reference, options);
-  }
-  std::error_code error;
-  if (!std::filesystem::exists(reference, error)) {
-    throw Error(ErrorKind::io, "no such file; check the path (or use a built-in model such as builtin:yolov5s)",
-                reference);
-  }
-  if (std::filesystem::is_directory(reference, error)) {
-    throw Error(ErrorKind::io, "is a directory; pass the .onnx file inside it", reference);
-  }
-  onnx_io::ImportOptions options;
-  options.input_shapes = input_shapes;
-  options.propagate_shape_data = propagate_shape_data;
-  return onnx_io::load_model(reference, options);
+preparation::PreparedModel load_model_argument(const std::string& reference, const std::vector<std::string>& shapes,
+                                               const std::vector<std::string>& values,
+                                               preparation::PreparationOptions options) {
+  options.input_shapes = parse_input_shapes(shapes);
+  options.input_values = preparation::parse_input_values(values);
+  return preparation::load_prepared_model(reference, options);
 }
 
-std::string input_shape_example(const std::string& name, const std::optional<std::vector<ir::Dim>>& dims) {
-  if (!dims) return name + "=D0,D1,...";
-  // Image-like inputs get the names people know; any other rank numbers its unknown axes.
-  static const char* image_axes[] = {"N", "C", "H", "W"};
-  std::string text = name + "=";
-  for (size_t axis = 0; axis < dims->size(); ++axis) {
-    if (axis) text += ",";
-    if ((*dims)[axis].is_static()) text += std::to_string((*dims)[axis].value);
-    else if (dims->size() == 4) text += image_axes[axis];
-    else text += "D" + std::to_string(axis);
+void print_preparation_notes(std::ostream& stream, const preparation::PreparationReport& report) {
+  for (const std::string& note : report.notes) stream << "npukit: note: " << note << "\n";
+}
+
+nlohmann::json preparation_json(const preparation::PreparedModel& prepared) {
+  nlohmann::json json;
+  json["inputs"] = nlohmann::json::array();
+  for (const ir::Value* input : prepared.model.graph->inputs) {
+    if (input->initializer) continue;
+    nlohmann::json shape = nullptr;
+    if (input->type.shape) {
+      shape = nlohmann::json::array();
+      for (const ir::Dim& dim : *input->type.shape) {
+        shape.push_back(dim.is_static() ? nlohmann::json(dim.value) : nlohmann::json(dim.to_string()));
+      }
+    }
+    json["inputs"].push_back({{"name", input->name}, {"dtype", std::string(dtype_name(input->type.dtype))}, {"shape", shape}});
   }
-  return text;
+  json["notes"] = prepared.report.notes;
+  json["nodes_in_file"] = prepared.report.nodes_in_file;
+  json["nodes_after_preparation"] = prepared.model.graph->nodes().size();
+  json["values_with_unknown_shape"] = prepared.report.values_with_unknown_shape;
+  return json;
 }
 
 std::string input_shape_example(const ValueInfo& input) {
-  if (!input.has_shape) return input_shape_example(input.name, std::nullopt);
-  std::vector<ir::Dim> dims;
-  for (int64_t dim : input.shape) dims.push_back(dim >= 0 ? ir::Dim::fixed(dim) : ir::Dim{});
-  return input_shape_example(input.name, dims);
+  ir::Value value;
+  value.name = input.name;
+  if (input.has_shape) {
+    std::vector<ir::Dim> dims;
+    for (size_t axis = 0; axis < input.shape.size(); ++axis) {
+      const std::string symbol = axis < input.dim_names.size() ? input.dim_names[axis] : "";
+      dims.push_back(input.shape[axis] >= 0 ? ir::Dim::fixed(input.shape[axis]) : ir::Dim::symbolic(symbol));
+    }
+    value.type.shape = std::move(dims);
+  }
+  return preparation::input_shape_example(value);
 }
 
 std::string describe_dims(const std::vector<int64_t>& shape, const std::vector<std::string>& dim_names) {

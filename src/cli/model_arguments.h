@@ -1,16 +1,20 @@
-// What the model-taking commands share: the MODEL argument (a file or builtin:NAME) and --input-shape.
+// What the model-taking commands share: the MODEL argument (a file or builtin:NAME), --input-shape and
+// --input-value, and the one preparation path behind them.
 #pragma once
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
 
 #include "ir/graph.h"
 #include "npukit/session.h"
+#include "preparation/model_preparation.h"
 
 namespace npukit::cli {
 
@@ -20,22 +24,26 @@ using InputShapes = std::map<std::string, std::vector<int64_t>>;
 // form; a name given twice is an error too.
 InputShapes parse_input_shapes(const std::vector<std::string>& arguments);
 
-// Adds --input-shape to a subcommand.
-void add_input_shape_option(CLI::App& command, std::vector<std::string>& target);
+// Adds --input-shape and --input-value to a subcommand.
+void add_input_shape_option(CLI::App& command, std::vector<std::string>& shapes, std::vector<std::string>& values);
 
-// Loads MODEL: an ONNX file (checked and shape-inferred, with the given input shapes fixed first) or a
-// built-in model ("builtin:yolov5s"). Throws npukit::Error naming the file. `propagate_shape_data`: see
-// onnx_io::ImportOptions (check and patch want the shapes an NPU compiler would see).
-ir::Model load_model_argument(const std::string& reference, const InputShapes& input_shapes,
-                              bool propagate_shape_data = false);
+// Loads and prepares MODEL (an ONNX file or "builtin:NAME") the one way every command does
+// (preparation/model_preparation.h), with the --input-shape and --input-value arguments as given. Throws
+// npukit::Error naming the file.
+preparation::PreparedModel load_model_argument(const std::string& reference, const std::vector<std::string>& shapes,
+                                               const std::vector<std::string>& values,
+                                               preparation::PreparationOptions options = {});
+
+// The preparation notes ("batch dim N set to 1", "input 'sr' held at 16000") as "npukit: note: ..." lines.
+void print_preparation_notes(std::ostream& stream, const preparation::PreparationReport& report);
+
+// For --json: the input shapes the command used and the preparation notes.
+nlohmann::json preparation_json(const preparation::PreparedModel& prepared);
 
 // The help text of MODEL arguments.
 std::string model_argument_help();
 
-// What to pass to fix a dynamic input, in the input's own rank with its known dims kept and a placeholder
-// for each unknown one: "state=2,D1,128" for [2, ?, 128], "images=N,3,H,W" for a 4-D input, "x=D0,D1,..."
-// when even the rank is unknown. (The same form as preparation::input_shape_example on main.)
-std::string input_shape_example(const std::string& name, const std::optional<std::vector<ir::Dim>>& dims);
+// preparation::input_shape_example for an input as a Session declares it ("state=1,D1,16").
 std::string input_shape_example(const ValueInfo& input);
 
 // "[1, 3, ?, ?]" with symbols for dynamic dims, for messages.

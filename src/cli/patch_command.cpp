@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "check/shape_discovery.h"
 #include "check/target_check.h"
 #include "cli/commands.h"
 #include "cli/model_arguments.h"
@@ -32,25 +31,32 @@ struct PatchArguments {
   bool allow_retraining = false;
   bool silu_to_relu = false;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_values;
 };
 
 void run_patch(const PatchArguments& arguments) {
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, false);
   const targets::TargetProfile& profile = profiles.front();
-  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
-  ir::Model model = load_model_argument(arguments.model, input_shapes, true);
-  check::discover_missing_shapes(model);
+  preparation::PreparedModel prepared =
+      load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
+  if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
+  // An NPU compiles one input size: patching a model whose size is unknown would fold and cut at a guess.
+  preparation::require_static_inputs(prepared.model, "patch");
+  ir::Model& model = prepared.model;
   const check::CheckResult before = check::check_model(model, profile);
 
   patch::PatchOptions options;
-  options.input_shapes = input_shapes;
+  options.input_shapes = parse_input_shapes(arguments.input_shapes);
   options.cut_yolo_postprocess = !arguments.keep_postprocess;
   options.allow_retraining = arguments.allow_retraining;
   options.silu_to_relu = arguments.silu_to_relu;
   patch::PatchReport report = patch::patch_model(model, profile, options);
-  const check::CheckResult after = check::check_model(model, profile);
 
   onnx_io::save_model(model, arguments.output);
+  // The figures "after" are those of the file as written, prepared as `check` prepares it: what a user who runs
+  // `npukit check OUT.onnx` will see, not what the passes believe they did.
+  const preparation::PreparedModel written = preparation::load_prepared_model(arguments.output);
+  const check::CheckResult after = check::check_model(written.model, profile);
   std::string sidecar_path;
   if (!report.yolo_sidecar_json.empty()) {
     sidecar_path = arguments.sidecar.empty() ? std::filesystem::path(arguments.output).replace_extension(".postprocess.json").string()
@@ -67,6 +73,8 @@ void run_patch(const PatchArguments& arguments) {
     json["output"] = arguments.output;
     json["sidecar"] = sidecar_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sidecar_path);
     json["needs_retraining"] = report.needs_retraining;
+    json["preparation"] = preparation_json(prepared);
+    json["rounds"] = report.rounds;
     json["passes"] = nlohmann::json::array();
     for (const passes::PassResult& pass : report.passes) {
       json["passes"].push_back({{"pass", pass.pass}, {"rewrites", pass.rewrites},
@@ -87,7 +95,15 @@ void run_patch(const PatchArguments& arguments) {
     table.add_row({pass.pass, std::to_string(pass.rewrites), pass.changes_meaning ? "CHANGED: retrain" : "kept", notes});
   }
   table.print(std::cout, 2, 90);
-  std::cout << "\n";
+  // Notes the table's column cuts short, in full: why a head was not cut, or what the sidecar could not tell.
+  for (const passes::PassResult& pass : report.passes) {
+    size_t length = 0;
+    for (const std::string& note : pass.notes) length += note.size() + 2;
+    if (length <= 92) continue;
+    for (const std::string& note : pass.notes) std::cout << "  " << pass.pass << ": " << note << "\n";
+  }
+  std::cout << "  (passes repeated until nothing changed: " << report.rounds << " round" << (report.rounds == 1 ? "" : "s")
+            << "; figures after are those of the written file)\n\n";
   Table summary({{"figure"}, {"before", Align::right}, {"after", Align::right}});
   summary.add_row({"MACs on the " + after.accelerator, format_percent(before.accelerator_mac_share()), format_percent(after.accelerator_mac_share())});
   summary.add_row({"segments", std::to_string(before.segments.size()), std::to_string(after.segments.size())});
@@ -97,7 +113,7 @@ void run_patch(const PatchArguments& arguments) {
                    std::to_string(after.count(check::Placement::fallback) + after.count(check::Placement::fallback_after_first) + after.count(check::Placement::rejected))});
   summary.print(std::cout, 2);
   std::cout << "\nwrote " << arguments.output << "\n";
-  if (!sidecar_path.empty()) std::cout << "wrote " << sidecar_path << " (strides, anchors/DFL bins, classes, output order for the CPU decoder)\n";
+  if (!sidecar_path.empty()) std::cout << "wrote " << sidecar_path << " (what the CPU decoder needs: classes and names, strides, anchors or DFL bins, outputs, input, thresholds; docs/sidecar.md)\n";
   if (report.needs_retraining) std::cout << "NOTE: a pass changed what the model computes: retrain or fine-tune before use.\n";
   std::cout << "next: npukit check " << arguments.output << " --target " << profile.id << "\n";
 }
@@ -120,7 +136,7 @@ void register_patch_command(CLI::App& app) {
                     "Also run the passes that change the model (SiLU → ReLU); the model then needs retraining");
   command->add_flag("--silu-to-relu", arguments->silu_to_relu, "Replace SiLU by ReLU (needs retraining)");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
-  add_input_shape_option(*command, arguments->input_shapes);
+  add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_patch(*arguments); });
 }
 

@@ -27,12 +27,14 @@ struct RunArguments {
   std::string model;
   std::vector<std::string> inputs;
   std::vector<std::string> input_shapes;
+  std::vector<std::string> input_values;
   bool random_input = false;
   uint64_t seed = 0;
   std::string output_dir;
   std::string backend = "cpu";
   int threads = 1;
   bool json = false;
+  std::vector<std::string> keep;  // intermediate values to write besides the outputs (--keep)
 };
 
 struct PreparedInput {
@@ -40,6 +42,25 @@ struct PreparedInput {
   std::string source;  // the .npy path, or "random"
   Tensor tensor;
 };
+
+// The shapes of the .npy files given with --input, by input name ("" for a bare FILE); files that cannot be
+// read are left out here and reported with their input below.
+std::map<std::string, std::vector<int64_t>> shapes_of_input_files(const std::vector<std::string>& arguments) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const std::string& argument : arguments) {
+    const size_t equals = argument.find('=');
+    const std::string name = equals == std::string::npos ? "" : argument.substr(0, equals);
+    const std::string path = equals == std::string::npos ? argument : argument.substr(equals + 1);
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) continue;
+    try {
+      const Tensor tensor = read_npy(path);
+      shapes[name] = std::vector<int64_t>(tensor.shape().begin(), tensor.shape().end());
+    } catch (const Error&) {
+    }
+  }
+  return shapes;
+}
 
 std::vector<PreparedInput> prepare_inputs(const RunArguments& arguments, const std::vector<ValueInfo>& declared) {
   std::vector<PreparedInput> prepared;
@@ -85,12 +106,18 @@ nlohmann::json number_or_null(bool known, double value) {
 void run_model(const RunArguments& arguments) {
   Progress progress("run", 4, !arguments.json);
   progress.update(0, "loading " + arguments.model);
-  InputShapes input_shapes = parse_input_shapes(arguments.input_shapes);
-  auto model = std::make_shared<ir::Model>(load_model_argument(arguments.model, input_shapes));
-  if (model->source_path.empty()) model->source_path = arguments.model;
+  preparation::PreparationOptions preparation_options;
+  // The data given decides the size of dynamic dims; the run itself tells every shape, so no reference run.
+  preparation_options.data_shapes = shapes_of_input_files(arguments.inputs);
+  preparation_options.run_reference_for_unknown_shapes = false;
+  preparation::PreparedModel prepared =
+      load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values, preparation_options);
+  if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
+  auto model = std::make_shared<ir::Model>(std::move(prepared.model));
   SessionOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
+  options.keep_values = arguments.keep;
   std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
 
   progress.update(1, "reading inputs");
@@ -111,7 +138,9 @@ void run_model(const RunArguments& arguments) {
       throw Error(ErrorKind::io, "cannot create the output directory: " + error.message(), arguments.output_dir);
     }
     std::set<std::string> used;
-    for (const ValueInfo& output : session->outputs()) {
+    std::vector<ValueInfo> written = session->outputs();
+    written.insert(written.end(), session->kept_values().begin(), session->kept_values().end());
+    for (const ValueInfo& output : written) {
       // Two names may sanitize alike ("a/b", "a:b"): number the later ones.
       std::string base = sanitize_file_name(output.name), file = base;
       for (int suffix = 1; !used.insert(file).second; ++suffix) file = base + "_" + std::to_string(suffix);
@@ -152,6 +181,14 @@ void run_model(const RunArguments& arguments) {
                                     return values;
                                   }()}});
     }
+    json["kept"] = nlohmann::json::array();
+    for (const ValueInfo& value : session->kept_values()) {
+      const Tensor& tensor = session->output(value.name);
+      json["kept"].push_back({{"name", value.name},
+                              {"dtype", std::string(dtype_name(tensor.dtype()))},
+                              {"shape", tensor.shape()},
+                              {"file", files.count(value.name) ? nlohmann::json(files[value.name]) : nlohmann::json(nullptr)}});
+    }
     std::cout << json.dump(2) << "\n";
     return;
   }
@@ -181,6 +218,11 @@ void run_model(const RunArguments& arguments) {
   }
   output_table.print(std::cout, 2, 60);
   std::cout << "wall time  " << format_seconds(seconds) << " (run only, " << arguments.backend << " backend)\n";
+  if (!session->kept_values().empty()) {
+    std::cout << "kept       " << session->kept_values().size() << " intermediate value(s)"
+              << (arguments.output_dir.empty() ? " (give --output-dir to write them)" : ", written with the outputs")
+              << "\n";
+  }
   if (!files.empty()) std::cout << "written    " << files.size() << " file(s) to " << arguments.output_dir << "\n";
   for (const std::string& warning : warnings) std::cout << "warning: " << warning << "\n";
 }
@@ -206,7 +248,12 @@ void register_run_command(CLI::App& app) {
   command->add_option("--threads,-t", arguments->threads, "Intra-op threads of the cpu backend (default 1; 0 = all cores)")
       ->type_name("N");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
-  add_input_shape_option(*command, arguments->input_shapes);
+  command->add_option("--keep", arguments->keep,
+                      "Also write this intermediate value (repeat per value; 'all' = every value the backend "
+                      "computes), to compare layer by layer: tools/compare_layers.py")
+      ->type_name("NAME|all")
+      ->allow_extra_args(false);
+  add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_model(*arguments); });
 }
 

@@ -57,11 +57,49 @@ std::pair<int64_t, int64_t> constant_size(const ir::Value* value) {
   return {count.value_or(0), summary.bytes.value_or(0)};
 }
 
-bool node_has_subgraphs(const ir::Node& node) {
+std::string op_label(const ir::Node& node) {
+  return node.domain.empty() || node.domain == "ai.onnx" ? node.op_type : node.domain + "." + node.op_type;
+}
+
+void count_body_ops(const ir::Node& node, std::map<std::string, int64_t>& histogram) {
   for (const auto& [key, attribute] : node.attributes) {
-    if (attribute.graph_value || !attribute.graph_values.empty()) return true;
+    std::vector<std::shared_ptr<ir::Graph>> bodies = attribute.graph_values;
+    if (attribute.graph_value) bodies.push_back(attribute.graph_value);
+    for (const auto& body : bodies) {
+      for (const auto& inner : body->nodes()) {
+        ++histogram[op_label(*inner)];
+        count_body_ops(*inner, histogram);
+      }
+    }
   }
-  return false;
+}
+
+std::string figure(std::optional<int64_t> value) {
+  if (!value) return "unknown";
+  char text[32];
+  const double number = static_cast<double>(*value);
+  if (number >= 1e9) {
+    std::snprintf(text, sizeof text, "%.3g G", number / 1e9);
+  } else if (number >= 1e6) {
+    std::snprintf(text, sizeof text, "%.3g M", number / 1e6);
+  } else if (number >= 1e3) {
+    std::snprintf(text, sizeof text, "%.3g K", number / 1e3);
+  } else {
+    std::snprintf(text, sizeof text, "%lld", static_cast<long long>(*value));
+  }
+  return text;
+}
+
+// "then_branch 14 nodes, 1.2 M MACs; else_branch 14 nodes, 2.3 M MACs (the costlier counted)".
+std::string describe_subgraphs(const ir::Node& node, const SubgraphCost& cost) {
+  std::string text;
+  for (const SubgraphCost::Body& body : cost.bodies) {
+    text += (text.empty() ? "" : "; ") + body.attribute + " " + std::to_string(body.nodes) + " nodes, " +
+            figure(body.macs) + " MACs";
+  }
+  if (node.op_type == "If") return text + " (one branch runs: the costlier is counted)";
+  if (cost.iterations) return text + " per iteration, x " + std::to_string(*cost.iterations) + " iterations";
+  return text + " per iteration, trip count unknown";
 }
 
 // The values of `graph` that a node reads: its inputs, and the outer-scope names its subgraphs read.
@@ -148,6 +186,7 @@ ModelStatistics compute_statistics(const ir::Model& model) {
 
   std::set<const ir::Value*> counted_constants;
   bool any_subgraph = false;
+  size_t loops_of_unknown_count = 0;  // nodes whose cost is unknown for their trip count, not for a shape
   for (const auto& owned : graph.nodes()) {
     const ir::Node& node = *owned;
     NodeStatistics entry;
@@ -173,24 +212,42 @@ ModelStatistics compute_statistics(const ir::Model& model) {
     NodeCost cost = estimate_node_cost(node);
     entry.macs = cost.macs;
     entry.other_operations = cost.other_operations;
-    entry.has_subgraphs = node_has_subgraphs(node);
-    any_subgraph = any_subgraph || entry.has_subgraphs;
+    if (std::optional<SubgraphCost> subgraphs = estimate_subgraph_cost(node)) {
+      entry.has_subgraphs = true;
+      any_subgraph = true;
+      entry.subgraph_nodes = subgraphs->nodes;
+      entry.subgraph_detail = describe_subgraphs(node, *subgraphs);
+      statistics.subgraph_nodes += subgraphs->nodes;
+      count_body_ops(node, statistics.subgraph_op_histogram);
+      // Constants inside the bodies belong to this node alone.
+      for (const SubgraphCost::Body& body : subgraphs->bodies) {
+        entry.parameter_count += body.parameter_count;
+        entry.parameter_bytes += body.parameter_bytes;
+        statistics.parameter_count += body.parameter_count;
+        statistics.parameter_bytes += body.parameter_bytes;
+      }
+      if (subgraphs->per_iteration) {
+        ++loops_of_unknown_count;
+        statistics.notes.push_back(node.describe() + " runs its body an unknown number of times (" +
+                                   figure(subgraphs->macs) + " MACs per iteration): its total cost is unknown");
+      }
+    }
     if (entry.macs) statistics.macs += *entry.macs;
     if (entry.other_operations) statistics.other_operations += *entry.other_operations;
     if (!entry.macs || !entry.other_operations) ++statistics.nodes_with_unknown_cost;
-    std::string op_label = node.domain.empty() || node.domain == "ai.onnx" ? node.op_type
-                                                                            : node.domain + "." + node.op_type;
-    ++statistics.op_histogram[op_label];
+    ++statistics.op_histogram[op_label(node)];
     statistics.nodes.push_back(std::move(entry));
   }
-  if (statistics.nodes_with_unknown_cost) {
-    statistics.notes.push_back(std::to_string(statistics.nodes_with_unknown_cost) +
+  const size_t nodes_of_unknown_shape = statistics.nodes_with_unknown_cost - loops_of_unknown_count;
+  if (nodes_of_unknown_shape) {
+    statistics.notes.push_back(std::to_string(nodes_of_unknown_shape) +
                                " node(s) have shapes that are not known, so MACs and other operations are lower "
                                "bounds");
   }
   if (any_subgraph) {
-    statistics.notes.push_back(
-        "nodes with subgraphs (If/Loop/Scan) are counted without the work of their bodies");
+    statistics.notes.push_back(std::to_string(statistics.subgraph_nodes) +
+                               " nodes live inside If/Loop/Scan bodies: their MACs and parameters count with the node "
+                               "that holds them (an If with its costlier branch, a Loop times its trip count)");
   }
   compute_peak_activation_memory(graph, statistics);
 
@@ -209,7 +266,7 @@ ModelStatistics compute_statistics(const ir::Model& model) {
     }
     statistics.notes.push_back("the model has dynamic input dimensions; fix them to get every shape, e.g. "
                                "--input-shape " + example + " (N: the size you will run)");
-  } else if (!statistics.complete()) {
+  } else if (nodes_of_unknown_shape || statistics.activations_with_unknown_size) {
     statistics.notes.push_back("shape inference could not determine every shape from the static inputs; the "
                                "figures above count only what is known");
   }

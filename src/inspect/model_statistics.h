@@ -37,7 +37,9 @@ struct NodeStatistics {
   int64_t parameter_bytes = 0;
   std::optional<int64_t> macs;
   std::optional<int64_t> other_operations;
-  bool has_subgraphs = false;           // If/Loop/Scan: the bodies' costs are not included
+  bool has_subgraphs = false;           // If/Loop/Scan: macs, other operations and parameters include the bodies'
+  size_t subgraph_nodes = 0;            // nodes inside its bodies (nested ones included)
+  std::string subgraph_detail;          // per body: "then_branch 14 nodes, 1.2 M MACs; else_branch ..."
 };
 
 struct ModelStatistics {
@@ -46,7 +48,9 @@ struct ModelStatistics {
   std::vector<TensorSummary> inputs;    // graph inputs that the caller must feed (initializers excluded)
   std::vector<TensorSummary> outputs;
   std::vector<NodeStatistics> nodes;    // top-level nodes in execution order
-  std::map<std::string, int64_t> op_histogram;
+  std::map<std::string, int64_t> op_histogram;           // top-level nodes
+  std::map<std::string, int64_t> subgraph_op_histogram;  // nodes inside If/Loop/Scan bodies, at any depth
+  size_t subgraph_nodes = 0;
 
   // Each constant counted once even when several nodes read it.
   int64_t parameter_count = 0;

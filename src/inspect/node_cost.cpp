@@ -1,5 +1,6 @@
 #include "inspect/node_cost.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -110,8 +111,108 @@ std::optional<int64_t> static_element_count(const ir::Value* value) {
   return product_from(*dims, 0);
 }
 
+namespace {
+
+std::optional<int64_t> add(std::optional<int64_t> a, std::optional<int64_t> b) {
+  if (!a || !b || *b > INT64_MAX - *a) return std::nullopt;
+  return *a + *b;
+}
+
+SubgraphCost::Body body_cost(const std::string& attribute, const ir::Graph& body) {
+  SubgraphCost::Body cost;
+  cost.attribute = attribute;
+  cost.macs = 0;
+  cost.other_operations = 0;
+  for (const auto& value : body.values()) {
+    if (value->initializer && !value->is_graph_input) {
+      cost.parameter_count += value->initializer->element_count();
+      cost.parameter_bytes += static_cast<int64_t>(value->initializer->byte_size());
+    }
+  }
+  for (const auto& node : body.nodes()) {
+    ++cost.nodes;
+    NodeCost node_cost = estimate_node_cost(*node);
+    cost.macs = add(cost.macs, node_cost.macs);
+    cost.other_operations = add(cost.other_operations, node_cost.other_operations);
+    if (auto nested = estimate_subgraph_cost(*node)) {
+      cost.nodes += nested->nodes;
+      for (const SubgraphCost::Body& inner : nested->bodies) {
+        cost.parameter_count += inner.parameter_count;
+        cost.parameter_bytes += inner.parameter_bytes;
+      }
+    }
+  }
+  return cost;
+}
+
+std::optional<int64_t> constant_scalar(const ir::Value* value) {
+  if (!value || !value->initializer || value->is_graph_input || value->initializer->element_count() != 1) {
+    return std::nullopt;
+  }
+  return value->initializer->value_as_int64(0);
+}
+
+}  // namespace
+
+std::optional<SubgraphCost> estimate_subgraph_cost(const ir::Node& node) {
+  SubgraphCost cost;
+  for (const auto& [key, attribute] : node.attributes) {
+    if (attribute.graph_value) cost.bodies.push_back(body_cost(key, *attribute.graph_value));
+    for (size_t i = 0; i < attribute.graph_values.size(); ++i) {
+      cost.bodies.push_back(body_cost(key + "[" + std::to_string(i) + "]", *attribute.graph_values[i]));
+    }
+  }
+  if (cost.bodies.empty()) return std::nullopt;
+  for (const SubgraphCost::Body& body : cost.bodies) cost.nodes += body.nodes;
+  const bool standard = node.domain.empty() || node.domain == "ai.onnx";
+  if (standard && node.op_type == "If") {
+    // The costlier branch: what one inference may cost.
+    cost.macs = 0;
+    cost.other_operations = 0;
+    for (const SubgraphCost::Body& body : cost.bodies) {
+      cost.macs = body.macs && cost.macs ? std::max(*cost.macs, *body.macs) : std::optional<int64_t>();
+      cost.other_operations = body.other_operations && cost.other_operations
+                                  ? std::max(*cost.other_operations, *body.other_operations)
+                                  : std::optional<int64_t>();
+    }
+    return cost;
+  }
+  if (standard && node.op_type == "Loop") {
+    cost.iterations = constant_scalar(node.input(0));
+  } else if (standard && node.op_type == "Scan") {
+    // The length of the first scanned input along its scan axis (axis 0 unless scan_input_axes says otherwise).
+    const int64_t state_count = node.inputs.size() - node.get_int("num_scan_inputs", 0);
+    const ir::Value* scanned = node.input(static_cast<size_t>(std::max<int64_t>(state_count, 0)));
+    std::vector<int64_t> axes = node.get_ints("scan_input_axes", {});
+    if (auto dims = static_dims(scanned)) {
+      int64_t axis = axes.empty() ? 0 : axes[0];
+      if (axis < 0) axis += static_cast<int64_t>(dims->size());
+      if (axis >= 0 && axis < static_cast<int64_t>(dims->size())) cost.iterations = (*dims)[axis];
+    }
+  }
+  std::optional<int64_t> macs = 0, other = 0;
+  for (const SubgraphCost::Body& body : cost.bodies) {
+    macs = add(macs, body.macs);
+    other = add(other, body.other_operations);
+  }
+  if (cost.iterations) {
+    cost.macs = multiply(macs, *cost.iterations);
+    cost.other_operations = multiply(other, *cost.iterations);
+  } else {
+    cost.per_iteration = true;
+    cost.macs = macs;
+    cost.other_operations = other;
+  }
+  return cost;
+}
+
 NodeCost estimate_node_cost(const ir::Node& node) {
   const std::string& op = node.op_type;
+  if (auto subgraphs = estimate_subgraph_cost(node)) {
+    // A Loop of unknown trip count has a known cost per iteration only: the total is unknown.
+    if (subgraphs->per_iteration) return {std::nullopt, std::nullopt};
+    return {subgraphs->macs, subgraphs->other_operations};
+  }
   // Ops of other domains (com.microsoft, vendor ops) have unknown semantics: do not pretend to know.
   bool standard = node.domain.empty() || node.domain == "ai.onnx";
   if (!standard) return {0, sum_output_elements(node)};

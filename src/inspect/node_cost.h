@@ -12,11 +12,14 @@
 //   pooling with a window: output elements × window area
 //   reductions, Softmax, normalizations, global pooling: input elements
 //   anything else (elementwise, activations, Resize, ...): output elements
+//   If, Loop, Scan: the work of their bodies (below), which is where a control-flow model keeps it
 // A figure is nullopt when a shape it needs is unknown; the caller reports it instead of guessing.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "ir/graph.h"
 
@@ -28,6 +31,28 @@ struct NodeCost {
 };
 
 NodeCost estimate_node_cost(const ir::Node& node);
+
+// The work inside a node's subgraphs. One inference runs one If branch, so an If costs its costlier branch (each
+// branch is listed); a Loop costs its body times the trip count when that is a constant, and a Scan its body
+// times the scanned length. With no known count, the figures are per iteration and `per_iteration` is set (the
+// node's own NodeCost then says unknown).
+struct SubgraphCost {
+  struct Body {
+    std::string attribute;                     // "then_branch", "else_branch", "body"
+    size_t nodes = 0;                          // nested bodies included
+    std::optional<int64_t> macs;               // one execution of this body
+    std::optional<int64_t> other_operations;
+    int64_t parameter_count = 0;               // constants the body holds (nested ones included)
+    int64_t parameter_bytes = 0;
+  };
+  std::vector<Body> bodies;
+  std::optional<int64_t> iterations;          // Loop trip count / Scan length, when known
+  bool per_iteration = false;
+  std::optional<int64_t> macs;                 // what the node costs per inference
+  std::optional<int64_t> other_operations;
+  size_t nodes = 0;                            // in every body
+};
+std::optional<SubgraphCost> estimate_subgraph_cost(const ir::Node& node);  // nullopt: the node has no subgraph
 
 // Number of elements of a value when its shape is fully known.
 std::optional<int64_t> static_element_count(const ir::Value* value);

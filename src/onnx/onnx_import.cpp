@@ -64,7 +64,28 @@ void check_opsets(const onnx::ModelProto& model) {
   }
 }
 
+// The shapes a model declares for computed values (value_info, graph outputs) were inferred at the input size it
+// was exported with. Once an input's shape changes they are stale ("[1,84,8400]" at 320, "(2) vs (1)" at batch 2),
+// so they are dropped, keeping the element types, and shape inference computes them anew. Subgraph bodies too.
+void forget_computed_shapes(onnx::GraphProto& graph) {
+  // The rank stays (the checker wants a shape on graph outputs, and an input's new shape keeps its rank); every
+  // dim becomes unknown.
+  auto forget = [](onnx::ValueInfoProto& info) {
+    if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape()) return;
+    for (auto& dim : *info.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim()) dim.Clear();
+  };
+  for (auto& info : *graph.mutable_value_info()) forget(info);
+  for (auto& output : *graph.mutable_output()) forget(output);
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& attribute : *node.mutable_attribute()) {
+      if (attribute.has_g()) forget_computed_shapes(*attribute.mutable_g());
+      for (auto& body : *attribute.mutable_graphs()) forget_computed_shapes(body);
+    }
+  }
+}
+
 void apply_input_shapes(onnx::ModelProto& model, const std::map<std::string, std::vector<int64_t>>& input_shapes) {
+  if (!input_shapes.empty()) forget_computed_shapes(*model.mutable_graph());
   for (const auto& [name, dims] : input_shapes) {
     onnx::ValueInfoProto* target = nullptr;
     std::string known;

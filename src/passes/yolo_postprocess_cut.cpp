@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "npukit/error.h"
 #include "passes/graph_editing.h"
 #include "passes/yolo_head_detection.h"
+#include "passes/yolo_sidecar.h"
 
 namespace npukit::passes {
 
@@ -42,9 +42,10 @@ ir::Value* conv_with_rows(ir::Graph& graph, const ir::Node& conv, const std::vec
   }
   std::vector<ir::Value*> inputs = {conv.input(0), add_float_constant(graph, output_name + ".weight", new_shape, weights)};
   if (conv.input(2)) inputs.push_back(add_float_constant(graph, output_name + ".bias", {new_shape[0]}, biases));
-  std::vector<int64_t> out_dims = *static_dims_of(conv.output(0));
-  out_dims[1] = new_shape[0];
-  ir::Value* output = add_typed_value(graph, output_name, DType::f32, out_dims);
+  // The Conv's output type with the channel count changed: a dynamic batch stays dynamic.
+  ir::TensorType type = conv.output(0)->type;
+  (*type.shape)[1] = ir::Dim::fixed(new_shape[0]);
+  ir::Value* output = graph.add_value(unused_value_name(graph, output_name), type);
   ir::Node* node = graph.add_node("Conv", inputs, {output}, output_name);
   node->attributes = conv.attributes;
   return output;
@@ -55,7 +56,18 @@ bool has_float_constant_weights(const ir::Node& conv) {
     const ir::Value* input = conv.input(i);
     if (input && (!input->initializer || input->initializer->dtype() != DType::f32)) return false;
   }
-  return conv.input(1) && static_dims_of(conv.output(0));
+  const ir::Value* output = conv.output(0);
+  return conv.input(1) && output && output->type.shape && output->type.shape->size() == 4;
+}
+
+bool image_size_is_static(const ir::Graph& graph) {
+  for (const ir::Value* input : graph.inputs) {
+    if (input->initializer || !input->type.shape) continue;
+    for (size_t axis = 1; axis < input->type.shape->size(); ++axis) {
+      if (!(*input->type.shape)[axis].is_static()) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -64,14 +76,34 @@ YoloCutResult cut_yolo_postprocess(ir::Model& model) {
   YoloCutResult result;
   result.pass.pass = "cut-yolo-postprocess";
   ir::Graph& graph = *model.graph;
-  std::optional<YoloHead> head = find_yolo_head(graph);
-  if (!head) return result;
+  YoloHeadSearch search = search_yolo_head(graph);
+  if (!search.head) {
+    // Never silent: either why a detector-looking graph was not matched, or that nothing looked like one.
+    result.pass.notes = search.notes;
+    if (result.pass.notes.empty()) {
+      result.pass.notes.push_back(std::string("no YOLO head (no DFL, no 5-D anchor reshape, no per-stride head maps); ") +
+                                  (image_size_is_static(graph) ? "nothing cut" : "nothing cut; with a dynamic input size, give --input-shape"));
+    }
+    return result;
+  }
+  std::optional<YoloHead>& head = search.head;
   if (head->input_height <= 0) {
     result.pass.notes.push_back("YOLO head found, but the input size is dynamic: give --input-shape; not cut");
     return result;
   }
 
+  if (head->family == YoloFamily::anchor_based) {
+    for (const YoloLevel& level : head->levels) {
+      if (has_float_constant_weights(*level.box_conv)) continue;
+      result.pass.notes.push_back("YOLO head Conv " + level.box_conv->describe() + " has no constant float32 weights "
+                                  "to split into box and score Convs; not cut");
+      return result;
+    }
+  }
+
   // Old outputs go with the post-processing; the head maps replace them.
+  std::vector<std::string> names_before;
+  for (const ir::Value* output : graph.outputs) names_before.push_back(output->name);
   for (ir::Value* output : graph.outputs) output->is_graph_output = false;
   graph.outputs.clear();
   nlohmann::json outputs = nlohmann::json::array();
@@ -86,10 +118,6 @@ YoloCutResult cut_yolo_postprocess(ir::Model& model) {
       outputs.push_back({{"name", graph.outputs.back()->name}, {"kind", "scores"}, {"stride", level.stride},
                          {"layout", "[batch, classes, H, W]: class logits"}});
       continue;
-    }
-    if (!has_float_constant_weights(*level.box_conv)) {
-      throw Error(ErrorKind::unsupported, "YOLO head Conv needs constant float32 weights to be split into box and score Convs",
-                  model.source_path, level.box_conv->describe());
     }
     // Per anchor: rows a*(5+classes) + 0..3 are the box, the rest objectness and classes.
     const int64_t per_anchor = 5 + head->class_count;
@@ -124,38 +152,22 @@ YoloCutResult cut_yolo_postprocess(ir::Model& model) {
   graph.sort_topologically();
   graph.renumber();
 
-  nlohmann::json sidecar;
-  sidecar["format"] = "npukit-yolo-postprocess/1";
-  sidecar["family"] = head->family == YoloFamily::anchor_free ? "anchor-free (YOLOv8 / YOLO11, DFL)" : "anchor-based (YOLOv5)";
-  sidecar["input"] = {{"name", graph.inputs.empty() ? "" : graph.inputs.front()->name},
-                      {"height", head->input_height}, {"width", head->input_width}};
-  sidecar["classes"] = head->class_count;
-  sidecar["strides"] = nlohmann::json::array();
-  for (const YoloLevel& level : head->levels) sidecar["strides"].push_back(level.stride);
-  sidecar["outputs"] = outputs;
-  sidecar["score_activation"] = "sigmoid (the outputs are logits)";
-  if (head->family == YoloFamily::anchor_free) {
-    sidecar["reg_max"] = head->reg_max;
-    sidecar["decode"] =
-        "per cell (x, y) of a level with stride s: softmax over each side's reg_max logits, expectation = distance "
-        "in cells; box = ((x + 0.5 - left, y + 0.5 - top), (x + 0.5 + right, y + 0.5 + bottom)) * s; score = "
-        "sigmoid(class logit); then NMS";
-  } else {
-    sidecar["anchors_per_cell"] = head->anchors_per_cell;
-    nlohmann::json anchors = nlohmann::json::array();
-    bool all_found = true;
-    for (const YoloLevel& level : head->levels) {
-      anchors.push_back(level.anchors);
-      all_found = all_found && !level.anchors.empty();
-    }
-    sidecar["anchors"] = all_found ? anchors : nlohmann::json("not found in the graph: give your model's anchors");
-    sidecar["decode"] =
-        "per anchor a, cell (x, y), stride s: xy = (sigmoid(txy) * 2 - 0.5 + (x, y)) * s; wh = (sigmoid(twh) * 2)^2 * "
-        "anchor[a]; score = sigmoid(objectness) * sigmoid(class logit); then NMS";
-  }
+  nlohmann::json sidecar = make_yolo_sidecar(model, *head, outputs, result.pass.notes);
   result.sidecar_json = sidecar.dump(2);
-  result.pass.rewrites = static_cast<int>(head->levels.size());
-  result.pass.notes.push_back("cut " + std::to_string(removed) + " post-processing nodes; " +
+  std::vector<std::string> names_after;
+  for (const ir::Value* output : graph.outputs) names_after.push_back(output->name);
+  // A head already cut (the output of an earlier patch) matches again with nothing to do: no rewrite, so the pass
+  // list reaches its fixed point; the sidecar is written all the same.
+  const bool unchanged = removed == 0 && replaced_convs.empty() && names_after == names_before;
+  result.pass.rewrites = unchanged ? 0 : static_cast<int>(head->levels.size());
+  if (unchanged) {
+    result.pass.notes.insert(result.pass.notes.begin(), "the head maps are already the outputs (" +
+                                                            std::to_string(head->levels.size()) + " levels): nothing to cut");
+    return result;
+  }
+  const std::string what = head->decode_in_graph ? "cut " + std::to_string(removed) + " post-processing nodes; "
+                                                 : std::string("raw head, no decode to cut; ");
+  result.pass.notes.insert(result.pass.notes.begin(), what +
                               std::to_string(graph.outputs.size()) + " head outputs (" +
                               std::to_string(head->levels.size()) + " levels, box and score apart)");
   return result;

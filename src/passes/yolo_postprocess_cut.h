@@ -5,8 +5,9 @@
 //   * anchor-based heads (YOLOv5) have one Conv per level computing anchors × (4 box + 1 object + classes)
 //     channels: it is split into two Convs (the same weights, rows regrouped), box channels and score
 //     channels, which compute exactly the same numbers as the original.
-// The sidecar JSON tells the CPU post-processor what it needs: strides, anchors, DFL bins, classes, the
-// output order and layout, and that scores still need a sigmoid.
+//   * raw heads (exported without decode) have nothing to cut: their maps are split or un-joined the same way.
+// The sidecar JSON (passes/yolo_sidecar.h, docs/sidecar.md) tells the CPU post-processor what it needs. When no
+// head is found or it cannot be cut, the notes say why; the graph is then left as it was.
 #pragma once
 
 #include <string>

@@ -1,18 +1,25 @@
 #include "patch/patch_pipeline.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
+#include "check/fix_suggestions.h"
 #include "check/target_check.h"
 #include "passes/batchnorm_folding.h"
+#include "passes/batchnorm_to_scale.h"
 #include "passes/constant_folding.h"
 #include "passes/decompose_hardswish.h"
 #include "passes/decompose_layernorm.h"
+#include "passes/div_to_mul.h"
 #include "passes/focus_to_conv.h"
+#include "passes/fuse_layernorm.h"
 #include "passes/gemm_to_conv.h"
 #include "passes/identity_elimination.h"
+#include "passes/pow_to_mul.h"
 #include "passes/resize_half_pixel.h"
 #include "passes/silu_to_relu.h"
+#include "passes/split_global_pool.h"
 #include "passes/split_matmul_k.h"
 #include "passes/split_resize_scale.h"
 #include "passes/static_shapes.h"
@@ -95,7 +102,8 @@ std::vector<PatchStep> default_steps() {
            return skipped;
          }
          passes::YoloCutResult cut = passes::cut_yolo_postprocess(model);
-         context.report.yolo_sidecar_json = cut.sidecar_json;
+         // Later rounds find no head left to cut: the sidecar of the round that cut it stays.
+         if (!cut.sidecar_json.empty()) context.report.yolo_sidecar_json = cut.sidecar_json;
          return cut.pass;
        }},
       target_driven("resize-half-pixel", [](ir::Model& model, const NodeFilter& filter) {
@@ -105,6 +113,24 @@ std::vector<PatchStep> default_steps() {
          auto [low, high] = resize_factor_range(context.profile);
          return passes::split_resize_scale(model, low, high,
                                            refused_nodes_fixed_by(model, context.profile, "split-resize-scale"));
+       }},
+      target_driven("fuse-layernorm", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::fuse_layernorm(model, filter);
+      }),
+      target_driven("batchnorm-to-scale", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::batchnorm_to_scale(model, filter);
+      }),
+      target_driven("div-to-mul", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::div_to_mul(model, filter);
+      }),
+      {"pow-to-mul", [](ir::Model& model, PatchContext& context) {
+         return passes::pow_to_mul(model, check::target_lists_op(context.profile, "Sqrt"),
+                                   refused_nodes_fixed_by(model, context.profile, "pow-to-mul"));
+       }},
+      {"split-global-pool", [](ir::Model& model, PatchContext& context) {
+         return passes::split_global_pool(model, check::global_pool_limits(context.profile, "GlobalAveragePool"),
+                                          check::global_pool_limits(context.profile, "GlobalMaxPool"),
+                                          refused_nodes_fixed_by(model, context.profile, "split-global-pool"));
        }},
       target_driven("decompose-hardswish", [](ir::Model& model, const NodeFilter& filter) {
         return passes::decompose_hardswish(model, filter);
@@ -144,12 +170,26 @@ PatchReport patch_model(ir::Model& model, const targets::TargetProfile& profile,
   PatchContext context{profile, options, report};
   std::vector<PatchStep> steps = default_steps();
   for (PatchStep& step : retraining_steps(options)) steps.push_back(std::move(step));
-  for (const PatchStep& step : steps) {
-    PassResult result = step.run(model, context);
-    if (result.pass.empty()) result.pass = step.name;
-    if (result.changes_meaning && result.rewrites > 0) report.needs_retraining = true;
-    report.passes.push_back(std::move(result));
+  for (report.rounds = 1; report.rounds <= max_patch_rounds; ++report.rounds) {
+    int rewrites_this_round = 0;
+    for (size_t index = 0; index < steps.size(); ++index) {
+      PassResult result = steps[index].run(model, context);
+      if (result.pass.empty()) result.pass = steps[index].name;
+      if (result.changes_meaning && result.rewrites > 0) report.needs_retraining = true;
+      rewrites_this_round += result.rewrites;
+      if (report.rounds == 1) {
+        report.passes.push_back(std::move(result));
+        continue;
+      }
+      PassResult& total = report.passes[index];
+      total.rewrites += result.rewrites;
+      if (result.rewrites > 0) {
+        for (std::string& note : result.notes) total.notes.push_back(std::move(note));
+      }
+    }
+    if (rewrites_this_round == 0) break;
   }
+  report.rounds = std::min(report.rounds, max_patch_rounds);
   return report;
 }
 

@@ -24,7 +24,10 @@ struct PatchOptions {
 };
 
 struct PatchReport {
-  std::vector<passes::PassResult> passes;  // in the order they ran, skipped ones included with 0 rewrites
+  // One entry per pass in the order they first ran, skipped ones included with 0 rewrites; when the list ran
+  // more than once, each entry sums its rewrites and notes over the rounds.
+  std::vector<passes::PassResult> passes;
+  int rounds = 0;                          // how often the whole list ran until a round changed nothing
   std::string yolo_sidecar_json;           // empty when no YOLO head was cut
   bool needs_retraining = false;           // a pass that changes meaning rewrote something
 };
@@ -32,6 +35,9 @@ struct PatchReport {
 // The names of the default passes, in order (for help texts and the README).
 std::vector<std::string> default_pass_names();
 
+// Runs the pass list again and again until a round rewrites nothing (at most `max_patch_rounds`), so the result
+// does not depend on which pass happened to enable which: patching the output again changes nothing.
+inline constexpr int max_patch_rounds = 8;
 PatchReport patch_model(ir::Model& model, const targets::TargetProfile& profile, const PatchOptions& options);
 
 }  // namespace npukit::patch

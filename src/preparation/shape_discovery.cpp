@@ -1,4 +1,4 @@
-#include "check/shape_discovery.h"
+#include "preparation/shape_discovery.h"
 
 #include <map>
 #include <memory>
@@ -8,7 +8,7 @@
 #include "onnx/onnx_export.h"
 #include "onnx/onnx_import.h"
 
-namespace npukit::check {
+namespace npukit::preparation {
 
 int discover_missing_shapes(ir::Model& model) {
   ir::Graph& graph = *model.graph;
@@ -56,4 +56,4 @@ int discover_missing_shapes(ir::Model& model) {
   return completed;
 }
 
-}  // namespace npukit::check
+}  // namespace npukit::preparation

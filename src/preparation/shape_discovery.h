@@ -6,11 +6,11 @@
 
 #include "ir/graph.h"
 
-namespace npukit::check {
+namespace npukit::preparation {
 
 // Fills in the dims of values whose shape is unknown or dynamic. Returns how many values it completed;
 // 0 when every shape was already static, an input has dynamic dims (then nothing is run), or the reference
 // backend cannot run the model (then the shapes stay unknown and check says so).
 int discover_missing_shapes(ir::Model& model);
 
-}  // namespace npukit::check
+}  // namespace npukit::preparation
