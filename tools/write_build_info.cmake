@@ -11,7 +11,8 @@ if(GIT_PROGRAM)
   if(status EQUAL 0 AND head)
     set(commit "${head}")
     # Tracked files changed since that commit: the binary is not exactly that commit.
-    execute_process(COMMAND ${GIT_PROGRAM} -C ${SOURCE_DIR} status --porcelain --untracked-files=no
+    # --no-optional-locks: a build must not take the index lock from a git command running beside it.
+    execute_process(COMMAND ${GIT_PROGRAM} --no-optional-locks -C ${SOURCE_DIR} status --porcelain --untracked-files=no
                     OUTPUT_VARIABLE changes RESULT_VARIABLE status ERROR_QUIET)
     if(status EQUAL 0 AND changes)
       set(commit "${head} with local changes")
