@@ -78,6 +78,7 @@ preparation::PreparedModel load_model_argument(const std::string& reference, con
 
 void print_preparation_notes(std::ostream& stream, const preparation::PreparationReport& report) {
   for (const std::string& note : report.notes) stream << "npukit: note: " << note << "\n";
+  for (const std::string& hint : report.dynamic_input_hints) stream << "npukit: note: " << hint << "\n";
 }
 
 nlohmann::json preparation_json(const preparation::PreparedModel& prepared) {
@@ -95,6 +96,7 @@ nlohmann::json preparation_json(const preparation::PreparedModel& prepared) {
     json["inputs"].push_back({{"name", input->name}, {"dtype", std::string(dtype_name(input->type.dtype))}, {"shape", shape}});
   }
   json["notes"] = prepared.report.notes;
+  for (const std::string& hint : prepared.report.dynamic_input_hints) json["notes"].push_back(hint);
   json["nodes_in_file"] = prepared.report.nodes_in_file;
   json["nodes_after_preparation"] = prepared.model.graph->nodes().size();
   json["values_with_unknown_shape"] = prepared.report.values_with_unknown_shape;

@@ -22,6 +22,23 @@ std::string TensorSummary::shape_text() const {
   return text + "]";
 }
 
+std::string input_shape_example(const std::string& name, const std::optional<std::vector<ir::Dim>>& dims) {
+  static const char* image_placeholders[] = {"N", "C", "H", "W"};
+  std::string text = name + "=";
+  if (!dims) return text + "D0,D1,...";
+  for (size_t axis = 0; axis < dims->size(); ++axis) {
+    if (axis) text += ",";
+    if ((*dims)[axis].is_static()) {
+      text += std::to_string((*dims)[axis].value);
+    } else if (dims->size() == 4) {
+      text += image_placeholders[axis];
+    } else {
+      text += axis == 0 ? "N" : "D" + std::to_string(axis);
+    }
+  }
+  return text;
+}
+
 TensorSummary summarize_value(const ir::Value& value) {
   TensorSummary summary;
   summary.name = value.name;
@@ -257,11 +274,7 @@ ModelStatistics compute_statistics(const ir::Model& model) {
     std::string example;
     for (const TensorSummary& input : statistics.inputs) {
       if (input.is_static()) continue;
-      example = input.name + "=";
-      for (size_t i = 0; i < input.dims.size(); ++i) {
-        example += (i ? "," : "") + (input.dims[i].is_static() ? std::to_string(input.dims[i].value) : std::string("N"));
-      }
-      if (!input.rank_known) example += "1,3,224,224";
+      example = input_shape_example(input.name, input.rank_known ? std::optional(input.dims) : std::nullopt);
       break;
     }
     statistics.notes.push_back("the model has dynamic input dimensions; fix them to get every shape, e.g. "

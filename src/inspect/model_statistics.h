@@ -74,4 +74,8 @@ ModelStatistics compute_statistics(const ir::Model& model);
 
 TensorSummary summarize_value(const ir::Value& value);
 
+// "images=N,3,H,W", "state=1,D1,16": an --input-shape argument for an input with its known dims and a placeholder
+// for each unknown one (N for a batch, H and W for an image's size), for the messages that say how to fix it.
+std::string input_shape_example(const std::string& name, const std::optional<std::vector<ir::Dim>>& dims);
+
 }  // namespace npukit::inspect

@@ -6,6 +6,7 @@
 
 #include "core/dtype_traits.h"
 #include "core/npy.h"
+#include "inspect/model_statistics.h"
 #include "ir/shape_inference.h"
 #include "npukit/error.h"
 #include "onnx/onnx_import.h"
@@ -226,21 +227,7 @@ bool every_input_static(const ir::Graph& graph) {
 }  // namespace
 
 std::string input_shape_example(const ir::Value& input) {
-  static const char* placeholders[] = {"N", "C", "H", "W"};
-  std::string text = input.name + "=";
-  if (!input.type.shape) return text + "D0,D1,...";
-  const std::vector<ir::Dim>& dims = *input.type.shape;
-  for (size_t axis = 0; axis < dims.size(); ++axis) {
-    if (axis) text += ",";
-    if (dims[axis].is_static()) {
-      text += std::to_string(dims[axis].value);
-    } else if (dims.size() == 4) {
-      text += placeholders[axis];
-    } else {
-      text += "D" + std::to_string(axis);
-    }
-  }
-  return text;
+  return inspect::input_shape_example(input.name, input.type.shape);
 }
 
 std::map<std::string, std::string> parse_input_values(const std::vector<std::string>& arguments) {
@@ -315,7 +302,7 @@ void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, P
   for (const ir::Value* input : fed_inputs(*model.graph)) {
     if (input->type.has_static_shape()) continue;
     report.dynamic_inputs.push_back(input->name);
-    report.notes.push_back("input '" + input->name + "' is " + input->type.to_string() +
+    report.dynamic_input_hints.push_back("input '" + input->name + "' is " + input->type.to_string() +
                            ": figures that depend on its size are unknown; fix it with --input-shape " +
                            input_shape_example(*input));
   }

@@ -39,6 +39,7 @@ struct PreparationReport {
   std::vector<std::string> notes;            // what was assumed or changed, one line each, for the user
   std::vector<passes::PassResult> passes;    // what folding and specialization did, round by round
   std::vector<std::string> dynamic_inputs;   // inputs that keep dynamic dims
+  std::vector<std::string> dynamic_input_hints;  // for each: what stays unknown and the --input-shape that fixes it
   size_t values_with_unknown_shape = 0;      // computed values whose shape stays unknown
   size_t nodes_in_file = 0;                  // top-level nodes as loaded, before folding
 };

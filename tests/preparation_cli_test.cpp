@@ -1,0 +1,145 @@
+// The preparation path as a user meets it through the npukit binary: bench refuses a size nobody gave and shows
+// the one it used, inspect says "unknown" instead of 0, --input-value specializes an If, a model exported for one
+// size is refused at another naming the node, and patch's figures are check's on the file it wrote.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace npukit {
+namespace {
+
+const std::filesystem::path models_directory = NPUKIT_MODELS_DIR;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class PreparationCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ = std::filesystem::temp_directory_path() /
+                 ("npukit_preparation_cli_" + std::to_string(::getpid()) + "_" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(directory_);
+  }
+  void TearDown() override { std::filesystem::remove_all(directory_); }
+
+  static std::string read(const std::filesystem::path& path) {
+    std::ifstream file(path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+  }
+
+  CommandResult run(const std::string& arguments) {
+    const std::string out = (directory_ / "out.txt").string(), err = (directory_ / "err.txt").string();
+    const std::string command =
+        "env -u COLUMNS '" + std::string(NPUKIT_CLI_PATH) + "' " + arguments + " > '" + out + "' 2> '" + err + "'";
+    const int status = std::system(command.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(out), read(err)};
+  }
+
+  static std::string model(const std::string& relative) {
+    const std::filesystem::path path = models_directory / relative;
+    if (!std::filesystem::exists(path)) throw std::runtime_error(path.string() + " is missing: run make models");
+    return "'" + path.string() + "'";
+  }
+
+  std::string path(const std::string& name) const { return (directory_ / name).string(); }
+
+  std::filesystem::path directory_;
+};
+
+TEST_F(PreparationCli, BenchRefusesADynamicSizeAndShowsTheShapesItUsed) {
+  const std::string detector = model("ocr/ch_PP-OCRv4_det_infer.onnx");
+  CommandResult dynamic = run("bench " + detector + " -n 1 --warmup 0");
+  EXPECT_EQ(dynamic.exit_code, 1);
+  EXPECT_NE(dynamic.err.find("bench needs a static shape; give it with --input-shape x=N,3,H,W"), std::string::npos)
+      << dynamic.err;
+  EXPECT_TRUE(dynamic.out.empty()) << "no figure may be printed for a size nobody gave";
+
+  CommandResult fixed = run("bench " + detector + " --input-shape x=1,3,64,96 -n 2 --warmup 0");
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_NE(fixed.out.find("x f32[1, 3, 64, 96]"), std::string::npos) << fixed.out;
+  CommandResult json = run("bench " + detector + " --input-shape x=1,3,64,96 -n 2 --warmup 0 --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json report = nlohmann::json::parse(json.out);
+  EXPECT_EQ(report["inputs"][0]["name"], "x");
+  EXPECT_EQ(report["inputs"][0]["shape"], nlohmann::json({1, 3, 64, 96}));
+}
+
+TEST_F(PreparationCli, InspectSaysUnknownWhereASizeIsMissing) {
+  const std::string detector = model("ocr/ch_PP-OCRv4_det_infer.onnx");
+  CommandResult text = run("inspect " + detector);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("\nMACs              unknown"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("\npeak activations  unknown"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("--input-shape x=N,3,H,W"), std::string::npos) << text.out;
+  CommandResult json = run("inspect " + detector + " --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json report = nlohmann::json::parse(json.out);
+  EXPECT_TRUE(report["macs"].is_null());
+  EXPECT_TRUE(report["peak_activation_bytes"].is_null());
+}
+
+TEST_F(PreparationCli, AModelExportedForOneSizeIsRefusedAtAnotherNamingTheNode) {
+  CommandResult result = run("inspect " + model("generated/yolov8n.onnx") + " --input-shape images=1,3,320,320");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("yolov8n.onnx: node '/detect/dfl/Reshape' (Reshape): cannot reshape [1, 64, 2100]"),
+            std::string::npos)
+      << result.err;
+}
+
+TEST_F(PreparationCli, InputValueSpecializesTheIfForCheck) {
+  const std::string speech = model("generated/speech_if.onnx");
+  CommandResult as_is = run("check " + speech + " --target rk3588 --json");
+  ASSERT_EQ(as_is.exit_code, 0) << as_is.err;
+  const nlohmann::json before = nlohmann::json::parse(as_is.out)["targets"][0];
+  EXPECT_EQ(before["accelerator_mac_share"], 0.0);
+  EXPECT_EQ(before["subgraph_nodes"].size(), 24u);
+  CommandResult table = run("check " + speech + " --target rk3588");
+  EXPECT_NE(table.out.find("--input-value sr=VALUE"), std::string::npos) << table.out;
+
+  CommandResult specialized = run("check " + speech + " --target rk3588 --input-value sr=16000 --json");
+  ASSERT_EQ(specialized.exit_code, 0) << specialized.err;
+  const nlohmann::json after = nlohmann::json::parse(specialized.out)["targets"][0];
+  EXPECT_GT(after["accelerator_mac_share"].get<double>(), 0.99);
+  EXPECT_TRUE(after["subgraph_nodes"].empty());
+  EXPECT_EQ(after["macs_total"], before["macs_total"]);  // the 16 kHz branch is the costlier one
+
+  CommandResult wrong = run("check " + speech + " --target rk3588 --input-value rate=16000");
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("the model's inputs are: input, sr, state"), std::string::npos) << wrong.err;
+}
+
+TEST_F(PreparationCli, PatchReportsTheFiguresCheckFindsInTheWrittenFile) {
+  const std::string output = path("patched.onnx");
+  CommandResult patch = run("patch " + model("generated/yolov8n.onnx") + " --target rk3566 -o '" + output + "' --json");
+  ASSERT_EQ(patch.exit_code, 0) << patch.err;
+  const nlohmann::json report = nlohmann::json::parse(patch.out);
+  EXPECT_GE(report["rounds"].get<int>(), 2);  // a round that changed something, then one that confirmed nothing does
+  CommandResult check = run("check '" + output + "' --target rk3566 --json");
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  const nlohmann::json checked = nlohmann::json::parse(check.out)["targets"][0];
+  EXPECT_EQ(report["accelerator_mac_share_after"], checked["accelerator_mac_share"]);
+  EXPECT_EQ(report["segments_after"], checked["segments"].size());
+
+  CommandResult again = run("patch '" + output + "' --target rk3566 -o '" + path("twice.onnx") + "' --json");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const nlohmann::json second = nlohmann::json::parse(again.out);
+  EXPECT_EQ(second["rounds"], 1);
+  for (const auto& pass : second["passes"]) EXPECT_EQ(pass["rewrites"], 0) << pass["pass"];
+}
+
+}  // namespace
+}  // namespace npukit
