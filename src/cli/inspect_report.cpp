@@ -33,7 +33,9 @@ void print_tensors(std::ostream& out, const char* title, const std::vector<inspe
     table.add_row({tensor.name, std::string(dtype_name(tensor.dtype)), tensor.shape_text(),
                    tensor.bytes ? format_bytes(static_cast<double>(*tensor.bytes)) : "unknown"});
   }
-  table.print(out, 2, 60);
+  // A shape is one token: it is never shortened (symbolic dims like "p2o.DynamicDimension.0" make it long);
+  // the terminal width still wraps the table at spaces between dims when it must.
+  table.print(out, 2, 200);
 }
 
 nlohmann::json tensor_json(const inspect::TensorSummary& tensor) {

@@ -278,7 +278,7 @@ ModelStatistics compute_statistics(const ir::Model& model) {
       break;
     }
     statistics.notes.push_back("the model has dynamic input dimensions; fix them to get every shape, e.g. "
-                               "--input-shape " + example + " (N: the size you will run)");
+                               "--input-shape " + example + " (the sizes you will run)");
   } else if (nodes_of_unknown_shape || statistics.activations_with_unknown_size) {
     statistics.notes.push_back("shape inference could not determine every shape from the static inputs; the "
                                "figures above count only what is known");
