@@ -1,4 +1,5 @@
-// libFuzzer target: arbitrary bytes through the ONNX loader and the IR verifier. The only acceptable
+// libFuzzer target: arbitrary bytes through the ONNX loader, the IR verifier and the IR's shape inference
+// (which every command runs on the models users give it). The only acceptable
 // outcome besides success is an npukit::Error; anything else (a crash, a sanitizer report, another
 // exception escaping) is a bug.
 //
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "ir/shape_inference.h"
 #include "ir/verifier.h"
 #include "npukit/error.h"
 #include "npukit/tensor.h"
@@ -31,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     npukit::ir::Model model = npukit::onnx_io::load_model_from_bytes(
         std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.onnx", "", options);
     npukit::ir::verify(*model.graph);
+    npukit::ir::infer_shapes(*model.graph);
   } catch (const npukit::Error&) {
   }
   return 0;

@@ -311,17 +311,19 @@ void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, P
 PreparedModel load_prepared_model(const std::string& reference, const PreparationOptions& options) {
   PreparedModel prepared;
   prepared.model = load_reference(reference, options.input_shapes);
-  // Dims the model leaves dynamic and the caller's data or the batch rule fix: one more load with them, so shape
-  // inference sees them from the start.
+  // Dims the model leaves dynamic that the caller's data or the batch rule fix.
   InputShapes fixes = shapes_from_data(*prepared.model.graph, options);
   if (options.fix_symbolic_batch) {
     InputShapes batches = symbolic_batches_to_fix(*prepared.model.graph, options, fixes, prepared.report);
     fixes.insert(batches.begin(), batches.end());
   }
-  if (!fixes.empty()) {
-    InputShapes shapes = options.input_shapes;
-    shapes.insert(fixes.begin(), fixes.end());
-    prepared.model = load_reference(reference, shapes);
+  // The fixed dims go on the inputs in the IR; the shape inference that preparation runs next carries them through
+  // the graph (no second import).
+  for (const auto& [name, dims] : fixes) {
+    ir::Value* input = prepared.model.graph->find_value(name);
+    std::vector<ir::Dim> fixed;
+    for (int64_t dim : dims) fixed.push_back(ir::Dim::fixed(dim));
+    input->type.shape = std::move(fixed);
   }
   if (prepared.model.source_path.empty()) prepared.model.source_path = reference;
   try {
