@@ -13,5 +13,7 @@ void register_targets_command(CLI::App& app);      // targets_command.cpp
 void register_check_command(CLI::App& app);        // check_command.cpp
 void register_patch_command(CLI::App& app);        // patch_command.cpp
 void register_bench_command(CLI::App& app);        // bench_command.cpp
+void register_detect_command(CLI::App& app);       // detect_command.cpp
+void register_classify_command(CLI::App& app);     // classify_command.cpp
 
 }  // namespace npukit::cli
