@@ -109,6 +109,13 @@ TEST(VisionImage, APictureBeyondTheMemoryLimitIsRefusedBeforeDecoding) {
     EXPECT_NE(std::string(error.what()).find("100000x100000"), std::string::npos);
   }
   EXPECT_THROW(decode_image(png.data(), png.size(), "bomb.png"), Error);
+  // With a valid header (tools/make_vision_fixtures.py): refused for its size, not for a checksum.
+  try {
+    read_image(fixture("bomb.png"));
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::resource_limit) << error.what();
+  }
   // Under a 1 MB limit a real 64×48 picture (36 KB as f32) still decodes, a 1000×1000 one would not.
   const size_t saved = tensor_memory_limit();
   set_tensor_memory_limit(1 << 20);

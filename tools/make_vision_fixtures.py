@@ -82,6 +82,13 @@ def main():
         stem, extension = name.split(".")
         open(os.path.join(out, stem + "_truncated." + extension), "wb").write(data[:len(data) // 2])
 
+    # A decompression bomb: a PNG whose (valid) header claims 100000 x 100000 pixels, with no pixel data.
+    import struct
+    import zlib
+    header = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(header)) + b"IHDR" + header + struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    open(os.path.join(out, "bomb.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + chunk)
+
     # Letterbox cases: landscape, portrait, an odd small picture enlarged, a 1080p frame.
     cases = {"landscape": scene(200, 120, 2), "portrait": scene(90, 170, 3), "small": scene(37, 23, 4),
              "frame": scene(1920, 1080, 5)}

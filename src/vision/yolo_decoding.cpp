@@ -23,8 +23,8 @@ void require_f32(const Tensor& tensor, const char* name) {
                                             std::string(dtype_name(tensor.dtype())));
 }
 
-Detection corner_box(float cx, float cy, float w, float h, float score, int class_id) {
-  return Detection{cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, score, class_id};
+Detection corner_box(float cx, float cy, float w, float h, float score, int class_id, int64_t anchor) {
+  return Detection{cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, score, class_id, anchor};
 }
 
 }  // namespace
@@ -43,7 +43,7 @@ void decode_yolov8_output(const Tensor& output, float confidence, std::vector<De
       if (score > best_score) best_score = score, best = static_cast<int>(c);
     }
     if (!(best_score > confidence)) continue;
-    candidates.push_back(corner_box(data[i], data[count + i], data[2 * count + i], data[3 * count + i], best_score, best));
+    candidates.push_back(corner_box(data[i], data[count + i], data[2 * count + i], data[3 * count + i], best_score, best, i));
   }
 }
 
@@ -62,12 +62,12 @@ void decode_yolov5_output(const Tensor& output, float confidence, std::vector<De
     }
     const float score = row[4] * row[5 + best];
     if (!(score > confidence)) continue;
-    candidates.push_back(corner_box(row[0], row[1], row[2], row[3], score, best));
+    candidates.push_back(corner_box(row[0], row[1], row[2], row[3], score, best, i));
   }
 }
 
 void decode_dfl_level(const Tensor& boxes, const Tensor& scores, int stride, int reg_max, float confidence,
-                      std::vector<Detection>& candidates) {
+                      std::vector<Detection>& candidates, int64_t first_anchor) {
   require_f32(boxes, "the box map");
   require_f32(scores, "the score map");
   require(boxes.rank() == 4 && scores.rank() == 4 && boxes.dim(0) == 1 && scores.dim(0) == 1,
@@ -109,12 +109,12 @@ void decode_dfl_level(const Tensor& boxes, const Tensor& scores, int stride, int
     const float x = static_cast<float>(cell % width) + 0.5f, y = static_cast<float>(cell / width) + 0.5f;
     const float s = static_cast<float>(stride);
     candidates.push_back(Detection{(x - distance[0]) * s, (y - distance[1]) * s, (x + distance[2]) * s,
-                                   (y + distance[3]) * s, sigmoid(best_logit), best});
+                                   (y + distance[3]) * s, sigmoid(best_logit), best, first_anchor + cell});
   }
 }
 
 void decode_anchor_level(const Tensor& boxes, const Tensor& scores, int stride, const std::vector<float>& anchors,
-                         float confidence, std::vector<Detection>& candidates) {
+                         float confidence, std::vector<Detection>& candidates, int64_t first_anchor) {
   require_f32(boxes, "the box map");
   require_f32(scores, "the score map");
   require(boxes.rank() == 4 && scores.rank() == 4 && boxes.dim(0) == 1 && scores.dim(0) == 1,
@@ -148,7 +148,8 @@ void decode_anchor_level(const Tensor& boxes, const Tensor& scores, int stride, 
       const float cx = (sigmoid(box[0]) * 2 - 0.5f + x) * s;
       const float cy = (sigmoid(box[plane]) * 2 - 0.5f + y) * s;
       const float tw = sigmoid(box[2 * plane]) * 2, th = sigmoid(box[3 * plane]) * 2;
-      candidates.push_back(corner_box(cx, cy, tw * tw * anchors[2 * a], th * th * anchors[2 * a + 1], score, best));
+      candidates.push_back(corner_box(cx, cy, tw * tw * anchors[2 * a], th * th * anchors[2 * a + 1], score, best,
+                                         first_anchor + a * plane + cell));
     }
   }
 }

@@ -25,11 +25,12 @@ void decode_yolov8_output(const Tensor& output, float confidence, std::vector<De
 void decode_yolov5_output(const Tensor& output, float confidence, std::vector<Detection>& candidates);
 
 // One level of a cut anchor-free head: boxes [1, 4·reg_max, H, W] and scores [1, classes, H, W] logits.
+// `first_anchor`: the anchor index of this level's first cell (the cells of the levels before it).
 void decode_dfl_level(const Tensor& boxes, const Tensor& scores, int stride, int reg_max, float confidence,
-                      std::vector<Detection>& candidates);
+                      std::vector<Detection>& candidates, int64_t first_anchor = 0);
 // One level of a cut YOLOv5 head: boxes [1, A·4, H, W], scores [1, A·(1 + classes), H, W] logits, `anchors` the
 // level's A (w, h) pairs in pixels.
 void decode_anchor_level(const Tensor& boxes, const Tensor& scores, int stride, const std::vector<float>& anchors,
-                         float confidence, std::vector<Detection>& candidates);
+                         float confidence, std::vector<Detection>& candidates, int64_t first_anchor = 0);
 
 }  // namespace npukit::vision

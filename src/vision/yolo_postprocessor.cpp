@@ -124,6 +124,18 @@ YoloPostprocessor YoloPostprocessor::create(const std::vector<ValueInfo>& model_
           if (index >= anchors.size()) throw fail("fewer anchor levels than output levels");
           level.anchors = anchors[index].get<std::vector<float>>();
         }
+        // The declared channel counts must be the sidecar's: a sidecar of another model is caught here.
+        const int64_t anchor_count = static_cast<int64_t>(level.anchors.size() / 2);
+        const int64_t box_channels = declared_dim(*find_output(model_outputs, level.boxes), 1);
+        const int64_t score_channels = declared_dim(*find_output(model_outputs, level.scores), 1);
+        if (!anchor_free && box_channels >= 0 && box_channels != 4 * anchor_count) {
+          throw fail("'" + level.boxes + "' has " + std::to_string(box_channels) + " channels, not 4 per anchor for " +
+                     std::to_string(anchor_count) + " anchors");
+        }
+        if (!anchor_free && score_channels >= 0 && score_channels != anchor_count * (1 + result.class_count_)) {
+          throw fail("'" + level.scores + "' has " + std::to_string(score_channels) + " channels, not " +
+                     std::to_string(anchor_count) + " anchors × (1 + " + std::to_string(result.class_count_) + " classes)");
+        }
         result.levels_.push_back(level);
         ++index;
       }
@@ -145,25 +157,33 @@ std::string YoloPostprocessor::class_name(int class_id) const {
   return "class " + std::to_string(class_id);
 }
 
-std::vector<Detection> YoloPostprocessor::detect(const Session& session, const DetectionOptions& options) const {
+std::vector<Detection> YoloPostprocessor::candidates(const Session& session, float confidence) const {
   std::vector<Detection> candidates;
   switch (kind_) {
-    case Kind::yolov8_full: decode_yolov8_output(session.output(output_), options.confidence, candidates); break;
-    case Kind::yolov5_full: decode_yolov5_output(session.output(output_), options.confidence, candidates); break;
+    case Kind::yolov8_full: decode_yolov8_output(session.output(output_), confidence, candidates); break;
+    case Kind::yolov5_full: decode_yolov5_output(session.output(output_), confidence, candidates); break;
     case Kind::anchor_free_cut:
-      for (const Level& level : levels_) {
-        decode_dfl_level(session.output(level.boxes), session.output(level.scores), level.stride, reg_max_,
-                         options.confidence, candidates);
+      for (int64_t first_anchor = 0; const Level& level : levels_) {
+        const Tensor& scores = session.output(level.scores);
+        decode_dfl_level(session.output(level.boxes), scores, level.stride, reg_max_, confidence, candidates,
+                         first_anchor);
+        first_anchor += scores.rank() == 4 ? scores.dim(2) * scores.dim(3) : 0;
       }
       break;
     case Kind::anchor_based_cut:
-      for (const Level& level : levels_) {
-        decode_anchor_level(session.output(level.boxes), session.output(level.scores), level.stride, level.anchors,
-                            options.confidence, candidates);
+      for (int64_t first_anchor = 0; const Level& level : levels_) {
+        const Tensor& scores = session.output(level.scores);
+        decode_anchor_level(session.output(level.boxes), scores, level.stride, level.anchors, confidence, candidates,
+                            first_anchor);
+        first_anchor += scores.rank() == 4 ? static_cast<int64_t>(level.anchors.size() / 2) * scores.dim(2) * scores.dim(3) : 0;
       }
       break;
   }
-  return non_maximum_suppression(std::move(candidates), options.nms);
+  return candidates;
+}
+
+std::vector<Detection> YoloPostprocessor::detect(const Session& session, const DetectionOptions& options) const {
+  return non_maximum_suppression(candidates(session, options.confidence), options.nms);
 }
 
 void map_boxes_to_original(std::vector<Detection>& detections, const LetterboxGeometry& geometry) {

@@ -31,7 +31,10 @@ class YoloPostprocessor {
                                   const std::map<std::string, std::string>& metadata, const nlohmann::json* sidecar,
                                   const std::string& sidecar_name, const std::string& model_name);
 
-  // Decoded and suppressed boxes, in model input pixels.
+  // Decoded boxes above the confidence, in model input pixels, in the model's anchor order (level, anchor,
+  // row, column), before NMS.
+  std::vector<Detection> candidates(const Session& session, float confidence) const;
+  // Decoded and suppressed boxes, in model input pixels, best first.
   std::vector<Detection> detect(const Session& session, const DetectionOptions& options) const;
 
   int class_count() const { return class_count_; }
