@@ -43,7 +43,8 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name) {
     throw Error(ErrorKind::io, std::string("corrupt or truncated JPEG: ") + tjGetErrorStr2(decoder.get()), name);
   }
   const int orientation = jpeg_exif_orientation(data, size);
-  return orientation == 1 ? image : apply_exif_orientation(image, orientation);
+  if (orientation != 1) return apply_exif_orientation(image, orientation);
+  return image;  // moved (a conditional expression here would copy the pixels)
 }
 
 Image decode_png(const uint8_t* data, size_t size, const std::string& name) {

@@ -10,6 +10,10 @@ namespace npukit::vision {
 
 namespace {
 
+// Pixel values in [0, 255] to the nearest integer, halves up as OpenCV's fixed-point resize rounds; a plain
+// add-and-truncate, because nearbyint is a library call on baseline x86-64 (no SSE4.1 round instruction).
+inline float round_pixel(float value) { return static_cast<float>(static_cast<int>(value + 0.5f)); }
+
 // Python's round(): half to even (the default floating-point rounding mode), which Ultralytics relies on.
 int python_round(double value) { return static_cast<int>(std::nearbyint(value)); }
 
@@ -143,7 +147,7 @@ Image letterbox_image(const Image& image, const LetterboxOptions& options) {
   result.width = geometry.output_width;
   result.height = geometry.output_height;
   result.pixels.resize(static_cast<size_t>(result.width) * result.height * 3);
-  auto to_byte = [](float value) { return static_cast<uint8_t>(std::clamp(std::nearbyint(value), 0.0f, 255.0f)); };
+  auto to_byte = [](float value) { return static_cast<uint8_t>(std::clamp(round_pixel(value), 0.0f, 255.0f)); };
   for_each_letterbox_pixel(image, geometry, options.pad_value, [&](int x, int y, float r, float g, float b) {
     uint8_t* pixel = result.row(y) + 3 * x;
     pixel[0] = to_byte(r);
@@ -168,7 +172,7 @@ Tensor letterbox_to_tensor(const Image& image, const LetterboxOptions& options, 
   const auto& scale = normalization.scale;
   for_each_letterbox_pixel(image, geometry, options.pad_value, [&](int x, int y, float r, float g, float b) {
     // OpenCV stores the resized picture as uint8 before Ultralytics divides it: round the same way.
-    const float values[3] = {std::nearbyint(r), std::nearbyint(g), std::nearbyint(b)};
+    const float values[3] = {round_pixel(r), round_pixel(g), round_pixel(b)};
     const float channel[3] = {values[red], values[1], values[blue]};
     const size_t pixel = static_cast<size_t>(y) * width + x;
     if (nchw) {

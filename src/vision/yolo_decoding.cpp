@@ -1,5 +1,6 @@
 #include "vision/yolo_decoding.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -23,6 +24,26 @@ void require_f32(const Tensor& tensor, const char* name) {
                                             std::string(dtype_name(tensor.dtype())));
 }
 
+// The highest score of every cell of a channel-major score block [classes, cells]: walked channel by channel,
+// so the reads are contiguous and the max vectorizes (a cell-by-cell walk strides across classes·cells floats).
+// Which class it was is looked up afterwards, only for the few cells above the threshold.
+void best_score_per_cell(const float* scores, int64_t classes, int64_t cells, std::vector<float>& best_value) {
+  best_value.assign(scores, scores + cells);
+  float* value = best_value.data();
+  for (int64_t c = 1; c < classes; ++c) {
+    const float* row = scores + c * cells;
+    for (int64_t cell = 0; cell < cells; ++cell) value[cell] = std::max(value[cell], row[cell]);
+  }
+}
+
+// The first class whose score is `best` at `cell` (first, as an argmax takes it).
+int class_with_score(const float* scores, int64_t classes, int64_t cells, int64_t cell, float best) {
+  for (int64_t c = 0; c < classes; ++c) {
+    if (scores[c * cells + cell] == best) return static_cast<int>(c);
+  }
+  return 0;
+}
+
 Detection corner_box(float cx, float cy, float w, float h, float score, int class_id, int64_t anchor) {
   return Detection{cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, score, class_id, anchor};
 }
@@ -35,15 +56,13 @@ void decode_yolov8_output(const Tensor& output, float confidence, std::vector<De
           "a YOLOv8 output is [1, 4 + classes, N], not " + shape_to_string(output.shape()));
   const int64_t classes = output.dim(1) - 4, count = output.dim(2);
   const float* data = output.data<float>();
+  std::vector<float> best_score;
+  best_score_per_cell(data + 4 * count, classes, count, best_score);
   for (int64_t i = 0; i < count; ++i) {
-    int best = 0;
-    float best_score = data[4 * count + i];
-    for (int64_t c = 1; c < classes; ++c) {
-      const float score = data[(4 + c) * count + i];
-      if (score > best_score) best_score = score, best = static_cast<int>(c);
-    }
-    if (!(best_score > confidence)) continue;
-    candidates.push_back(corner_box(data[i], data[count + i], data[2 * count + i], data[3 * count + i], best_score, best, i));
+    if (!(best_score[i] > confidence)) continue;
+    const int best = class_with_score(data + 4 * count, classes, count, i, best_score[i]);
+    candidates.push_back(corner_box(data[i], data[count + i], data[2 * count + i], data[3 * count + i], best_score[i],
+                                    best, i));
   }
 }
 
@@ -81,15 +100,12 @@ void decode_dfl_level(const Tensor& boxes, const Tensor& scores, int stride, int
   const float threshold = logit(confidence);
   const float* score_data = scores.data<float>();
   const float* box_data = boxes.data<float>();
-  std::vector<float> bins(reg_max);
+  std::vector<float> bins(reg_max), best_logits;
+  best_score_per_cell(score_data, classes, plane, best_logits);
   for (int64_t cell = 0; cell < plane; ++cell) {
-    int best = 0;
-    float best_logit = score_data[cell];
-    for (int64_t c = 1; c < classes; ++c) {
-      const float value = score_data[c * plane + cell];
-      if (value > best_logit) best_logit = value, best = static_cast<int>(c);
-    }
+    const float best_logit = best_logits[cell];
     if (!(best_logit > threshold)) continue;
+    const int best = class_with_score(score_data, classes, plane, cell, best_logit);
     float distance[4];
     for (int side = 0; side < 4; ++side) {
       // Softmax over the side's bins, then the expectation of the bin index: a distance in cells.
