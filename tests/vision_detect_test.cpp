@@ -130,6 +130,17 @@ TEST_F(VisionDetect, Yolov5sFullExportAndCutHeadDecodeTheSameBoxes) {
   expect_same_candidates(full, cut, path("cut.postprocess.json"));
 }
 
+// The raw exports (no decode in the graph; same seed, so the same weights as the full ones): their cut heads,
+// decoded from the sidecar (YOLOv5's default anchors for the raw v5, which the full export's grid holds too),
+// give the full exports' boxes.
+TEST_F(VisionDetect, RawExportsCutAndDecodedOnTheCpuGiveTheFullExportsBoxes) {
+  NPUKIT_REQUIRE_VISION_FIXTURES();
+  expect_same_candidates(models_directory + "/generated/yolov8n.onnx",
+                         cut_model(models_directory + "/generated/yolov8n_raw.onnx"), path("cut.postprocess.json"));
+  expect_same_candidates(models_directory + "/generated/yolov5s.onnx",
+                         cut_model(models_directory + "/generated/yolov5s_raw.onnx"), path("cut.postprocess.json"));
+}
+
 TEST_F(VisionDetect, CommandWritesAnnotatedPicturesCocoJsonAndStageTimes) {
   NPUKIT_REQUIRE_VISION_FIXTURES();
   const std::string full = models_directory + "/generated/yolov8n.onnx";

@@ -89,6 +89,9 @@ void detect(const DetectArguments& arguments) {
   if (!sidecar_path.empty()) sidecar = vision::read_sidecar(sidecar_path);
   const vision::YoloPostprocessor postprocessor = vision::YoloPostprocessor::create(
       session->outputs(), metadata, sidecar_path.empty() ? nullptr : &sidecar, sidecar_path, arguments.model);
+  if (!arguments.json) {
+    for (const std::string& note : postprocessor.notes()) std::cerr << "npukit: note: " << note << "\n";
+  }
   vision::LetterboxOptions letterbox;
   letterbox.height = static_cast<int>(input.shape[2]);
   letterbox.width = static_cast<int>(input.shape[3]);
@@ -160,6 +163,7 @@ void detect(const DetectArguments& arguments) {
                                                            {"categories", categories}}).dump(1) + "\n");
   if (arguments.json) {
     std::cout << nlohmann::json({{"model", arguments.model}, {"head", postprocessor.description()},
+                                 {"notes", postprocessor.notes()},
                                  {"sidecar", sidecar_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sidecar_path)},
                                  {"backend", arguments.backend}, {"input", {input.shape[2], input.shape[3]}},
                                  {"confidence", arguments.confidence}, {"iou", arguments.iou},

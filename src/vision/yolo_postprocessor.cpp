@@ -24,6 +24,11 @@ std::string output_names(const std::vector<ValueInfo>& outputs) {
   return names;
 }
 
+// YOLOv5's default anchors (models/yolov5s.yaml, in pixels) for strides 8, 16, 32: every released YOLOv5 model
+// was trained with them, so a raw head exported without its decode (whose graph cannot tell them) uses them.
+const std::map<int, std::vector<float>> yolov5_default_anchors = {
+    {8, {10, 13, 16, 30, 33, 23}}, {16, {30, 61, 62, 45, 59, 119}}, {32, {116, 90, 156, 198, 373, 326}}};
+
 // A declared dim, or -1 when the model does not tell it.
 int64_t declared_dim(const ValueInfo& value, size_t axis) {
   return value.has_shape && axis < value.shape.size() ? value.shape[axis] : -1;
@@ -90,9 +95,7 @@ YoloPostprocessor YoloPostprocessor::create(const std::vector<ValueInfo>& model_
         result.class_names_ = sidecar->at("class_names").get<std::vector<std::string>>();
       }
       const nlohmann::json anchors = sidecar->value("anchors", nlohmann::json());
-      if (!anchor_free && !anchors.is_array()) {
-        throw fail("an anchor-based head needs \"anchors\" (the model did not tell them; add YOLOv5's per level)");
-      }
+      const bool default_anchors = !anchor_free && !anchors.is_array();
       std::map<int, Level> by_stride;
       for (const nlohmann::json& entry : sidecar->at("outputs")) {
         const std::string name = entry.at("name").get<std::string>();
@@ -119,7 +122,14 @@ YoloPostprocessor YoloPostprocessor::create(const std::vector<ValueInfo>& model_
       size_t index = 0;
       for (auto& [stride, level] : by_stride) {
         if (level.boxes.empty() || level.scores.empty()) throw fail("stride " + std::to_string(stride) + " lacks a box or score output");
-        if (!anchor_free) {
+        if (default_anchors) {
+          auto found = yolov5_default_anchors.find(stride);
+          if (found == yolov5_default_anchors.end()) {
+            throw fail("\"anchors\" is null and stride " + std::to_string(stride) +
+                       " has no YOLOv5 default; write the model's anchors into the sidecar (docs/sidecar.md)");
+          }
+          level.anchors = found->second;
+        } else if (!anchor_free) {
           // Anchors are listed largest map first, as the levels are: by increasing stride.
           if (index >= anchors.size()) throw fail("fewer anchor levels than output levels");
           level.anchors = anchors[index].get<std::vector<float>>();
@@ -140,6 +150,11 @@ YoloPostprocessor YoloPostprocessor::create(const std::vector<ValueInfo>& model_
         ++index;
       }
       if (result.levels_.empty()) throw fail("no outputs listed");
+      if (default_anchors) {
+        result.notes_.push_back(sidecar_name + ": \"anchors\" is null (a raw head); YOLOv5's defaults used (P3 10,13 "
+                                "16,30 33,23; P4 30,61 62,45 59,119; P5 116,90 156,198 373,326): write the model's "
+                                "own into the sidecar if it was trained with others");
+      }
     } catch (const nlohmann::json::exception& error) {
       throw fail(std::string("a field is missing or of the wrong type: ") + error.what());
     }

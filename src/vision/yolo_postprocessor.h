@@ -42,6 +42,8 @@ class YoloPostprocessor {
   std::string class_name(int class_id) const;
   // "YOLOv8 full export", "anchor-free cut head (sidecar)", ...
   const std::string& description() const { return description_; }
+  // What was assumed (YOLOv5's default anchors for a raw head), one line each, for the user.
+  const std::vector<std::string>& notes() const { return notes_; }
 
  private:
   struct Level {
@@ -57,6 +59,7 @@ class YoloPostprocessor {
   int class_count_ = 0;
   std::vector<std::string> class_names_;
   std::string description_;
+  std::vector<std::string> notes_;
 };
 
 // Reads and parses a sidecar file; Error(io / invalid_argument) naming it.
