@@ -20,7 +20,10 @@ const ValueInfo* find_output(const std::vector<ValueInfo>& outputs, const std::s
 
 std::string output_names(const std::vector<ValueInfo>& outputs) {
   std::string names;
-  for (const ValueInfo& output : outputs) names += (names.empty() ? "" : ", ") + output.name;
+  for (const ValueInfo& output : outputs) {
+    names += (names.empty() ? "'" : ", '") + output.name + "' " +
+             (output.has_shape ? shape_to_string(output.shape) : std::string("(no shape)"));
+  }
   return names;
 }
 
