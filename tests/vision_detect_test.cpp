@@ -161,6 +161,24 @@ TEST_F(VisionDetect, CommandWritesAnnotatedPicturesCocoJsonAndStageTimes) {
     EXPECT_LE(box[3], 48);
     EXPECT_GT(d["score"].get<float>(), 0.25f);
   }
+  // The boxes are the library's, mapped back to the 64 × 48 picture.
+  auto session = Session::load(cut, {"cpu", 1});
+  LetterboxGeometry geometry;
+  session->set_input(session->inputs()[0].name,
+                     letterbox_to_tensor(read_image(fixture("rgb.jpg")), {}, {}, &geometry));
+  session->run();
+  const nlohmann::json sidecar = read_sidecar(path("cut.postprocess.json"));
+  std::vector<Detection> expected = YoloPostprocessor::create(session->outputs(), {}, &sidecar, "", cut).detect(*session, {});
+  map_boxes_to_original(expected, geometry);
+  ASSERT_EQ(image["detections"].size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const std::vector<float> box = image["detections"][i]["box_xyxy"];
+    EXPECT_NEAR(box[0], expected[i].x1, 1e-3);
+    EXPECT_NEAR(box[1], expected[i].y1, 1e-3);
+    EXPECT_NEAR(box[2], expected[i].x2, 1e-3);
+    EXPECT_NEAR(box[3], expected[i].y2, 1e-3);
+    EXPECT_EQ(image["detections"][i]["class_id"], expected[i].class_id);
+  }
   const Image annotated = read_image(path("out/rgb.jpg"));
   EXPECT_EQ(annotated.width, 64);
   const nlohmann::json coco = nlohmann::json::parse(read_text(path("out/detections.json")));

@@ -1,7 +1,7 @@
 // Letterbox (src/vision/letterbox.cpp) against Ultralytics' LetterBox run with OpenCV
 // (tools/make_vision_fixtures.py): the same geometry exactly, and pixels within one grey level of
 // cv2.resize(INTER_LINEAR) + copyMakeBorder, for landscape, portrait, enlarged and 1080p pictures, with
-// auto, scaleup off and scaleFill; then the tensor's layout, channel order and normalization.
+// auto, scaleup off, top-left placement and scaleFill; then the tensor's layout, channel order and normalization.
 #include <gtest/gtest.h>
 
 #include "core/npy.h"
@@ -33,7 +33,11 @@ std::vector<OptionCase> option_cases() {
   fill.height = 256;
   fill.width = 320;
   fill.scale_fill = true;
-  return {{"640", square}, {"320_auto", automatic}, {"320_noscaleup", no_scaleup}, {"256x320_fill", fill}};
+  LetterboxOptions top_left;
+  top_left.height = top_left.width = 320;
+  top_left.center = false;
+  return {{"640", square}, {"320_auto", automatic}, {"320_noscaleup", no_scaleup}, {"320_topleft", top_left},
+          {"256x320_fill", fill}};
 }
 
 TEST(VisionLetterbox, MatchesUltralyticsWithOpenCvWithinOneGreyLevel) {

@@ -98,6 +98,8 @@ def main():
         np.save(os.path.join(out, f"letterbox_{name}_320_auto.npy"), ultralytics_letterbox(image, (320, 320), auto=True))
         np.save(os.path.join(out, f"letterbox_{name}_320_noscaleup.npy"),
                 ultralytics_letterbox(image, (320, 320), scaleup=False))
+        np.save(os.path.join(out, f"letterbox_{name}_320_topleft.npy"),
+                ultralytics_letterbox(image, (320, 320), center=False))
         np.save(os.path.join(out, f"letterbox_{name}_256x320_fill.npy"),
                 ultralytics_letterbox(image, (256, 320), scale_fill=True))
 
