@@ -15,22 +15,12 @@
 namespace npukit::passes {
 namespace {
 
+using testing::count_ops;
+using testing::verdict_of;
+
 using testing::TestGraph;
 using testing::compare_models;
 using testing::copy_model;
-
-size_t count_ops(const ir::Model& model, const std::string& op) {
-  size_t count = 0;
-  for (const auto& node : model.graph->nodes()) count += node->op_type == op;
-  return count;
-}
-
-const check::NodeVerdict& verdict_of(const check::CheckResult& result, const std::string& op) {
-  for (const check::NodeVerdict& node : result.nodes) {
-    if (node.op_type == op) return node;
-  }
-  throw std::runtime_error("no " + op + " node");
-}
 
 // HardSwish as MobileNetV3 exports it without the fused op: x · clip(x + 3, 0, 6) / 6.
 ir::Model hardswish_by_hand(float divisor) {

@@ -98,6 +98,26 @@ TEST(BadModel, DimsThatOverflow) {
   expect_error([&] { onnx_io::load_model(path); }, ErrorKind::resource_limit, {path, "'w'", "overflow"});
 }
 
+// A declared (not stored) shape can overflow too: inspect and check used to accept it ("toolkit accepts:
+// yes"), with every size computed from it wrapped around. The importer names the value.
+TEST(BadModel, DeclaredShapeThatOverflows) {
+  TemporaryFolder folder;
+  onnx::ModelProto proto = make_model();
+  auto* graph = proto.mutable_graph();
+  add_input(graph, "x", {int64_t{1} << 40, 3, int64_t{1} << 40});
+  add_node(graph, "Relu", {"x"}, {"y"}, "relu");
+  add_output(graph, "y", {-1, -1, -1});
+  const std::string path = write_model(proto, folder.file("declared_overflow.onnx"));
+  expect_error([&] { onnx_io::load_model(path); }, ErrorKind::invalid_model,
+               {path, "value 'x'", "[1099511627776, 3, 1099511627776]", "overflows 64 bits"});
+  // The same dims around a 0 describe an empty tensor: that loads.
+  onnx::ModelProto empty = make_model();
+  add_input(empty.mutable_graph(), "x", {int64_t{1} << 40, 0, int64_t{1} << 40});
+  add_node(empty.mutable_graph(), "Relu", {"x"}, {"y"}, "relu");
+  add_output(empty.mutable_graph(), "y", {-1, -1, -1});
+  EXPECT_NO_THROW(onnx_io::load_model(write_model(empty, folder.file("empty.onnx"))));
+}
+
 TEST(BadModel, DimsBeyondTheMemoryLimit) {
   TemporaryFolder folder;
   onnx::ModelProto proto = relu_model();

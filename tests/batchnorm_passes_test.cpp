@@ -14,24 +14,14 @@
 namespace npukit::passes {
 namespace {
 
+using testing::count_ops;
+using testing::verdict_of;
+
 using testing::TestGraph;
 using testing::compare_models;
 using testing::copy_model;
 using testing::int_attr;
 using testing::ints_attr;
-
-size_t count_ops(const ir::Model& model, const std::string& op) {
-  size_t count = 0;
-  for (const auto& node : model.graph->nodes()) count += node->op_type == op;
-  return count;
-}
-
-const check::NodeVerdict& verdict_of(const check::CheckResult& result, const std::string& op) {
-  for (const check::NodeVerdict& node : result.nodes) {
-    if (node.op_type == op) return node;
-  }
-  throw std::runtime_error("no " + op + " node");
-}
 
 // BatchNormalization over `channels` with statistics far from 0 and 1, so a wrong fold shows.
 ir::Value* batch_norm(TestGraph& graph, ir::Value* x, int64_t channels, const std::vector<int64_t>& shape) {

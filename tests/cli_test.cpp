@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -160,6 +161,33 @@ TEST_F(CliTest, RunBadInputsSayWhatToDoAndExit1) {
     EXPECT_NE(result.err.find(test_case.expected), std::string::npos) << test_case.arguments << "\n" << result.err;
   }
   EXPECT_EQ(run("run").exit_code, 1);  // usage errors exit 1 too
+}
+
+TEST_F(CliTest, RunKeepWritesIntermediateValuesAsComputed) {
+  CommandResult all = run("run builtin:yolov5n-64 --random-input --seed 2 --keep all --json --output-dir " + path("all"));
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  const nlohmann::json kept = nlohmann::json::parse(all.out)["kept"];
+  ASSERT_GT(kept.size(), 20u);
+  for (const nlohmann::json& value : kept) {
+    ASSERT_TRUE(value["file"].is_string()) << value.dump();
+    EXPECT_EQ(nlohmann::json(read_npy(value["file"].get<std::string>()).shape()), value["shape"]) << value["name"];
+  }
+  // One value asked for by name comes back bit for bit as in the "all" run: keeping observes, never changes.
+  const nlohmann::json& chosen = kept[kept.size() / 2];
+  const std::string name = chosen["name"].get<std::string>();
+  CommandResult one = run("run builtin:yolov5n-64 --random-input --seed 2 --json --output-dir " + path("one") +
+                          " --keep '" + name + "'");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const nlohmann::json single = nlohmann::json::parse(one.out)["kept"];
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(single[0]["name"], name);
+  const Tensor a = read_npy(chosen["file"].get<std::string>()), b = read_npy(single[0]["file"].get<std::string>());
+  ASSERT_EQ(a.byte_size(), b.byte_size());
+  EXPECT_EQ(std::memcmp(a.raw_data(), b.raw_data(), a.byte_size()), 0);
+
+  CommandResult unknown = run("run builtin:yolov5n-64 --random-input --keep no_such_value");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("cannot keep 'no_such_value'"), std::string::npos) << unknown.err;
 }
 
 TEST_F(CliTest, MemoryLimitIsAppliedBeforeTheCommandRuns) {

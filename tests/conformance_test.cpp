@@ -1,9 +1,14 @@
-// The ONNX backend node tests (libonnx-testdata) on the reference backend: at least 80% pass, none is
-// wrong, none fails with an error. Unsupported is allowed, but only with ErrorKind::unsupported and a reason.
+// The ONNX backend node tests (libonnx-testdata) on the reference backend, pinned to today's result: 885
+// pass, none is wrong, none fails with an error, and exactly the tests listed below are unsupported (with
+// ErrorKind::unsupported and a reason). A regression fails, and so does a newly supported test, until the
+// list is updated: a change in either direction is seen. The whole suite takes 6 s from `npukit conformance`
+// and 14 s in this test binary on the shared 2-core machine (one child process per test).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "conformance/conformance_runner.h"
 #include "npukit/tensor.h"
@@ -13,11 +18,37 @@ namespace {
 
 const std::string kNodeTests = "/usr/share/libonnx-testdata/data/node";
 
+// The tests npukit does not run, by reason. Each is an honest "unsupported", never a wrong answer.
+const std::set<std::string> kExpectedUnsupported = {
+    // Random draws: outputs cannot be compared with recorded data.
+    "test_bernoulli", "test_bernoulli_double", "test_bernoulli_double_expanded", "test_bernoulli_expanded",
+    "test_bernoulli_seed", "test_bernoulli_seed_expanded", "test_training_dropout", "test_training_dropout_default",
+    "test_training_dropout_default_mask", "test_training_dropout_mask",
+    // String tensors: npukit has none.
+    "test_cast_FLOAT_to_STRING", "test_cast_STRING_to_FLOAT", "test_castlike_FLOAT_to_STRING",
+    "test_castlike_FLOAT_to_STRING_expanded", "test_castlike_STRING_to_FLOAT", "test_castlike_STRING_to_FLOAT_expanded",
+    "test_strnormalizer_export_monday_casesensintive_lower", "test_strnormalizer_export_monday_casesensintive_nochangecase",
+    "test_strnormalizer_export_monday_casesensintive_upper", "test_strnormalizer_export_monday_empty_output",
+    "test_strnormalizer_export_monday_insensintive_upper_twodim", "test_strnormalizer_nostopwords_nochangecase",
+    // Sequence and optional values: npukit supports tensor values only.
+    "test_identity_opt", "test_identity_sequence", "test_if_opt", "test_if_seq", "test_loop13_seq",
+    "test_loop16_seq_none", "test_optional_get_element", "test_optional_get_element_sequence",
+    "test_optional_has_element", "test_optional_has_element_empty", "test_sequence_insert_at_back",
+    "test_sequence_insert_at_front", "test_sequence_map_add_1_sequence_1_tensor",
+    "test_sequence_map_add_1_sequence_1_tensor_expanded", "test_sequence_map_add_2_sequences",
+    "test_sequence_map_add_2_sequences_expanded", "test_sequence_map_extract_shapes",
+    "test_sequence_map_extract_shapes_expanded", "test_sequence_map_identity_1_sequence",
+    "test_sequence_map_identity_1_sequence_1_tensor", "test_sequence_map_identity_1_sequence_1_tensor_expanded",
+    "test_sequence_map_identity_1_sequence_expanded", "test_sequence_map_identity_2_sequences",
+    "test_sequence_map_identity_2_sequences_expanded",
+};
+
 TEST(Conformance, NodeTestsOnTheReferenceBackend) {
   ASSERT_TRUE(std::filesystem::is_directory(kNodeTests))
       << kNodeTests << " is missing: install libonnx-testdata (make test does)";
   std::vector<conformance::TestResult> results = conformance::run_suite(kNodeTests, {});
   size_t passed = 0, wrong = 0, unsupported = 0, errors = 0, disputed = 0;
+  std::set<std::string> unsupported_names;
   for (const auto& result : results) {
     switch (result.status) {
       case conformance::TestStatus::passed: ++passed; break;
@@ -27,6 +58,7 @@ TEST(Conformance, NodeTestsOnTheReferenceBackend) {
         break;
       case conformance::TestStatus::unsupported:
         ++unsupported;
+        unsupported_names.insert(result.name);
         EXPECT_FALSE(result.reason.empty()) << result.name << " is unsupported without a reason";
         break;
       case conformance::TestStatus::error:
@@ -42,10 +74,20 @@ TEST(Conformance, NodeTestsOnTheReferenceBackend) {
   std::cout << results.size() << " tests: " << passed << " passed, " << wrong << " wrong, " << unsupported
             << " unsupported, " << errors << " error, " << disputed << " disputed\n";
   EXPECT_EQ(results.size(), 932u) << "the libonnx-testdata 1.12 node suite has 932 tests";
-  EXPECT_GE(passed * 100, results.size() * 80) << passed << " of " << results.size() << " passed";
+  EXPECT_EQ(passed, 885u) << "a change in the pass count: see the unsupported lists below, or the failures above";
   EXPECT_EQ(wrong, 0u);
   EXPECT_EQ(errors, 0u);
-  EXPECT_LE(disputed, 1u) << "only test_adam_multiple is known to contradict the spec";
+  EXPECT_EQ(disputed, 1u) << "only test_adam_multiple is known to contradict the spec";
+  std::vector<std::string> newly_unsupported, now_supported;
+  std::set_difference(unsupported_names.begin(), unsupported_names.end(), kExpectedUnsupported.begin(),
+                      kExpectedUnsupported.end(), std::back_inserter(newly_unsupported));
+  std::set_difference(kExpectedUnsupported.begin(), kExpectedUnsupported.end(), unsupported_names.begin(),
+                      unsupported_names.end(), std::back_inserter(now_supported));
+  for (const std::string& name : newly_unsupported) ADD_FAILURE() << "unsupported now, was not: " << name;
+  for (const std::string& name : now_supported) {
+    ADD_FAILURE() << "no longer unsupported (take it off kExpectedUnsupported if it passes): " << name;
+  }
+  EXPECT_EQ(kExpectedUnsupported.size(), 46u);
 }
 
 // Known defects of the test data are few and cited; everything else is judged against the data.

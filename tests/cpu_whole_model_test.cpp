@@ -68,7 +68,7 @@ TEST_P(CpuWholeModel, MatchesOnnxRuntime) {
 
 INSTANTIATE_TEST_SUITE_P(Models, CpuWholeModel,
                          ::testing::Values("mobilenetv2", "resnet50", "yolov5s", "yolov5s_raw", "yolov8n",
-                                           "yolov8n_raw", "vit", "ocr_det", "ocr_rec", "ocr_cls"));
+                                           "yolov8n_raw", "yolov8n_large", "vit", "ocr_det", "ocr_rec", "ocr_cls"));
 
 // YOLOv8's C2f blocks split their channels with Slices whose bounds come out of Shape -> Gather -> Div:
 // ONNX inference leaves everything behind them unknown. The cpu pass list folds and re-infers until every

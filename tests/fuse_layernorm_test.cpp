@@ -14,17 +14,13 @@
 namespace npukit::passes {
 namespace {
 
+using testing::count_ops;
+
 using testing::TestGraph;
 using testing::compare_models;
 using testing::copy_model;
 using testing::int_attr;
 using testing::ints_attr;
-
-size_t count_ops(const ir::Model& model, const std::string& op) {
-  size_t count = 0;
-  for (const auto& node : model.graph->nodes()) count += node->op_type == op;
-  return count;
-}
 
 // The written forms this test covers.
 struct Form {

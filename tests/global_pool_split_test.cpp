@@ -20,15 +20,11 @@
 namespace npukit::passes {
 namespace {
 
+using testing::count_ops;
+
 using testing::TestGraph;
 using testing::compare_models;
 using testing::copy_model;
-
-size_t count_ops(const ir::Model& model, const std::string& op) {
-  size_t count = 0;
-  for (const auto& node : model.graph->nodes()) count += node->op_type == op;
-  return count;
-}
 
 ir::Model global_pool_model(const std::string& op, int64_t height, int64_t width) {
   TestGraph graph;

@@ -1,5 +1,6 @@
-// `patch` on every whole model for every built-in target: the figures it reports are those `check` finds in the
-// file it wrote, and patching that file again changes nothing (the pass list ran to a fixed point).
+// Every whole model through the one preparation path: `inspect` and `check` count the same MACs and see the same
+// shapes; `patch` for every built-in target reports the figures `check` finds in the file it wrote, and patching that
+// file again changes nothing (the pass list ran to a fixed point).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "check/target_check.h"
+#include "inspect/model_statistics.h"
 #include "onnx/onnx_export.h"
 #include "onnx_test_models.h"
 #include "patch/patch_pipeline.h"
@@ -55,6 +57,23 @@ void expect_same_figures(const check::CheckResult& reported, const check::CheckR
                                      check::Placement::fallback, check::Placement::fallback_after_first,
                                      check::Placement::rejected, check::Placement::unverified}) {
     EXPECT_EQ(reported.count(placement), file.count(placement)) << check::placement_name(placement);
+  }
+}
+
+TEST(PatchWholeModelFixedPoint, InspectAndCheckCountTheSameMacsOnThePreparedModel) {
+  for (const WholeModel& whole : whole_models()) {
+    SCOPED_TRACE(whole.name);
+    preparation::PreparationOptions options;
+    options.input_shapes = whole.input_shapes;
+    const preparation::PreparedModel prepared = preparation::load_prepared_model(whole.path, options);
+    EXPECT_EQ(prepared.report.values_with_unknown_shape, 0u);
+    const inspect::ModelStatistics statistics = inspect::compute_statistics(prepared.model);
+    EXPECT_TRUE(statistics.complete());
+    for (const targets::TargetProfile& profile : targets::builtin_target_profiles()) {
+      const check::CheckResult result = check::check_model(prepared.model, profile);
+      EXPECT_TRUE(result.macs_known) << profile.id;
+      EXPECT_EQ(result.macs_total, statistics.macs) << profile.id;
+    }
   }
 }
 

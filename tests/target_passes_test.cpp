@@ -25,6 +25,8 @@
 namespace npukit::passes {
 namespace {
 
+using testing::count_ops;
+
 using testing::TestGraph;
 using testing::compare_models;
 using testing::copy_model;
@@ -32,12 +34,6 @@ using testing::float_attr;
 using testing::int_attr;
 using testing::ints_attr;
 using testing::string_attr;
-
-size_t count_ops(const ir::Model& model, const std::string& op) {
-  size_t count = 0;
-  for (const auto& node : model.graph->nodes()) count += node->op_type == op;
-  return count;
-}
 
 // YOLOv5 v5.0's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2] concatenated,
 // written as PyTorch exports it (one Slice per axis), then a 3×3 Conv.

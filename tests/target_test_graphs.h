@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <map>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "check/target_check.h"
 #include "ir/graph.h"
 #include "passes/graph_editing.h"
 
@@ -67,5 +69,20 @@ inline ir::Attribute ints_attr(std::vector<int64_t> values) { return passes::int
 inline ir::Attribute int_attr(int64_t value) { return passes::integer_attribute(value); }
 inline ir::Attribute float_attr(double value) { return passes::float_attribute(value); }
 inline ir::Attribute string_attr(std::string value) { return passes::string_attribute(std::move(value)); }
+
+// How many nodes of a model have this op type.
+inline size_t count_ops(const ir::Model& model, const std::string& op) {
+  size_t count = 0;
+  for (const auto& node : model.graph->nodes()) count += node->op_type == op;
+  return count;
+}
+
+// The verdict of the first node of this op type (throws when there is none).
+inline const check::NodeVerdict& verdict_of(const check::CheckResult& result, const std::string& op) {
+  for (const check::NodeVerdict& node : result.nodes) {
+    if (node.op_type == op) return node;
+  }
+  throw std::runtime_error("no " + op + " node");
+}
 
 }  // namespace npukit::testing

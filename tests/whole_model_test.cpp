@@ -36,8 +36,10 @@ const std::filesystem::path manifest_path = models_directory / "reference" / "ma
 constexpr double relative_tolerance = 1e-4;
 
 // The models the suite must cover; the manifest may list more.
+// yolov8n_large: trained-scale activations (tools/models/large_activations.py), where rounding error that
+// grows with magnitude shows (issue 8).
 const std::vector<std::string> required_models = {
-    "mobilenetv2", "resnet50", "yolov5s", "yolov5s_raw", "yolov8n", "yolov8n_raw", "vit",
+    "mobilenetv2", "resnet50", "yolov5s", "yolov5s_raw", "yolov8n", "yolov8n_raw", "yolov8n_large", "vit",
     "ocr_det",     "ocr_rec",  "ocr_cls",
 };
 
@@ -99,7 +101,7 @@ TEST(WholeModel, ManifestCoversEveryModel) {
   for (const std::string& name : required_models) {
     EXPECT_TRUE(listed.count(name)) << "the manifest lacks '" << name << "': run tools/make_models.sh --force";
   }
-  EXPECT_EQ(required_models.size(), 10u);
+  EXPECT_EQ(required_models.size(), 11u);
 }
 
 class WholeModelAgainstOnnxRuntime : public ::testing::TestWithParam<std::string> {};

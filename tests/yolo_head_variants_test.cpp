@@ -31,6 +31,8 @@
 namespace npukit::passes {
 namespace {
 
+using testing::count_ops;
+
 using testing::copy_model;
 using testing::int_attr;
 using testing::ints_attr;
@@ -63,11 +65,6 @@ std::map<std::string, Tensor> reference_feeds(const std::string& name) {
 
 Tensor ort_output(const std::string& model, const std::string& output) {
   return read_npy((models_directory / "reference" / model / ("output_" + output + ".npy")).string());
-}
-
-size_t count_ops(const ir::Model& model, const std::string& op) {
-  return static_cast<size_t>(std::count_if(model.graph->nodes().begin(), model.graph->nodes().end(),
-                                           [&](const auto& node) { return node->op_type == op; }));
 }
 
 // max |a - b| / max |b| over the channels [first, first + count) of a [1, C, H, W] map b against all of a.

@@ -17,6 +17,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from models.common import calibrate_batchnorm, count_macs, fuse_conv_batchnorm, randomize_batchnorm_affine  # noqa: E402
+from models.large_activations import scale_like_trained  # noqa: E402
 from models.vit import VisionTransformer  # noqa: E402
 from models.yolov5 import YOLOv5  # noqa: E402
 from models.yolov8 import YOLOv8  # noqa: E402
@@ -47,6 +48,16 @@ def build_yolo(model_class, decode, generator):
     return fuse_conv_batchnorm(model)
 
 
+def build_yolo_large_activations(decode, generator):
+    """YOLOv8n with trained-scale weights (models/large_activations.py), exported another way: the
+    BatchNorms stay in the module and torch's exporter folds them (eval-mode Conv+BN fusion), opset 17 as
+    ultralytics exports on torch >= 1.13."""
+    model = YOLOv8(decode=decode)
+    scale_like_trained(model, generator)
+    calibrate_batchnorm(model, (2, 3, 320, 320), generator)
+    return model
+
+
 def build_vit(generator):
     return VisionTransformer().eval()
 
@@ -65,10 +76,12 @@ MODELS = {
                     ["box_stride8", "class_stride8", "box_stride16", "class_stride16",
                      "box_stride32", "class_stride32"]),
     "vit": (build_vit, (1, 3, 224, 224), 17, "input", ["logits"]),
+    "yolov8n_large": (lambda g: build_yolo_large_activations(True, g), (1, 3, 640, 640), 17, "images", ["output0"]),
 }
 
 # Seeds per model family: the raw and decoded YOLO exports share weights, so their head maps agree.
-SEEDS = {"mobilenetv2": 1, "resnet50": 2, "yolov5s": 5, "yolov5s_raw": 5, "yolov8n": 8, "yolov8n_raw": 8, "vit": 17}
+SEEDS = {"mobilenetv2": 1, "resnet50": 2, "yolov5s": 5, "yolov5s_raw": 5, "yolov8n": 8, "yolov8n_raw": 8, "vit": 17,
+         "yolov8n_large": 80}
 
 
 def export(name, output_directory, force):

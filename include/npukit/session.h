@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct SessionOptions {
   // "ref": the plain reference kernels, the model as loaded.
   std::string backend = "ref";
   int threads = 1;  // intra-op threads of the cpu backend (0: all cores); ref is single-threaded
+  // Intermediate values to hand back after each run besides the outputs (by value name, or "all" for every
+  // value the backend computes), for layer-by-layer comparison. Names refer to the graph the backend runs
+  // (on cpu: after its passes; a value fused away is an error that says so). Keeping changes nothing in
+  // how the model runs: each value is copied out as it is produced.
+  std::vector<std::string> keep_values;
 };
 
 // A model input or output as declared in the model. Dynamic dimensions are -1 with their symbol (if any)
@@ -62,6 +68,10 @@ class Session {
   // Output of the last run(), by name.
   const Tensor& output(const std::string& name) const;
 
+  // The intermediate values kept (SessionOptions::keep_values), in the order asked for; after run(),
+  // output(name) returns each of them too (plain NCHW whatever layout the backend held it in).
+  const std::vector<ValueInfo>& kept_values() const;
+
   // One call: inputs by name in, outputs by name out.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
 
@@ -87,7 +97,8 @@ class Session {
  private:
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
-  static std::unique_ptr<Session> create(std::shared_ptr<const ir::Model> model, const SessionOptions& options);
+  static std::unique_ptr<Session> create(std::shared_ptr<const ir::Model> model, const SessionOptions& options,
+                                         const std::set<std::string>& names_before_passes);
   std::unique_ptr<Impl> impl_;
 };
 

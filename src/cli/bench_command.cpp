@@ -1,10 +1,13 @@
 // npukit bench MODEL: latency of one model on one backend, as trtexec / benchmark_model report it —
-// warm-up runs, then N iterations or a time budget, percentiles, peak memory, the machine — and with
-// --profile the time per node, sorted, with the GFLOP/s of the nodes that do dot products.
+// warm-up runs, then N iterations or a time budget, mean and standard deviation, percentiles, throughput,
+// peak memory, the machine — and with --profile the time per node, sorted, with the GFLOP/s of the nodes
+// that do dot products, and the time per op type. Inputs are random unless --input gives them from .npy
+// files (as trtexec's --loadInputs), for models whose control inputs (lengths, states) need real values.
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -17,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/input_files.h"
 #include "cli/model_arguments.h"
 #include "cli/table.h"
 #include "cli/tensor_values.h"
@@ -32,6 +36,7 @@ struct BenchArguments {
   std::string model;
   std::vector<std::string> input_shapes;
   std::vector<std::string> input_values;
+  std::vector<std::string> inputs;  // NAME=FILE.npy; the other inputs get random data
   std::string backend = "cpu";
   int threads = 1;
   int warmup = 5;
@@ -104,6 +109,50 @@ struct ProfileRow {
   std::optional<double> gflops;
 };
 
+// The timed runs summed up. The standard deviation is the sample one (n - 1); one run has none.
+struct LatencySummary {
+  double mean = 0;
+  std::optional<double> standard_deviation;
+  double throughput = 0;  // inferences per second of the timed phase, wall clock, runs back to back
+};
+
+LatencySummary summarize_latencies(const std::vector<double>& latencies, double timed_phase_seconds) {
+  LatencySummary summary;
+  const double count = static_cast<double>(latencies.size());
+  double sum = 0;
+  for (double latency : latencies) sum += latency;
+  summary.mean = sum / count;
+  if (latencies.size() > 1) {
+    double squares = 0;
+    for (double latency : latencies) squares += (latency - summary.mean) * (latency - summary.mean);
+    summary.standard_deviation = std::sqrt(squares / (count - 1));
+  }
+  summary.throughput = timed_phase_seconds > 0 ? count / timed_phase_seconds : 0;
+  return summary;
+}
+
+// Per op type: how many nodes, their summed median times, and their share of the profiled total.
+struct OpTypeRow {
+  std::string op_type;
+  size_t count = 0;
+  double milliseconds = 0;
+};
+
+std::vector<OpTypeRow> summarize_op_types(const std::vector<ProfileRow>& profile) {
+  std::map<std::string, OpTypeRow> by_type;
+  for (const ProfileRow& row : profile) {
+    OpTypeRow& entry = by_type[row.op_type];
+    entry.op_type = row.op_type;
+    ++entry.count;
+    entry.milliseconds += row.milliseconds;
+  }
+  std::vector<OpTypeRow> rows;
+  for (auto& [op_type, row] : by_type) rows.push_back(row);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const OpTypeRow& a, const OpTypeRow& b) { return a.milliseconds > b.milliseconds; });
+  return rows;
+}
+
 void bench_model(const BenchArguments& arguments) {
   if (arguments.threads < 0) throw Error(ErrorKind::invalid_argument, "--threads must be 0 (all cores) or more");
   preparation::PreparationOptions preparation_options;
@@ -127,8 +176,14 @@ void bench_model(const BenchArguments& arguments) {
   const double load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
 
+  std::map<std::string, std::string> inputs_from_files;  // input name → .npy path
+  for (InputFile& file : read_input_files(arguments.inputs, session->inputs(), arguments.model)) {
+    inputs_from_files[file.name] = file.path;
+    session->set_input(file.name, std::move(file.tensor));
+  }
   std::mt19937_64 generator(arguments.seed);
   for (const ValueInfo& input : session->inputs()) {
+    if (inputs_from_files.count(input.name)) continue;
     session->set_input(input.name, random_tensor(input.dtype, Shape(input.shape.begin(), input.shape.end()), generator));
   }
   for (int i = 0; i < arguments.warmup; ++i) session->run();
@@ -148,6 +203,9 @@ void bench_model(const BenchArguments& arguments) {
       break;
     }
   }
+  const double timed_phase_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - budget_started).count();
+  const LatencySummary summary = summarize_latencies(latencies, timed_phase_seconds);
   std::vector<double> sorted = latencies;
   std::sort(sorted.begin(), sorted.end());
 
@@ -183,11 +241,12 @@ void bench_model(const BenchArguments& arguments) {
 
   const Machine machine = describe_machine();
   const double rss = peak_rss_mib();
-  const double total = [&] {
-    double sum = 0;
-    for (double latency : latencies) sum += latency;
-    return sum;
-  }();
+  const std::vector<OpTypeRow> op_types = summarize_op_types(profile);
+  double profiled_total = 0;
+  for (const ProfileRow& row : profile) profiled_total += row.milliseconds;
+  auto share_of_profile = [&](double milliseconds) {
+    return profiled_total > 0 ? milliseconds / profiled_total : 0.0;
+  };
   if (arguments.json) {
     nlohmann::json json;
     json["model"] = arguments.model;
@@ -200,7 +259,11 @@ void bench_model(const BenchArguments& arguments) {
     json["session_creation_ms"] = load_seconds * 1e3;
     json["latency_ms"] = {{"min", sorted.front() * 1e3},        {"p50", percentile(sorted, 0.5) * 1e3},
                           {"p90", percentile(sorted, 0.9) * 1e3}, {"p99", percentile(sorted, 0.99) * 1e3},
-                          {"max", sorted.back() * 1e3},         {"mean", total / static_cast<double>(latencies.size()) * 1e3}};
+                          {"max", sorted.back() * 1e3},         {"mean", summary.mean * 1e3},
+                          {"stddev", summary.standard_deviation ? nlohmann::json(*summary.standard_deviation * 1e3)
+                                                                : nlohmann::json(nullptr)}};
+    json["throughput_per_second"] = summary.throughput;
+    json["inputs_from_files"] = inputs_from_files;
     json["peak_rss_mib"] = rss;
     json["activation_arena_mib"] = static_cast<double>(session->activation_arena_bytes()) / (1 << 20);
     json["activation_arena_values"] = session->activation_arena_values();
@@ -216,6 +279,13 @@ void bench_model(const BenchArguments& arguments) {
                                    {"ms", row.milliseconds},
                                    {"gflops", row.gflops ? nlohmann::json(*row.gflops) : nlohmann::json(nullptr)}});
       }
+      json["profile_by_op_type"] = nlohmann::json::array();
+      for (const OpTypeRow& row : op_types) {
+        json["profile_by_op_type"].push_back({{"op_type", row.op_type},
+                                              {"count", row.count},
+                                              {"ms", row.milliseconds},
+                                              {"share", share_of_profile(row.milliseconds)}});
+      }
     }
     std::cout << json.dump(2) << "\n";
     return;
@@ -223,31 +293,44 @@ void bench_model(const BenchArguments& arguments) {
   std::string flags;
   for (const std::string& flag : machine.flags) flags += (flags.empty() ? "" : " ") + flag;
   std::string inputs_text;
-  for (const auto& [name, type] : input_shapes_used) inputs_text += (inputs_text.empty() ? "" : ", ") + name + " " + type;
-  std::cout << "model       " << arguments.model << "\ninputs      " << inputs_text << " (random, seed " << arguments.seed
-            << ")\nbackend     " << arguments.backend << ", " << arguments.threads
+  for (const auto& [name, type] : input_shapes_used) {
+    const auto file = inputs_from_files.find(name);
+    inputs_text += (inputs_text.empty() ? "" : ", ") + name + " " + type +
+                   (file != inputs_from_files.end() ? " (from " + file->second + ")"
+                                                    : " (random, seed " + std::to_string(arguments.seed) + ")");
+  }
+  std::cout << "model       " << arguments.model << "\ninputs      " << inputs_text << "\nbackend     " << arguments.backend << ", " << arguments.threads
             << " thread(s)\nmachine     " << machine.cpu << ", " << machine.hardware_threads
             << " hardware threads\ncpu flags   " << flags << "\nruns        " << arguments.warmup << " warm-up, "
             << latencies.size() << " timed\nsession     created in " << format_seconds(load_seconds)
             << "\nactivations " << format_number(static_cast<double>(session->activation_arena_bytes()) / (1 << 20), 4)
             << " MiB arena, " << session->activation_arena_values() << " values planned by lifetime\n";
-  Table table({{"min", Align::right}, {"p50", Align::right}, {"p90", Align::right}, {"p99", Align::right},
-               {"max", Align::right}, {"peak RSS", Align::right}});
-  table.add_row({format_seconds(sorted.front()), format_seconds(percentile(sorted, 0.5)),
+  Table table({{"mean", Align::right}, {"std dev", Align::right}, {"min", Align::right}, {"p50", Align::right},
+               {"p90", Align::right}, {"p99", Align::right}, {"max", Align::right}, {"throughput", Align::right},
+               {"peak RSS", Align::right}});
+  table.add_row({format_seconds(summary.mean),
+                 summary.standard_deviation ? format_seconds(*summary.standard_deviation) : "unknown (1 run)",
+                 format_seconds(sorted.front()), format_seconds(percentile(sorted, 0.5)),
                  format_seconds(percentile(sorted, 0.9)), format_seconds(percentile(sorted, 0.99)),
-                 format_seconds(sorted.back()), format_number(rss, 4) + " MiB"});
+                 format_seconds(sorted.back()), format_number(summary.throughput, 4) + " /s",
+                 format_number(rss, 4) + " MiB"});
   table.print(std::cout, 2);
+  std::cout << "throughput: inferences per second over the timed runs, one after another on one session\n";
   if (arguments.profile) {
-    double profiled_total = 0;
-    for (const ProfileRow& row : profile) profiled_total += row.milliseconds;
     std::cout << "profile (median per node, slowest first)\n";
     Table rows({{"node"}, {"op"}, {"backend"}, {"ms", Align::right}, {"share", Align::right}, {"GFLOP/s", Align::right}});
     for (const ProfileRow& row : profile) {
       rows.add_row({row.node, row.op_type, row.backend, format_number(row.milliseconds, 4),
-                    format_number(profiled_total > 0 ? 100 * row.milliseconds / profiled_total : 0, 3) + "%",
-                    row.gflops ? format_number(*row.gflops, 4) : "-"});
+                    format_percent(share_of_profile(row.milliseconds)), row.gflops ? format_number(*row.gflops, 4) : "-"});
     }
     rows.print(std::cout, 2);
+    std::cout << "profile by op type (the nodes above summed, slowest first)\n";
+    Table types({{"op"}, {"nodes", Align::right}, {"total ms", Align::right}, {"share", Align::right}});
+    for (const OpTypeRow& row : op_types) {
+      types.add_row({row.op_type, std::to_string(row.count), format_number(row.milliseconds, 4),
+                     format_percent(share_of_profile(row.milliseconds))});
+    }
+    types.print(std::cout, 2);
   }
 }
 
@@ -267,6 +350,11 @@ void register_bench_command(CLI::App& app) {
   command->add_option("--min-iterations", arguments->min_iterations, "Timed runs even past the budget (default 10)")
       ->type_name("N");
   command->add_option("--seed", arguments->seed, "Seed of the random inputs (default 0)")->type_name("N");
+  command->add_option("--input,-i", arguments->inputs,
+                      "An input from a .npy file instead of random data: NAME=FILE.npy (repeat per input)")
+      ->type_name("NAME=FILE")
+      ->take_all()
+      ->allow_extra_args(false);
   command->add_flag("--profile", arguments->profile, "Time every node and print them, slowest first");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);

@@ -1,5 +1,6 @@
 #include "cli/check_report.h"
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -22,17 +23,27 @@ std::string node_label(const NodeVerdict& node) {
   return node.name.empty() ? "#" + std::to_string(node.index) : node.name;
 }
 
-std::string percent(double share) {
-  std::ostringstream text;
-  text.setf(std::ios::fixed);
-  text.precision(1);
-  text << share * 100.0 << "%";
-  return text.str();
+// Profiles name their accelerator and fallback device ("NPU", "CPU"); a target whose profile has no fallback
+// device ("none": an op it lacks cannot run at all) gets no "nodes on the none" line.
+bool has_fallback_device(const CheckResult& result) {
+  return result.fallback_policy != "none" && !result.fallback_device.empty() && result.fallback_device != "none";
+}
+
+std::string accelerator_name(const CheckResult& result) {
+  return result.accelerator.empty() ? std::string("accelerator") : result.accelerator;
+}
+
+// Where NMS runs is a fact of the target that matters only to a model that ends in detection
+// post-processing (a YOLO head, or an NMS node of its own): a speech model gets no NMS line.
+bool has_detection_postprocess(const CheckResult& result) {
+  if (result.has_yolo_postprocess) return true;
+  return std::any_of(result.nodes.begin(), result.nodes.end(),
+                     [](const NodeVerdict& node) { return node.op_type == "NonMaxSuppression"; });
 }
 
 std::string mac_share_text(const CheckResult& result) {
   if (!result.macs_known && result.macs_total == 0) return "unknown (shapes unknown)";
-  std::string text = percent(result.accelerator_mac_share());
+  std::string text = format_percent(result.accelerator_mac_share());
   if (!result.macs_known) text += " (some shapes unknown)";
   return text;
 }
@@ -86,15 +97,15 @@ void print_table(std::ostream& out, const Table& table, const CheckResult& resul
 
 std::string placement_label(const CheckResult& result, Placement placement) {
   switch (placement) {
-    case Placement::accelerator: return result.accelerator;
-    case Placement::accelerator_with_condition: return result.accelerator + "+cond";
+    case Placement::accelerator: return accelerator_name(result);
+    case Placement::accelerator_with_condition: return accelerator_name(result) + "+cond";
     case Placement::unverified: return "unverified";
     case Placement::fallback: return result.fallback_device;
     case Placement::fallback_after_first: return result.fallback_device + " (after)";
     case Placement::rejected: return "rejected";
     case Placement::folded: return "folded";
   }
-  return result.accelerator;
+  return accelerator_name(result);
 }
 
 void print_check_report(std::ostream& out, const CheckResult& result, const std::string& model,
@@ -114,11 +125,11 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
                    node.patch.empty() ? node.fix : "patch: " + node.patch});
   }
   if (listed) {
-    out << (options.every_node ? "every node\n" : "nodes that leave the " + result.accelerator + " or carry a condition\n");
+    out << (options.every_node ? "every node\n" : "nodes that leave the " + accelerator_name(result) + " or carry a condition\n");
     print_table(out, nodes, result, options.color, 120);
     out << "\n";
   } else {
-    out << "every node runs on the " << result.accelerator << " without conditions\n\n";
+    out << "every node runs on the " << accelerator_name(result) << " without conditions\n\n";
   }
 
   if (!result.subgraph_nodes.empty()) {
@@ -131,7 +142,8 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
     std::string op_counts;
     for (const auto& [op, count] : ops) op_counts += (op_counts.empty() ? "" : ", ") + std::to_string(count) + " " + op;
     out << "inside If/Loop/Scan bodies: " << result.subgraph_nodes.size() << " nodes (" << op_counts << "), "
-        << off_accelerator << " of them on the " << result.fallback_device
+        << off_accelerator << " of them "
+        << (has_fallback_device(result) ? "on the " + result.fallback_device : std::string("rejected"))
         << " with the node that holds them; their MACs count with it\n";
     if (options.every_node) {
       Table bodies({{"inside"}, {"node"}, {"op"}, {"MACs", Align::right}, {"placement"}, {"why"}});
@@ -149,7 +161,9 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
   Table segments({{"segment", Align::right}, {"device"}, {"nodes", Align::right}, {"first"}, {"last"}, {"MACs", Align::right}});
   for (size_t i = 0; i < result.segments.size(); ++i) {
     const check::Segment& segment = result.segments[i];
-    segments.add_row({std::to_string(i + 1), segment.device, std::to_string(segment.node_count),
+    // Without a fallback device the nodes off the accelerator run nowhere: the toolkit refuses them.
+    const std::string device = segment.on_accelerator || has_fallback_device(result) ? segment.device : "rejected";
+    segments.add_row({std::to_string(i + 1), device, std::to_string(segment.node_count),
                       node_label(result.nodes[segment.first_node]), node_label(result.nodes[segment.last_node]),
                       format_count(static_cast<double>(segment.macs))});
   }
@@ -157,17 +171,19 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
   out << "\n";
 
   Table summary({{"figure"}, {"value", Align::right}});
-  summary.add_row({"MACs on the " + result.accelerator,
+  summary.add_row({"MACs on the " + accelerator_name(result),
                    mac_share_text(result) + (result.macs_total > 0 ? " of " + format_count(static_cast<double>(result.macs_total)) : "")});
   if (result.macs_unverified) {
-    summary.add_row({"  of which unverified", percent(static_cast<double>(result.macs_unverified) /
+    summary.add_row({"  of which unverified", format_percent(static_cast<double>(result.macs_unverified) /
                                                       static_cast<double>(std::max<int64_t>(result.macs_total, 1)))});
   }
   summary.add_row({"nodes " + placement_label(result, Placement::accelerator) + " / +cond",
                    std::to_string(result.count(Placement::accelerator)) + " / " +
                        std::to_string(result.count(Placement::accelerator_with_condition))});
-  summary.add_row({"nodes on the " + result.fallback_device,
-                   std::to_string(result.count(Placement::fallback) + result.count(Placement::fallback_after_first))});
+  if (has_fallback_device(result)) {
+    summary.add_row({"nodes on the " + result.fallback_device,
+                     std::to_string(result.count(Placement::fallback) + result.count(Placement::fallback_after_first))});
+  }
   if (result.count(Placement::rejected)) summary.add_row({"nodes rejected", std::to_string(result.count(Placement::rejected))});
   if (result.count(Placement::unverified)) summary.add_row({"nodes unverified", std::to_string(result.count(Placement::unverified))});
   summary.add_row({"segments", std::to_string(result.segments.size())});
@@ -175,7 +191,7 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
   summary.add_row({"fallback policy", result.fallback_policy});
   summary.add_row({"toolkit accepts the model", result.compiles ? "yes" : "no"});
   print_table(out, summary, result, false);
-  out << "\nNMS on this target: " << result.nms << "\n";
+  if (has_detection_postprocess(result)) out << "\nNMS on this target: " << result.nms << "\n";
   if (result.has_yolo_postprocess) {
     out << "YOLO head found: `npukit patch MODEL --target " << result.target_id
         << " -o OUT.onnx` cuts off its decode (if the graph has one), gives box and score maps apart and writes the "
@@ -204,15 +220,17 @@ void print_check_summary(std::ostream& out, const std::vector<CheckResult>& resu
     std::istringstream lines(text);
     std::string line;
     text.clear();
-    size_t row = 0;
+    // A row may wrap onto more lines; its first line is the one with the target id (never wrapped).
+    size_t line_number = 0, row = 0;
     while (std::getline(lines, line)) {
-      if (row >= 2 && row - 2 < results.size()) {
-        const CheckResult& result = results[row - 2];
+      if (line_number >= 2 && line.size() > 2 && line[2] != ' ' && line_number > 2) ++row;
+      if (line_number >= 2 && row < results.size()) {
+        const CheckResult& result = results[row];
         const char* paint = !result.compiles ? kRed : result.accelerator_mac_share() < 1.0 || result.segments.size() > 1 ? kYellow : kGreen;
         line = paint + line + kReset;
       }
       text += line + "\n";
-      ++row;
+      ++line_number;
     }
   }
   out << text;
@@ -294,10 +312,15 @@ std::string check_markdown(const std::vector<CheckResult>& results, const std::s
   }
   for (const CheckResult& result : results) {
     out << "\n## " << result.target_name << " (`" << result.target_id << "`)\n\n";
-    out << "- MACs on the " << result.accelerator << ": " << mac_share_text(result) << "\n";
+    out << "- MACs on the " << accelerator_name(result) << ": " << mac_share_text(result) << "\n";
     out << "- segments: " << result.segments.size() << "; transfers per inference: " << transfers_text(result) << "\n";
-    out << "- unsupported ops: " << result.fallback_policy << " fallback to the " << result.fallback_device << "\n";
-    out << "- NMS: " << result.nms << "\n\n";
+    if (has_fallback_device(result)) {
+      out << "- unsupported ops: " << result.fallback_policy << " fallback to the " << result.fallback_device << "\n";
+    } else {
+      out << "- unsupported ops: no fallback device; the toolkit refuses the model\n";
+    }
+    if (has_detection_postprocess(result)) out << "- NMS: " << result.nms << "\n";
+    out << "\n";
     bool header = false;
     for (const NodeVerdict& node : result.nodes) {
       if (node.placement == Placement::accelerator || node.placement == Placement::folded) continue;
@@ -310,7 +333,7 @@ std::string check_markdown(const std::vector<CheckResult>& results, const std::s
       out << "| `" << node_label(node) << "` | " << node.op_type << " | " << placement_label(result, node.placement)
           << " | " << reason << " | " << (node.patch.empty() ? node.fix : "`npukit patch`: " + node.patch) << " |\n";
     }
-    if (!header) out << "Every node runs on the " << result.accelerator << " without conditions.\n";
+    if (!header) out << "Every node runs on the " << accelerator_name(result) << " without conditions.\n";
   }
   return out.str();
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/table.h"
 #include "conformance/conformance_runner.h"
 
 namespace npukit::cli {
@@ -64,10 +65,10 @@ void print_table(const std::vector<conformance::TestResult>& results, bool verbo
   std::cout << std::left << std::setw(34) << "TOTAL" << std::right << std::setw(8) << totals.passed << std::setw(8)
             << totals.wrong << std::setw(13) << totals.unsupported << std::setw(8) << totals.error << std::setw(10)
             << totals.disputed << "\n\n";
-  const double percent = totals.total() ? 100.0 * static_cast<double>(totals.passed) / static_cast<double>(totals.total()) : 0;
-  std::cout << totals.total() << " tests: " << totals.passed << " passed (" << std::fixed << std::setprecision(1)
-            << percent << "%), " << totals.wrong << " wrong, " << totals.unsupported << " unsupported, " << totals.error
-            << " error, " << totals.disputed << " disputed (test data contradicts the spec)\n";
+  const std::string passed_share =
+      totals.total() ? format_percent(static_cast<double>(totals.passed) / static_cast<double>(totals.total())) : "-";
+  std::cout << totals.total() << " tests: " << totals.passed << " passed (" << passed_share << "), " << totals.wrong
+            << " wrong, " << totals.unsupported << " unsupported, " << totals.error << " error, " << totals.disputed << " disputed (test data contradicts the spec)\n";
   bool header = false;
   for (const auto& result : results) {
     if (result.status == conformance::TestStatus::passed) continue;

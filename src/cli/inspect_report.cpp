@@ -111,11 +111,7 @@ void print_inspect_report(std::ostream& out, const inspect::ModelStatistics& sta
   for (const auto& [op, count] : ops) {
     int64_t macs = macs_by_op[op];
     std::string share = "-";
-    if (statistics.macs > 0 && macs > 0) {
-      char buffer[32];
-      std::snprintf(buffer, sizeof buffer, "%.1f%%", 100.0 * static_cast<double>(macs) / statistics.macs);
-      share = buffer;
-    }
+    if (statistics.macs > 0 && macs > 0) share = format_percent(static_cast<double>(macs) / statistics.macs);
     histogram.add_row({op, std::to_string(count), macs ? format_count(static_cast<double>(macs)) : "-", share});
   }
   histogram.print(out, 2);

@@ -30,6 +30,27 @@ size_t parse_memory_size(const std::string& text) {
   return static_cast<size_t>(number * scale);
 }
 
+// The MODEL a subcommand was given, or empty for commands without one (targets, conformance).
+std::string model_argument(const CLI::App& app) {
+  for (const CLI::App* command : app.get_subcommands()) {
+    const CLI::Option* model = command->get_option_no_throw("model");
+    if (model != nullptr && model->count() > 0) return model->as<std::string>();
+  }
+  return {};
+}
+
+// Every error about the model names its file (DESIGN.md decision 6). Errors raised where only a node or a
+// tensor is known (shape inference after passes, kernel preparation, the tensor memory limit) carry no file;
+// the model the command was given is that file. Errors about an option or another file (invalid_argument
+// without a node, i/o) already say what they concern and are left as they are.
+npukit::Error with_model_file(const npukit::Error& error, const CLI::App& app) {
+  if (!error.file().empty()) return error;
+  const bool about_the_model = !error.node().empty() || (error.kind() != npukit::ErrorKind::invalid_argument &&
+                                                          error.kind() != npukit::ErrorKind::io);
+  const std::string model = model_argument(app);
+  return about_the_model && !model.empty() ? error.with_file(model) : error;
+}
+
 }  // namespace
 
 // OpenMP (under oneDNN and the cpu kernels) waits between parallel regions. Spinning without bound burns
@@ -68,13 +89,14 @@ int main(int argc, char** argv) {
   npukit::cli::register_bench_command(app);
   npukit::cli::register_detect_command(app);
   npukit::cli::register_classify_command(app);
+  npukit::cli::register_version_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     // --help and --version are "errors" with code 0; every real usage error exits 1 like other errors.
     return app.exit(error) == 0 ? 0 : 1;
   } catch (const npukit::Error& error) {
-    std::cerr << "npukit: error: " << error.what() << "\n";
+    std::cerr << "npukit: error: " << with_model_file(error, app).what() << "\n";
     return 1;
   } catch (const std::exception& error) {
     std::cerr << "npukit: internal error: " << error.what() << "\n(please report this with the command line)\n";

@@ -101,6 +101,20 @@ nlohmann::json preparation_json(const preparation::PreparedModel& prepared) {
   return json;
 }
 
+std::string input_shape_example(const ValueInfo& input) {
+  ir::Value value;
+  value.name = input.name;
+  if (input.has_shape) {
+    std::vector<ir::Dim> dims;
+    for (size_t axis = 0; axis < input.shape.size(); ++axis) {
+      const std::string symbol = axis < input.dim_names.size() ? input.dim_names[axis] : "";
+      dims.push_back(input.shape[axis] >= 0 ? ir::Dim::fixed(input.shape[axis]) : ir::Dim::symbolic(symbol));
+    }
+    value.type.shape = std::move(dims);
+  }
+  return preparation::input_shape_example(value);
+}
+
 std::string describe_dims(const std::vector<int64_t>& shape, const std::vector<std::string>& dim_names) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i) {

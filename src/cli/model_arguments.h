@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/graph.h"
+#include "npukit/session.h"
 #include "preparation/model_preparation.h"
 
 namespace npukit::cli {
@@ -41,6 +42,9 @@ nlohmann::json preparation_json(const preparation::PreparedModel& prepared);
 
 // The help text of MODEL arguments.
 std::string model_argument_help();
+
+// preparation::input_shape_example for an input as a Session declares it ("state=1,D1,16").
+std::string input_shape_example(const ValueInfo& input);
 
 // "[1, 3, ?, ?]" with symbols for dynamic dims, for messages.
 std::string describe_dims(const std::vector<int64_t>& shape, const std::vector<std::string>& dim_names);

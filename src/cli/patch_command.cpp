@@ -34,12 +34,6 @@ struct PatchArguments {
   std::vector<std::string> input_values;
 };
 
-std::string percent(double share) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f%%", share * 100.0);
-  return text;
-}
-
 void run_patch(const PatchArguments& arguments) {
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, false);
   const targets::TargetProfile& profile = profiles.front();
@@ -111,7 +105,7 @@ void run_patch(const PatchArguments& arguments) {
   std::cout << "  (passes repeated until nothing changed: " << report.rounds << " round" << (report.rounds == 1 ? "" : "s")
             << "; figures after are those of the written file)\n\n";
   Table summary({{"figure"}, {"before", Align::right}, {"after", Align::right}});
-  summary.add_row({"MACs on the " + after.accelerator, percent(before.accelerator_mac_share()), percent(after.accelerator_mac_share())});
+  summary.add_row({"MACs on the " + after.accelerator, format_percent(before.accelerator_mac_share()), format_percent(after.accelerator_mac_share())});
   summary.add_row({"segments", std::to_string(before.segments.size()), std::to_string(after.segments.size())});
   summary.add_row({"transfers per inference", std::to_string(before.transfers.size()), std::to_string(after.transfers.size())});
   summary.add_row({"nodes off the " + after.accelerator,

@@ -24,9 +24,11 @@ class Progress {
   void finish();
 
   bool active() const { return active_; }
-  // The text the bar would draw, for tests: "label [#####     ] 3/6 detail".
+  // The text the bar would draw, for tests: "label [#####     ] 3/6 detail". With `line_width` (0: no
+  // limit) a long detail (a model path) is shortened in the middle so the line fits: a line that wraps
+  // cannot be erased by the next redraw and leaves a trail on the terminal.
   static std::string render(const std::string& label, int64_t done, int64_t total, const std::string& detail,
-                            int bar_width);
+                            int bar_width, size_t line_width = 0);
 
  private:
   std::string label_;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/input_files.h"
 #include "cli/model_arguments.h"
 #include "cli/progress.h"
 #include "cli/table.h"
@@ -33,6 +34,7 @@ struct RunArguments {
   std::string backend = "cpu";
   int threads = 1;
   bool json = false;
+  std::vector<std::string> keep;  // intermediate values to write besides the outputs (--keep)
 };
 
 struct PreparedInput {
@@ -40,63 +42,6 @@ struct PreparedInput {
   std::string source;  // the .npy path, or "random"
   Tensor tensor;
 };
-
-// numpy's name for a dtype, so the user knows what to pass to astype().
-std::string numpy_dtype(DType dtype) {
-  switch (dtype) {
-    case DType::f32: return "float32";
-    case DType::f16: return "float16";
-    case DType::f64: return "float64";
-    case DType::i8: return "int8";
-    case DType::u8: return "uint8";
-    case DType::i16: return "int16";
-    case DType::u16: return "uint16";
-    case DType::i32: return "int32";
-    case DType::u32: return "uint32";
-    case DType::i64: return "int64";
-    case DType::u64: return "uint64";
-    case DType::boolean: return "bool";
-    default: return std::string(dtype_name(dtype));
-  }
-}
-
-std::string input_names(const std::vector<ValueInfo>& inputs) {
-  std::string names;
-  for (const ValueInfo& input : inputs) names += (names.empty() ? "" : ", ") + input.name;
-  return names.empty() ? "none" : names;
-}
-
-const ValueInfo& find_input(const std::vector<ValueInfo>& inputs, const std::string& name, const std::string& model) {
-  for (const ValueInfo& input : inputs) {
-    if (input.name == name) return input;
-  }
-  throw Error(ErrorKind::invalid_argument,
-              "the model has no input named '" + name + "'; its inputs are: " + input_names(inputs), model);
-}
-
-// Checks a tensor read from a file against the model's declaration, with a message that says what to do.
-void check_input(const ValueInfo& input, const Tensor& tensor, const std::string& path, const std::string& model) {
-  if (tensor.dtype() != input.dtype) {
-    throw Error(ErrorKind::invalid_argument,
-                "input '" + input.name + "' must be " + std::string(dtype_name(input.dtype)) + " but " + path +
-                    " holds " + std::string(dtype_name(tensor.dtype())) + "; convert it, e.g. np.save('" + path + "', array.astype(np." +
-                    numpy_dtype(input.dtype) + "))",
-                model);
-  }
-  if (!input.has_shape) return;
-  bool matches = input.shape.size() == tensor.rank();
-  for (size_t i = 0; matches && i < input.shape.size(); ++i) {
-    matches = input.shape[i] < 0 || input.shape[i] == tensor.dim(i);
-  }
-  if (!matches) {
-    throw Error(ErrorKind::invalid_argument,
-                "input '" + input.name + "' must have shape " + describe_dims(input.shape, input.dim_names) +
-                    " but " + path + " holds " + shape_to_string(tensor.shape()) +
-                    "; save an array of that shape (or, if the model's dims are dynamic, fix them with "
-                    "--input-shape " + input.name + "=...)",
-                model);
-  }
-}
 
 // The shapes of the .npy files given with --input, by input name ("" for a bare FILE); files that cannot be
 // read are left out here and reported with their input below.
@@ -120,45 +65,9 @@ std::map<std::string, std::vector<int64_t>> shapes_of_input_files(const std::vec
 std::vector<PreparedInput> prepare_inputs(const RunArguments& arguments, const std::vector<ValueInfo>& declared) {
   std::vector<PreparedInput> prepared;
   std::set<std::string> given;
-  for (const std::string& argument : arguments.inputs) {
-    std::string name, path;
-    size_t equals = argument.find('=');
-    if (equals == std::string::npos) {
-      // A bare file is fine for a model with one input.
-      if (declared.size() != 1) {
-        throw Error(ErrorKind::invalid_argument,
-                    "--input '" + argument + "' names no input; use --input NAME=FILE.npy (inputs: " +
-                        input_names(declared) + ")",
-                    arguments.model);
-      }
-      name = declared[0].name;
-      path = argument;
-    } else {
-      name = argument.substr(0, equals);
-      path = argument.substr(equals + 1);
-    }
-    const ValueInfo& input = find_input(declared, name, arguments.model);
-    if (!given.insert(name).second) {
-      throw Error(ErrorKind::invalid_argument, "input '" + name + "' is given twice", arguments.model);
-    }
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(path, error)) {
-      throw Error(ErrorKind::io,
-                  "cannot read input '" + name + "': no such file '" + path + "'; check the path (save arrays "
-                  "with numpy.save)",
-                  arguments.model);
-    }
-    Tensor tensor;
-    try {
-      tensor = read_npy(path);
-    } catch (const Error& failure) {
-      throw Error(failure.kind(),
-                  "input '" + name + "' from '" + path + "' is not a readable .npy file (" + failure.reason() +
-                      "); write it with numpy.save(path, array)",
-                  arguments.model);
-    }
-    check_input(input, tensor, path, arguments.model);
-    prepared.push_back({name, path, std::move(tensor)});
+  for (InputFile& file : read_input_files(arguments.inputs, declared, arguments.model)) {
+    given.insert(file.name);
+    prepared.push_back({file.name, file.path, std::move(file.tensor)});
   }
 
   std::mt19937_64 generator(arguments.seed);
@@ -176,7 +85,7 @@ std::vector<PreparedInput> prepare_inputs(const RunArguments& arguments, const s
       throw Error(ErrorKind::invalid_argument,
                   "input '" + input.name + "' has dynamic dims " +
                       (input.has_shape ? describe_dims(input.shape, input.dim_names) : std::string("(rank unknown)")) +
-                      "; choose them with --input-shape " + input.name + "=D0,D1,... to use --random-input",
+                      "; choose them with --input-shape " + input_shape_example(input) + " to use --random-input",
                   arguments.model);
     }
     prepared.push_back({input.name, "random", random_tensor(input.dtype, input.shape, generator)});
@@ -208,6 +117,7 @@ void run_model(const RunArguments& arguments) {
   SessionOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
+  options.keep_values = arguments.keep;
   std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
 
   progress.update(1, "reading inputs");
@@ -228,7 +138,9 @@ void run_model(const RunArguments& arguments) {
       throw Error(ErrorKind::io, "cannot create the output directory: " + error.message(), arguments.output_dir);
     }
     std::set<std::string> used;
-    for (const ValueInfo& output : session->outputs()) {
+    std::vector<ValueInfo> written = session->outputs();
+    written.insert(written.end(), session->kept_values().begin(), session->kept_values().end());
+    for (const ValueInfo& output : written) {
       // Two names may sanitize alike ("a/b", "a:b"): number the later ones.
       std::string base = sanitize_file_name(output.name), file = base;
       for (int suffix = 1; !used.insert(file).second; ++suffix) file = base + "_" + std::to_string(suffix);
@@ -269,6 +181,14 @@ void run_model(const RunArguments& arguments) {
                                     return values;
                                   }()}});
     }
+    json["kept"] = nlohmann::json::array();
+    for (const ValueInfo& value : session->kept_values()) {
+      const Tensor& tensor = session->output(value.name);
+      json["kept"].push_back({{"name", value.name},
+                              {"dtype", std::string(dtype_name(tensor.dtype()))},
+                              {"shape", tensor.shape()},
+                              {"file", files.count(value.name) ? nlohmann::json(files[value.name]) : nlohmann::json(nullptr)}});
+    }
     std::cout << json.dump(2) << "\n";
     return;
   }
@@ -298,6 +218,11 @@ void run_model(const RunArguments& arguments) {
   }
   output_table.print(std::cout, 2, 60);
   std::cout << "wall time  " << format_seconds(seconds) << " (run only, " << arguments.backend << " backend)\n";
+  if (!session->kept_values().empty()) {
+    std::cout << "kept       " << session->kept_values().size() << " intermediate value(s)"
+              << (arguments.output_dir.empty() ? " (give --output-dir to write them)" : ", written with the outputs")
+              << "\n";
+  }
   if (!files.empty()) std::cout << "written    " << files.size() << " file(s) to " << arguments.output_dir << "\n";
   for (const std::string& warning : warnings) std::cout << "warning: " << warning << "\n";
 }
@@ -323,6 +248,11 @@ void register_run_command(CLI::App& app) {
   command->add_option("--threads,-t", arguments->threads, "Intra-op threads of the cpu backend (default 1; 0 = all cores)")
       ->type_name("N");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
+  command->add_option("--keep", arguments->keep,
+                      "Also write this intermediate value (repeat per value; 'all' = every value the backend "
+                      "computes), to compare layer by layer: tools/compare_layers.py")
+      ->type_name("NAME|all")
+      ->allow_extra_args(false);
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_model(*arguments); });
 }

@@ -28,6 +28,12 @@ std::string policy_text(targets::FallbackPolicy policy) {
   return "per segment";
 }
 
+// "per segment → CPU"; a target without a fallback device says so instead of "none → none".
+std::string fallback_text(const targets::TargetProfile& profile) {
+  if (profile.fallback_policy == targets::FallbackPolicy::none) return "none (refused)";
+  return policy_text(profile.fallback_policy) + " → " + profile.fallback_device;
+}
+
 nlohmann::json fact_json(const targets::Fact& fact) {
   if (!fact.known) return {{"known", false}, {"why", fact.text}};
   nlohmann::json json{{"known", true}, {"text", fact.text}, {"source", fact.source}};
@@ -87,7 +93,12 @@ void print_profile(const targets::TargetProfile& profile) {
   };
   std::cout << profile.name << " (" << profile.id << ")  from " << profile.file << "\n";
   std::cout << "  toolkit: " << profile.toolkit << "\n";
-  std::cout << "  unsupported ops: " << policy_text(profile.fallback_policy) << " fallback to " << profile.fallback_device << "\n";
+  if (profile.fallback_policy == targets::FallbackPolicy::none) {
+    std::cout << "  unsupported ops: no fallback device; the toolkit refuses the model\n";
+  } else {
+    std::cout << "  unsupported ops: " << policy_text(profile.fallback_policy) << " fallback to " << profile.fallback_device
+              << "\n";
+  }
   line("op list", profile.ops_basis);
   std::cout << "  dtypes: ";
   for (const std::string& dtype : profile.dtypes) std::cout << dtype << " ";
@@ -132,7 +143,7 @@ void run_targets(const TargetsArguments& arguments) {
   for (const targets::TargetProfile& profile : profiles) {
     const targets::Fact& sram = profile.memory.on_chip_sram_bytes;
     table.add_row({profile.id, profile.name, profile.compute.tops_int8.known ? profile.compute.tops_int8.text : "unknown",
-                   std::to_string(profile.ops.size()), policy_text(profile.fallback_policy) + " → " + profile.fallback_device,
+                   std::to_string(profile.ops.size()), fallback_text(profile),
                    profile.nms.known ? profile.nms.text.substr(0, profile.nms.text.find(':')) : "unknown",
                    sram.known && sram.number ? format_bytes(*sram.number) : "unknown",
                    profile.memory.link.display()});

@@ -9,7 +9,13 @@ namespace npukit {
 
 namespace {
 std::atomic<size_t> memory_limit_bytes{size_t{16} << 30};
+
+// "16384 MiB" for whole MiB, else bytes: a limit of 1K is not "0 MiB".
+std::string memory_limit_text(size_t limit) {
+  return limit >= (size_t{1} << 20) && limit % (size_t{1} << 20) == 0 ? std::to_string(limit >> 20) + " MiB"
+                                                                         : std::to_string(limit) + " bytes";
 }
+}  // namespace
 
 size_t tensor_memory_limit() { return memory_limit_bytes.load(); }
 void set_tensor_memory_limit(size_t bytes) { memory_limit_bytes.store(bytes); }
@@ -46,8 +52,8 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   if (static_cast<uint64_t>(element_count_) > limit / element_size) {
     throw Error(ErrorKind::resource_limit,
                 "tensor of shape " + shape_to_string(shape_) + " and type " + std::string(dtype_name(dtype)) +
-                    " needs more than the memory limit of " + std::to_string(limit >> 20) +
-                    " MiB (raise it with --memory-limit if the model really needs it)");
+                    " needs more than the memory limit of " + memory_limit_text(limit) +
+                    " (raise it with --memory-limit if the model really needs it)");
   }
   size_t bytes = static_cast<size_t>(element_count_) * element_size;
   // Always allocate at least one byte so data_ is never null, and zero-fill: kernels may rely on it.

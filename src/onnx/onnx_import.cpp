@@ -307,6 +307,26 @@ void check_ranks_libonnx_trusts(const onnx::GraphProto& graph) {
 
 // ---- step 5 --------------------------------------------------------------------------------------------
 
+// A declared shape whose known dims multiply past int64 describes a tensor that cannot exist; every size
+// computed from it later (bytes, MACs, transfers) would overflow in silence. A dim of 0 makes the tensor
+// empty, whatever the others say.
+void reject_overflowing_dims(const std::vector<ir::Dim>& dims, const std::string& name) {
+  int64_t count = 1;
+  bool overflows = false;
+  for (const ir::Dim& dim : dims) {
+    if (!dim.is_static()) continue;
+    if (dim.value == 0) return;
+    if (count > std::numeric_limits<int64_t>::max() / dim.value) overflows = true;
+    else count *= dim.value;
+  }
+  if (overflows) {
+    std::string shape;
+    for (const ir::Dim& dim : dims) shape += (shape.empty() ? "" : ", ") + dim.to_string();
+    throw Error(ErrorKind::invalid_model, "value '" + name + "' declares shape [" + shape +
+                                              "], whose element count overflows 64 bits");
+  }
+}
+
 ir::TensorType convert_type(const onnx::TypeProto& type, const std::string& name) {
   ir::TensorType result;
   switch (type.value_case()) {
@@ -326,6 +346,7 @@ ir::TensorType convert_type(const onnx::TypeProto& type, const std::string& name
             dims.push_back(ir::Dim{});
           }
         }
+        reject_overflowing_dims(dims, name);
         result.shape = std::move(dims);
       }
       return result;

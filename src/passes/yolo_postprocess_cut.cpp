@@ -102,6 +102,8 @@ YoloCutResult cut_yolo_postprocess(ir::Model& model) {
   }
 
   // Old outputs go with the post-processing; the head maps replace them.
+  std::vector<std::string> names_before;
+  for (const ir::Value* output : graph.outputs) names_before.push_back(output->name);
   for (ir::Value* output : graph.outputs) output->is_graph_output = false;
   graph.outputs.clear();
   nlohmann::json outputs = nlohmann::json::array();
@@ -152,7 +154,17 @@ YoloCutResult cut_yolo_postprocess(ir::Model& model) {
 
   nlohmann::json sidecar = make_yolo_sidecar(model, *head, outputs, result.pass.notes);
   result.sidecar_json = sidecar.dump(2);
-  result.pass.rewrites = static_cast<int>(head->levels.size());
+  std::vector<std::string> names_after;
+  for (const ir::Value* output : graph.outputs) names_after.push_back(output->name);
+  // A head already cut (the output of an earlier patch) matches again with nothing to do: no rewrite, so the pass
+  // list reaches its fixed point; the sidecar is written all the same.
+  const bool unchanged = removed == 0 && replaced_convs.empty() && names_after == names_before;
+  result.pass.rewrites = unchanged ? 0 : static_cast<int>(head->levels.size());
+  if (unchanged) {
+    result.pass.notes.insert(result.pass.notes.begin(), "the head maps are already the outputs (" +
+                                                            std::to_string(head->levels.size()) + " levels): nothing to cut");
+    return result;
+  }
   const std::string what = head->decode_in_graph ? "cut " + std::to_string(removed) + " post-processing nodes; "
                                                  : std::string("raw head, no decode to cut; ");
   result.pass.notes.insert(result.pass.notes.begin(), what +

@@ -6,6 +6,7 @@
 
 #include "core/dtype_traits.h"
 #include "core/npy.h"
+#include "ir/shape_inference.h"
 #include "npukit/error.h"
 #include "onnx/onnx_import.h"
 #include "onnx/shape_refresh.h"
@@ -258,9 +259,22 @@ std::map<std::string, std::string> parse_input_values(const std::vector<std::str
   return values;
 }
 
+// Shape inference in the IR, in process: it replaces stale declared shapes and throws naming the node when the
+// model cannot run at this input size (a Reshape to a size baked in at export). Declared shapes it had to
+// replace at the file's own size are worth a note: the file contradicts itself.
+void infer_shapes_in_ir(ir::Model& model, PreparationReport& report, bool first_round) {
+  ir::ShapeInferenceReport inferred = ir::infer_shapes(*model.graph);
+  if (first_round && !inferred.conflicts.empty()) {
+    report.notes.push_back(std::to_string(inferred.conflicts.size()) +
+                           " shape(s) the file declares disagree with what its nodes compute and were replaced, e.g. " +
+                           inferred.conflicts.front());
+  }
+}
+
 void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, PreparationReport& report) {
   report.nodes_in_file = model.graph->nodes().size();
   hold_input_values(model, options, report);
+  infer_shapes_in_ir(model, report, true);
   // Folding can make an If condition constant, an inlined branch can make more folding possible, and both can
   // make a Reshape target or Slice bound constant that the next inference round sees through.
   bool reinfer = !options.input_values.empty();
@@ -277,9 +291,12 @@ void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, P
       for (const std::string& note : specialized.notes) report.notes.push_back(note);
       report.passes.push_back(std::move(specialized));
     }
-    if ((changed || reinfer) && count_unknown_shapes(*model.graph) > 0) {
-      const size_t learned = onnx_io::refresh_static_shapes(model);
-      if (learned) changed = true;
+    if (changed || reinfer) {
+      const size_t unknown_before = count_unknown_shapes(*model.graph);
+      infer_shapes_in_ir(model, report, false);
+      // libonnx for what the IR has no rule for (ops of other domains): a protobuf round trip, so only then.
+      if (count_unknown_shapes(*model.graph) > 0) onnx_io::refresh_static_shapes(model);
+      if (count_unknown_shapes(*model.graph) < unknown_before) changed = true;
     }
     reinfer = false;
     if (!changed) break;

@@ -125,7 +125,32 @@ void Executor::prepare_graph(const ir::Graph& graph, std::vector<std::string>& u
   prepared_[&graph] = std::move(prepared);
 }
 
-std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, std::vector<double>* node_seconds) const {
+void Executor::keep_values(const std::vector<const ir::Value*>& values) {
+  PreparedGraph& prepared = prepared_.at(model_->graph.get());
+  for (PreparedNode& entry : prepared.nodes) entry.kept.clear();
+  for (size_t position = 0; position < values.size(); ++position) {
+    const ir::Value* value = values[position];
+    bool found = false;
+    for (PreparedNode& entry : prepared.nodes) {
+      for (size_t i = 0; i < entry.node->outputs.size() && !found; ++i) {
+        if (entry.node->outputs[i] == value) {
+          entry.kept.emplace_back(i, position);
+          found = true;
+        }
+      }
+      if (found) break;
+    }
+    if (!found) {
+      throw Error(ErrorKind::invalid_argument,
+                  "value '" + (value ? value->name : std::string("?")) + "' is produced by no node of the graph",
+                  model_->source_path);
+    }
+  }
+  kept_count_ = values.size();
+}
+
+std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, std::vector<double>* node_seconds,
+                                  std::vector<Tensor>* kept) const {
   const ir::Graph& graph = *model_->graph;
   Scope scope;
   scope.graph = &graph;
@@ -141,7 +166,8 @@ std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, s
       throw Error(ErrorKind::invalid_argument, "input '" + input->name + "' was not given", model_->source_path);
     }
   }
-  return run_graph_with_scope(graph, scope, node_seconds);
+  if (kept) kept->assign(kept_count_, Tensor());
+  return run_graph_with_scope(graph, scope, node_seconds, kept);
 }
 
 std::vector<Tensor> Executor::run_graph(const ir::Graph& graph, const std::vector<Tensor>& inputs,
@@ -157,8 +183,8 @@ std::vector<Tensor> Executor::run_graph(const ir::Graph& graph, const std::vecto
   return run_graph_with_scope(graph, scope);
 }
 
-std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope& scope,
-                                                   std::vector<double>* node_seconds) const {
+std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope& scope, std::vector<double>* node_seconds,
+                                                   std::vector<Tensor>* kept) const {
   const PreparedGraph& prepared = prepared_.at(&graph);
   if (node_seconds) node_seconds->assign(prepared.nodes.size(), 0.0);
   // The arena for this run (top-level graph with a plan): borrowed here, given back on every exit.
@@ -218,6 +244,10 @@ std::vector<Tensor> Executor::run_graph_with_scope(const ir::Graph& graph, Scope
       }
       if (arena) copy_out_of_arena(outputs[i], arena, arena_bytes, entry.buffers[i]);
       scope.tensors[value] = std::move(outputs[i]);
+    }
+    // A deep copy: the arena bytes are reused by later nodes, and in-place kernels overwrite inputs.
+    if (kept) {
+      for (const auto& [output_index, position] : entry.kept) (*kept)[position] = scope.tensors[node.outputs[output_index]].clone();
     }
     for (const ir::Value* value : entry.release_after) scope.tensors.erase(value);
     if (node_seconds) {

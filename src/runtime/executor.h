@@ -27,7 +27,14 @@ class Executor {
   // Inputs by name (graph inputs; an input with an initializer may be overridden). Returns the graph
   // outputs in declared order.
   // When `node_seconds` is given, it receives the wall time of each top-level node, in node order.
-  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs, std::vector<double>* node_seconds = nullptr) const;
+  // When `kept` is given, it receives a copy of each value named by keep_values(), in that order.
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs, std::vector<double>* node_seconds = nullptr,
+                          std::vector<Tensor>* kept = nullptr) const;
+
+  // Intermediate values of the top-level graph that run() copies out as they are produced (values produced
+  // by a node; see runtime/kept_values.h). Observing changes nothing in how the graph runs: no fusion,
+  // layout or arena decision depends on it. Call before the first run; not while runs are in flight.
+  void keep_values(const std::vector<const ir::Value*>& values);
 
   const ir::Model& model() const { return *model_; }
   // Name of the backend each top-level node runs on, in node order.
@@ -48,6 +55,7 @@ class Executor {
     std::vector<ArenaSlot> slots;                  // per output: its place in the arena (top-level graph only)
     std::vector<ArenaSlot> buffers;                // per output: the bytes it may point into (views included)
     bool zero_fill = true;                         // the kernel may leave output elements unwritten
+    std::vector<std::pair<size_t, size_t>> kept;   // (output index, position in run()'s `kept`)
   };
   struct PreparedGraph {
     std::vector<PreparedNode> nodes;
@@ -59,7 +67,8 @@ class Executor {
   void prepare_graph(const ir::Graph& graph, std::vector<std::string>& unsupported);
   std::vector<Tensor> run_graph(const ir::Graph& graph, const std::vector<Tensor>& inputs, const Scope* outer) const;
   std::vector<Tensor> run_graph_with_scope(const ir::Graph& graph, Scope& scope,
-                                           std::vector<double>* node_seconds = nullptr) const;
+                                           std::vector<double>* node_seconds = nullptr,
+                                           std::vector<Tensor>* kept = nullptr) const;
   // Copies `tensor` to the heap when it points into `arena` outside `own` (the buffer the plan gave it;
   // unplanned: anywhere in the arena is outside).
   void copy_out_of_arena(Tensor& tensor, const std::byte* arena, size_t arena_bytes, const ArenaSlot& own) const;
@@ -67,6 +76,7 @@ class Executor {
   std::shared_ptr<const ir::Model> model_;
   std::vector<const Backend*> backends_;
   std::unordered_map<const ir::Graph*, PreparedGraph> prepared_;
+  size_t kept_count_ = 0;
 };
 
 }  // namespace npukit::runtime

@@ -5,6 +5,7 @@
 #include "onnx/onnx_import.h"
 #include "passes/pass_lists.h"
 #include "runtime/executor.h"
+#include "runtime/kept_values.h"
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_backend.h"
 
@@ -58,6 +59,12 @@ void check_blocked_values_stay_on_cpu(const runtime::Executor& executor, const s
   }
 }
 
+// The value names of the model as loaded, which find_kept_values needs to tell a name the passes removed
+// from one that never existed (only collected when values are to be kept).
+std::set<std::string> loaded_names(const ir::Model& model, const SessionOptions& options) {
+  return options.keep_values.empty() ? std::set<std::string>{} : runtime::value_names(*model.graph);
+}
+
 }  // namespace
 
 struct Session::Impl {
@@ -66,6 +73,8 @@ struct Session::Impl {
   std::unique_ptr<runtime::Executor> executor;
   std::vector<ValueInfo> inputs;
   std::vector<ValueInfo> outputs;
+  std::vector<ValueInfo> kept;
+  std::vector<bool> kept_blocked;  // held in the cpu backend's blocked layout: reordered when handed out
   std::map<std::string, Tensor> input_tensors;
   std::map<std::string, Tensor> output_tensors;
   bool profiling = false;
@@ -78,9 +87,10 @@ Session::~Session() = default;
 
 std::unique_ptr<Session> Session::load(const std::string& path, const SessionOptions& options) {
   auto model = std::make_shared<ir::Model>(onnx_io::load_model(path));
+  const std::set<std::string> names = loaded_names(*model, options);
   // The model is ours alone here: the cpu passes may rewrite it in place.
   if (options.backend == "cpu") prepare_for_cpu(*model);
-  return create(std::move(model), options);
+  return create(std::move(model), options, names);
 }
 
 std::unique_ptr<Session> Session::from_model(std::shared_ptr<const ir::Model> model, const SessionOptions& options) {
@@ -94,17 +104,19 @@ std::unique_ptr<Session> Session::from_model(std::shared_ptr<const ir::Model> mo
         onnx_io::load_model_from_bytes(onnx_io::serialize_model(*model), model->source_path, "", import_options));
     copy->source_path = model->source_path;
     prepare_for_cpu(*copy);
-    return create(std::move(copy), options);
+    return create(std::move(copy), options, loaded_names(*model, options));
   }
-  return create(std::move(model), options);
+  return create(model, options, loaded_names(*model, options));
 }
 
 std::unique_ptr<Session> Session::adopt(std::shared_ptr<ir::Model> model, const SessionOptions& options) {
+  const std::set<std::string> names = loaded_names(*model, options);
   if (options.backend == "cpu") prepare_for_cpu(*model);
-  return create(std::move(model), options);
+  return create(std::move(model), options, names);
 }
 
-std::unique_ptr<Session> Session::create(std::shared_ptr<const ir::Model> model, const SessionOptions& options) {
+std::unique_ptr<Session> Session::create(std::shared_ptr<const ir::Model> model, const SessionOptions& options,
+                                         const std::set<std::string>& names_before_passes) {
   if (options.threads < 0) throw Error(ErrorKind::invalid_argument, "threads must be 0 (all cores) or more");
   // Preparing packs weights with oneDNN, which starts OpenMP threads: start only as many as the session
   // will use. (An idle extra thread spin-waits and, on a small machine, steals the core a 1-thread run
@@ -119,11 +131,21 @@ std::unique_ptr<Session> Session::create(std::shared_ptr<const ir::Model> model,
     if (!input->initializer) impl->inputs.push_back(describe_value(*input));
   }
   for (const ir::Value* output : model->graph->outputs) impl->outputs.push_back(describe_value(*output));
+  if (!options.keep_values.empty()) {
+    const std::vector<const ir::Value*> kept = runtime::find_kept_values(
+        *model->graph, options.keep_values, names_before_passes, options.backend, model->source_path);
+    impl->executor->keep_values(kept);
+    for (const ir::Value* value : kept) {
+      impl->kept.push_back(describe_value(*value));
+      impl->kept_blocked.push_back(value->held_blocked);
+    }
+  }
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
 const std::vector<ValueInfo>& Session::inputs() const { return impl_->inputs; }
 const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; }
+const std::vector<ValueInfo>& Session::kept_values() const { return impl_->kept; }
 const ir::Model& Session::model() const { return *impl_->model; }
 
 void Session::set_input(const std::string& name, Tensor tensor) {
@@ -171,8 +193,9 @@ void Session::run() {
   // OpenMP's thread count is a per-thread setting: set it on the thread that runs this session, every run,
   // so sessions with different counts on different threads keep theirs.
   runtime::cpu::set_intra_op_threads(impl_->options.threads);
-  std::vector<Tensor> results =
-      impl_->executor->run(impl_->input_tensors, impl_->profiling ? &impl_->node_seconds : nullptr);
+  std::vector<Tensor> kept;
+  std::vector<Tensor> results = impl_->executor->run(impl_->input_tensors, impl_->profiling ? &impl_->node_seconds : nullptr,
+                                                     impl_->kept.empty() ? nullptr : &kept);
   if (impl_->profiling) {
     const std::vector<const ir::Node*> nodes = impl_->executor->nodes();
     const std::vector<std::string> backends = impl_->executor->node_backends();
@@ -183,6 +206,10 @@ void Session::run() {
   }
   impl_->output_tensors.clear();
   for (size_t i = 0; i < results.size(); ++i) impl_->output_tensors[impl_->outputs[i].name] = std::move(results[i]);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    impl_->output_tensors[impl_->kept[i].name] =
+        impl_->kept_blocked[i] ? runtime::cpu::plain_copy_of_blocked(kept[i]) : std::move(kept[i]);
+  }
 }
 
 const Tensor& Session::output(const std::string& name) const {

@@ -239,6 +239,16 @@ dnnl::memory::desc held_desc(const Shape& shape, bool blocked) {
                                                   : dnnl::memory::format_tag::nChw8c);
 }
 
+Tensor plain_copy_of_blocked(const Tensor& held) {
+  Tensor plain(DType::f32, held.shape());
+  dnnl::memory source(held_desc(held.shape(), true), engine(), const_cast<void*>(held.raw_data()));
+  dnnl::memory destination(plain_desc(held.shape()), engine(), plain.raw_data());
+  dnnl::stream stream(engine());
+  dnnl::reorder(source, destination).execute(stream, source, destination);
+  stream.wait();
+  return plain;
+}
+
 bool is_channel_operand(const Shape& operand, const Shape& output) {
   if (output.size() != 4 || operand.empty() || operand.size() > 4) return false;
   Shape aligned(4 - operand.size(), 1);

@@ -37,6 +37,10 @@ bool is_held_blocked(const ir::Value* value);
 // How a value of this shape is held: blocked or plain.
 dnnl::memory::desc held_desc(const Shape& shape, bool blocked);
 
+// A plain (NCHW) copy of a tensor held in the blocked layout, for handing a value to the caller
+// (Session's kept values). The tensor's shape is the plain shape; its bytes are in blocked order.
+Tensor plain_copy_of_blocked(const Tensor& held);
+
 // The per-channel operand of a binary op on a blocked tensor: shape [1, C, 1, 1] or [C, 1, 1] against an
 // output [1, C, H, W]. Its bytes are the same in either layout, so it may come from anywhere.
 bool is_channel_operand(const Shape& operand, const Shape& output);

@@ -1,0 +1,28 @@
+// --input NAME=FILE.npy of `run` and `bench` (trtexec's --loadInputs): parsed, read and checked against the
+// model's declared inputs, with messages that say what to do.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "npukit/session.h"
+#include "npukit/tensor.h"
+
+namespace npukit::cli {
+
+struct InputFile {
+  std::string name;  // the model input
+  std::string path;  // the .npy file it was read from
+  Tensor tensor;
+};
+
+// Reads every --input argument: "NAME=FILE.npy", or a bare "FILE.npy" for a model with one input. Throws
+// Error naming `model` when a name is unknown or given twice, a path is missing or a folder, a file is not
+// .npy, or its dtype or shape disagrees with the declaration.
+std::vector<InputFile> read_input_files(const std::vector<std::string>& arguments, const std::vector<ValueInfo>& declared,
+                                        const std::string& model);
+
+// "images, state" (or "none"), for messages.
+std::string input_names(const std::vector<ValueInfo>& inputs);
+
+}  // namespace npukit::cli
