@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the ONNX loader fuzzer (clang, libFuzzer, AddressSanitizer) and runs it for a bounded time.
+# Builds the fuzzers (clang, libFuzzer, AddressSanitizer) and runs each for a bounded time: the ONNX loader
+# (parsing, structural checks, IR conversion, IR shape inference) and the picture decoders (JPEG, PNG, BMP, EXIF).
 # Exits non-zero when the fuzzer finds a crash, a sanitizer report, an escaping exception or a time-out;
 # the input that triggered it is left in BUILD_DIR/fuzz-artifacts/.
 #
@@ -19,7 +20,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNPUKIT_FUZZ=ON -DNPUKIT_BUILD_TESTS=OFF
-cmake --build "$build" -j"$jobs" --target onnx_loader_fuzzer
+cmake --build "$build" -j"$jobs" --target onnx_loader_fuzzer image_decoding_fuzzer
 
 # Seed corpus: the ONNX conformance models (small, valid, nearly every op) and the corpus of earlier runs.
 corpus=$build/fuzz-corpus/onnx_loader
@@ -34,4 +35,17 @@ fi
 # detect_leaks=0: libonnx and protobuf keep their schema registries alive until exit on purpose.
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 "$build/onnx_loader_fuzzer" "$corpus" \
   -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-400000}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  -artifact_prefix="$artifacts" -print_final_stats=1
+
+# The picture decoders, seeded with the small pictures the vision tests use (every format, grey, alpha, EXIF).
+picture_corpus=$build/fuzz-corpus/image_decoding
+mkdir -p "$picture_corpus"
+if [ -z "$(ls -A "$picture_corpus")" ]; then
+  pictures=$(mktemp -d)
+  /usr/bin/python3 "$root/tools/make_vision_fixtures.py" "$pictures" >/dev/null
+  find "$pictures" \( -name '*.jpg' -o -name '*.png' -o -name '*.bmp' \) -size -64k -exec cp {} "$picture_corpus/" \;
+  rm -rf "$pictures"
+fi
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$build/image_decoding_fuzzer" "$picture_corpus" \
+  -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-200000}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
   -artifact_prefix="$artifacts" -print_final_stats=1
