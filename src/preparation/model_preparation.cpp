@@ -281,8 +281,11 @@ void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, P
     if (changed || reinfer) {
       const size_t unknown_before = count_unknown_shapes(*model.graph);
       infer_shapes_in_ir(model, report, false);
-      // libonnx for what the IR has no rule for (ops of other domains): a protobuf round trip, so only then.
-      if (count_unknown_shapes(*model.graph) > 0) onnx_io::refresh_static_shapes(model);
+      // libonnx for what the IR has no rule for (ops of other domains): a protobuf round trip, so only when static
+      // inputs leave values unknown (with a dynamic input, dynamic values are the truth, not a gap).
+      if (every_input_static(*model.graph) && count_unknown_shapes(*model.graph) > 0) {
+        onnx_io::refresh_static_shapes(model);
+      }
       if (count_unknown_shapes(*model.graph) < unknown_before) changed = true;
     }
     reinfer = false;
