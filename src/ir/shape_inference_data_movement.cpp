@@ -142,7 +142,13 @@ void flatten_rule(ShapeInferenceContext& context) {
   int64_t axis = context.node().get_int("axis", 1);
   if (axis < -rank || axis > rank) context.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   if (axis < 0) axis += rank;
-  context.set_output(0, context.input_dtype(0), Dims{fold_dims(*input, 0, axis), fold_dims(*input, axis, rank)});
+  // Named locals, not a braced list: fold_dims may throw (see depth_space_rule on GCC 12).
+  Dim outer = fold_dims(*input, 0, axis);
+  Dim inner = fold_dims(*input, axis, rank);
+  Dims output;
+  output.push_back(std::move(outer));
+  output.push_back(std::move(inner));
+  context.set_output(0, context.input_dtype(0), output);
 }
 
 void squeeze_rule(ShapeInferenceContext& context) {
@@ -531,8 +537,16 @@ void depth_space_rule(ShapeInferenceContext& context, bool to_space) {
     return Dim::fixed(dim.value / factor);
   };
   const Dims& in = *input;
-  Dims output = to_space ? Dims{in[0], scaled(in[1], false, block * block), scaled(in[2], true, block), scaled(in[3], true, block)}
-                         : Dims{in[0], scaled(in[1], true, block * block), scaled(in[2], false, block), scaled(in[3], false, block)};
+  // Each dim into a named local first: `scaled` may throw, and GCC 12 destroys the parts of a braced list built
+  // before a throw twice (GCC PR 66139; AddressSanitizer reports it as stack-use-after-scope).
+  Dim channels = scaled(in[1], !to_space, block * block);
+  Dim height = scaled(in[2], to_space, block);
+  Dim width = scaled(in[3], to_space, block);
+  Dims output;
+  output.push_back(in[0]);
+  output.push_back(std::move(channels));
+  output.push_back(std::move(height));
+  output.push_back(std::move(width));
   context.set_output(0, context.input_dtype(0), output);
 }
 
