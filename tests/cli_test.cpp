@@ -2,6 +2,8 @@
 // for bad input; plus the output helpers (units, tables, file names).
 #include <gtest/gtest.h>
 
+#include "cli_runner.h"
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -20,45 +22,10 @@
 namespace npukit::cli {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::CommandResult;
+using testing::read_text;
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    directory_ = std::filesystem::temp_directory_path() /
-                 ("npukit_cli_test_" + std::to_string(::getpid()) + "_" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(directory_);
-    std::filesystem::create_directories(directory_);
-  }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
-
-  CommandResult run(const std::string& arguments) {
-    std::string out = (directory_ / "stdout.txt").string(), err = (directory_ / "stderr.txt").string();
-    std::string command = std::string("'") + NPUKIT_CLI_PATH + "' " + arguments + " > '" + out + "' 2> '" + err + "'";
-    int status = std::system(command.c_str());
-    CommandResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_file(out);
-    result.err = read_file(err);
-    return result;
-  }
-
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-
-  std::filesystem::path directory_;
-};
+class CliTest : public testing::CliRunner {};
 
 TEST_F(CliTest, InspectBuiltinJsonHasStableKeysAndTheFigures) {
   CommandResult result = run("inspect builtin:yolov5s --json");

@@ -4,6 +4,8 @@
 // statistics. Plus the table and percent helpers these rest on.
 #include <gtest/gtest.h>
 
+#include "cli_runner.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +28,9 @@
 namespace npukit::cli {
 namespace {
 
+using testing::CommandResult;
+using testing::read_text;
+
 using npukit::testing::add_float_initializer;
 using npukit::testing::add_input;
 using npukit::testing::add_node;
@@ -33,48 +38,7 @@ using npukit::testing::add_output;
 using npukit::testing::make_model;
 using npukit::testing::write_model;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-class CliTruth : public ::testing::Test {
- protected:
-  void SetUp() override {
-    directory_ = std::filesystem::temp_directory_path() /
-                 ("npukit_cli_truth_" + std::to_string(::getpid()) + "_" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(directory_);
-    std::filesystem::create_directories(directory_);
-  }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
-
-  // `environment` is put before the command ("COLUMNS=60"); COLUMNS is cleared otherwise, so a terminal
-  // width exported by whoever runs the tests cannot change what they see.
-  CommandResult run(const std::string& arguments, const std::string& environment = "") {
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    const std::string command = "env -u COLUMNS " + environment + " '" + std::string(NPUKIT_CLI_PATH) + "' " +
-                                arguments + " > '" + out + "' 2> '" + err + "'";
-    const int status = std::system(command.c_str());
-    CommandResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_text(out);
-    result.err = read_text(err);
-    return result;
-  }
-
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-
-  std::filesystem::path directory_;
-};
+class CliTruth : public testing::CliRunner {};
 
 onnx::TensorProto* add_filled_initializer(onnx::GraphProto* graph, const std::string& name,
                                           const std::vector<int64_t>& dims, float value) {

@@ -3,61 +3,26 @@
 // size is refused at another naming the node, and patch's figures are check's on the file it wrote.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
+#include "cli_runner.h"
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 namespace npukit {
 namespace {
 
+using testing::CommandResult;
+
 const std::filesystem::path models_directory = NPUKIT_MODELS_DIR;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-class PreparationCli : public ::testing::Test {
+class PreparationCli : public testing::CliRunner {
  protected:
-  void SetUp() override {
-    directory_ = std::filesystem::temp_directory_path() /
-                 ("npukit_preparation_cli_" + std::to_string(::getpid()) + "_" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(directory_);
-  }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
-
-  static std::string read(const std::filesystem::path& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-  }
-
-  CommandResult run(const std::string& arguments) {
-    const std::string out = (directory_ / "out.txt").string(), err = (directory_ / "err.txt").string();
-    const std::string command =
-        "env -u COLUMNS '" + std::string(NPUKIT_CLI_PATH) + "' " + arguments + " > '" + out + "' 2> '" + err + "'";
-    const int status = std::system(command.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(out), read(err)};
-  }
-
   static std::string model(const std::string& relative) {
     const std::filesystem::path path = models_directory / relative;
     if (!std::filesystem::exists(path)) throw std::runtime_error(path.string() + " is missing: run make models");
     return "'" + path.string() + "'";
   }
-
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-
-  std::filesystem::path directory_;
 };
 
 TEST_F(PreparationCli, BenchRefusesADynamicSizeAndShowsTheShapesItUsed) {

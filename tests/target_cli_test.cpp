@@ -2,6 +2,8 @@
 // and errors that say what to do, with a non-zero exit.
 #include <gtest/gtest.h>
 
+#include "cli_runner.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,45 +17,10 @@
 namespace npukit {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::CommandResult;
+using testing::read_text;
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-class TargetCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    directory_ = std::filesystem::temp_directory_path() /
-                 ("npukit_target_cli_" + std::to_string(::getpid()) + "_" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(directory_);
-    std::filesystem::create_directories(directory_);
-  }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
-
-  CommandResult run(const std::string& arguments) {
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    const std::string command = std::string("'") + NPUKIT_CLI_PATH + "' " + arguments + " > '" + out + "' 2> '" + err + "'";
-    const int status = std::system(command.c_str());
-    CommandResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_text(out);
-    result.err = read_text(err);
-    return result;
-  }
-
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-
-  std::filesystem::path directory_;
-};
+class TargetCli : public testing::CliRunner {};
 
 TEST_F(TargetCli, TargetsListsEveryProfileAsTableAndJson) {
   CommandResult table = run("targets");

@@ -4,6 +4,8 @@
 // nothing written half.
 #include <gtest/gtest.h>
 
+#include "cli_runner.h"
+
 #include <sys/wait.h>
 
 #include <cmath>
@@ -24,44 +26,14 @@
 namespace npukit::vision {
 namespace {
 
+using npukit::testing::CommandResult;
+using npukit::testing::read_text;
+
 using testing::fixture;
 using testing::vision_fixture_directory;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-class VisionDetect : public ::testing::Test {
+class VisionDetect : public npukit::testing::CliRunner {
  protected:
-  void SetUp() override {
-    directory_ = std::filesystem::temp_directory_path() /
-                 ("npukit_vision_detect_" + std::to_string(::getpid()) + "_" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(directory_);
-    std::filesystem::create_directories(directory_);
-  }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
-
-  CommandResult run(const std::string& arguments) {
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    const std::string command = std::string("'") + NPUKIT_CLI_PATH + "' " + arguments + " > '" + out + "' 2> '" + err + "'";
-    const int status = std::system(command.c_str());
-    CommandResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_text(out);
-    result.err = read_text(err);
-    return result;
-  }
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-
   // MODEL patched for rk3588 into the test folder: the cut model and its sidecar.
   std::string cut_model(const std::string& model) {
     const std::string output = path("cut.onnx");
@@ -70,8 +42,6 @@ class VisionDetect : public ::testing::Test {
     EXPECT_TRUE(std::filesystem::exists(path("cut.postprocess.json")));
     return output;
   }
-
-  std::filesystem::path directory_;
 };
 
 const std::string models_directory = NPUKIT_MODELS_DIR;
