@@ -213,13 +213,6 @@ void place_body_nodes(const ir::Node& holder, const NodeVerdict& holder_verdict,
   }
 }
 
-bool has_subgraphs(const ir::Node& node) {
-  for (const auto& [key, attribute] : node.attributes) {
-    if (attribute.graph_value || !attribute.graph_values.empty()) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 std::string_view placement_name(Placement placement) {
@@ -312,7 +305,7 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
       }
       if (refused && !first_refused) first_refused = "'" + node.name + "' (" + node.op_type + ")";
     }
-    if (has_subgraphs(node)) place_body_nodes(node, verdict, node.describe(), profile, result);
+    if (!ir::subgraphs_of(node).empty()) place_body_nodes(node, verdict, node.describe(), profile, result);
     result.nodes.push_back(std::move(verdict));
   }
 

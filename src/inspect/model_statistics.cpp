@@ -79,14 +79,10 @@ std::string op_label(const ir::Node& node) {
 }
 
 void count_body_ops(const ir::Node& node, std::map<std::string, int64_t>& histogram) {
-  for (const auto& [key, attribute] : node.attributes) {
-    std::vector<std::shared_ptr<ir::Graph>> bodies = attribute.graph_values;
-    if (attribute.graph_value) bodies.push_back(attribute.graph_value);
-    for (const auto& body : bodies) {
-      for (const auto& inner : body->nodes()) {
-        ++histogram[op_label(*inner)];
-        count_body_ops(*inner, histogram);
-      }
+  for (const ir::Graph* body : ir::subgraphs_of(node)) {
+    for (const auto& inner : body->nodes()) {
+      ++histogram[op_label(*inner)];
+      count_body_ops(*inner, histogram);
     }
   }
 }
@@ -125,13 +121,9 @@ std::vector<const ir::Value*> values_read_by(const ir::Node& node, const ir::Gra
   for (const ir::Value* input : node.inputs) {
     if (input) reads.push_back(input);
   }
-  for (const auto& [key, attribute] : node.attributes) {
-    std::vector<std::shared_ptr<ir::Graph>> subgraphs = attribute.graph_values;
-    if (attribute.graph_value) subgraphs.push_back(attribute.graph_value);
-    for (const auto& subgraph : subgraphs) {
-      for (const ir::Value* outer : subgraph->outer_scope_values()) {
-        if (const ir::Value* own = graph.find_value(outer->name)) reads.push_back(own);
-      }
+  for (const ir::Graph* subgraph : ir::subgraphs_of(node)) {
+    for (const ir::Value* outer : subgraph->outer_scope_values()) {
+      if (const ir::Value* own = graph.find_value(outer->name)) reads.push_back(own);
     }
   }
   return reads;

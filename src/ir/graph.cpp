@@ -215,6 +215,15 @@ void collect_node_reads(const Node& node, std::vector<Value*>& reads) {
 }
 }  // namespace
 
+std::vector<Graph*> subgraphs_of(const Node& node) {
+  std::vector<Graph*> bodies;
+  for (const auto& [key, attribute] : node.attributes) {
+    if (attribute.graph_value) bodies.push_back(attribute.graph_value.get());
+    for (const auto& body : attribute.graph_values) bodies.push_back(body.get());
+  }
+  return bodies;
+}
+
 std::vector<Value*> Graph::outer_scope_values() const {
   // A subgraph's outer-scope placeholder values carry the name only; resolve them to this graph's parent
   // chain by name so the caller can order nodes. Nested subgraphs contribute their own outer reads that
@@ -235,12 +244,8 @@ std::vector<Value*> Graph::outer_scope_values() const {
     if (value->outer_scope) add_by_name(value->name);
   }
   for (const auto& node : nodes_) {
-    for (const auto& [key, attribute] : node->attributes) {
-      std::vector<std::shared_ptr<Graph>> subgraphs = attribute.graph_values;
-      if (attribute.graph_value) subgraphs.push_back(attribute.graph_value);
-      for (const auto& subgraph : subgraphs) {
-        for (Value* nested : subgraph->outer_scope_values()) add_by_name(nested->name);
-      }
+    for (const Graph* subgraph : subgraphs_of(*node)) {
+      for (Value* nested : subgraph->outer_scope_values()) add_by_name(nested->name);
     }
   }
   return result;

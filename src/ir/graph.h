@@ -158,6 +158,9 @@ class Graph {
   std::unordered_map<std::string, Value*> value_by_name_;
 };
 
+// The bodies a node holds (If branches, Loop and Scan bodies), in attribute order; empty for other nodes.
+std::vector<Graph*> subgraphs_of(const Node& node);
+
 // A value's dims when every one is known; nullopt for a null value, an unknown rank or any dynamic dim.
 std::optional<std::vector<int64_t>> static_dims_of(const Value* value);
 

@@ -20,13 +20,6 @@ bool is_nondeterministic(const std::string& op_type) {
   return random_ops.count(op_type) != 0;
 }
 
-bool has_subgraph(const ir::Node& node) {
-  for (const auto& [key, attribute] : node.attributes) {
-    if (attribute.graph_value || !attribute.graph_values.empty()) return true;
-  }
-  return false;
-}
-
 // Shape(x) for x of static shape, without start/end slicing.
 std::optional<Tensor> fold_shape(const ir::Node& node) {
   if (node.op_type != "Shape" || node.has_attribute("start") || node.has_attribute("end")) return std::nullopt;
@@ -40,7 +33,7 @@ std::optional<Tensor> fold_shape(const ir::Node& node) {
 // Runs the node on the reference kernels when every input is constant; nullopt when it cannot be folded.
 std::optional<std::vector<Tensor>> evaluate(const ir::Node& node, int64_t opset) {
   if (std::optional<Tensor> shape = fold_shape(node)) return std::vector<Tensor>{*shape};
-  if (is_nondeterministic(node.op_type) || has_subgraph(node)) return std::nullopt;
+  if (is_nondeterministic(node.op_type) || !ir::subgraphs_of(node).empty()) return std::nullopt;
   std::vector<const Tensor*> inputs;
   for (const ir::Value* input : node.inputs) {
     if (!input || input->name.empty()) {

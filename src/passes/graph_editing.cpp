@@ -40,12 +40,8 @@ ir::Value* add_float_constant(ir::Graph& graph, const std::string& base, const s
 std::set<std::string> names_read_by_subgraphs(const ir::Graph& graph) {
   std::set<std::string> names;
   for (const auto& node : graph.nodes()) {
-    for (const auto& [key, attribute] : node->attributes) {
-      std::vector<std::shared_ptr<ir::Graph>> subgraphs = attribute.graph_values;
-      if (attribute.graph_value) subgraphs.push_back(attribute.graph_value);
-      for (const auto& subgraph : subgraphs) {
-        for (const ir::Value* value : subgraph->outer_scope_values()) names.insert(value->name);
-      }
+    for (const ir::Graph* subgraph : ir::subgraphs_of(*node)) {
+      for (const ir::Value* value : subgraph->outer_scope_values()) names.insert(value->name);
     }
   }
   return names;

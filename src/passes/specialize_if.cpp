@@ -24,21 +24,6 @@ std::optional<bool> constant_condition(const ir::Node& node) {
   }
 }
 
-// Names read by nested subgraphs anywhere inside `graph` (at any depth).
-std::set<std::string> names_read_by_nested_subgraphs(const ir::Graph& graph) {
-  std::set<std::string> names;
-  for (const auto& node : graph.nodes()) {
-    for (const auto& [key, attribute] : node->attributes) {
-      std::vector<std::shared_ptr<ir::Graph>> bodies = attribute.graph_values;
-      if (attribute.graph_value) bodies.push_back(attribute.graph_value);
-      for (const auto& body : bodies) {
-        for (const ir::Value* outer : body->outer_scope_values()) names.insert(outer->name);
-      }
-    }
-  }
-  return names;
-}
-
 // Moves the nodes of `branch` into `graph` in place of `node`. Returns an empty string on success, otherwise why
 // it could not.
 std::string inline_branch(ir::Graph& graph, ir::Node* node, const ir::Graph& branch) {
@@ -46,7 +31,7 @@ std::string inline_branch(ir::Graph& graph, ir::Node* node, const ir::Graph& bra
     return "its branch has " + std::to_string(branch.outputs.size()) + " outputs, the node " +
            std::to_string(node->outputs.size());
   }
-  const std::set<std::string> nested_reads = names_read_by_nested_subgraphs(branch);
+  const std::set<std::string> nested_reads = names_read_by_subgraphs(branch);
   std::map<const ir::Value*, ir::Value*> mapped;
   auto map_value = [&](const ir::Value* value) -> ir::Value* {
     if (!value) return nullptr;
@@ -81,10 +66,7 @@ std::string inline_branch(ir::Graph& graph, ir::Node* node, const ir::Graph& bra
     for (const ir::Value* output : body_node->outputs) outputs.push_back(map_value(output));
     ir::Node* copy = graph.add_node(body_node->op_type, inputs, outputs, body_node->name, body_node->domain);
     copy->attributes = body_node->attributes;
-    for (auto& [key, attribute] : copy->attributes) {
-      if (attribute.graph_value) attribute.graph_value->parent = &graph;
-      for (auto& body : attribute.graph_values) body->parent = &graph;
-    }
+    for (ir::Graph* body : ir::subgraphs_of(*copy)) body->parent = &graph;
   }
   std::vector<std::pair<ir::Value*, ir::Value*>> results;  // the node's output, what the branch computes for it
   for (size_t i = 0; i < node->outputs.size(); ++i) {
