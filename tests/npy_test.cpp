@@ -248,4 +248,19 @@ TEST_F(NpyTest, WritingUnrepresentableTypesOrPathsFails) {
 }
 
 }  // namespace
+TEST_F(NpyTest, ShapeFromTheHeaderAloneWithTheSameChecks) {
+  const std::string file_path = path("image.npy");
+  write_npy(file_path, Tensor(DType::f32, {2, 3, 5}));
+  EXPECT_EQ(read_npy_shape(file_path), (Shape{2, 3, 5}));
+  // A file whose data is cut short is refused as read_npy refuses it, though the data is not read.
+  const std::string truncated = write_bytes("short.npy", npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", std::string(8, '\0')));
+  try {
+    read_npy_shape(truncated);
+    FAIL() << "a truncated file must be refused";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.file(), truncated);
+    EXPECT_NE(std::string(error.what()).find("truncated"), std::string::npos) << error.what();
+  }
+}
+
 }  // namespace npukit

@@ -54,8 +54,8 @@ std::map<std::string, std::vector<int64_t>> shapes_of_input_files(const std::vec
     std::error_code error;
     if (!std::filesystem::is_regular_file(path, error)) continue;
     try {
-      const Tensor tensor = read_npy(path);
-      shapes[name] = std::vector<int64_t>(tensor.shape().begin(), tensor.shape().end());
+      const Shape shape = read_npy_shape(path);  // the header only: the data is read once, with its input, below
+      shapes[name] = std::vector<int64_t>(shape.begin(), shape.end());
     } catch (const Error&) {
     }
   }

@@ -224,10 +224,14 @@ uint32_t read_little_endian(const unsigned char* bytes, size_t count) {
   return value;
 }
 
-}  // namespace
+// What the header and the file's size tell, every check made; the stream is left at the first data byte.
+struct NpyLayout {
+  DType dtype = DType::undefined;
+  Shape shape;
+  uint64_t data_bytes = 0;
+};
 
-Tensor read_npy(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
+NpyLayout read_layout(std::ifstream& file, const std::string& path) {
   if (!file) throw Error(ErrorKind::io, "cannot open the .npy file for reading", path);
   file.seekg(0, std::ios::end);
   const std::streamoff file_size = file.tellg();
@@ -283,14 +287,27 @@ Tensor read_npy(const std::string& path) {
                            " bytes after the header, the file has " + std::to_string(actual_bytes) +
                            (expected_bytes > actual_bytes ? " (truncated)" : ""));
   }
+  return {dtype, header.shape, expected_bytes};
+}
 
+}  // namespace
+
+Shape read_npy_shape(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return read_layout(file, path).shape;
+}
+
+Tensor read_npy(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  const NpyLayout layout = read_layout(file, path);
+  const DType dtype = layout.dtype;
   Tensor tensor;
   try {
-    tensor = Tensor(dtype, header.shape);
+    tensor = Tensor(dtype, layout.shape);
   } catch (const Error& error) {
     throw error.with_file(path);
   }
-  file.read(static_cast<char*>(tensor.raw_data()), static_cast<std::streamsize>(expected_bytes));
+  file.read(static_cast<char*>(tensor.raw_data()), static_cast<std::streamsize>(layout.data_bytes));
   if (!file) throw Error(ErrorKind::io, "read error in the .npy data", path);
   if (dtype == DType::boolean) {
     // numpy writes 0/1; normalise anything else so kernels can rely on bool bytes being 0 or 1.

@@ -10,6 +10,8 @@ namespace npukit {
 // Throws Error(io) when the file cannot be read, Error(invalid_argument) naming the file and the problem
 // when it is not a valid .npy of a supported dtype.
 Tensor read_npy(const std::string& path);
+// The shape of a .npy file from its header, with the same checks as read_npy, without reading the data.
+Shape read_npy_shape(const std::string& path);
 void write_npy(const std::string& path, const Tensor& tensor);
 
 }  // namespace npukit
