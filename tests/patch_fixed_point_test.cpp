@@ -32,7 +32,8 @@ struct WholeModel {
 std::vector<WholeModel> whole_models() {
   std::ifstream list(std::filesystem::path(NPUKIT_MODELS_DIR).parent_path() / "tools" / "reference_models.json");
   std::vector<WholeModel> models;
-  if (!list) return models;
+  // A missing list must fail the tests that read it, never let them pass over zero models.
+  if (!list) throw std::runtime_error("tools/reference_models.json cannot be read");
   const nlohmann::json json = nlohmann::json::parse(list);
   for (const auto& entry : json.at("models")) {
     WholeModel model{entry.at("name"), (models_directory / entry.at("model").get<std::string>()).string(), {}};
@@ -61,7 +62,9 @@ void expect_same_figures(const check::CheckResult& reported, const check::CheckR
 }
 
 TEST(PatchWholeModelFixedPoint, InspectAndCheckCountTheSameMacsOnThePreparedModel) {
-  for (const WholeModel& whole : whole_models()) {
+  const std::vector<WholeModel> models = whole_models();
+  ASSERT_GE(models.size(), 10u) << "tools/reference_models.json lists the whole models";
+  for (const WholeModel& whole : models) {
     SCOPED_TRACE(whole.name);
     preparation::PreparationOptions options;
     options.input_shapes = whole.input_shapes;
