@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "check/fix_suggestions.h"
@@ -36,11 +37,15 @@ struct PatchContext {
   const targets::TargetProfile& profile;
   const PatchOptions& options;
   PatchReport& report;
+  // `check` on the model as it is now. It depends on the model and the profile only, so it is computed once and
+  // kept until a step changes the model (patch_model clears it then), not once per target-driven step.
+  std::optional<check::CheckResult> verdicts;
 };
 
 // Nodes `check` says this pass fixes on this target, by name and op (names may repeat across exporters).
-NodeFilter refused_nodes_fixed_by(const ir::Model& model, const targets::TargetProfile& profile, const std::string& pass) {
-  check::CheckResult result = check::check_model(model, profile);
+NodeFilter refused_nodes_fixed_by(const ir::Model& model, PatchContext& context, const std::string& pass) {
+  if (!context.verdicts) context.verdicts = check::check_model(model, context.profile);
+  const check::CheckResult& result = *context.verdicts;
   auto wanted = std::make_shared<std::set<std::pair<std::string, std::string>>>();
   for (const check::NodeVerdict& verdict : result.nodes) {
     if (verdict.patch == pass) wanted->insert({verdict.name, verdict.op_type});
@@ -79,7 +84,7 @@ struct PatchStep {
 template <typename Pass>
 PatchStep target_driven(const std::string& name, Pass pass) {
   return {name, [name, pass](ir::Model& model, PatchContext& context) {
-            return pass(model, refused_nodes_fixed_by(model, context.profile, name));
+            return pass(model, refused_nodes_fixed_by(model, context, name));
           }};
 }
 
@@ -112,7 +117,7 @@ std::vector<PatchStep> default_steps() {
       {"split-resize-scale", [](ir::Model& model, PatchContext& context) {
          auto [low, high] = resize_factor_range(context.profile);
          return passes::split_resize_scale(model, low, high,
-                                           refused_nodes_fixed_by(model, context.profile, "split-resize-scale"));
+                                           refused_nodes_fixed_by(model, context, "split-resize-scale"));
        }},
       target_driven("fuse-layernorm", [](ir::Model& model, const NodeFilter& filter) {
         return passes::fuse_layernorm(model, filter);
@@ -125,12 +130,12 @@ std::vector<PatchStep> default_steps() {
       }),
       {"pow-to-mul", [](ir::Model& model, PatchContext& context) {
          return passes::pow_to_mul(model, check::target_lists_op(context.profile, "Sqrt"),
-                                   refused_nodes_fixed_by(model, context.profile, "pow-to-mul"));
+                                   refused_nodes_fixed_by(model, context, "pow-to-mul"));
        }},
       {"split-global-pool", [](ir::Model& model, PatchContext& context) {
          return passes::split_global_pool(model, check::global_pool_limits(context.profile, "GlobalAveragePool"),
                                           check::global_pool_limits(context.profile, "GlobalMaxPool"),
-                                          refused_nodes_fixed_by(model, context.profile, "split-global-pool"));
+                                          refused_nodes_fixed_by(model, context, "split-global-pool"));
        }},
       target_driven("decompose-hardswish", [](ir::Model& model, const NodeFilter& filter) {
         return passes::decompose_hardswish(model, filter);
@@ -143,7 +148,7 @@ std::vector<PatchStep> default_steps() {
       }),
       {"split-matmul-k", [](ir::Model& model, PatchContext& context) {
          return passes::split_matmul_k(model, largest_matmul_k(context.profile),
-                                       refused_nodes_fixed_by(model, context.profile, "split-matmul-k"));
+                                       refused_nodes_fixed_by(model, context, "split-matmul-k"));
        }},
   };
 }
@@ -167,13 +172,15 @@ std::vector<std::string> default_pass_names() {
 
 PatchReport patch_model(ir::Model& model, const targets::TargetProfile& profile, const PatchOptions& options) {
   PatchReport report;
-  PatchContext context{profile, options, report};
+  PatchContext context{profile, options, report, std::nullopt};
   std::vector<PatchStep> steps = default_steps();
   for (PatchStep& step : retraining_steps(options)) steps.push_back(std::move(step));
   for (report.rounds = 1; report.rounds <= max_patch_rounds; ++report.rounds) {
     int rewrites_this_round = 0;
     for (size_t index = 0; index < steps.size(); ++index) {
       PassResult result = steps[index].run(model, context);
+      // A step that rewrote (or re-inferred, which it says in a note) changed what `check` would say.
+      if (result.rewrites > 0 || !result.notes.empty()) context.verdicts.reset();
       if (result.pass.empty()) result.pass = steps[index].name;
       if (result.changes_meaning && result.rewrites > 0) report.needs_retraining = true;
       rewrites_this_round += result.rewrites;
