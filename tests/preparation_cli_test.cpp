@@ -57,6 +57,24 @@ TEST_F(PreparationCli, InspectSaysUnknownWhereASizeIsMissing) {
   EXPECT_TRUE(report["peak_activation_bytes"].is_null());
 }
 
+TEST_F(PreparationCli, CheckSaysUnknownForTheMacsOfASegmentOfUnknownSize) {
+  const std::string detector = model("ocr/ch_PP-OCRv4_det_infer.onnx");
+  CommandResult json = run("check " + detector + " --target rk3588 --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json result = nlohmann::json::parse(json.out)["targets"][0];
+  EXPECT_FALSE(result["macs_known"].get<bool>());
+  ASSERT_FALSE(result["segments"].empty());
+  for (const auto& segment : result["segments"]) EXPECT_TRUE(segment["macs"].is_null()) << segment;
+  CommandResult table = run("check " + detector + " --target rk3588");
+  EXPECT_NE(table.out.find("p2o.Sigmoid.0  unknown"), std::string::npos) << table.out;
+
+  CommandResult fixed = run("check " + detector + " --target rk3588 --input-shape x=1,3,64,64 --json");
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  for (const auto& segment : nlohmann::json::parse(fixed.out)["targets"][0]["segments"]) {
+    EXPECT_TRUE(segment["macs"].is_number()) << segment;
+  }
+}
+
 TEST_F(PreparationCli, AModelExportedForOneSizeIsRefusedAtAnotherNamingTheNode) {
   CommandResult result = run("inspect " + model("generated/yolov8n.onnx") + " --input-shape images=1,3,320,320");
   EXPECT_EQ(result.exit_code, 1);

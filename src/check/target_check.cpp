@@ -341,6 +341,7 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
     segment.last_node = verdict.index;
     ++segment.node_count;
     segment.macs += verdict.macs.value_or(0);
+    if (!verdict.macs) segment.macs_known = false;
   }
 
   // Transfers: every run-time tensor that crosses between the accelerator and the host side (graph inputs

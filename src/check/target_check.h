@@ -48,7 +48,8 @@ struct Segment {
   size_t first_node = 0;  // indices into CheckResult::nodes
   size_t last_node = 0;
   size_t node_count = 0;
-  int64_t macs = 0;
+  int64_t macs = 0;          // over the nodes whose MACs are known
+  bool macs_known = true;    // false when a node of the segment has an unknown shape: `macs` is then a lower bound
 };
 
 struct Transfer {

@@ -165,7 +165,8 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
     const std::string device = segment.on_accelerator || has_fallback_device(result) ? segment.device : "rejected";
     segments.add_row({std::to_string(i + 1), device, std::to_string(segment.node_count),
                       node_label(result.nodes[segment.first_node]), node_label(result.nodes[segment.last_node]),
-                      format_count(static_cast<double>(segment.macs))});
+                      segment.macs_known ? format_count(static_cast<double>(segment.macs))
+                      : segment.macs > 0 ? ">= " + format_count(static_cast<double>(segment.macs)) : "unknown"});
   }
   print_table(out, segments, result, options.color);
   out << "\n";
@@ -285,7 +286,9 @@ nlohmann::json check_result_json(const CheckResult& result) {
   for (const check::Segment& segment : result.segments) {
     segments.push_back({{"device", segment.device}, {"on_accelerator", segment.on_accelerator},
                         {"first_node", segment.first_node}, {"last_node", segment.last_node},
-                        {"nodes", segment.node_count}, {"macs", segment.macs}});
+                        {"nodes", segment.node_count},
+                        {"macs", segment.macs_known ? nlohmann::json(segment.macs) : nlohmann::json(nullptr)},
+                        {"macs_lower_bound", segment.macs}});
   }
   json["segments"] = segments;
   nlohmann::json transfers = nlohmann::json::array();
