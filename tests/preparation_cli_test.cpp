@@ -117,6 +117,20 @@ TEST_F(PreparationCli, PatchReportsTheFiguresCheckFindsInTheWrittenFile) {
   EXPECT_EQ(report["accelerator_mac_share_after"], checked["accelerator_mac_share"]);
   EXPECT_EQ(report["segments_after"], checked["segments"].size());
 
+  // A model no one here wrote, its size given with --input-shape (which the preparation already applied: the
+  // patch's own static-shapes step must not count it again round after round).
+  const std::string recognizer = path("recognizer.onnx");
+  CommandResult given_size = run("patch " + model("ocr/ch_PP-OCRv4_rec_infer.onnx") +
+                                 " --target hailo8 --input-shape x=1,3,48,320 -o '" + recognizer + "' --json");
+  ASSERT_EQ(given_size.exit_code, 0) << given_size.err;
+  const nlohmann::json recognizer_report = nlohmann::json::parse(given_size.out);
+  EXPECT_LE(recognizer_report["rounds"].get<int>(), 2);
+  CommandResult recognizer_check = run("check '" + recognizer + "' --target hailo8 --json");
+  ASSERT_EQ(recognizer_check.exit_code, 0) << recognizer_check.err;
+  const nlohmann::json recognizer_checked = nlohmann::json::parse(recognizer_check.out)["targets"][0];
+  EXPECT_EQ(recognizer_report["accelerator_mac_share_after"], recognizer_checked["accelerator_mac_share"]);
+  EXPECT_EQ(recognizer_report["segments_after"], recognizer_checked["segments"].size());
+
   CommandResult again = run("patch '" + output + "' --target rk3566 -o '" + path("twice.onnx") + "' --json");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   const nlohmann::json second = nlohmann::json::parse(again.out);

@@ -30,6 +30,9 @@ PassResult make_shapes_static(ir::Model& model, const std::map<std::string, std:
       }
     }
     auto wanted = given.find(input->name);
+    // A given shape the input already has is no rewrite (a prepared model arrives with it applied): counting it
+    // would keep patch's pass list from reaching its fixed point.
+    if (wanted != given.end() && complete && fixed == 0 && dims == wanted->second) continue;
     if (wanted != given.end()) {
       shapes[input->name] = wanted->second;
       ++result.rewrites;
