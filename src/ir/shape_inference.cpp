@@ -177,6 +177,11 @@ void ShapeInferenceContext::set_output_like_input(size_t output_index, size_t in
   set_output(output_index, input_dtype(input_index), shape ? std::optional<Dims>(*shape) : std::nullopt);
 }
 
+void same_as_first_input(ShapeInferenceContext& context) {
+  context.require_inputs(1);
+  context.set_output_like_input(0, 0);
+}
+
 void ShapeInferenceContext::fail(const std::string& reason) const {
   throw Error(ErrorKind::invalid_model, reason, {}, node_.describe());
 }

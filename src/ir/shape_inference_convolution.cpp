@@ -200,10 +200,7 @@ void lp_pool_rule(ShapeInferenceContext& context) { pooling(context, context.nod
 void global_pool_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);
   const Dims* input = context.input_shape(0);
-  if (!input) {
-    context.set_output(0, context.input_dtype(0), std::nullopt);
-    return;
-  }
+  if (!input) return context.set_output_like_input(0, 0);
   if (input->size() < 2) context.fail("the input must have rank 2 or more, got " + dims_to_string(*input));
   Dims output{(*input)[0], (*input)[1]};
   for (size_t i = 2; i < input->size(); ++i) output.push_back(Dim::fixed(1));

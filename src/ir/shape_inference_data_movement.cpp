@@ -134,10 +134,7 @@ Dim fold_dims(const Dims& dims, size_t begin, size_t end) {
 void flatten_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);
   const Dims* input = context.input_shape(0);
-  if (!input) {
-    context.set_output(0, context.input_dtype(0), std::nullopt);
-    return;
-  }
+  if (!input) return context.set_output_like_input(0, 0);
   const int64_t rank = static_cast<int64_t>(input->size());
   int64_t axis = context.node().get_int("axis", 1);
   if (axis < -rank || axis > rank) context.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
@@ -215,10 +212,7 @@ void unsqueeze_rule(ShapeInferenceContext& context) {
 void transpose_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);
   const Dims* input = context.input_shape(0);
-  if (!input) {
-    context.set_output(0, context.input_dtype(0), std::nullopt);
-    return;
-  }
+  if (!input) return context.set_output_like_input(0, 0);
   const int64_t rank = static_cast<int64_t>(input->size());
   std::vector<int64_t> permutation = context.node().get_ints("perm");
   if (permutation.empty()) {
@@ -520,10 +514,7 @@ void pad_rule(ShapeInferenceContext& context) {
 void depth_space_rule(ShapeInferenceContext& context, bool to_space) {
   context.require_inputs(1);
   const Dims* input = context.input_shape(0);
-  if (!input) {
-    context.set_output(0, context.input_dtype(0), std::nullopt);
-    return;
-  }
+  if (!input) return context.set_output_like_input(0, 0);
   if (input->size() != 4) context.fail("the input must have rank 4, got " + dims_to_string(*input));
   const int64_t block = context.node().get_int("blocksize", 0);
   if (block <= 0 || block > (int64_t{1} << 20)) context.fail("blocksize must be between 1 and 2^20");

@@ -10,11 +10,6 @@ namespace npukit::ir {
 
 namespace {
 
-void same_as_first_input(ShapeInferenceContext& context) {
-  context.require_inputs(1);
-  context.set_output_like_input(0, 0);
-}
-
 // Broadcasts every present input; the output dtype is `dtype`, or input 0's when undefined.
 void broadcast_inputs(ShapeInferenceContext& context, DType dtype, size_t first_input = 0) {
   std::vector<const Dims*> shapes;

@@ -143,10 +143,7 @@ void mel_weight_matrix_rule(ShapeInferenceContext& context) {
 void dft_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);
   const Dims* input = context.input_shape(0);
-  if (!input) {
-    context.set_output(0, context.input_dtype(0), std::nullopt);
-    return;
-  }
+  if (!input) return context.set_output_like_input(0, 0);
   if (input->size() < 3) context.fail("the signal must have rank 3 or more, got " + dims_to_string(*input));
   const int64_t rank = static_cast<int64_t>(input->size());
   const int64_t axis = context.normalize_axis(context.node().get_int("axis", 1), rank - 1);

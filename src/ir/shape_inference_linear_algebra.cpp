@@ -84,10 +84,7 @@ void qlinear_matmul_rule(ShapeInferenceContext& context) {
 void det_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);
   const Dims* input = context.input_shape(0);
-  if (!input) {
-    context.set_output(0, context.input_dtype(0), std::nullopt);
-    return;
-  }
+  if (!input) return context.set_output_like_input(0, 0);
   if (input->size() < 2) context.fail("Det needs matrices (rank 2 or more), got " + dims_to_string(*input));
   context.set_output(0, context.input_dtype(0), Dims(input->begin(), input->end() - 2));
 }

@@ -11,11 +11,6 @@ namespace npukit::ir {
 
 namespace {
 
-void same_as_first_input(ShapeInferenceContext& context) {
-  context.require_inputs(1);
-  context.set_output_like_input(0, 0);
-}
-
 // Reduce*: axes as an attribute (before opset 13/18) or as input 1 (after), keepdims, noop_with_empty_axes.
 void reduce_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);

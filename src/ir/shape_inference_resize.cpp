@@ -56,10 +56,7 @@ void resize_output(ShapeInferenceContext& context, const Dims& input, const std:
 void resize_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);
   const Dims* input = context.input_shape(0);
-  if (!input) {
-    context.set_output(0, context.input_dtype(0), std::nullopt);
-    return;
-  }
+  if (!input) return context.set_output_like_input(0, 0);
   // Resize-10 is (X, scales); from 11 on (X, roi, scales, sizes), scales or sizes possibly empty.
   const size_t scales_index = context.input_count() == 2 ? 1 : 2;
   const bool has_sizes = context.has_input(3) && !(context.input_shape(3) && context.input_shape(3)->size() == 1 &&
@@ -77,10 +74,7 @@ void resize_rule(ShapeInferenceContext& context) {
 void upsample_rule(ShapeInferenceContext& context) {
   context.require_inputs(1);
   const Dims* input = context.input_shape(0);
-  if (!input) {
-    context.set_output(0, context.input_dtype(0), std::nullopt);
-    return;
-  }
+  if (!input) return context.set_output_like_input(0, 0);
   std::optional<std::vector<double>> scales;
   if (context.node().has_attribute("scales")) scales = context.node().get_floats("scales");
   else scales = constant_doubles(context, 1);

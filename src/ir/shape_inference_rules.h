@@ -131,6 +131,9 @@ int64_t narrow_size(const ShapeInferenceContext& context, WideSize size);
 // A tensor element read as an integer: nullopt unless finite, integral and well inside 64 bits.
 std::optional<int64_t> integral_value(double value);
 
+// The rule of ops whose output has input 0's dtype and shape (activations, normalizations, Identity ...).
+void same_as_first_input(ShapeInferenceContext& context);
+
 using ShapeRule = std::function<void(ShapeInferenceContext&)>;
 // Key: "op" for the default domain, "domain:op" for others.
 using ShapeRuleTable = std::unordered_map<std::string, ShapeRule>;
