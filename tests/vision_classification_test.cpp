@@ -14,6 +14,8 @@
 #include "vision/classification.h"
 #include "vision/image_decoding.h"
 #include "vision/letterbox.h"
+#include "cli_runner.h"
+#include "onnx_test_models.h"
 #include "vision_fixtures.h"
 
 namespace npukit::vision {
@@ -42,16 +44,15 @@ TEST(VisionClassification, LogitsGetASoftmaxProbabilitiesDoNot) {
   EXPECT_THROW(top_k_classes(Tensor(DType::f32, {2, 3}), 1), Error);
 }
 
-TEST(VisionClassification, ClassifyCommandPrintsTopKProbabilities) {
+class VisionClassify : public npukit::testing::CliRunner {};
+
+TEST_F(VisionClassify, ClassifyCommandPrintsTopKProbabilities) {
   NPUKIT_REQUIRE_VISION_FIXTURES();
-  const std::string out = vision_fixture_directory() + "/classify.json";
-  const std::string command = std::string("'") + NPUKIT_CLI_PATH + "' classify '" + NPUKIT_MODELS_DIR +
-                              "/generated/mobilenetv2.onnx' '" + fixture("rgb.png") + "' '" + fixture("rgb.jpg") +
-                              "' --top 3 --json > '" + out + "' 2>/dev/null";
-  const int status = std::system(command.c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  std::ifstream file(out);
-  const nlohmann::json report = nlohmann::json::parse(file);
+  const npukit::testing::CommandResult result =
+      run("classify '" + std::string(NPUKIT_MODELS_DIR) + "/generated/mobilenetv2.onnx' '" + fixture("rgb.png") +
+          "' '" + fixture("rgb.jpg") + "' --top 3 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json report = nlohmann::json::parse(result.out);
   ASSERT_EQ(report["images"].size(), 2u);
   for (const nlohmann::json& image : report["images"]) {
     ASSERT_EQ(image["top"].size(), 3u);
@@ -79,6 +80,20 @@ TEST(VisionClassification, ClassifyCommandPrintsTopKProbabilities) {
   const TopK expected = top_k_classes(session->output(session->outputs()[0].name), 1);
   EXPECT_EQ(report["images"][0]["top"][0]["class_id"], expected.best[0].class_id);
   EXPECT_NEAR(report["images"][0]["top"][0]["probability"].get<double>(), expected.best[0].probability, 1e-4);
+}
+
+TEST_F(VisionClassify, AModelWithoutAPictureInputIsRefusedWithTheReason) {
+  NPUKIT_REQUIRE_VISION_FIXTURES();
+  // No input at all: the output is a constant.
+  onnx::ModelProto model = npukit::testing::make_model(13);
+  npukit::testing::add_float_initializer(model.mutable_graph(), "logits", {1, 3}, {0.1f, 0.2f, 0.7f});
+  npukit::testing::add_node(model.mutable_graph(), "Identity", {"logits"}, {"out"}, "copy");
+  npukit::testing::add_output(model.mutable_graph(), "out", {1, 3});
+  const std::string file = npukit::testing::write_model(model, path("no_input.onnx"));
+  const npukit::testing::CommandResult result = run("classify '" + file + "' '" + fixture("rgb.png") + "'");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("classify needs one float32 [1, 3, H, W] input and one output"), std::string::npos)
+      << result.err;
 }
 
 }  // namespace

@@ -62,22 +62,24 @@ void classify(const ClassifyArguments& arguments) {
   options.backend = arguments.backend;
   options.threads = arguments.threads;
   std::unique_ptr<Session> session = Session::adopt(std::make_shared<ir::Model>(std::move(prepared.model)), options);
-  const ValueInfo& input = session->inputs().at(0);
-  if (session->inputs().size() != 1 || input.dtype != DType::f32 || input.shape.size() != 4 || input.shape[1] != 3 ||
-      session->outputs().size() != 1) {
+  // The count first: a model without inputs must get this message, not an out-of-range exception.
+  const bool one_input = session->inputs().size() == 1;
+  const ValueInfo* input = one_input ? &session->inputs().front() : nullptr;
+  if (!one_input || input->dtype != DType::f32 || input->shape.size() != 4 || input->shape[0] != 1 ||
+      input->shape[1] != 3 || session->outputs().size() != 1) {
     throw Error(ErrorKind::invalid_argument, "classify needs one float32 [1, 3, H, W] input and one output",
                 arguments.model);
   }
   // A classifier's input is the whole picture stretched to the input size (no padding).
   vision::LetterboxOptions resize;
-  resize.height = static_cast<int>(input.shape[2]);
-  resize.width = static_cast<int>(input.shape[3]);
+  resize.height = static_cast<int>(input->shape[2]);
+  resize.width = static_cast<int>(input->shape[3]);
   resize.scale_fill = true;
   Table table({{"picture"}, {"rank", Align::right}, {"class"}, {"probability", Align::right}});
   nlohmann::json report = nlohmann::json::array();
   bool softmax_applied = false;
   for (const std::string& path : images) {
-    session->set_input(input.name, vision::letterbox_to_tensor(vision::read_image(path), resize, normalization));
+    session->set_input(input->name, vision::letterbox_to_tensor(vision::read_image(path), resize, normalization));
     session->run();
     const vision::TopK top = vision::top_k_classes(session->output(session->outputs()[0].name), arguments.top);
     softmax_applied = top.softmax_applied;
