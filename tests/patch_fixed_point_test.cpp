@@ -95,6 +95,7 @@ TEST(PatchWholeModelFixedPoint, ReportedFiguresAreTheWrittenFilesAndASecondPatch
       PatchOptions options;
       const PatchReport first = patch_model(model, profile, options);
       EXPECT_LT(first.rounds, max_patch_rounds) << "the passes kept rewriting";
+      EXPECT_TRUE(first.converged);
       const check::CheckResult in_memory = check::check_model(model, profile);
 
       const std::string written = folder.file(whole.name + "_" + profile.id + ".onnx");

@@ -75,6 +75,7 @@ void run_patch(const PatchArguments& arguments) {
     json["needs_retraining"] = report.needs_retraining;
     json["preparation"] = preparation_json(prepared);
     json["rounds"] = report.rounds;
+    json["converged"] = report.converged;
     json["passes"] = nlohmann::json::array();
     for (const passes::PassResult& pass : report.passes) {
       json["passes"].push_back({{"pass", pass.pass}, {"rewrites", pass.rewrites},
@@ -102,8 +103,13 @@ void run_patch(const PatchArguments& arguments) {
     if (length <= 92) continue;
     for (const std::string& note : pass.notes) std::cout << "  " << pass.pass << ": " << note << "\n";
   }
-  std::cout << "  (passes repeated until nothing changed: " << report.rounds << " round" << (report.rounds == 1 ? "" : "s")
-            << "; figures after are those of the written file)\n\n";
+  if (report.converged) {
+    std::cout << "  (passes repeated until nothing changed: " << report.rounds << " round" << (report.rounds == 1 ? "" : "s")
+              << "; figures after are those of the written file)\n\n";
+  } else {
+    std::cout << "  WARNING: the passes still rewrote in round " << report.rounds << " of " << patch::max_patch_rounds
+              << ": the written model is not a fixed point (please report this with the model)\n\n";
+  }
   Table summary({{"figure"}, {"before", Align::right}, {"after", Align::right}});
   summary.add_row({"MACs on the " + after.accelerator, format_percent(before.accelerator_mac_share()), format_percent(after.accelerator_mac_share())});
   summary.add_row({"segments", std::to_string(before.segments.size()), std::to_string(after.segments.size())});

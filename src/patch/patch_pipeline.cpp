@@ -194,7 +194,10 @@ PatchReport patch_model(ir::Model& model, const targets::TargetProfile& profile,
         for (std::string& note : result.notes) total.notes.push_back(std::move(note));
       }
     }
-    if (rewrites_this_round == 0) break;
+    if (rewrites_this_round == 0) {
+      report.converged = true;
+      break;
+    }
   }
   report.rounds = std::min(report.rounds, max_patch_rounds);
   return report;

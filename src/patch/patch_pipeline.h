@@ -28,6 +28,7 @@ struct PatchReport {
   // more than once, each entry sums its rewrites and notes over the rounds.
   std::vector<passes::PassResult> passes;
   int rounds = 0;                          // how often the whole list ran until a round changed nothing
+  bool converged = false;                  // false: the last allowed round still rewrote (the passes fight)
   std::string yolo_sidecar_json;           // empty when no YOLO head was cut
   bool needs_retraining = false;           // a pass that changes meaning rewrote something
 };
