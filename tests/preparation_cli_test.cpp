@@ -70,7 +70,8 @@ TEST_F(PreparationCli, CheckSaysUnknownForTheMacsOfASegmentOfUnknownSize) {
 
   CommandResult fixed = run("check " + detector + " --target rk3588 --input-shape x=1,3,64,64 --json");
   ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
-  for (const auto& segment : nlohmann::json::parse(fixed.out)["targets"][0]["segments"]) {
+  const nlohmann::json fixed_report = nlohmann::json::parse(fixed.out);  // kept alive for the loop below
+  for (const auto& segment : fixed_report["targets"][0]["segments"]) {
     EXPECT_TRUE(segment["macs"].is_number()) << segment;
   }
 }
