@@ -402,13 +402,13 @@ class CpuKernelTest : public ::testing::TestWithParam<OpCase> {};
 TEST_P(CpuKernelTest, MatchesReferenceAndRunsOnCpu) {
   const OpCase& op = GetParam();
   SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes, op.output_count, op.opset, op.domain);
-  auto reference = Session::from_model(built.model);
+  auto reference = engine::Engine::from_model(built.model, {.backend = "ref"});
   const std::map<std::string, Tensor> expected_outputs = reference->run(built.feeds);
 
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = "cpu";
   options.threads = 2;  // so the kernels' OpenMP paths run split
-  auto session = Session::from_model(built.model, options);
+  auto session = engine::Engine::from_model(built.model, options);
   session->set_profiling(true);
   const std::map<std::string, Tensor> actual_outputs = session->run(built.feeds);
   ASSERT_EQ(session->last_profile().size(), 1u);
@@ -446,17 +446,17 @@ INSTANTIATE_TEST_SUITE_P(OpCases, CpuKernelTest, ::testing::ValuesIn(op_cases())
 TEST(CpuBackendTest, SessionsRunConcurrentlyWithTheirOwnThreadCounts) {
   OpCase op = conv_case("", {1, 16, 21, 21}, 32, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1});
   SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
-  SessionOptions single;
+  engine::EngineOptions single;
   single.backend = "cpu";
-  const Tensor expected = Session::from_model(built.model, single)->run(built.feeds).at("output0");
+  const Tensor expected = engine::Engine::from_model(built.model, single)->run(built.feeds).at("output0");
   std::vector<std::thread> workers;
   std::vector<double> differences(4, -1);
   for (int worker = 0; worker < 4; ++worker) {
     workers.emplace_back([&, worker] {
-      SessionOptions options;
+      engine::EngineOptions options;
       options.backend = "cpu";
       options.threads = 1 + worker % 2;
-      auto session = Session::from_model(built.model, options);
+      auto session = engine::Engine::from_model(built.model, options);
       double difference = 0;
       for (int run = 0; run < 5; ++run) {
         const Tensor actual = session->run(built.feeds).at("output0");
@@ -478,9 +478,9 @@ TEST(CpuBackendTest, WrongInputChannelsIsAnErrorNamingTheNode) {
   // Declare the input with an unknown channel count so the session accepts a wrong one.
   built.model->graph->inputs[0]->type.shape = std::vector<ir::Dim>{ir::Dim::fixed(1), ir::Dim::symbolic("c"),
                                                                     ir::Dim::fixed(9), ir::Dim::fixed(9)};
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = "cpu";
-  auto session = Session::from_model(built.model, options);
+  auto session = engine::Engine::from_model(built.model, options);
   std::map<std::string, Tensor> feeds{{"x", pattern_tensor({1, 5, 9, 9}, 1)}};
   try {
     session->run(feeds);
@@ -499,11 +499,11 @@ TEST(CpuBackendTest, PoolWithUnknownRankRunsTwoDimensionalOnCpuAndOtherRanksOnRe
     const std::vector<int64_t> pads = shape.size() == 4 ? std::vector<int64_t>{1, 1, 1, 1} : std::vector<int64_t>{1, 1};
     OpCase op = pool_case("", "MaxPool", shape, {{"kernel_shape", ints_attribute(kernel)}, {"pads", ints_attribute(pads)}});
     SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
-    const Tensor expected = Session::from_model(built.model)->run(built.feeds).at("output0");
+    const Tensor expected = engine::Engine::from_model(built.model, {.backend = "ref"})->run(built.feeds).at("output0");
     built.model->graph->inputs[0]->type.shape.reset();  // rank unknown
-    SessionOptions options;
+    engine::EngineOptions options;
     options.backend = "cpu";
-    auto session = Session::from_model(built.model, options);
+    auto session = engine::Engine::from_model(built.model, options);
     session->set_profiling(true);
     const Tensor actual = session->run(built.feeds).at("output0");
     EXPECT_EQ(session->last_profile()[0].backend, "cpu");
@@ -517,9 +517,9 @@ TEST(CpuBackendTest, PoolWithUnknownRankRunsTwoDimensionalOnCpuAndOtherRanksOnRe
 TEST(CpuBackendTest, UnknownBackendIsRefused) {
   OpCase op = unary_case("Relu");
   SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = "gpu";
-  EXPECT_THROW(Session::from_model(built.model, options), Error);
+  EXPECT_THROW(engine::Engine::from_model(built.model, options), Error);
 }
 
 }  // namespace

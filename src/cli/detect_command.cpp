@@ -13,6 +13,7 @@
 #include "cli/model_arguments.h"
 #include "cli/table.h"
 #include "ir/graph.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "vision/annotation.h"
 #include "vision/image_decoding.h"
@@ -71,10 +72,10 @@ void detect(const DetectArguments& arguments) {
   if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
   preparation::require_static_inputs(prepared.model, "detect");
   const std::map<std::string, std::string> metadata = prepared.model.metadata;
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
-  std::unique_ptr<Session> session = Session::adopt(std::make_shared<ir::Model>(std::move(prepared.model)), options);
+  std::unique_ptr<engine::Engine> session = engine::Engine::adopt(std::make_shared<ir::Model>(std::move(prepared.model)), options);
   if (session->inputs().size() != 1) {
     throw Error(ErrorKind::invalid_argument, "detect needs a model with one input (a picture); this one has " +
                     std::to_string(session->inputs().size()), arguments.model);
