@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ref_single_node.h"
-#include "runtime/fused_activation.h"
+#include "ir/fused_activation.h"
 
 namespace npukit::testing {
 namespace {
@@ -54,12 +54,12 @@ OpCase conv_case(std::string label, Shape input, int64_t output_channels, int64_
   return op;
 }
 
-OpCase fused_case(runtime::ActivationKind kind, float alpha, float beta, bool residual) {
+OpCase fused_case(ir::ActivationKind kind, float alpha, float beta, bool residual) {
   OpCase op = conv_case("", {1, 16, 13, 13}, 24, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1});
   op.op_type = "FusedConv";
-  op.domain = runtime::fused_domain;
-  op.label = std::string("FusedConv ") + runtime::activation_name(kind) + (residual ? " + residual" : "");
-  op.attributes["activation"] = string_attribute(runtime::activation_name(kind));
+  op.domain = ir::fused_domain;
+  op.label = std::string("FusedConv ") + ir::activation_name(kind) + (residual ? " + residual" : "");
+  op.attributes["activation"] = string_attribute(ir::activation_name(kind));
   op.attributes["activation_alpha"] = float_attribute(alpha);
   op.attributes["activation_beta"] = float_attribute(beta);
   if (residual) op.inputs.push_back({"z", pattern_tensor({1, 24, 13, 13}, 4)});
@@ -204,7 +204,7 @@ OpCase patch_deconvolution_case(Shape input, int64_t output_channels, int64_t ke
 }
 
 std::vector<OpCase> op_cases() {
-  using runtime::ActivationKind;
+  using ir::ActivationKind;
   std::vector<OpCase> cases{
       conv_case("Conv 1x1 7->13", {1, 7, 13, 13}, 13, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}),
       conv_case("Conv 3x3 pad 1", {1, 16, 17, 17}, 32, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}),
@@ -233,18 +233,18 @@ std::vector<OpCase> op_cases() {
         op.inputs.push_back({"w", pattern_tensor({6, 4, 3, 3}, 5, 0.5f), true});
         return op;
       }(),
-      fused_case(ActivationKind::none, 0, 0, true),
-      fused_case(ActivationKind::relu, 0, 0, false),
-      fused_case(ActivationKind::relu, 0, 0, true),
-      fused_case(ActivationKind::leaky_relu, 0.1f, 0, false),
-      fused_case(ActivationKind::clip, 0.0f, 6.0f, false),
-      fused_case(ActivationKind::sigmoid, 0, 0, false),
-      fused_case(ActivationKind::tanh, 0, 0, false),
-      fused_case(ActivationKind::hard_sigmoid, 0.2f, 0.5f, false),
-      fused_case(ActivationKind::hard_swish, 0, 0, false),
-      fused_case(ActivationKind::silu, 0, 0, false),
-      fused_case(ActivationKind::silu, 0, 0, true),
-      fused_case(ActivationKind::gelu, 0, 0, false),
+      fused_case(ir::ActivationKind::none, 0, 0, true),
+      fused_case(ir::ActivationKind::relu, 0, 0, false),
+      fused_case(ir::ActivationKind::relu, 0, 0, true),
+      fused_case(ir::ActivationKind::leaky_relu, 0.1f, 0, false),
+      fused_case(ir::ActivationKind::clip, 0.0f, 6.0f, false),
+      fused_case(ir::ActivationKind::sigmoid, 0, 0, false),
+      fused_case(ir::ActivationKind::tanh, 0, 0, false),
+      fused_case(ir::ActivationKind::hard_sigmoid, 0.2f, 0.5f, false),
+      fused_case(ir::ActivationKind::hard_swish, 0, 0, false),
+      fused_case(ir::ActivationKind::silu, 0, 0, false),
+      fused_case(ir::ActivationKind::silu, 0, 0, true),
+      fused_case(ir::ActivationKind::gelu, 0, 0, false),
       pool_case("MaxPool 3x3 stride 2 pad 1", "MaxPool", {1, 8, 13, 13},
                 {{"kernel_shape", ints_attribute({3, 3})}, {"strides", ints_attribute({2, 2})},
                  {"pads", ints_attribute({1, 1, 1, 1})}}),
