@@ -79,9 +79,23 @@ float box_score(const float* probability, int map_width, int map_height, const Q
   for (size_t i = 0; i < 4; ++i) {
     polygon[i] = {std::trunc(box[i].x - x_begin), std::trunc(box[i].y - y_begin)};
   }
-  double sum = 0;
-  int64_t count = 0;
-  for (int y = 0; y <= y_end - y_begin; ++y) {
+  const int crop_width = x_end - x_begin + 1, crop_height = y_end - y_begin + 1;
+  std::vector<uint8_t> mask(static_cast<size_t>(crop_width) * crop_height, 0);
+  auto mark = [&](long x, long y) {
+    if (x >= 0 && y >= 0 && x < crop_width && y < crop_height) mask[static_cast<size_t>(y) * crop_width + x] = 1;
+  };
+  // cv2.fillPoly first draws each edge as an 8-connected line (its CollectPolyEdges), then fills the rows
+  // between the edges: a pixel counts when it is on an edge's line or its centre lies inside the polygon.
+  for (size_t i = 0; i < 4; ++i) {
+    const PointF& a = polygon[i];
+    const PointF& b = polygon[(i + 1) % 4];
+    const long steps = static_cast<long>(std::max(std::fabs(b.x - a.x), std::fabs(b.y - a.y)));
+    for (long k = 0; k <= steps; ++k) {
+      const double t = steps > 0 ? static_cast<double>(k) / steps : 0;
+      mark(static_cast<long>(std::floor(a.x + (b.x - a.x) * t + 0.5)), static_cast<long>(std::floor(a.y + (b.y - a.y) * t + 0.5)));
+    }
+  }
+  for (int y = 0; y < crop_height; ++y) {
     // Where the row's centre line meets the polygon's edges: the filled span runs from the least to the most.
     double span_begin = INFINITY, span_end = -INFINITY;
     for (size_t i = 0; i < 4; ++i) {
@@ -98,11 +112,18 @@ float box_score(const float* probability, int map_width, int map_height, const Q
       }
     }
     if (span_begin > span_end) continue;
-    const int first = std::max(0, static_cast<int>(std::ceil(span_begin - 1e-9)));
-    const int last = std::min(x_end - x_begin, static_cast<int>(std::floor(span_end + 1e-9)));
+    const long first = static_cast<long>(std::ceil(span_begin - 1e-9));
+    const long last = static_cast<long>(std::floor(span_end + 1e-9));
+    for (long x = first; x <= last; ++x) mark(x, y);
+  }
+  double sum = 0;
+  int64_t count = 0;
+  for (int y = 0; y < crop_height; ++y) {
     const float* row = probability + static_cast<size_t>(y + y_begin) * map_width + x_begin;
-    for (int x = first; x <= last; ++x) sum += row[x];
-    count += std::max(0, last - first + 1);
+    const uint8_t* inside = mask.data() + static_cast<size_t>(y) * crop_width;
+    for (int x = 0; x < crop_width; ++x) {
+      if (inside[x]) sum += row[x], ++count;
+    }
   }
   return count > 0 ? static_cast<float>(sum / count) : 0.0f;
 }

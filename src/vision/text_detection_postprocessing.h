@@ -50,8 +50,8 @@ std::vector<TextBox> text_boxes_from_probability_map(const float* probability, i
 std::vector<std::vector<PointF>> connected_region_outlines(const std::vector<uint8_t>& mask, int width, int height);
 
 // PaddleOCR's box_score_fast: the mean of the map over the pixels of the box's bounding rectangle that
-// cv2.fillPoly would fill for the box corners truncated to integers (a pixel counts when its centre lies
-// inside the polygon or on its border).
+// cv2.fillPoly would fill for the box corners truncated to integers (a pixel counts when it lies on an edge's
+// 8-connected line or its centre lies inside the polygon).
 float box_score(const float* probability, int map_width, int map_height, const Quad& box);
 
 }  // namespace npukit::vision
