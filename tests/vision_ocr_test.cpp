@@ -275,6 +275,10 @@ TEST(VisionOcrCrop, AxisAlignedBoxIsTheSubPictureAndAVerticalBoxIsTurned) {
   ASSERT_EQ(tall.height, 10);
   // np.rot90: turned (x, y) = crop (W − 1 − y, x) with W = 10: the picture's (5 + 9 − y, 5 + x).
   EXPECT_EQ(tall.row(2)[3 * 4 + 1], picture.row(9)[3 * 12 + 1]);
+  // Three corners on one line (a box clipped at the picture's edge) still give a picture, read along the edge.
+  const Image flat = crop_text_line(picture, {PointF{0, 5}, PointF{0, 25}, PointF{0, 40}, PointF{9, 40}});
+  EXPECT_GT(flat.width, 0);
+  EXPECT_EQ(flat.pixels.size(), static_cast<size_t>(flat.width) * flat.height * 3);
   const Image half = rotate_half_turn(crop);
   EXPECT_EQ(half.row(0)[0], crop.row(9)[3 * 19]);
 }

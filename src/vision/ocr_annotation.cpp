@@ -60,7 +60,7 @@ void draw_label(Image& image, int x, int y, const std::string& text, int scale, 
 
 void draw_text_boxes(Image& image, const std::vector<Quad>& boxes) {
   const int thickness = std::max(1, static_cast<int>(std::lround((image.width + image.height) / 2.0 * 0.003)));
-  const int scale = std::max(1, thickness);
+  const int scale = std::max(2, thickness);  // line numbers twice the font's pixels at least: readable at a glance
   for (size_t i = 0; i < boxes.size(); ++i) {
     const Colour& colour = palette[i % palette.size()];
     for (size_t side = 0; side < 4; ++side) draw_segment(image, boxes[i][side], boxes[i][(side + 1) % 4], thickness, colour);

@@ -66,7 +66,12 @@ Image crop_text_line(const Image& image, const Quad& p) {
   const Quad target = {PointF{0, 0}, PointF{static_cast<double>(width), 0},
                        PointF{static_cast<double>(width), static_cast<double>(height)},
                        PointF{0, static_cast<double>(height)}};
-  const std::array<double, 9> m = perspective_transform(target, p);
+  std::array<double, 9> m;
+  try {
+    m = perspective_transform(target, p);
+  } catch (const Error&) {
+    return Image{};  // unreachable for a target of positive size, kept so a bad box never ends the page
+  }
   constexpr int table_size = 32;  // OpenCV's INTER_TAB_SIZE: positions on a 1/32 pixel grid
   for (int y = 0; y < height; ++y) {
     uint8_t* out = crop.row(y);
