@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/model_arguments.h"
 #include "cli/table.h"
+#include "cli/yolo_detector.h"
 #include "ir/graph.h"
 #include "npukit/session.h"
 #include "vision/annotation.h"
@@ -40,66 +41,26 @@ struct DetectArguments {
   std::vector<std::string> input_values;
 };
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-struct StageTimes {
-  double decode = 0, pre = 0, infer = 0, post = 0;
-};
-
-// The sidecar to use: --sidecar, or MODEL.postprocess.json beside the model when `patch` wrote one there.
-std::string find_sidecar(const DetectArguments& arguments) {
-  if (!arguments.sidecar.empty()) return arguments.sidecar;
-  if (arguments.model.starts_with("builtin:")) return {};
-  const std::string beside = std::filesystem::path(arguments.model).replace_extension(".postprocess.json").string();
-  std::error_code error;
-  return std::filesystem::is_regular_file(beside, error) ? beside : std::string();
-}
-
 void detect(const DetectArguments& arguments) {
-  if (!(arguments.confidence >= 0 && arguments.confidence < 1)) throw Error(ErrorKind::invalid_argument, "--conf must be in [0, 1)");
-  if (!(arguments.iou >= 0 && arguments.iou <= 1)) throw Error(ErrorKind::invalid_argument, "--iou must be in [0, 1]");
-  if (arguments.max_detections < 1) throw Error(ErrorKind::invalid_argument, "--max-det must be 1 or more");
+  const vision::DetectionOptions detection_options = make_detection_options(
+      arguments.confidence, arguments.iou, arguments.max_detections, arguments.agnostic);
   std::error_code error;
   std::vector<std::string> images;
   if (std::filesystem::is_directory(arguments.images, error)) images = vision::list_image_files(arguments.images);
   else if (std::filesystem::is_regular_file(arguments.images, error)) images = {arguments.images};
   else throw Error(ErrorKind::io, "no such picture file or directory", arguments.images);
 
-  preparation::PreparedModel prepared = load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
-  if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
-  preparation::require_static_inputs(prepared.model, "detect");
-  const std::map<std::string, std::string> metadata = prepared.model.metadata;
-  SessionOptions options;
-  options.backend = arguments.backend;
-  options.threads = arguments.threads;
-  std::unique_ptr<Session> session = Session::adopt(std::make_shared<ir::Model>(std::move(prepared.model)), options);
-  if (session->inputs().size() != 1) {
-    throw Error(ErrorKind::invalid_argument, "detect needs a model with one input (a picture); this one has " +
-                    std::to_string(session->inputs().size()), arguments.model);
-  }
-  const ValueInfo& input = session->inputs()[0];
-  if (input.dtype != DType::f32 || input.shape.size() != 4 || input.shape[0] != 1 || input.shape[1] != 3) {
-    throw Error(ErrorKind::invalid_argument, "detect needs a float32 [1, 3, H, W] input; '" + input.name + "' is " +
-                    std::string(dtype_name(input.dtype)) + describe_dims(input.shape, input.dim_names), arguments.model);
-  }
-  const std::string sidecar_path = find_sidecar(arguments);
-  nlohmann::json sidecar;
-  if (!sidecar_path.empty()) sidecar = vision::read_sidecar(sidecar_path);
-  const vision::YoloPostprocessor postprocessor = vision::YoloPostprocessor::create(
-      session->outputs(), metadata, sidecar_path.empty() ? nullptr : &sidecar, sidecar_path, arguments.model);
-  if (!arguments.json) {
-    for (const std::string& note : postprocessor.notes()) std::cerr << "npukit: note: " << note << "\n";
-  }
-  vision::LetterboxOptions letterbox;
-  letterbox.height = static_cast<int>(input.shape[2]);
-  letterbox.width = static_cast<int>(input.shape[3]);
-  vision::DetectionOptions detection_options;
-  detection_options.confidence = arguments.confidence;
-  detection_options.nms.iou_threshold = arguments.iou;
-  detection_options.nms.max_detections = arguments.max_detections;
-  detection_options.nms.agnostic = arguments.agnostic;
+  YoloDetectorOptions detector_options;
+  detector_options.model = arguments.model;
+  detector_options.sidecar = arguments.sidecar;
+  detector_options.backend = arguments.backend;
+  detector_options.threads = arguments.threads;
+  detector_options.input_shapes = arguments.input_shapes;
+  detector_options.input_values = arguments.input_values;
+  detector_options.print_notes = !arguments.json;
+  YoloDetector detector(detector_options);
+  const vision::YoloPostprocessor& postprocessor = detector.postprocessor();
+  const std::string& sidecar_path = detector.sidecar_path();
 
   std::filesystem::create_directories(arguments.output_dir, error);
   if (!std::filesystem::is_directory(arguments.output_dir, error)) {
@@ -118,18 +79,8 @@ void detect(const DetectArguments& arguments) {
     auto started = Clock::now();
     vision::Image image = vision::read_image(path);
     times.decode = seconds_since(started);
-    started = Clock::now();
-    vision::LetterboxGeometry geometry;
-    session->set_input(input.name, vision::letterbox_to_tensor(image, letterbox, {}, &geometry));
-    times.pre = seconds_since(started);
-    started = Clock::now();
-    session->run();
-    times.infer = seconds_since(started);
-    started = Clock::now();
-    std::vector<vision::Detection> detections = postprocessor.detect(*session, detection_options);
-    vision::map_boxes_to_original(detections, geometry);
-    times.post = seconds_since(started);
-    total.decode += times.decode, total.pre += times.pre, total.infer += times.infer, total.post += times.post;
+    std::vector<vision::Detection> detections = detector.detect(image, detection_options, &times);
+    total += times;
 
     const std::string file_name = std::filesystem::path(path).filename().string();
     std::vector<std::string> labels;
@@ -165,7 +116,7 @@ void detect(const DetectArguments& arguments) {
     std::cout << nlohmann::json({{"model", arguments.model}, {"head", postprocessor.description()},
                                  {"notes", postprocessor.notes()},
                                  {"sidecar", sidecar_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sidecar_path)},
-                                 {"backend", arguments.backend}, {"input", {input.shape[2], input.shape[3]}},
+                                 {"backend", arguments.backend}, {"input", {detector.input_height(), detector.input_width()}},
                                  {"confidence", arguments.confidence}, {"iou", arguments.iou},
                                  {"max_detections", arguments.max_detections}, {"agnostic", arguments.agnostic},
                                  {"images", report_images}, {"coco_json", coco_path}})
@@ -175,7 +126,7 @@ void detect(const DetectArguments& arguments) {
   }
   std::cout << "npukit detect: " << arguments.model << " (" << postprocessor.description()
             << (sidecar_path.empty() ? "" : ": " + sidecar_path) << "), " << images.size() << " picture"
-            << (images.size() == 1 ? "" : "s") << ", input " << input.shape[2] << "x" << input.shape[3] << ", conf "
+            << (images.size() == 1 ? "" : "s") << ", input " << detector.input_height() << "x" << detector.input_width() << ", conf "
             << format_number(arguments.confidence) << ", iou " << format_number(arguments.iou) << "\n\n";
   if (boxes_table.row_count() > 0) {
     boxes_table.print(std::cout, 2);
