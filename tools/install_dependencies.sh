@@ -11,7 +11,8 @@ packages=(build-essential cmake make pkg-config git
           libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev libgtest-dev
           libdnnl-dev ocl-icd-opencl-dev opencl-headers  # oneDNN for the cpu backend; its CMake config needs OpenCL
           libturbojpeg0-dev libspng-dev libstb-dev        # vision/: JPEG, PNG, BMP and the annotation font
-          libpolyclipping-dev)                            # vision/: OCR's unclip (Clipper, as pyclipper)
+          libpolyclipping-dev                             # vision/: OCR's unclip (Clipper, as pyclipper)
+          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)  # vision/: video files (FFmpeg)
 if [ "$profile" = test ]; then
   packages+=(libonnx-testdata python3 python3-numpy python3-onnx python3-torch python3-torchvision
              clang libclang-rt-14-dev libomp-dev  # libomp: OpenMP for the clang-built fuzzer
