@@ -5,7 +5,11 @@
 
 #include <random>
 
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
 #include "npukit/error.h"
+#include "onnx/onnx_export.h"
 #include "npukit/session.h"
 #include "pass_equivalence.h"
 #include "passes/fold_input_normalization.h"
@@ -86,6 +90,30 @@ TEST(FoldNormalization, RawUint8NhwcPixelsGiveTheOriginalOutputs) {
   }
 }
 
+TEST(FoldNormalization, ZeroMeanNeedsNoSubEvenWithPadding) {
+  // YOLO's pixel / 255: mean 0, std 255; zero padding is the same raw or normalized.
+  const ir::Model original = first_conv_model(1);
+  auto folded = npukit::testing::copy_model(original);
+  NormalizationFold fold = fold_input_normalization(*folded, {{0.0}, {255.0}, false, false});
+  EXPECT_FALSE(fold.mean_kept_as_sub);
+  EXPECT_EQ(count_ops(*folded, "Sub"), 0u);
+  // Check against (x / 255) by hand: the test helper normalizes with kMean/kStd, so compare directly here.
+  auto before = Session::from_model(npukit::testing::copy_model(original));
+  auto after = Session::from_model(npukit::testing::copy_model(*folded));
+  Tensor raw(DType::f32, {1, 3, 16, 16}), normalized(DType::f32, {1, 3, 16, 16});
+  std::mt19937 generator(2);
+  std::uniform_int_distribution<int> pixel(0, 255);
+  for (int64_t i = 0; i < raw.element_count(); ++i) {
+    raw.data<float>()[i] = static_cast<float>(pixel(generator));
+    normalized.data<float>()[i] = raw.data<float>()[i] / 255.0f;
+  }
+  const Tensor expected = before->run({{"x", normalized}}).begin()->second;
+  const Tensor actual = after->run({{"x", raw}}).begin()->second;
+  for (int64_t i = 0; i < expected.element_count(); ++i) {
+    EXPECT_NEAR(expected.data<float>()[i], actual.data<float>()[i], 1e-4);
+  }
+}
+
 TEST(FoldNormalization, FloatNchwAndGroupedConvs) {
   // Raw float NCHW, unpadded: nothing in front of the Conv at all.
   const ir::Model original = first_conv_model(0);
@@ -129,6 +157,47 @@ TEST(FoldNormalization, RefusesWhatCannotBeFoldedAndSaysWhy) {
   ASSERT_TRUE(report.normalization);
   EXPECT_NE(report.input_contract_json.find("\"dtype\": \"uint8\""), std::string::npos) << report.input_contract_json;
   EXPECT_NE(report.input_contract_json.find("\"layout\": \"NHWC\""), std::string::npos);
+}
+
+class FoldNormalizationCli : public testing::CliRunner {};
+
+TEST_F(FoldNormalizationCli, PatchWritesTheInputContractAndRefusesBadSpecs) {
+  const std::string model = path("first_conv.onnx");
+  onnx_io::save_model(first_conv_model(1), model);
+  const std::string output = path("raw.onnx");
+  testing::CommandResult result =
+      run("patch '" + model + "' --target rk3588 -o '" + output +
+          "' --fold-normalization mean=123.675,116.28,103.53:std=58.395,57.12,57.375:uint8:nhwc --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json report = nlohmann::json::parse(result.out);
+  EXPECT_EQ(report["passes"][0]["pass"], "fold-normalization");
+  const nlohmann::json contract = nlohmann::json::parse(testing::read_text(path("raw.input.json")));
+  EXPECT_EQ(contract["format"], "npukit-input-contract/1");
+  EXPECT_EQ(contract["dtype"], "uint8");
+  EXPECT_EQ(contract["layout"], "NHWC");
+  EXPECT_EQ(contract["shape"], nlohmann::json({1, 16, 16, 3}));
+  EXPECT_TRUE(contract["mean_kept_as_sub"].get<bool>());
+  // `check` reads the written model: its input is uint8 NHWC now.
+  result = run("check '" + output + "' --target rk3588 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  // Bad specs: say what to write, write nothing.
+  for (const char* spec : {"mean=1,2,3", "mean=a:std=1", "mean=1:std=1:nchw8"}) {
+    const std::string refused = path("refused.onnx");
+    result = run("patch '" + model + "' --target rk3588 -o '" + refused + "' --fold-normalization '" + spec + "'");
+    EXPECT_NE(result.exit_code, 0) << spec;
+    EXPECT_NE(result.err.find("--fold-normalization"), std::string::npos) << result.err;
+    EXPECT_FALSE(std::filesystem::exists(refused)) << spec;
+  }
+  // A model whose input feeds an Add: refused with the reason, nothing written.
+  TestGraph graph;
+  ir::Value* x = graph.input("x", {1, 3, 8, 8});
+  graph.output(graph.node("Add", {x, graph.weights("bias", {1, 3, 1, 1})}, {1, 3, 8, 8}));
+  onnx_io::save_model(graph.model, path("add.onnx"));
+  result = run("patch '" + path("add.onnx") + "' --target rk3588 -o '" + path("add_out.onnx") +
+               "' --fold-normalization mean=0:std=255");
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.err.find("cannot fold the normalization"), std::string::npos) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(path("add_out.onnx")));
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
                    node.patch.empty() ? node.fix : "patch: " + node.patch});
   }
   if (listed) {
-    out << (options.every_node ? "every node\n" : "nodes that leave the " + accelerator_name(result) + " or carry a condition\n");
+    out << (options.every_node ? "every node\n" : "nodes that leave the " + accelerator_name(result) + ", carry a condition or run off its optimized path\n");
     print_table(out, nodes, result, options.color, 120);
     out << "\n";
   } else {

@@ -149,6 +149,10 @@ void run_patch(const PatchArguments& arguments) {
     json["rounds"] = report.rounds;
     json["converged"] = report.converged;
     json["passes"] = nlohmann::json::array();
+    if (report.normalization) {
+      json["passes"].push_back({{"pass", "fold-normalization"}, {"rewrites", report.normalization->pass.rewrites},
+                                {"changes_meaning", false}, {"notes", report.normalization->pass.notes}});
+    }
     for (const passes::PassResult& pass : report.passes) {
       json["passes"].push_back({{"pass", pass.pass}, {"rewrites", pass.rewrites},
                                 {"changes_meaning", pass.changes_meaning}, {"notes", pass.notes}});

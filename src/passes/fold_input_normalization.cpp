@@ -78,6 +78,8 @@ NormalizationFold fold_input_normalization(ir::Model& model, const InputNormaliz
     for (int64_t pad : pads) padded = padded || pad != 0;
     any_padded = any_padded || padded;
   }
+  // A zero mean (YOLO's x / 255) pads the same zeros raw or normalized: nothing to keep in front.
+  if (std::all_of(mean.begin(), mean.end(), [](double value) { return value == 0; })) any_padded = false;
   fold.mean_kept_as_sub = any_padded;
   for (ir::Node* conv : convs) {
     const Tensor& weight = *conv->input(1)->initializer;
