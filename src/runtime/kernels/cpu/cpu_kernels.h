@@ -43,6 +43,9 @@ std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_
 // Gemm, MatMul with constant weights (matmul.cpp)
 std::optional<std::string> matmul_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_matmul(const ir::Node& node, int64_t opset);
+// Gelu, erf and tanh forms (gelu.cpp)
+std::optional<std::string> gelu_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_gelu(const ir::Node& node, int64_t opset);
 // Concat (concat.cpp)
 std::optional<std::string> concat_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t opset);
