@@ -16,5 +16,6 @@ void register_bench_command(CLI::App& app);        // bench_command.cpp
 void register_detect_command(CLI::App& app);       // detect_command.cpp
 void register_classify_command(CLI::App& app);     // classify_command.cpp
 void register_version_command(CLI::App& app);      // version_command.cpp (also --version)
+void register_estimate_command(CLI::App& app);     // estimate_command.cpp
 
 }  // namespace npukit::cli

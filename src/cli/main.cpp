@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   npukit::cli::register_detect_command(app);
   npukit::cli::register_classify_command(app);
   npukit::cli::register_version_command(app);
+  npukit::cli::register_estimate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
