@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -154,6 +155,12 @@ EstimatorInputs parse_estimator_inputs(std::string_view json_text, const std::st
     if (!facts.is_object()) data_error(file, "field 'assumptions." + target + "' must be an object");
     for (const auto& [name, fact] : facts.items()) {
       const std::string where = "assumptions." + target + "." + name + ".";
+      // A misspelled fact would be ignored in silence and the default used: refuse it.
+      static const std::set<std::string> known = {"activation_bytes_per_element", "channel_alignment", "dram_bytes_per_second",
+                                                   "link_efficiency", "link_latency_us", "on_soc_transfer_us", "cores_used",
+                                                   "cores_in_tops", "cpu_slowdown_vs_host", "slow_path_efficiency", "tops_int8",
+                                                   "on_chip_bytes", "pipelined", "stream_weights_over_link"};
+      if (!known.count(name)) data_error(file, "field 'assumptions." + target + "." + name + "' is not a fact the estimator reads");
       inputs.assumptions[target][name] = {number_field(fact, "value", file, where), text_field(fact, "reason", file, where)};
     }
   }
