@@ -8,8 +8,10 @@
 #include "check/target_check.h"
 #include "cli/check_report.h"
 #include "cli/commands.h"
+#include "cli/estimate_report.h"
 #include "cli/model_arguments.h"
 #include "cli/target_arguments.h"
+#include "estimate/estimate_json.h"
 #include "npukit/error.h"
 
 namespace npukit::cli {
@@ -24,6 +26,7 @@ struct CheckArguments {
   std::string report;
   std::vector<std::string> input_shapes;
   std::vector<std::string> input_values;
+  bool estimate = false;
 };
 
 void run_check(const CheckArguments& arguments) {
@@ -36,6 +39,8 @@ void run_check(const CheckArguments& arguments) {
   print_preparation_notes(std::cerr, prepared.report);
   std::vector<check::CheckResult> results;
   for (const targets::TargetProfile& profile : profiles) results.push_back(check::check_model(model, profile));
+  std::vector<estimate::Estimate> estimates;  // --estimate: the latency on each target (src/estimate)
+  if (arguments.estimate) estimates = estimates_for_checks(model, results, profiles);
 
   if (!arguments.report.empty()) {
     std::ofstream report(arguments.report);
@@ -47,7 +52,10 @@ void run_check(const CheckArguments& arguments) {
     json["model"] = arguments.model;
     json["preparation"] = preparation_json(prepared);
     json["targets"] = nlohmann::json::array();
-    for (const check::CheckResult& result : results) json["targets"].push_back(check_result_json(result));
+    for (size_t i = 0; i < results.size(); ++i) {
+      json["targets"].push_back(check_result_json(results[i]));
+      if (i < estimates.size()) json["targets"].back()["estimate"] = estimate::estimate_json(estimates[i], false);
+    }
     std::cout << json.dump(2) << "\n";
     return;
   }
@@ -59,6 +67,11 @@ void run_check(const CheckArguments& arguments) {
     print_check_report(std::cout, results.front(), arguments.model, options);
   } else {
     print_check_summary(std::cout, results, arguments.model, color);
+  }
+  if (!estimates.empty()) {
+    std::cout << "\nlatency estimate (INT8, batch 1, the graph as given; npukit estimate has the details):\n";
+    print_estimate_summary(std::cout, estimates);
+    std::cout << fit_quality_line(estimate::builtin_fitted_parameters()) << "\n";
   }
   if (!arguments.report.empty()) std::cout << "\nreport written to " << arguments.report << "\n";
 }
@@ -75,6 +88,7 @@ void register_check_command(CLI::App& app) {
   command->add_flag("--every-node", arguments->every_node, "List every node, not only the ones that leave the NPU");
   command->add_option("--report", arguments->report, "Also write a Markdown report to FILE.md")->type_name("FILE.md");
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
+  command->add_flag("--estimate", arguments->estimate, "Add the latency estimate per target (see npukit estimate)");
   command->callback([arguments] { run_check(*arguments); });
 }
 

@@ -150,7 +150,7 @@ void run_estimate(const EstimateArguments& arguments) {
     std::cout << json.dump(2) << "\n";
     return;
   }
-  std::cout << "latency estimate for " << arguments.model << " (INT8, batch 1, model only: no pre/post-processing)\n\n";
+  std::cout << "latency estimate for " << arguments.model << " (INT8, batch 1, the graph as given: no image pre-processing or NMS outside it)\n\n";
   print_estimate_summary(std::cout, estimates);
   if (estimates.size() == 1) print_estimate_details(std::cout, estimates.front(), arguments.layers);
   std::cout << "\n" << fit_quality_line(fitted) << "\n";

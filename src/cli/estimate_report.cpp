@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include "cli/progress.h"
 #include "cli/table.h"
+#include "estimate/host_cpu_timing.h"
+#include "estimate/model_estimate.h"
 
 namespace npukit::cli {
 
@@ -92,6 +95,23 @@ void print_estimate_details(std::ostream& out, const estimate::Estimate& estimat
     out << "\nnotes:\n";
     for (const std::string& note : estimate.notes) out << "  - " << note << "\n";
   }
+}
+
+std::vector<estimate::Estimate> estimates_for_checks(const ir::Model& model, const std::vector<check::CheckResult>& checks,
+                                                     const std::vector<targets::TargetProfile>& profiles) {
+  bool any_fallback = false;
+  for (const check::CheckResult& check : checks) any_fallback = any_fallback || estimate::has_fallback_nodes(check);
+  estimate::HostCpuTimes cpu_times;
+  cpu_times.description = "not needed: no node falls back";
+  if (any_fallback) {
+    Progress progress("timing fallback nodes on this host", 4);
+    cpu_times = estimate::time_nodes_on_host(model, 3, 1, [&progress](int done, int) { progress.update(done); });
+  }
+  std::vector<estimate::Estimate> estimates;
+  for (size_t i = 0; i < checks.size() && i < profiles.size(); ++i) {
+    estimates.push_back(estimate::estimate_model(model, checks[i], profiles[i], cpu_times));
+  }
+  return estimates;
 }
 
 }  // namespace npukit::cli

@@ -63,7 +63,7 @@ Section latency_section(const std::vector<estimate::Estimate>& estimates) {
                          estimate.pipelined ? "time per frame at throughput (pipelined)" : "latency"});
   }
   chart.logarithmic = smallest > 0 && largest / smallest > 30;
-  section.blocks.push_back(Paragraph{"INT8, batch 1, model only (no pre/post-processing). The band's ends are the estimate times "
+  section.blocks.push_back(Paragraph{"INT8, batch 1, the graph as given (no image pre-processing or NMS outside it). The band's ends are the estimate times "
                                      "the lowest and highest published/predicted ratio seen when each published figure was "
                                      "predicted by a fit that had not seen it (leave-one-out)."});
   if (!chart.bars.empty()) section.blocks.push_back(Chart{render_svg(chart), data});
