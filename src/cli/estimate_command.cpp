@@ -71,7 +71,7 @@ void run_fit(const EstimateArguments& arguments) {
   fitted.provenance = "written by `npukit estimate --fit` on " + utc_now() + " from the calibration_points of src/estimate/estimator_inputs.json "
                       "(published figures, sources per point) and the models of tools/make_models.sh (random weights: the estimate "
                       "depends on shapes only; fallback nodes timed on the fitting host). Loss: squared log error + shrinkage x "
-                      "squared distance of each target's parameters from the shared prior; Nelder-Mead.";
+                      "squared distance of each target's parameters from the shared prior; Levenberg-Marquardt.";
   const std::string text = estimate::fitted_parameters_json(fitted);
   std::ofstream file(arguments.fit_output);
   file << text;

@@ -63,7 +63,7 @@ HostCpuTimes time_nodes_on_host(const ir::Model& model, int runs, int warmup, co
     std::sort(values.begin(), values.end());
     times.seconds_by_node[node] = values.front();
   }
-  times.description = "cpu backend on this host (" + host_cpu_name() + "), 1 thread, median of " + std::to_string(runs) +
+  times.description = "cpu backend on this host (" + host_cpu_name() + "), 1 thread, fastest of " + std::to_string(runs) +
                       " runs after " + std::to_string(warmup) + " warm-up";
   return times;
 }

@@ -145,7 +145,7 @@ Section fit_section(const estimate::FittedParameters& fitted) {
       percent(fitted.fit_error.median_error) + " (worst " + ratio(fitted.fit_error.max_ratio) + "); leave-one-out median error " +
       percent(fitted.leave_one_out_error.median_error) + " (worst " + ratio(fitted.leave_one_out_error.max_ratio) +
       "). Bar (leave-one-out median <= 25%, none off by more than 2x): " + (met ? "met." : "not met.")});
-  BarChart chart{"Leave-one-out prediction / published figure (1 = exact)", "ratio", {}, true};
+  BarChart chart{"Leave-one-out prediction / published figure (1 = exact; grey: held out, never fitted)", "ratio", {}, true, 1.0};
   TableBlock data{{"target", "published model", "published", "fitted", "leave-one-out", "ratio", "source"}, {},
                   {false, false, true, true, true, true, false}};
   for (const estimate::PointResult& point : fitted.points) {
@@ -159,6 +159,13 @@ Section fit_section(const estimate::FittedParameters& fitted) {
     data.rows.push_back({point.point.target, point.point.published_model, ms_text(point.point.milliseconds * 1e-3),
                          ms_text(point.fitted_milliseconds * 1e-3), ms_text(point.leave_one_out_milliseconds * 1e-3), ratio(r),
                          point.point.source});
+  }
+  for (const estimate::PointResult& point : fitted.held_out_points) {
+    const double r = point.fitted_milliseconds / point.point.milliseconds;
+    chart.bars.push_back({point.point.target + " " + std::filesystem::path(point.point.model).stem().string() + " (held out)", r, 0, 0,
+                          "#8c8c8c", ratio(r)});
+    data.rows.push_back({point.point.target + " (held out)", point.point.published_model, ms_text(point.point.milliseconds * 1e-3), "-",
+                         ms_text(point.fitted_milliseconds * 1e-3), ratio(r), point.point.source + "; " + point.point.held_out_reason});
   }
   section.blocks.push_back(Chart{render_svg(chart), data});
   if (!fitted.excluded.empty()) section.blocks.push_back(BulletList{fitted.excluded});

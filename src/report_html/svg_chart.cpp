@@ -116,16 +116,28 @@ std::string render_svg(const BarChart& chart, int width) {
     const double low = bar.low > 0 ? std::min(bar.low, bar.value) : bar.value;
     if (low > 0) smallest = smallest > 0 ? std::min(smallest, low) : low;
   }
+  if (chart.baseline > 0) {
+    largest = std::max(largest, chart.baseline);
+    smallest = smallest > 0 ? std::min(smallest, chart.baseline) : chart.baseline;
+  }
   const Scale scale = make_scale(largest, smallest, chart.logarithmic, width - label_width - annotation_width);
   std::ostringstream svg;
   svg << open_svg(width, height, chart.title);
   axis(svg, scale, plot_height, chart.unit);
+  if (scale.logarithmic && chart.baseline > 0) {
+    const double x = label_width + scale(chart.baseline);
+    svg << "<line x1=\"" << number(x) << "\" y1=\"" << top - 4 << "\" x2=\"" << number(x) << "\" y2=\"" << top + plot_height
+        << "\" stroke=\"#555555\" stroke-width=\"1.5\"/>";
+  }
   for (size_t i = 0; i < chart.bars.size(); ++i) {
     const Bar& bar = chart.bars[i];
     const double y = top + static_cast<double>(i) * row_height;
     svg << "<text x=\"" << label_width - 8 << "\" y=\"" << number(y + 17) << "\" font-size=\"12\" text-anchor=\"end\" fill=\"#222222\">"
         << escape_xml(bar.label) << "</text>";
-    svg << "<rect x=\"" << label_width << "\" y=\"" << number(y + 5) << "\" width=\"" << number(std::max(1.0, scale(bar.value)))
+    const bool from_baseline = scale.logarithmic && chart.baseline > 0;
+    const double start = from_baseline ? std::min(scale(chart.baseline), scale(bar.value)) : 0.0;
+    const double extent = from_baseline ? std::abs(scale(chart.baseline) - scale(bar.value)) : scale(bar.value);
+    svg << "<rect x=\"" << number(label_width + start) << "\" y=\"" << number(y + 5) << "\" width=\"" << number(std::max(1.0, extent))
         << "\" height=\"16\" fill=\"" << escape_xml(bar.color) << "\"><title>" << escape_xml(bar.label + ": " + bar.annotation)
         << "</title></rect>";
     if (bar.low > 0 || bar.high > 0) {

@@ -24,6 +24,7 @@ struct BarChart {
   std::string unit;          // axis unit ("ms")
   std::vector<Bar> bars;
   bool logarithmic = false;  // values spanning orders of magnitude (boards from 0.4 ms to 1.3 s)
+  double baseline = 0;       // > 0 on a logarithmic chart: bars grow from it both ways (a ratio around 1)
 };
 
 struct StackedBar {
