@@ -17,7 +17,8 @@ if [ "$profile" = test ]; then
   packages+=(libonnx-testdata python3 python3-numpy python3-onnx python3-torch python3-torchvision
              clang libclang-rt-14-dev libomp-dev  # libomp: OpenMP for the clang-built fuzzer
              python3-pil python3-opencv           # vision tests: pictures and the OpenCV letterbox reference
-             python3-pyclipper fonts-dejavu-core) # OCR tests: PaddleOCR's DB post-processing reference, rendered pages
+             python3-pyclipper fonts-dejavu-core  # OCR tests: PaddleOCR's DB post-processing reference, rendered pages
+             chromium)                            # report tests: the HTML report opens headless, with its charts
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

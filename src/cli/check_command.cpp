@@ -11,8 +11,10 @@
 #include "cli/input_size_report.h"
 #include "cli/progress.h"
 #include "cli/commands.h"
+#include "cli/estimate_report.h"
 #include "cli/model_arguments.h"
 #include "cli/target_arguments.h"
+#include "estimate/estimate_json.h"
 #include "npukit/error.h"
 
 namespace npukit::cli {
@@ -28,6 +30,7 @@ struct CheckArguments {
   std::vector<std::string> input_shapes;
   std::vector<std::string> input_values;
   std::string input_sizes;
+  bool estimate = false;
 };
 
 // check --input-sizes: the model prepared at each square size (its one 4-D image input), checked on every target.
@@ -98,6 +101,8 @@ void run_check(const CheckArguments& arguments) {
   print_preparation_notes(std::cerr, prepared.report);
   std::vector<check::CheckResult> results;
   for (const targets::TargetProfile& profile : profiles) results.push_back(check::check_model(model, profile));
+  std::vector<estimate::Estimate> estimates;  // --estimate: the latency on each target (src/estimate)
+  if (arguments.estimate) estimates = estimates_for_checks(model, results, profiles);
 
   if (!arguments.report.empty()) {
     std::ofstream report(arguments.report);
@@ -109,7 +114,10 @@ void run_check(const CheckArguments& arguments) {
     json["model"] = arguments.model;
     json["preparation"] = preparation_json(prepared);
     json["targets"] = nlohmann::json::array();
-    for (const check::CheckResult& result : results) json["targets"].push_back(check_result_json(result));
+    for (size_t i = 0; i < results.size(); ++i) {
+      json["targets"].push_back(check_result_json(results[i]));
+      if (i < estimates.size()) json["targets"].back()["estimate"] = estimate::estimate_json(estimates[i], false);
+    }
     std::cout << json.dump(2) << "\n";
     return;
   }
@@ -121,6 +129,11 @@ void run_check(const CheckArguments& arguments) {
     print_check_report(std::cout, results.front(), arguments.model, options);
   } else {
     print_check_summary(std::cout, results, arguments.model, color);
+  }
+  if (!estimates.empty()) {
+    std::cout << "\nlatency estimate (INT8, batch 1, the graph as given; npukit estimate has the details):\n";
+    print_estimate_summary(std::cout, estimates);
+    std::cout << fit_quality_line(estimate::builtin_fitted_parameters()) << "\n";
   }
   if (!arguments.report.empty()) std::cout << "\nreport written to " << arguments.report << "\n";
 }
@@ -141,6 +154,7 @@ void register_check_command(CLI::App& app) {
                       "Check the model at several square input sizes (320,480,640 or a range 320:1280:160): per "
                       "target, which sizes pass every size limit, and the MACs, transfers and memory at each")
       ->type_name("SIZES");
+  command->add_flag("--estimate", arguments->estimate, "Add the latency estimate per target (see npukit estimate)");
   command->callback([arguments] { run_check(*arguments); });
 }
 
