@@ -10,6 +10,7 @@
 #include "cli_runner.h"
 #include "npukit/error.h"
 #include "onnx/onnx_export.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "pass_equivalence.h"
 #include "passes/fold_input_normalization.h"
@@ -43,8 +44,10 @@ ir::Model first_conv_model(int64_t pad, int64_t group = 1) {
 
 // The largest difference between the folded model on raw images and the original on normalized ones.
 double fold_difference(const ir::Model& original, const ir::Model& folded, bool nhwc, bool uint8, int images) {
-  auto before = Session::from_model(npukit::testing::copy_model(original));
-  auto after = Session::from_model(npukit::testing::copy_model(folded));
+  engine::EngineOptions reference;
+  reference.backend = "ref";
+  auto before = engine::Engine::from_model(npukit::testing::copy_model(original), reference);
+  auto after = engine::Engine::from_model(npukit::testing::copy_model(folded), reference);
   std::mt19937 generator(11);
   std::uniform_int_distribution<int> pixel(0, 255);
   double worst = 0;
@@ -98,8 +101,10 @@ TEST(FoldNormalization, ZeroMeanNeedsNoSubEvenWithPadding) {
   EXPECT_FALSE(fold.mean_kept_as_sub);
   EXPECT_EQ(count_ops(*folded, "Sub"), 0u);
   // Check against (x / 255) by hand: the test helper normalizes with kMean/kStd, so compare directly here.
-  auto before = Session::from_model(npukit::testing::copy_model(original));
-  auto after = Session::from_model(npukit::testing::copy_model(*folded));
+  engine::EngineOptions reference;
+  reference.backend = "ref";
+  auto before = engine::Engine::from_model(npukit::testing::copy_model(original), reference);
+  auto after = engine::Engine::from_model(npukit::testing::copy_model(*folded), reference);
   Tensor raw(DType::f32, {1, 3, 16, 16}), normalized(DType::f32, {1, 3, 16, 16});
   std::mt19937 generator(2);
   std::uniform_int_distribution<int> pixel(0, 255);

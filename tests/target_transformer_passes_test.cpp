@@ -11,6 +11,7 @@
 #include "runtime/kernel_registry.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 #include "runtime/kernels/ref/ref_kernels.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "passes/decompose_gelu.h"
 #include "passes/decompose_softmax.h"
@@ -38,9 +39,9 @@ ir::Model gelu_model(const std::string& approximate, const std::vector<int64_t>&
 // Opsets 18 and later cannot go through an ONNX file here (npukit's libonnx 1.12 stops at opset 17), so these
 // models run as built, in memory: `model` is moved into the session.
 std::map<std::string, Tensor> run_on(ir::Model model, const std::string& backend, const Tensor& x) {
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = backend;
-  auto session = Session::from_model(std::make_shared<ir::Model>(std::move(model)), options);
+  auto session = engine::Engine::from_model(std::make_shared<ir::Model>(std::move(model)), options);
   return session->run({{"x", x}});
 }
 

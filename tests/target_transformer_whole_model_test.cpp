@@ -8,6 +8,7 @@
 #include <random>
 
 #include "check/target_check.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "onnx/onnx_export.h"
 #include "onnx/onnx_import.h"
@@ -53,10 +54,10 @@ std::map<std::string, Tensor> feeds_for(const ir::Model& model) {
 
 double largest_relative_difference(const ir::Model& before, const ir::Model& after) {
   const auto feeds = feeds_for(before);
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = "cpu";
-  const auto expected = Session::from_model(copy_of(before), options)->run(feeds);
-  const auto actual = Session::from_model(copy_of(after), options)->run(feeds);
+  const auto expected = engine::Engine::from_model(copy_of(before), options)->run(feeds);
+  const auto actual = engine::Engine::from_model(copy_of(after), options)->run(feeds);
   double worst = 0;
   for (const auto& [name, tensor] : expected) {
     const Tensor& other = actual.at(name);

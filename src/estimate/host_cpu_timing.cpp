@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "engine/engine.h"
 #include "npukit/session.h"
 
 namespace npukit::estimate {
@@ -41,11 +42,11 @@ std::string host_cpu_name() {
 }  // namespace
 
 HostCpuTimes time_nodes_on_host(const ir::Model& model, int runs, int warmup, const std::function<void(int, int)>& progress) {
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = "cpu";
   options.threads = 1;
-  // The session's cpu passes work on their own copy of the model; this one is not changed.
-  auto session = Session::from_model(std::make_shared<const ir::Model>(model), options);
+  // The engine's cpu passes work on their own copy of the model; this one is not changed.
+  auto session = engine::Engine::from_model(std::make_shared<const ir::Model>(model), options);
   for (const ValueInfo& input : session->inputs()) session->set_input(input.name, input_tensor(input));
   std::map<std::string, std::vector<double>> samples;
   const int total = warmup + runs;
