@@ -240,12 +240,12 @@ TEST_P(CpuBlockedLayout, MatchesReferenceWithTheExpectedLayouts) {
   for (const std::string& name : layout_case.blocked) {
     const ir::Value* value = graph.find_value(name);
     ASSERT_NE(value, nullptr) << name << " is not in the graph after the cpu passes";
-    EXPECT_TRUE(value->held_blocked) << name << " should be held blocked";
+    EXPECT_TRUE(session->blocked_layouts()->is_blocked(value)) << name << " should be held blocked";
   }
   for (const std::string& name : layout_case.plain) {
     const ir::Value* value = graph.find_value(name);
     ASSERT_NE(value, nullptr) << name;
-    EXPECT_FALSE(value->held_blocked) << name << " should stay plain";
+    EXPECT_FALSE(session->blocked_layouts()->is_blocked(value)) << name << " should stay plain";
   }
   ASSERT_EQ(actual.shape(), expected.shape());
   double magnitude = 0, difference = 0;

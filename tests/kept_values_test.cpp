@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "runtime/kernels/cpu/blocked_layout_plan.h"
 #include "ir/graph.h"
 #include "npukit/session.h"
 #include "onnx/onnx_import.h"
@@ -73,7 +74,7 @@ TEST(KeptValues, CpuHandsBackABlockedValuePlainAndEqualToRef) {
   auto ref = open(path, "ref", {"silu"});
   // The case must really cover the reorder out of the blocked layout.
   auto engine = engine::Engine::adopt(std::make_shared<ir::Model>(onnx_io::load_model(path)), {.backend = "cpu"});
-  ASSERT_TRUE(engine->model().graph->find_value("silu")->held_blocked);
+  ASSERT_TRUE(engine->blocked_layouts()->is_blocked(engine->model().graph->find_value("silu")));
   cpu->run();
   ref->run();
   ASSERT_EQ(cpu->kept_values().size(), 1u);

@@ -1,5 +1,4 @@
-// Before/after check for graph passes: copies a model (through ONNX export and import, so the copy shares
-// nothing), runs the pass on the copy, feeds both the same seeded random inputs on the reference backend and
+// Before/after check for graph passes: copies a model (ir::Model::clone: nothing mutable shared), runs the pass on the copy, feeds both the same seeded random inputs on the reference backend and
 // returns the largest output difference relative to the largest original output magnitude.
 #pragma once
 
@@ -20,11 +19,7 @@
 
 namespace npukit::testing {
 
-inline std::shared_ptr<ir::Model> copy_model(const ir::Model& model) {
-  onnx_io::ImportOptions options;
-  return std::make_shared<ir::Model>(
-      onnx_io::load_model_from_bytes(onnx_io::serialize_model(model), "copy.onnx", "", options));
-}
+inline std::shared_ptr<ir::Model> copy_model(const ir::Model& model) { return std::make_shared<ir::Model>(model.clone()); }
 
 // Feeds for every graph input of `model`: dynamic dims become 1. Seeded, so both runs see the same data.
 inline std::map<std::string, Tensor> random_feeds(const ir::Model& model, uint64_t seed) {

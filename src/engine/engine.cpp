@@ -1,8 +1,7 @@
 #include "engine/engine.h"
 
 #include "ir/graph.h"
-#include "onnx/onnx_export.h"
-#include "onnx/onnx_import.h"
+#include "ir/shape_inference.h"
 #include "passes/pass_lists.h"
 #include "runtime/executor.h"
 #include "runtime/kept_values.h"
@@ -26,22 +25,25 @@ ValueInfo describe_value(const ir::Value& value) {
   return info;
 }
 
-std::vector<const runtime::Backend*> backends_for(const EngineOptions& options) {
-  if (options.backend == "ref") return {&runtime::reference_backend()};
-  // cpu first; every node it does not cover runs on ref.
-  if (options.backend == "cpu") return {&runtime::cpu_backend(), &runtime::reference_backend()};
-  throw Error(ErrorKind::invalid_argument,
-              "unknown backend '" + options.backend + "' (available: cpu, ref)");
-}
-// The cpu backend's rewrites, then its layout decision, which must see the final graph.
-void prepare_for_cpu(ir::Model& model) {
-  passes::run_cpu_pass_list(model);
-  runtime::cpu::assign_blocked_layouts(*model.graph, model.opset(""));
+// The cpu backend an engine runs on, configured from its options (null on ref, which needs no instance).
+std::unique_ptr<runtime::CpuBackend> configure_cpu_backend(const EngineOptions& options) {
+  if (options.threads < 0) throw Error(ErrorKind::invalid_argument, "threads must be 0 (all cores) or more");
+  if (options.backend == "ref") return nullptr;
+  if (options.backend == "cpu") {
+    runtime::CpuSettings settings;
+    settings.threads = options.threads;
+    settings.rewrite = [](ir::Model& model) { passes::run_cpu_pass_list(model); };
+    return std::make_unique<runtime::CpuBackend>(std::move(settings));
+  }
+  std::string known;
+  for (const std::string& backend : available_backends()) known += (known.empty() ? "" : ", ") + backend;
+  throw Error(ErrorKind::invalid_argument, "unknown backend '" + options.backend + "' (available: " + known + ")");
 }
 
 // A blocked tensor must never reach a kernel that reads NCHW: the layout rules follow the cpu kernels'
 // own support checks, so this fails only if a cpu kernel refused a node at preparation after saying yes.
-void check_blocked_values_stay_on_cpu(const runtime::Executor& executor, const std::string& file) {
+void check_blocked_values_stay_on_cpu(const runtime::Executor& executor, const runtime::cpu::BlockedLayoutPlan& layouts,
+                                      const std::string& file) {
   const std::vector<const ir::Node*> nodes = executor.nodes();
   const std::vector<std::string> backends = executor.node_backends();
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -49,7 +51,7 @@ void check_blocked_values_stay_on_cpu(const runtime::Executor& executor, const s
     std::vector<const ir::Value*> values(nodes[i]->inputs.begin(), nodes[i]->inputs.end());
     values.insert(values.end(), nodes[i]->outputs.begin(), nodes[i]->outputs.end());
     for (const ir::Value* value : values) {
-      if (value && value->held_blocked) {
+      if (layouts.is_blocked(value)) {
         throw Error(ErrorKind::internal,
                     "value '" + value->name + "' is held in a blocked layout but its node runs on " + backends[i] +
                         "; please report this model (workaround: --backend ref)",
@@ -72,6 +74,7 @@ std::vector<std::string> available_backends() { return {"cpu", "ref"}; }
 struct Engine::Impl {
   EngineOptions options;
   std::shared_ptr<const ir::Model> model;
+  std::unique_ptr<runtime::CpuBackend> cpu;  // the executor's nodes point into it: declared before the executor
   std::unique_ptr<runtime::Executor> executor;
   std::vector<ValueInfo> inputs;
   std::vector<ValueInfo> outputs;
@@ -88,39 +91,44 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::from_model(std::shared_ptr<const ir::Model> model, const EngineOptions& options) {
-  if (options.backend == "cpu") {
-    // The caller's model is shared and const: the cpu passes rewrite a private copy (export and import,
-    // so the copy shares nothing).
-    // The model was checked when it was imported (or built in code); the copy only needs its types back.
-    onnx_io::ImportOptions import_options;
-    import_options.run_checker = false;
-    auto copy = std::make_shared<ir::Model>(
-        onnx_io::load_model_from_bytes(onnx_io::serialize_model(*model), model->source_path, "", import_options));
-    copy->source_path = model->source_path;
-    prepare_for_cpu(*copy);
-    return create(std::move(copy), options, loaded_names(*model, options));
+  std::unique_ptr<runtime::CpuBackend> cpu = configure_cpu_backend(options);
+  if (cpu && cpu->rewrites_model()) {
+    // The caller's model is shared and const: the backend rewrites a private copy (its weights shared).
+    auto copy = std::make_shared<ir::Model>(model->clone());
+    // A model built in code may carry no types for its computed values, and the backend's choices (kernels,
+    // layouts) read them: the copy gets them from the IR's shape inference.
+    ir::infer_shapes(*copy->graph);
+    cpu->prepare_model(*copy);
+    return create(std::move(copy), options, loaded_names(*model, options), std::move(cpu));
   }
-  return create(model, options, loaded_names(*model, options));
+  return create(model, options, loaded_names(*model, options), std::move(cpu));
 }
 
 std::unique_ptr<Engine> Engine::adopt(std::shared_ptr<ir::Model> model, const EngineOptions& options) {
+  std::unique_ptr<runtime::CpuBackend> cpu = configure_cpu_backend(options);
   const std::set<std::string> names = loaded_names(*model, options);
-  if (options.backend == "cpu") prepare_for_cpu(*model);
-  return create(std::move(model), options, names);
+  if (cpu) cpu->prepare_model(*model);
+  return create(std::move(model), options, names, std::move(cpu));
 }
 
 std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, const EngineOptions& options,
-                                         const std::set<std::string>& names_before_passes) {
-  if (options.threads < 0) throw Error(ErrorKind::invalid_argument, "threads must be 0 (all cores) or more");
-  // Preparing packs weights with oneDNN, which starts OpenMP threads: start only as many as the session
-  // will use. (An idle extra thread spin-waits and, on a small machine, steals the core a 1-thread run
-  // needs: MobileNetV2 went from 18 ms to over 100 ms that way.)
-  runtime::cpu::set_intra_op_threads(options.threads);
+                                       const std::set<std::string>& names_before_passes,
+                                       std::unique_ptr<runtime::CpuBackend> cpu) {
+  // cpu first; every node it does not cover runs on ref.
+  std::vector<const runtime::Backend*> backends{&runtime::reference_backend()};
+  if (cpu) {
+    backends.insert(backends.begin(), cpu.get());
+    // Preparing packs weights with oneDNN, which starts OpenMP threads: start only as many as the session
+    // will use. (An idle extra thread spin-waits and, on a small machine, steals the core a 1-thread run
+    // needs: MobileNetV2 went from 18 ms to over 100 ms that way.)
+    cpu->use_threads_on_this_thread();
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->model = model;
-  impl->executor = std::make_unique<runtime::Executor>(model, backends_for(options));
-  check_blocked_values_stay_on_cpu(*impl->executor, model->source_path);
+  impl->cpu = std::move(cpu);
+  impl->executor = std::make_unique<runtime::Executor>(model, backends);
+  if (impl->cpu) check_blocked_values_stay_on_cpu(*impl->executor, impl->cpu->layouts(), model->source_path);
   for (const ir::Value* input : model->graph->inputs) {
     if (!input->initializer) impl->inputs.push_back(describe_value(*input));
   }
@@ -131,7 +139,7 @@ std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, c
     impl->executor->keep_values(kept);
     for (const ir::Value* value : kept) {
       impl->kept.push_back(describe_value(*value));
-      impl->kept_blocked.push_back(value->held_blocked);
+      impl->kept_blocked.push_back(impl->cpu && impl->cpu->layouts().is_blocked(value));
     }
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -142,6 +150,9 @@ const std::vector<ValueInfo>& Engine::outputs() const { return impl_->outputs; }
 const std::vector<ValueInfo>& Engine::kept_values() const { return impl_->kept; }
 const ir::Model& Engine::model() const { return *impl_->model; }
 const EngineOptions& Engine::options() const { return impl_->options; }
+const runtime::cpu::BlockedLayoutPlan* Engine::blocked_layouts() const {
+  return impl_->cpu ? &impl_->cpu->layouts() : nullptr;
+}
 
 void Engine::set_input(const std::string& name, Tensor tensor) {
   const std::string& file = impl_->model->source_path;
@@ -187,7 +198,7 @@ void Engine::run() {
   }
   // OpenMP's thread count is a per-thread setting: set it on the thread that runs this session, every run,
   // so sessions with different counts on different threads keep theirs.
-  runtime::cpu::set_intra_op_threads(impl_->options.threads);
+  if (impl_->cpu) impl_->cpu->use_threads_on_this_thread();
   std::vector<Tensor> kept;
   std::vector<Tensor> results = impl_->executor->run(impl_->input_tensors, impl_->profiling ? &impl_->node_seconds : nullptr,
                                                      impl_->kept.empty() ? nullptr : &kept);

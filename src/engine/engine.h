@@ -18,10 +18,12 @@
 #include "ir/graph.h"
 #include "npukit/session.h"
 #include "npukit/tensor.h"
+#include "runtime/kernels/cpu/blocked_layout_plan.h"
 
 namespace npukit::runtime {
 class Executor;
-}
+class CpuBackend;
+}  // namespace npukit::runtime
 
 namespace npukit::engine {
 
@@ -61,6 +63,8 @@ class Engine {
   // The model the engine runs (after the backend's preparation).
   const ir::Model& model() const;
   const EngineOptions& options() const;
+  // The cpu backend's layout plan for model() (which values it holds blocked); null on ref.
+  const runtime::cpu::BlockedLayoutPlan* blocked_layouts() const;
 
   using NodeTiming = Session::NodeTiming;
   void set_profiling(bool enabled);
@@ -76,7 +80,8 @@ class Engine {
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
   static std::unique_ptr<Engine> create(std::shared_ptr<const ir::Model> model, const EngineOptions& options,
-                                        const std::set<std::string>& names_before_passes);
+                                        const std::set<std::string>& names_before_passes,
+                                        std::unique_ptr<runtime::CpuBackend> cpu);
   std::unique_ptr<Impl> impl_;
 };
 

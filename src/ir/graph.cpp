@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <queue>
 #include <set>
+#include <unordered_map>
 
 #include "npukit/error.h"
 
@@ -297,6 +298,59 @@ void Graph::sort_topologically() {
   for (size_t i : order) sorted.push_back(std::move(nodes_[i]));
   nodes_ = std::move(sorted);
   renumber();
+}
+
+std::shared_ptr<Graph> Graph::clone(Graph* parent_of_copy) const {
+  auto copy = std::make_shared<Graph>();
+  copy->name = name;
+  copy->parent = parent_of_copy;
+  std::unordered_map<const Value*, Value*> value_copies;
+  std::unordered_map<const Node*, Node*> node_copies;
+  for (const auto& value : values_) {
+    auto value_copy = std::make_unique<Value>(*value);  // the initializer's Tensor shares its bytes
+    value_copies[value.get()] = value_copy.get();
+    copy->value_by_name_[value_copy->name] = value_copy.get();
+    copy->values_.push_back(std::move(value_copy));
+  }
+  auto copied_value = [&](const Value* value) -> Value* {
+    if (!value) return nullptr;
+    auto found = value_copies.find(value);
+    if (found == value_copies.end()) {
+      throw Error(ErrorKind::internal, "graph '" + name + "' refers to value '" + value->name + "' that it does not own");
+    }
+    return found->second;
+  };
+  for (const auto& node : nodes_) {
+    auto node_copy = std::make_unique<Node>(*node);
+    for (Value*& input : node_copy->inputs) input = copied_value(input);
+    for (Value*& output : node_copy->outputs) output = copied_value(output);
+    for (auto& [key, attribute] : node_copy->attributes) {
+      if (attribute.graph_value) attribute.graph_value = attribute.graph_value->clone(copy.get());
+      for (std::shared_ptr<Graph>& body : attribute.graph_values) body = body->clone(copy.get());
+    }
+    node_copies[node.get()] = node_copy.get();
+    copy->nodes_.push_back(std::move(node_copy));
+  }
+  auto copied_node = [&](const Node* node) -> Node* {
+    auto found = node_copies.find(node);
+    if (found == node_copies.end()) {
+      throw Error(ErrorKind::internal, "graph '" + name + "' links a value to a node that it does not own");
+    }
+    return found->second;
+  };
+  for (const auto& value_copy : copy->values_) {
+    if (value_copy->producer) value_copy->producer = copied_node(value_copy->producer);
+    for (Node*& consumer : value_copy->consumers) consumer = copied_node(consumer);
+  }
+  for (const Value* input : inputs) copy->inputs.push_back(copied_value(input));
+  for (const Value* output : outputs) copy->outputs.push_back(copied_value(output));
+  return copy;
+}
+
+Model Model::clone() const {
+  Model copy = *this;
+  copy.graph = graph->clone();
+  return copy;
 }
 
 int64_t Model::opset(const std::string& domain) const {

@@ -65,9 +65,6 @@ struct Value {
   bool is_graph_input = false;
   bool is_graph_output = false;
   bool outer_scope = false;            // defined by an enclosing graph
-  // cpu backend only: the value is held in oneDNN's blocked layout (nChw16c / nChw8c) instead of NCHW.
-  // Set at session creation by runtime::cpu::assign_blocked_layouts, read by the cpu kernels.
-  bool held_blocked = false;
 };
 
 struct Attribute {
@@ -152,6 +149,12 @@ class Graph {
   // Every value read by this graph or its nested subgraphs but defined outside it.
   std::vector<Value*> outer_scope_values() const;
 
+  // A copy that shares nothing mutable with this graph: new Nodes and Values (and subgraphs, whose parent is
+  // the copy), linked the same way, in the same order. Initializers and tensor attributes share their bytes
+  // with the original: tensors in a graph are never written in place (a pass that changes a constant makes a
+  // new tensor), so sharing is safe and a clone of a large model costs no weight copy.
+  std::shared_ptr<Graph> clone(Graph* parent = nullptr) const;
+
  private:
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::unique_ptr<Value>> values_;
@@ -174,6 +177,8 @@ struct Model {
   std::string source_path;  // file it was loaded from, for error messages
 
   int64_t opset(const std::string& domain = "") const;
+  // A copy whose graph is Graph::clone of this one (initializer bytes shared); copying a Model shares the graph.
+  Model clone() const;
 };
 
 }  // namespace npukit::ir

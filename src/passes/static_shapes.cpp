@@ -1,7 +1,7 @@
 #include "passes/static_shapes.h"
 
-#include "onnx/onnx_export.h"
-#include "onnx/onnx_import.h"
+#include "ir/shape_inference.h"
+#include "onnx/shape_refresh.h"
 
 namespace npukit::passes {
 
@@ -50,12 +50,26 @@ PassResult make_shapes_static(ir::Model& model, const std::map<std::string, std:
     }
   }
   if (shapes.empty() && every_value_static) return result;
-  onnx_io::ImportOptions options;
-  options.input_shapes = shapes;
-  options.propagate_shape_data = true;
-  std::string source = model.source_path;
-  model = onnx_io::load_model_from_bytes(onnx_io::serialize_model(model), source.empty() ? "model.onnx" : source, "", options);
-  model.source_path = source;
+  // The new sizes go on the inputs in place; shapes computed from the old ones are stale and are inferred again
+  // (the IR's inference, then libonnx for ops the IR has no rule for), as preparation does.
+  for (const auto& [name, dims] : shapes) {
+    ir::Value* input = model.graph->find_value(name);
+    std::vector<ir::Dim> fixed;
+    for (int64_t dim : dims) fixed.push_back(ir::Dim::fixed(dim));
+    input->type.shape = std::move(fixed);
+  }
+  if (!shapes.empty()) {
+    for (const auto& value : model.graph->values()) {
+      if (value->producer) value->type.shape.reset();
+    }
+  }
+  ir::infer_shapes(*model.graph);
+  bool inputs_static = true, values_static = true;
+  for (const ir::Value* input : model.graph->inputs) inputs_static = inputs_static && input->type.has_static_shape();
+  for (const auto& value : model.graph->values()) {
+    if (value->producer && !value->type.has_static_shape()) values_static = false;
+  }
+  if (inputs_static && !values_static) onnx_io::refresh_static_shapes(model);
   if (result.rewrites == 0 && shapes.empty()) result.notes.push_back("shapes re-inferred");
   return result;
 }

@@ -5,8 +5,6 @@
 
 #include "engine/engine.h"
 #include "npukit/error.h"
-#include "onnx/onnx_export.h"
-#include "onnx/onnx_import.h"
 
 namespace npukit::preparation {
 
@@ -24,10 +22,7 @@ int discover_missing_shapes(ir::Model& model) {
     feeds[input->name] = Tensor(input->type.dtype, input->type.static_shape());  // zeros
   }
   // A copy whose outputs are the values to measure; the original stays as it is.
-  onnx_io::ImportOptions options;
-  options.run_checker = false;
-  auto copy = std::make_shared<ir::Model>(
-      onnx_io::load_model_from_bytes(onnx_io::serialize_model(model), model.source_path.empty() ? "model" : model.source_path, "", options));
+  auto copy = std::make_shared<ir::Model>(model.clone());
   for (const std::string& name : missing) {
     ir::Value* value = copy->graph->find_value(name);
     if (!value || value->is_graph_output) continue;

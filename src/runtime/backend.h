@@ -1,6 +1,9 @@
 // Backend: something that can execute nodes. The executor asks each configured backend, in order of
 // preference, whether it can run a node, and binds the node to the first that can; `ref` comes last as the
 // fallback for every op it knows. A fast backend (kernels/cpu) or a vendor runtime plugs in here.
+//
+// A backend other than ref is an instance with its settings (cpu: threads, its pass list; a simulated target:
+// its numerics) and what it decided for one model (cpu: its blocked-layout plan): one instance per session.
 #pragma once
 
 #include <memory>
@@ -37,6 +40,12 @@ class Backend {
   // Empty when the backend can run the node; otherwise the reason in words ("no kernel for Foo at opset 9").
   virtual std::optional<std::string> unsupported_reason(const ir::Node& node, int64_t opset) const = 0;
   virtual std::unique_ptr<NodeExecutable> prepare(const ir::Node& node, int64_t opset) const = 0;
+  // Once per model, before any of its nodes is bound: rewrites the model for this backend (its passes) and plans
+  // what its kernels will need (layouts). The caller owns `model` and runs this model with this instance only.
+  // A backend that takes the model as it is (ref) keeps the default.
+  virtual void prepare_model(ir::Model& model) {}
+  // True when prepare_model changes the graph (a caller holding a shared model must hand it a copy).
+  virtual bool rewrites_model() const { return false; }
 };
 
 // The reference backend: plain C++ kernels, every supported op and dtype, the oracle for all others.

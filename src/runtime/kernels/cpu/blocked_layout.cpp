@@ -179,7 +179,7 @@ int64_t channel_block() {
   return block;
 }
 
-void assign_blocked_layouts(ir::Graph& graph, int64_t opset) {
+BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset) {
   Components components;
   struct Verdict {
     bool possible = true;
@@ -221,16 +221,15 @@ void assign_blocked_layouts(ir::Graph& graph, int64_t opset) {
       if (is_cpu_convolution(*consumer)) verdict.touches_convolution = true;
     }
   }
+  BlockedLayoutPlan plan;
   for (const auto& value : graph.values()) {
-    value->held_blocked = false;
     auto found = verdicts.find(components.root(value.get()));
     if (found != verdicts.end() && found->second.possible && found->second.touches_convolution && is_eligible(value.get())) {
-      value->held_blocked = true;
+      plan.hold_blocked(value.get());
     }
   }
+  return plan;
 }
-
-bool is_held_blocked(const ir::Value* value) { return value && value->held_blocked; }
 
 dnnl::memory::desc held_desc(const Shape& shape, bool blocked) {
   if (!blocked) return plain_desc(shape);

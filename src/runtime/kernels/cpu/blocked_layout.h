@@ -3,9 +3,9 @@
 // them (activations, arithmetic, BatchNorm, Concat, Split, Slice, Resize, pooling) without a reorder out
 // and a reorder back in.
 //
-// The decision is made once per graph, before the kernels are prepared (assign_blocked_layouts), and
-// recorded on each value (ir::Value::held_blocked); producer and readers of a value read the same flag, so
-// no kernel ever sees a layout it does not expect. Values are grouped into components joined by
+// The decision is made once per graph, before the kernels are prepared (plan_blocked_layouts), and kept by
+// the cpu backend as a BlockedLayoutPlan that every kernel it prepares reads; producer and readers of a value
+// read the same plan, so no kernel ever sees a layout it does not expect. Values are grouped into components joined by
 // layout-transparent ops (whose inputs and output must share a layout: Relu, Add of equal shapes, Concat,
 // Split and block-aligned Slice on channels, nearest Resize over H and W …); a component is blocked when
 //   - every value in it is f32, 4-D, batch 1, of static shape, with channels that fill whole blocks (then
@@ -20,6 +20,7 @@
 #include <dnnl.hpp>
 
 #include "ir/graph.h"
+#include "runtime/kernels/cpu/blocked_layout_plan.h"
 #include "npukit/tensor.h"
 
 namespace npukit::runtime::cpu {
@@ -27,12 +28,10 @@ namespace npukit::runtime::cpu {
 // Channels per block of the blocked layout on this machine (16 with AVX-512, else 8).
 int64_t channel_block();
 
-// Sets ir::Value::held_blocked on every value of the graph (top level; subgraph values stay plain).
-// Call after the graph's last rewrite and before its kernels are prepared. `opset`: the model's ai.onnx
-// version, which decides what the cpu kernels support.
-void assign_blocked_layouts(ir::Graph& graph, int64_t opset);
-
-bool is_held_blocked(const ir::Value* value);
+// The values of the graph to hold blocked (top level; subgraph values stay plain). Plan after the graph's last
+// rewrite and before its kernels are prepared. `opset`: the model's ai.onnx version, which decides what the cpu
+// kernels support.
+BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset);
 
 // How a value of this shape is held: blocked or plain.
 dnnl::memory::desc held_desc(const Shape& shape, bool blocked);

@@ -66,7 +66,7 @@ std::optional<std::string> concat_unsupported_reason(const ir::Node& node, int64
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t opset) {
+std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
   return std::make_unique<ConcatExecutable>();
 }
 

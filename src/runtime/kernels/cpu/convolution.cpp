@@ -28,15 +28,15 @@ bool prefers_channels_last(int64_t group, const std::vector<int64_t>& kernel, co
 
 class ConvolutionExecutable final : public CpuExecutable {
  public:
-  ConvolutionExecutable(const ir::Node& node, int64_t opset)
+  ConvolutionExecutable(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts)
       : node_(node), opset_(opset), plans_([this](const Shape& shape) { return build(shape); }) {
     weights_ = *node.inputs[1]->initializer;
     if (node.input(2)) bias_ = *node.inputs[2]->initializer;
     if (node.domain == ir::fused_domain) activation_ = ir::read_fused_activation(node);
     has_residual_ = node.input(3) != nullptr;
-    input_blocked_ = is_held_blocked(node.inputs[0]);
-    residual_blocked_ = has_residual_ && is_held_blocked(node.inputs[3]);
-    output_blocked_ = is_held_blocked(node.outputs[0]);
+    input_blocked_ = layouts.is_blocked(node.inputs[0]);
+    residual_blocked_ = has_residual_ && layouts.is_blocked(node.inputs[3]);
+    output_blocked_ = layouts.is_blocked(node.outputs[0]);
     const ir::Value* input = node.inputs[0];
     // Static input shape: plan (and pack the weights) now, at session creation.
     if (input->type.has_static_shape()) {
@@ -253,8 +253,8 @@ std::optional<std::string> deconvolution_unsupported_reason(const ir::Node& node
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset) {
-  if (is_patch_deconvolution(node)) return prepare_patch_deconvolution(node, opset);
+std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
+  if (is_patch_deconvolution(node)) return prepare_patch_deconvolution(node, opset, layouts);
   return std::make_unique<DeconvolutionExecutable>(node, opset);
 }
 
@@ -272,8 +272,8 @@ std::optional<std::string> convolution_unsupported_reason(const ir::Node& node, 
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_t opset) {
-  return std::make_unique<ConvolutionExecutable>(node, opset);
+std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
+  return std::make_unique<ConvolutionExecutable>(node, opset, layouts);
 }
 
 void append_activation(dnnl::post_ops& post_ops, const ir::FusedActivation& activation) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "runtime/kernels/cpu/cpu_backend.h"
+#include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 
 namespace npukit::runtime {
@@ -37,36 +38,35 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
   return ops;
 }
 
-class CpuBackend final : public Backend {
- public:
-  std::string_view name() const override { return "cpu"; }
-
-  std::optional<std::string> unsupported_reason(const ir::Node& node, int64_t opset) const override {
-    auto found = cpu_ops().find({node.domain, node.op_type});
-    if (found == cpu_ops().end()) return "the cpu backend has no kernel for " + node.op_type;
-    return found->second.unsupported_reason(node, opset);
-  }
-
-  std::unique_ptr<NodeExecutable> prepare(const ir::Node& node, int64_t opset) const override {
-    auto found = cpu_ops().find({node.domain, node.op_type});
-    if (found == cpu_ops().end()) {
-      throw Error(ErrorKind::unsupported, "the cpu backend has no kernel for " + node.op_type, {}, node.describe());
-    }
-    cpu::keep_freed_memory();
-    try {
-      return found->second.prepare(node, opset);
-    } catch (const dnnl::error& error) {
-      throw Error(ErrorKind::unsupported, std::string("oneDNN refused the node: ") + error.what(), {},
-                  node.describe());
-    }
-  }
-};
-
 }  // namespace
 
-const Backend& cpu_backend() {
-  static const CpuBackend backend;
-  return backend;
+CpuBackend::CpuBackend(CpuSettings settings) : settings_(std::move(settings)) {
+  if (settings_.threads < 0) throw Error(ErrorKind::invalid_argument, "threads must be 0 (all cores) or more");
+}
+
+std::optional<std::string> CpuBackend::unsupported_reason(const ir::Node& node, int64_t opset) const {
+  auto found = cpu_ops().find({node.domain, node.op_type});
+  if (found == cpu_ops().end()) return "the cpu backend has no kernel for " + node.op_type;
+  return found->second.unsupported_reason(node, opset);
+}
+
+std::unique_ptr<NodeExecutable> CpuBackend::prepare(const ir::Node& node, int64_t opset) const {
+  auto found = cpu_ops().find({node.domain, node.op_type});
+  if (found == cpu_ops().end()) {
+    throw Error(ErrorKind::unsupported, "the cpu backend has no kernel for " + node.op_type, {}, node.describe());
+  }
+  cpu::keep_freed_memory();
+  try {
+    return found->second.prepare(node, opset, layouts_);
+  } catch (const dnnl::error& error) {
+    throw Error(ErrorKind::unsupported, std::string("oneDNN refused the node: ") + error.what(), {},
+                node.describe());
+  }
+}
+
+void CpuBackend::prepare_model(ir::Model& model) {
+  if (settings_.rewrite) settings_.rewrite(model);
+  layouts_ = cpu::plan_blocked_layouts(*model.graph, model.opset(""));
 }
 
 }  // namespace npukit::runtime

@@ -8,6 +8,7 @@
 
 #include "runtime/backend.h"
 #include "ir/fused_activation.h"
+#include "runtime/kernels/cpu/blocked_layout_plan.h"
 #include "runtime/kernels/cpu/dnnl_runtime.h"
 
 namespace npukit::runtime::cpu {
@@ -21,49 +22,50 @@ class CpuExecutable : public NodeExecutable {
 struct CpuOp {
   // Empty when the node can run here.
   std::optional<std::string> (*unsupported_reason)(const ir::Node& node, int64_t opset) = nullptr;
-  std::unique_ptr<NodeExecutable> (*prepare)(const ir::Node& node, int64_t opset) = nullptr;
+  // `layouts`: the values the backend holds blocked (blocked_layout.h); kernels that handle both layouts read it.
+  std::unique_ptr<NodeExecutable> (*prepare)(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) = nullptr;
 };
 
 // Conv, com.npukit FusedConv (convolution.cpp)
 std::optional<std::string> convolution_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // ConvTranspose (convolution.cpp); prepare chooses the patch path below when it applies
 std::optional<std::string> deconvolution_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_deconvolution(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // ConvTranspose with strides == kernel, no pads, dilation 1, group 1: non-overlapping output patches
 // (patch_deconvolution.cpp)
 bool is_patch_deconvolution(const ir::Node& node);
-std::unique_ptr<NodeExecutable> prepare_patch_deconvolution(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_patch_deconvolution(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (pooling.cpp)
 std::optional<std::string> pooling_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_pooling(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_pooling(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Add, Sub, Mul, Div, Relu, Sigmoid, Tanh, ... (elementwise.cpp)
 std::optional<std::string> elementwise_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Gemm, MatMul with constant weights (matmul.cpp)
 std::optional<std::string> matmul_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_matmul(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_matmul(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Gelu, erf and tanh forms (gelu.cpp)
 std::optional<std::string> gelu_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_gelu(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_gelu(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Concat (concat.cpp)
 std::optional<std::string> concat_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Resize of 4-D tensors, nearest and bilinear (resize.cpp)
 std::optional<std::string> resize_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_resize(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_resize(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Slice, any rank and dtype (slice.cpp)
 std::optional<std::string> slice_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_slice(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_slice(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Split, any rank and dtype (split.cpp)
 std::optional<std::string> split_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_split(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_split(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Transpose, any perm and dtype (transpose.cpp)
 std::optional<std::string> transpose_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_transpose(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_transpose(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 // Softmax, LogSoftmax (softmax.cpp)
 std::optional<std::string> softmax_unsupported_reason(const ir::Node& node, int64_t opset);
-std::unique_ptr<NodeExecutable> prepare_softmax(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_softmax(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 
 // Appends `activation` to oneDNN post-ops (HardSigmoid takes two: linear, then clip to [0, 1]).
 void append_activation(dnnl::post_ops& post_ops, const ir::FusedActivation& activation);

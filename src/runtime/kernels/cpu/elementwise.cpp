@@ -259,7 +259,7 @@ std::optional<ir::FusedActivation> node_activation(const ir::Node& node) {
 // Inference BatchNormalization as a per-channel affine map, its scale and shift computed once.
 class BatchNormExecutable final : public CpuExecutable {
  public:
-  explicit BatchNormExecutable(const ir::Node& node) : blocked_(is_held_blocked(node.outputs[0])) {
+  BatchNormExecutable(const ir::Node& node, bool blocked) : blocked_(blocked) {
     const Tensor& gamma = *node.inputs[1]->initializer;
     const Tensor& beta = *node.inputs[2]->initializer;
     const Tensor& mean = *node.inputs[3]->initializer;
@@ -347,10 +347,10 @@ std::optional<std::string> elementwise_unsupported_reason(const ir::Node& node, 
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_t opset) {
-  if (node.op_type == "BatchNormalization") return std::make_unique<BatchNormExecutable>(node);
+std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
+  if (node.op_type == "BatchNormalization") return std::make_unique<BatchNormExecutable>(node, layouts.is_blocked(node.outputs[0]));
   if (std::optional<BinaryOp> op = binary_op(node.op_type)) {
-    return std::make_unique<BinaryExecutable>(*op, is_held_blocked(node.outputs[0]));
+    return std::make_unique<BinaryExecutable>(*op, layouts.is_blocked(node.outputs[0]));
   }
   return std::make_unique<ActivationExecutable>(*node_activation(node));
 }

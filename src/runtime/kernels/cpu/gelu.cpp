@@ -59,7 +59,7 @@ std::optional<std::string> gelu_unsupported_reason(const ir::Node& node, int64_t
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_gelu(const ir::Node& node, int64_t) {
+std::unique_ptr<NodeExecutable> prepare_gelu(const ir::Node& node, int64_t, const BlockedLayoutPlan&) {
   return std::make_unique<GeluExecutable>(node.get_string("approximate", "none") == "tanh");
 }
 

@@ -105,7 +105,7 @@ std::optional<std::string> matmul_unsupported_reason(const ir::Node& node, int64
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_matmul(const ir::Node& node, int64_t opset) {
+std::unique_ptr<NodeExecutable> prepare_matmul(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
   return std::make_unique<MatMulExecutable>(node);
 }
 

@@ -230,7 +230,7 @@ bool is_patch_deconvolution(const ir::Node& node) {
   return !input->type.shape || input->type.shape->size() == 4;
 }
 
-std::unique_ptr<NodeExecutable> prepare_patch_deconvolution(const ir::Node& node, int64_t opset) {
+std::unique_ptr<NodeExecutable> prepare_patch_deconvolution(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
   return std::make_unique<PatchDeconvolutionExecutable>(node);
 }
 

@@ -18,10 +18,10 @@ bool is_global(const ir::Node& node) { return node.op_type.rfind("Global", 0) ==
 
 class PoolingExecutable final : public CpuExecutable {
  public:
-  PoolingExecutable(const ir::Node& node, int64_t opset)
+  PoolingExecutable(const ir::Node& node, int64_t opset, bool blocked)
       : node_(node),
         opset_(opset),
-        blocked_(is_held_blocked(node.outputs[0])),
+        blocked_(blocked),
         plans_([this](const Shape& shape) { return build(shape); }) {
     const ir::Value* input = node.inputs[0];
     if (input->type.has_static_shape()) plans_.get(input->type.static_shape());
@@ -117,8 +117,8 @@ std::optional<std::string> pooling_unsupported_reason(const ir::Node& node, int6
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_pooling(const ir::Node& node, int64_t opset) {
-  return std::make_unique<PoolingExecutable>(node, opset);
+std::unique_ptr<NodeExecutable> prepare_pooling(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
+  return std::make_unique<PoolingExecutable>(node, opset, layouts.is_blocked(node.outputs[0]));
 }
 
 }  // namespace npukit::runtime::cpu

@@ -194,8 +194,8 @@ std::vector<double> double_values(const Tensor& tensor) {
 
 class ResizeExecutable final : public CpuExecutable {
  public:
-  ResizeExecutable(const ir::Node& node, int64_t opset)
-      : opset_(opset), blocked_(is_held_blocked(node.outputs[0])), reference_(reference_backend().prepare(node, opset)) {
+  ResizeExecutable(const ir::Node& node, int64_t opset, bool blocked)
+      : opset_(opset), blocked_(blocked), reference_(reference_backend().prepare(node, opset)) {
     settings_.linear = node.get_string("mode", "nearest") != "nearest";
     if (opset < 11) {
       settings_.coordinate_mode = "asymmetric";
@@ -276,8 +276,8 @@ std::optional<std::string> resize_unsupported_reason(const ir::Node& node, int64
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_resize(const ir::Node& node, int64_t opset) {
-  return std::make_unique<ResizeExecutable>(node, opset);
+std::unique_ptr<NodeExecutable> prepare_resize(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
+  return std::make_unique<ResizeExecutable>(node, opset, layouts.is_blocked(node.outputs[0]));
 }
 
 }  // namespace npukit::runtime::cpu

@@ -124,7 +124,7 @@ std::optional<std::string> softmax_unsupported_reason(const ir::Node& node, int6
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_softmax(const ir::Node& node, int64_t opset) {
+std::unique_ptr<NodeExecutable> prepare_softmax(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
   return std::make_unique<SoftmaxExecutable>(node.op_type == "LogSoftmax");
 }
 

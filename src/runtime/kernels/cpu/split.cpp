@@ -66,7 +66,7 @@ std::optional<std::string> split_unsupported_reason(const ir::Node& node, int64_
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_split(const ir::Node& node, int64_t opset) {
+std::unique_ptr<NodeExecutable> prepare_split(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
   return std::make_unique<SplitExecutable>();
 }
 

@@ -133,7 +133,7 @@ std::optional<std::string> transpose_unsupported_reason(const ir::Node& node, in
   return std::nullopt;
 }
 
-std::unique_ptr<NodeExecutable> prepare_transpose(const ir::Node& node, int64_t opset) {
+std::unique_ptr<NodeExecutable> prepare_transpose(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
   return std::make_unique<TransposeExecutable>();
 }
 
