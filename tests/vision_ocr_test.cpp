@@ -15,6 +15,7 @@
 #include "core/npy.h"
 #include "npukit/error.h"
 #include "vision/image_decoding.h"
+#include "vision/ocr_annotation.h"
 #include "vision/text_box_geometry.h"
 #include "vision/text_box_unclip.h"
 #include "vision/text_ctc_decoding.h"
@@ -300,6 +301,23 @@ TEST(VisionOcrLineTensor, WidthByRatioNormalizedToPlusMinusOneAndZeroPadded) {
   EXPECT_NEAR(data[2 * plane + 10 * 320 + 95], 1.0f, 1e-6);
   EXPECT_EQ(data[2 * plane + 10 * 320 + 96], 0.0f);  // padding
   EXPECT_EQ(data[0 * plane + 47 * 320 + 319], 0.0f);
+}
+
+TEST(VisionOcrAnnotation, DrawsOutlinesAndNumbersAndStaysInsideThePicture) {
+  Image picture;
+  picture.width = 120, picture.height = 60;
+  picture.pixels.assign(120 * 60 * 3, 255);
+  // One box inside, one reaching past every edge (its tag would start above the picture).
+  draw_text_boxes(picture, {Quad{PointF{20, 20}, PointF{100, 20}, PointF{100, 40}, PointF{20, 40}},
+                            Quad{PointF{-30, -10}, PointF{200, -5}, PointF{190, 90}, PointF{-20, 80}}});
+  const uint8_t* outline = picture.row(30) + 3 * 100;  // on the first box's right side: red (255, 56, 56)
+  EXPECT_EQ(outline[0], 255);
+  EXPECT_EQ(outline[1], 56);
+  const uint8_t* inside = picture.row(30) + 3 * 60;    // inside the first box: untouched
+  EXPECT_EQ(inside[1], 255);
+  size_t tag = 0;  // the tag "1" above the first box's top-left corner, filled in its colour
+  for (int y = 0; y < 20; ++y) tag += picture.row(y)[3 * 21 + 1] == 56;
+  EXPECT_GT(tag, 0u);
 }
 
 // --- against PaddleOCR's Python (tools/ppocr_reference.py) ---------------------------------------------------

@@ -2,6 +2,7 @@
 // out, the PP-OCR way (vision/ocr_pipeline.h): a table of lines (number, text, score, box) in reading order,
 // the time of each stage, --json for programs, and with -o DIR an annotated picture per input (boxes and line
 // numbers) and ocr.json.
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
