@@ -1,5 +1,5 @@
 # npukit: the two commands of the README's Quick start.
-#   make demo   installs what is missing, builds Release, runs the main job on the built-in model
+#   make demo   installs what is missing, builds Release, runs the main job on npukit's own detector (models/detector)
 #   make test   the same set-up plus test dependencies, then every test (Release, then ASan+UBSan, then the fuzzer)
 # Both are idempotent: a second run only rebuilds what changed.
 
@@ -7,7 +7,7 @@ BUILD_DIR ?= build
 SANITIZE_BUILD_DIR ?= build-sanitize
 JOBS ?= $(shell nproc)
 NPUKIT := $(BUILD_DIR)/npukit
-DEMO_MODEL ?= builtin:yolov5s
+DEMO_MODEL ?= models/detector/shapes_yolov8.onnx
 
 .PHONY: all deps deps-test configure build demo models test test-release test-sanitize fuzz clean
 

@@ -243,6 +243,28 @@ TEST_F(VisionEvalDatasetTest, EvalCommandRefusesBadDataSetsWithTheFileAndLine) {
   EXPECT_NE(result.err.find("--conf must be in [0, 1)"), std::string::npos) << result.err;
 }
 
+TEST_F(VisionEvalDatasetTest, EvalCommandRefusesBrokenPicturesNamesAndLabelPaths) {
+  const std::string model = std::string(NPUKIT_MODELS_DIR) + "/generated/yolo_v8_concat_stride_after.onnx";
+  std::filesystem::path root = make_dataset({"0 0.5 0.5 0.5 0.25\n", std::nullopt});
+  std::ofstream(root / "images" / "broken.jpg", std::ios::binary) << "\xff\xd8\xff\xe0 truncated";
+  npukit::testing::CommandResult result = run("eval '" + model + "' --dataset '" + root.string() + "'");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find((root / "images" / "broken.jpg").string()), std::string::npos) << result.err;
+  EXPECT_TRUE(result.out.empty());
+  std::filesystem::remove(root / "images" / "broken.jpg");
+
+  std::ofstream(root / "data.yaml") << "names: [a, b, c]\n";  // the model has 2 classes
+  result = run("eval '" + model + "' --dataset '" + root.string() + "'");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("data.yaml: data.yaml names 3 classes but the model has 2"), std::string::npos) << result.err;
+  std::filesystem::remove(root / "data.yaml");
+
+  std::filesystem::create_directories(root / "labels" / "p1.txt");  // a folder where a label file belongs
+  result = run("eval '" + model + "' --dataset '" + root.string() + "'");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("p1.txt: the label path is not a file"), std::string::npos) << result.err;
+}
+
 TEST_F(VisionEvalDatasetTest, EvalCommandPrintsATableAndJson) {
   const std::string model = std::string(NPUKIT_MODELS_DIR) + "/generated/yolo_v8_concat_stride_after.onnx";
   const std::filesystem::path root = make_dataset({"0 0.5 0.5 0.5 0.25\n", std::nullopt}, "names: [person, car]\n");

@@ -1,42 +1,58 @@
 #!/usr/bin/env bash
-# The main job on the built-in default model: what a newcomer sees first.
-#   tools/demo.sh NPUKIT_BINARY MODEL
+# The main job on npukit's own trained detector: what a newcomer sees first.
+#   tools/demo.sh NPUKIT_BINARY [MODEL]
+# MODEL defaults to models/detector/shapes_yolov8.onnx (tools/train_detector.py); its demo pictures and
+# validation set are in models/detector/. Any YOLO model works for the first steps (builtin:yolov5s too);
+# detect and eval run on the bundled pictures, which only the shapes detector knows.
 set -euo pipefail
-npukit=${1:?usage: tools/demo.sh NPUKIT_BINARY MODEL}
-model=${2:-builtin:yolov5s}
+npukit=${1:?usage: tools/demo.sh NPUKIT_BINARY [MODEL]}
+model=${2:-models/detector/shapes_yolov8.onnx}
 target=${DEMO_TARGET:-rk3588}
 output_dir=${DEMO_OUTPUT_DIR:-build/demo-output}
+pictures=${DEMO_PICTURES:-models/detector/demo}
+validation=${DEMO_VALIDATION:-models/detector/validation}
 mkdir -p "$output_dir"
 
 step() { printf '\n\033[1m== %s\033[0m\n%s\n\n' "$1" "$2"; }
 
-step "1/6 inspect: what is in the model" \
+step "1/7 inspect: what is in the model" \
      "npukit inspect $model — inputs and outputs, parameters, multiply-accumulates (MACs), peak activation memory."
-"$npukit" inspect "$model" --layers 15
+"$npukit" inspect "$model" --layers 10
 
-step "2/6 targets: the NPUs npukit knows" \
-     "npukit targets — profiles as data (targets/*.json), every fact with its source."
-"$npukit" targets
-
-step "3/6 check on every target" \
+step "2/7 check on every target" \
      "npukit check $model --target all — share of MACs on each accelerator, segments, transfers per inference."
 "$npukit" check "$model" --target all --report "$output_dir/check.md"
 
-step "4/6 check on $target: which nodes leave the NPU, and why" \
+step "3/7 check on $target: which nodes leave the NPU, and why" \
      "npukit check $model --target $target — the failed rule in words and the patch that fixes it."
 "$npukit" check "$model" --target "$target"
 
-step "5/6 patch for $target" \
-     "npukit patch $model --target $target -o $output_dir/patched.onnx — cuts the YOLO decode, fixes what the NPU refuses."
+step "4/7 patch for $target" \
+     "npukit patch $model --target $target -o $output_dir/patched.onnx — cuts the YOLO decode (it runs on the CPU from the sidecar), fixes what the NPU refuses."
 "$npukit" patch "$model" --target "$target" -o "$output_dir/patched.onnx"
-
-step "6/6 check the patched model" \
-     "npukit check $output_dir/patched.onnx --target $target"
 "$npukit" check "$output_dir/patched.onnx" --target "$target"
 
-step "run: one inference of the patched model on the CPU" \
-     "npukit run $output_dir/patched.onnx --random-input — backend cpu (oneDNN and own kernels; the reference backend for the rest)."
-"$npukit" run "$output_dir/patched.onnx" --backend cpu --random-input --seed 1 --output-dir "$output_dir"
+step "5/7 detect: pictures in, boxes out" \
+     "npukit detect $output_dir/patched.onnx $pictures -o $output_dir/detect — the patched model with its sidecar: letterbox, run, DFL decode and NMS on the CPU (a video file works too)."
+"$npukit" detect "$output_dir/patched.onnx" "$pictures" -o "$output_dir/detect"
+printf '\nOpen the annotated pictures:\n'
+for picture in "$output_dir"/detect/*.jpg; do printf '  %s\n' "$picture"; done
 
-printf '\nOutputs, the patched model, its post-processing sidecar and check.md are in %s.\n' "$output_dir"
-printf 'Next: npukit check YOUR_MODEL.onnx --target all, npukit patch YOUR_MODEL.onnx --target %s -o out.onnx\n' "$target"
+step "6/7 eval: how good is it" \
+     "npukit eval $output_dir/patched.onnx --dataset $validation — mAP50 and mAP50-95 (COCO's 101-point AP) on the bundled validation set."
+"$npukit" eval "$output_dir/patched.onnx" --dataset "$validation"
+
+# OCR: the `ocr` command (PP-OCRv4) is added by its own branch; this step runs once it is there.
+step "7/7 ocr: text in pictures" \
+     "npukit ocr with the PP-OCRv4 models (models/ocr, fetched by tools/make_models.sh)."
+if "$npukit" --help 2>/dev/null | grep -E '^  ocr +' >/dev/null; then
+  # OCR-STEP: the ocr branch fills in the rendered page and the call, e.g.
+  #   "$npukit" ocr PAGE.png --det models/ocr/... --rec models/ocr/... --keys models/ocr/ppocr_keys_v1.txt -o "$output_dir/ocr"
+  printf 'npukit ocr is built; see npukit ocr --help (the demo page is added with the ocr step).\n'
+else
+  printf 'skipped: this build has no `npukit ocr` command yet.\n'
+fi
+
+printf '\nThe patched model, its post-processing sidecar, check.md and the annotated pictures are in %s.\n' "$output_dir"
+printf 'Next: npukit check YOUR_MODEL.onnx --target all, npukit patch YOUR_MODEL.onnx --target %s -o out.onnx,\n' "$target"
+printf '      npukit detect out.onnx YOUR_PICTURES -o out/, npukit eval out.onnx --dataset YOUR_YOLO_DATASET\n'

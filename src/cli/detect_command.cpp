@@ -89,7 +89,9 @@ void detect_video(const DetectArguments& arguments, const vision::DetectionOptio
   StageTimes total;
   vision::Image frame;
   {
-    Progress progress("detect", std::max<int64_t>(reader.declared_frame_count(), 1), !arguments.json);
+    // A container that does not declare its frame count (some mkv, avi) gets no bar rather than a wrong one.
+    const int64_t declared = reader.declared_frame_count();
+    Progress progress("detect", std::max<int64_t>(declared, 1), !arguments.json && declared > 0);
     while (true) {
       progress.update(reader.frames_read(), "frame " + std::to_string(reader.frames_read() + 1));
       const auto started = Clock::now();

@@ -37,6 +37,7 @@ struct VideoReader::State {
   bool draining = false;
   bool ended = false;
   int64_t frames = 0;
+  int64_t packets = 0;  // of the video stream: what a truncated file has fewer of than its header declares
 
   ~State() {
     sws_freeContext(scaler);
@@ -128,12 +129,14 @@ bool VideoReader::read(Image& output) {
       av_packet_unref(s.packet);
       continue;
     }
+    s.packets += 1;
     code = avcodec_send_packet(s.codec, s.packet);
     av_packet_unref(s.packet);
     if (code < 0 && code != AVERROR(EAGAIN)) s.fail("decoding failed: " + ffmpeg_error(code));
   }
+  // Packets, not decoded frames: an edit list may legitimately hide a few frames of a whole file.
   const int64_t declared = declared_frame_count();
-  if (declared > 0 && s.frames < declared) {
+  if (declared > 0 && s.packets < declared) {
     s.fail("the video ends before the " + std::to_string(declared) + " frames its header declares");
   }
   if (s.frames == 0) s.fail("the video has no frame");
