@@ -3,11 +3,15 @@
 // after `patch`, and the patched models compute what the originals do (within 1e-4 of the largest output).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "check/target_check.h"
+#include "cli_runner.h"
 #include "npukit/session.h"
 #include "onnx/onnx_export.h"
 #include "onnx/onnx_import.h"
@@ -99,6 +103,63 @@ TEST(TransformerWholeModel, VitAndTextEncoderStayOnTheNpuAfterPatchWithTheSameOu
       EXPECT_LT(largest_relative_difference(original, *patched), 1e-4) << file << " on " << target;
     }
   }
+}
+
+size_t count_placed(const CheckResult& result, const std::string& op, Placement placement) {
+  return static_cast<size_t>(std::count_if(result.nodes.begin(), result.nodes.end(), [&](const NodeVerdict& node) {
+    return node.op_type == op && node.placement == placement;
+  }));
+}
+
+// The Amlogic A311D (VIPNano-QI) profile on the whole models, from its sources (docs of khadas/aml_npu_sdk):
+// the 63-op ACUITY mapping decides what imports, the convolution tips what is off the optimized path.
+TEST(AmlogicWholeModel, CheckFollowsTheMappingAndTheConvolutionTips) {
+  const targets::TargetProfile& a311d = targets::find_builtin_target("vim3");
+  EXPECT_EQ(a311d.id, "a311d");
+  // CNNs: every Conv is square, stride 1 or 2, pads <= 7: all on the NPU's optimized path.
+  for (const char* file : {"generated/mobilenetv2.onnx", "generated/resnet50.onnx"}) {
+    const CheckResult result = check_model(load_prepared(file), a311d);
+    EXPECT_TRUE(result.compiles) << file;
+    EXPECT_DOUBLE_EQ(result.accelerator_mac_share(), 1.0) << file;
+    EXPECT_EQ(result.macs_off_optimized_path, 0) << file;
+  }
+  // YOLOv8n: its Resize is not in the 2020 mapping (only Upsample is): the toolkit refuses the model, said so.
+  const CheckResult yolo = check_model(load_prepared("generated/yolov8n_raw.onnx"), a311d);
+  EXPECT_FALSE(yolo.compiles);
+  EXPECT_EQ(count_placed(yolo, "Resize", Placement::rejected), 2u);
+  // ViT: the 16×16 stride-16 patch embedding is off the optimized path (native strides 1, 2) with no rewrite
+  // within 4× the MACs; LayerNormalization is not mapped and decompose-layernorm is named.
+  const CheckResult vit = check_model(load_prepared("generated/vit.onnx"), a311d);
+  ASSERT_EQ(count_placed(vit, "Conv", Placement::accelerator_slow), 1u);
+  for (const NodeVerdict& verdict : vit.nodes) {
+    if (verdict.op_type == "Conv") {
+      EXPECT_NE(verdict.reason.find("Conv stride 16×16: A311D's optimized path takes one of 1, 2"), std::string::npos)
+          << verdict.reason;
+      EXPECT_TRUE(verdict.patch.empty());
+      EXPECT_NE(verdict.fix.find("no meaning-keeping rewrite"), std::string::npos);
+      EXPECT_EQ(vit.macs_off_optimized_path, *verdict.macs);
+    }
+    if (verdict.op_type == "LayerNormalization") {
+      EXPECT_EQ(verdict.placement, Placement::rejected);
+      EXPECT_EQ(verdict.patch, "decompose-layernorm");
+    }
+  }
+}
+
+class AmlogicWholeModelCli : public testing::CliRunner {};
+
+TEST_F(AmlogicWholeModelCli, CheckTableListsTheNewTargetBesideTheOthers) {
+  const std::string model = (models_directory / "generated/vit.onnx").string();
+  testing::CommandResult all = run("check '" + model + "' --target all");
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("a311d"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("slow"), std::string::npos) << all.out;  // the column of npu-slow nodes
+  testing::CommandResult one = run("check '" + model + "' --target a311d --json");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const nlohmann::json json = nlohmann::json::parse(one.out)["targets"][0];
+  EXPECT_EQ(json["target"], "a311d");
+  EXPECT_GT(json["macs_off_optimized_path"].get<int64_t>(), 0);
+  EXPECT_LT(json["optimized_mac_share"].get<double>(), json["accelerator_mac_share"].get<double>());
 }
 
 }  // namespace
