@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -160,6 +161,41 @@ TEST_F(AmlogicWholeModelCli, CheckTableListsTheNewTargetBesideTheOthers) {
   EXPECT_EQ(json["target"], "a311d");
   EXPECT_GT(json["macs_off_optimized_path"].get<int64_t>(), 0);
   EXPECT_LT(json["optimized_mac_share"].get<double>(), json["accelerator_mac_share"].get<double>());
+}
+
+// The Jetson GPU beside its DLA, and the Axelera Metis, on the whole models through `check --target all`.
+TEST_F(AmlogicWholeModelCli, JetsonGpuAndAxeleraTablesOnTheWholeModels) {
+  for (const char* name : {"yolov8n", "vit"}) {
+    const std::string model = (models_directory / ("generated/" + std::string(name) + ".onnx")).string();
+    testing::CommandResult all = run("check '" + model + "' --target all --json");
+    ASSERT_EQ(all.exit_code, 0) << all.err;
+    std::map<std::string, nlohmann::json> by_target;
+    const nlohmann::json parsed = nlohmann::json::parse(all.out);  // outlives the loop over its targets
+    for (const nlohmann::json& target : parsed["targets"]) by_target[target["target"].get<std::string>()] = target;
+    ASSERT_EQ(by_target.count("jetson-orin-gpu"), 1u);
+    ASSERT_EQ(by_target.count("axelera-metis"), 1u);
+    ASSERT_EQ(by_target.count("a311d"), 1u);
+    // TensorRT's GPU parser takes the whole model (150 ops, LayerNorm, Erf, Resize): one segment, all MACs.
+    const nlohmann::json& gpu = by_target["jetson-orin-gpu"];
+    EXPECT_TRUE(gpu["compiles"].get<bool>()) << name;
+    EXPECT_EQ(gpu["segments"].size(), 1u) << name;
+    EXPECT_DOUBLE_EQ(gpu["accelerator_mac_share"].get<double>(), 1.0) << name;
+    EXPECT_NE(gpu["nms"].get<std::string>().find("GPU"), std::string::npos);
+    // The DLA beside it runs less of the ViT (its 37 native ops): the GPU profile is not the DLA one.
+    EXPECT_LT(by_target["jetson-orin-dla"]["accelerator_mac_share"].get<double>(),
+              name == std::string("vit") ? 0.9 : 1.01);
+    // Axelera: the 31 accelerated ops keep the MACs on the AIPU; the rest (LayerNorm, Erf …) goes to the host.
+    const nlohmann::json& metis = by_target["axelera-metis"];
+    EXPECT_EQ(metis["accelerator"], "AIPU");
+    EXPECT_DOUBLE_EQ(metis["accelerator_mac_share"].get<double>(), 1.0) << name;
+    if (name == std::string("vit")) {
+      bool layernorm_on_host = false;
+      for (const nlohmann::json& node : metis["nodes"]) {
+        if (node["op"] == "LayerNormalization") layernorm_on_host = node["placement"] == "fallback";
+      }
+      EXPECT_TRUE(layernorm_on_host);
+    }
+  }
 }
 
 }  // namespace
