@@ -89,19 +89,27 @@ TEST(TransformerWholeModel, VitAndTextEncoderStayOnTheNpuAfterPatchWithTheSameOu
       EXPECT_TRUE(after.macs_known) << file << " " << target;
       EXPECT_GE(after.accelerator_mac_share(), 0.90) << file << " on " << target;
       EXPECT_TRUE(after.compiles) << file << " on " << target;
-      // Attention's MatMuls (both operands computed) pass the target's MatMul limits (RK3588: K <= 8192). Its
-      // Transposes too, except the ViT's 5-D qkv permute on RK3588, whose NPU ops are 4-D (rank <= 4): said so.
+      // Attention's MatMuls (both operands computed) pass the target's MatMul limits (RK3588: K <= 8192), and its
+      // Transposes its Transpose limits: the ViT's 5-D qkv split, refused on RK3588 (rank <= 4), is split-qkv-heads'.
       for (const NodeVerdict& verdict : after.nodes) {
-        if (verdict.op_type == "MatMul") {
+        if (verdict.op_type == "MatMul" || verdict.op_type == "Transpose" || verdict.op_type == "Reshape") {
           EXPECT_TRUE(on_accelerator(verdict.placement)) << file << " " << target << " " << verdict.name << ": " << verdict.reason;
-        }
-        if (verdict.op_type == "Transpose" && !on_accelerator(verdict.placement)) {
-          EXPECT_EQ(std::string(target), "rk3588");
-          EXPECT_NE(verdict.reason.find("Transpose on a 5-D tensor"), std::string::npos) << verdict.reason;
-          EXPECT_NE(verdict.reason.find("RK3588 allows rank at most 4"), std::string::npos) << verdict.reason;
         }
       }
       EXPECT_LT(largest_relative_difference(original, *patched), 1e-4) << file << " on " << target;
+      if (std::string(file) == "generated/vit.onnx" && std::string(target) == "rk3588") {
+        const CheckResult before = check_model(original, profile);
+        size_t refused_transposes = 0;
+        for (const NodeVerdict& verdict : before.nodes) {
+          if (verdict.op_type == "Transpose" && !on_accelerator(verdict.placement)) {
+            ++refused_transposes;
+            EXPECT_NE(verdict.reason.find("RK3588 allows rank at most 4"), std::string::npos) << verdict.reason;
+            EXPECT_EQ(verdict.patch, "split-qkv-heads");
+          }
+        }
+        EXPECT_EQ(refused_transposes, 4u);  // one per block
+        EXPECT_LT(after.segments.size(), before.segments.size());
+      }
     }
   }
 }

@@ -11,6 +11,7 @@
 #include "passes/batchnorm_to_scale.h"
 #include "passes/div_to_mul.h"
 #include "passes/pow_to_mul.h"
+#include "passes/split_qkv_heads.h"
 
 namespace npukit::check {
 
@@ -118,6 +119,10 @@ PatchSuggestion suggest_patch(const ir::Node& node, const targets::TargetProfile
   }
   if (node.op_type == "Resize" && refusal_check == "resize_scale") {
     return {"split-resize-scale", "npukit patch splits an integer nearest Resize into two the target accepts"};
+  }
+  if ((node.op_type == "Reshape" || node.op_type == "Transpose") && refusal_check == "rank" &&
+      passes::is_qkv_head_split(node) && target_lists_op(profile, "Slice")) {
+    return {"split-qkv-heads", "npukit patch splits the 5-D qkv head split into 4-D Slice, Reshape and Transpose per part"};
   }
   if (node.op_type == "MatMul" && refusal_check == "reduction_dim") {
     return {"split-matmul-k", "npukit patch splits K into chunks the target accepts and adds the partial products"};
