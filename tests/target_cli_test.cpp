@@ -25,14 +25,14 @@ class TargetCli : public testing::CliRunner {};
 TEST_F(TargetCli, TargetsListsEveryProfileAsTableAndJson) {
   CommandResult table = run("targets");
   ASSERT_EQ(table.exit_code, 0) << table.err;
-  for (const char* id : {"rk3588", "rk3566", "hailo8", "hailo8l", "edgetpu", "jetson-orin-dla", "qualcomm-htp", "ax620a", "esp32s3"}) {
+  for (const char* id : {"rk3588", "rk3566", "hailo8", "hailo8l", "edgetpu", "jetson-orin-dla", "qualcomm-htp", "ax620a", "esp32s3", "a311d", "jetson-orin-gpu", "axelera-metis"}) {
     EXPECT_NE(table.out.find(id), std::string::npos) << id;
   }
   EXPECT_EQ(table.out.find("\033["), std::string::npos);  // no color when not on a terminal
   CommandResult json = run("targets --json");
   ASSERT_EQ(json.exit_code, 0);
   nlohmann::json profiles = nlohmann::json::parse(json.out);
-  ASSERT_EQ(profiles.size(), 9u);
+  ASSERT_EQ(profiles.size(), 12u);
   for (const nlohmann::json& profile : profiles) {
     if (profile["id"] == "rk3588") {
       EXPECT_EQ(profile["compute"]["tops_int8"]["value"], 6);
@@ -59,7 +59,7 @@ TEST_F(TargetCli, CheckBuiltinYoloOnRk3588AsTableJsonAndMarkdown) {
   CommandResult json = run("check builtin:yolov5n-320 --target all --json");
   ASSERT_EQ(json.exit_code, 0) << json.err;
   nlohmann::json parsed = nlohmann::json::parse(json.out);
-  ASSERT_EQ(parsed["targets"].size(), 9u);
+  ASSERT_EQ(parsed["targets"].size(), 12u);
   for (const nlohmann::json& target : parsed["targets"]) {
     EXPECT_TRUE(target["has_yolo_postprocess"].get<bool>());
     EXPECT_GE(target["accelerator_mac_share"].get<double>(), 0.0);

@@ -27,7 +27,7 @@ TEST(TargetProfiles, EveryBuiltinProfileLoadsAndValidates) {
   std::vector<std::string> ids;
   for (const TargetProfile& profile : profiles) ids.push_back(profile.id);
   for (const char* required : {"rk3588", "rk3566", "hailo8", "hailo8l", "edgetpu", "jetson-orin-dla", "qualcomm-htp",
-                               "ax620a", "esp32s3"}) {
+                               "ax620a", "esp32s3", "a311d", "jetson-orin-gpu", "axelera-metis"}) {
     EXPECT_NE(std::find(ids.begin(), ids.end(), required), ids.end()) << required;
   }
   // One embedded source per file in targets/, and the embedded text is the file's text.

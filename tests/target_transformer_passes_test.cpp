@@ -15,6 +15,8 @@
 #include "npukit/session.h"
 #include "passes/decompose_gelu.h"
 #include "passes/decompose_softmax.h"
+#include "passes/split_qkv_heads.h"
+#include "pass_equivalence.h"
 #include "target_test_graphs.h"
 #include "targets/profile_loader.h"
 
@@ -204,6 +206,43 @@ TEST(TransformerDecompositions, CheckSuggestsThemOnlyWhereTheTargetHasTheWritten
   // RK3588 runs Gelu on its NPU: nothing to decompose there.
   EXPECT_EQ(testing::verdict_of(check_model(gelu_model("none"), targets::find_builtin_target("rk3588")), "Gelu").placement,
             Placement::accelerator);
+}
+
+// X[1, 5, 3·2·4] → Reshape [1, 5, 3, 2, 4] → Transpose (2, 0, 3, 1, 4) → Gather 0, 1, 2 → q·kᵀ and a·v.
+TEST(TransformerDecompositions, QkvHeadSplitBecomesFourDimensionalAndExact) {
+  TestGraph graph;
+  ir::Value* x = graph.input("x", {1, 5, 24});
+  ir::Value* split = graph.node("Reshape", {x, graph.ints("shape", {1, 5, 3, 2, 4})}, {1, 5, 3, 2, 4});
+  ir::Value* heads = graph.node("Transpose", {split}, {3, 1, 2, 5, 4}, {{"perm", testing::ints_attr({2, 0, 3, 1, 4})}});
+  auto index = [&](int64_t i) {
+    return passes::add_int64_constant(*graph.model.graph, "index" + std::to_string(i), {i});
+  };
+  std::vector<ir::Value*> parts;
+  for (int64_t i = 0; i < 3; ++i) {
+    ir::Value* scalar = index(i);
+    scalar->initializer = Tensor(DType::i64, Shape{});
+    scalar->initializer->data<int64_t>()[0] = i;
+    scalar->type.shape = std::vector<ir::Dim>();
+    parts.push_back(graph.node("Gather", {heads, scalar}, {1, 2, 5, 4}, {{"axis", int_attr(0)}}));
+  }
+  ir::Value* keys = graph.node("Transpose", {parts[1]}, {1, 2, 4, 5}, {{"perm", testing::ints_attr({0, 1, 3, 2})}});
+  ir::Value* scores = graph.node("MatMul", {parts[0], keys}, {1, 2, 5, 5});
+  graph.output(graph.node("MatMul", {scores, parts[2]}, {1, 2, 5, 4}));
+  EXPECT_TRUE(passes::is_qkv_head_split(*heads->producer));
+  auto rewritten = npukit::testing::copy_model(graph.model);
+  passes::PassResult result = passes::split_qkv_heads(*rewritten);
+  EXPECT_EQ(result.rewrites, 1);
+  EXPECT_EQ(count_ops(*rewritten, "Gather"), 0u);
+  EXPECT_EQ(count_ops(*rewritten, "Slice"), 3u);
+  for (const auto& node : rewritten->graph->nodes()) {
+    for (const ir::Value* output : node->outputs) EXPECT_LE(output->type.shape->size(), 4u) << node->name;
+  }
+  EXPECT_LT(npukit::testing::compare_models(graph.model, *rewritten).max_relative_difference, 1e-6);
+  // RK3588 refuses the 5-D pair (rank <= 4) and names the pass; after it, everything is on the NPU.
+  const targets::TargetProfile& rk3588 = targets::find_builtin_target("rk3588");
+  EXPECT_EQ(testing::verdict_of(check_model(graph.model, rk3588), "Transpose").patch, "split-qkv-heads");
+  const CheckResult after = check_model(*rewritten, rk3588);
+  EXPECT_EQ(after.segments.size(), 1u);
 }
 
 }  // namespace

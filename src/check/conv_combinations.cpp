@@ -49,7 +49,7 @@ bool stride_matches(const ParameterCombination& row, const ConvParameters& param
 
 bool padding_matches(const ParameterCombination& row, const std::set<std::string>& classes) {
   return std::any_of(row.paddings.begin(), row.paddings.end(),
-                     [&](const std::string& padding) { return classes.count(padding) != 0; });
+                     [&](const std::string& padding) { return padding == "ANY" || classes.count(padding) != 0; });
 }
 
 std::string pretty(const std::string& pattern) {

@@ -5,10 +5,13 @@
 #include <vector>
 
 #include "check/conv_combinations.h"
+#include "check/rule_evaluation.h"
+#include "passes/graph_editing.h"
 #include "passes/batchnorm_folding.h"
 #include "passes/batchnorm_to_scale.h"
 #include "passes/div_to_mul.h"
 #include "passes/pow_to_mul.h"
+#include "passes/split_qkv_heads.h"
 
 namespace npukit::check {
 
@@ -117,6 +120,10 @@ PatchSuggestion suggest_patch(const ir::Node& node, const targets::TargetProfile
   if (node.op_type == "Resize" && refusal_check == "resize_scale") {
     return {"split-resize-scale", "npukit patch splits an integer nearest Resize into two the target accepts"};
   }
+  if ((node.op_type == "Reshape" || node.op_type == "Transpose") && refusal_check == "rank" &&
+      passes::is_qkv_head_split(node) && target_lists_op(profile, "Slice")) {
+    return {"split-qkv-heads", "npukit patch splits the 5-D qkv head split into 4-D Slice, Reshape and Transpose per part"};
+  }
   if (node.op_type == "MatMul" && refusal_check == "reduction_dim") {
     return {"split-matmul-k", "npukit patch splits K into chunks the target accepts and adds the partial products"};
   }
@@ -156,14 +163,6 @@ std::optional<std::vector<int64_t>> plan_kept_stride(const ir::Node& node, const
   if (!parameters) return std::nullopt;
   const std::string auto_pad = node.get_string("auto_pad", "NOTSET");
   if (auto_pad != "NOTSET" && auto_pad != "VALID") return std::nullopt;  // the pass keeps explicit pads only
-  std::vector<const targets::Rule*> tables;
-  for (const targets::Rule& rule : support->second.rules) {
-    if (rule.check == "conv_combinations" && rule.effect == targets::RuleEffect::slow &&
-        (rule.spatial_rank == 0 || rule.spatial_rank == static_cast<int64_t>(parameters->kernel.size()))) {
-      tables.push_back(&rule);
-    }
-  }
-  if (tables.empty()) return std::nullopt;
   // Every stride t with t | s on each axis, largest product first (fewest extra MACs).
   std::vector<std::vector<int64_t>> candidates{{}};
   for (int64_t stride : parameters->strides) {
@@ -185,13 +184,23 @@ std::optional<std::vector<int64_t>> plan_kept_stride(const ir::Node& node, const
   };
   std::stable_sort(candidates.begin(), candidates.end(),
                    [&](const auto& a, const auto& b) { return product(a) > product(b); });
+  const int64_t full = product(parameters->strides);
+  const ConstantPredicate is_constant = [](const ir::Value* value) { return value && value->initializer; };
   for (const std::vector<int64_t>& kept : candidates) {
     if (kept == parameters->strides) continue;
-    ConvParameters changed = *parameters;
-    changed.strides = kept;
-    bool holds = std::all_of(tables.begin(), tables.end(),
-                             [&](const targets::Rule* rule) { return any_combination_holds(*rule, changed); });
-    if (holds) return kept;
+    // More than 4× the MACs is no trade a user wants proposed (a 16×16 patch embedding at stride 1).
+    if (full / product(kept) > 4) break;
+    // The same Conv at the kept stride must pass every rule of the profile: none refuses, none is slow.
+    ir::Node candidate = node;
+    candidate.attributes["strides"] = passes::integers_attribute(kept);
+    bool clean = true;
+    for (const std::vector<targets::Rule>* rules : {&profile.general_rules, &support->second.rules}) {
+      for (const targets::Rule& rule : *rules) {
+        std::optional<RuleFinding> finding = evaluate_rule(rule, candidate, profile, is_constant);
+        if (finding && (finding->refuses || finding->off_optimized_path)) clean = false;
+      }
+    }
+    if (clean) return kept;
   }
   return std::nullopt;
 }
@@ -201,8 +210,8 @@ PatchSuggestion suggest_optimized_path_rewrite(const ir::Node& node, const targe
     return {"conv-stride-to-pool", "npukit patch --optimized-path runs it at stride " + format_dims_text(*kept) +
                                        " and subsamples with a 1×1 MaxPool (exact; more MACs, on the optimized path)"};
   }
-  return {"", "no meaning-keeping rewrite in npukit puts it on the optimized path (its kernel is not optimized at a "
-              "stride dividing its own, with these pads)"};
+  return {"", "no meaning-keeping rewrite in npukit puts it on the optimized path (none at a stride dividing its own, "
+              "within 4× the MACs)"};
 }
 
 }  // namespace npukit::check

@@ -158,12 +158,16 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
   // A rule for 3-D convolutions (or 2-D ones) only.
   if (rule.spatial_rank > 0 && static_cast<int64_t>(spatial_rank(node)) != rule.spatial_rank) return std::nullopt;
   const std::string op = describe_op_kind(node);
-  const std::string allows = target_label(profile) + " allows " + describe_allowed(rule);
+  const bool slow_rule = rule.effect == targets::RuleEffect::slow;
+  // A slow rule bounds the optimized path, not what runs at all: "A311D optimizes 1, 2".
+  const std::string allows = target_label(profile) + (slow_rule ? "'s optimized path takes " : " allows ") + describe_allowed(rule);
   auto finding = [&](const std::string& what) {
     RuleFinding result;
     result.refuses = rule.effect == targets::RuleEffect::refuse;
     result.off_optimized_path = rule.effect == targets::RuleEffect::slow;
     result.explanation = what;
+    const std::string slow_note = " (runs on the " + profile.accelerator_name + " off the optimized path: supported, slower)";
+    if (result.off_optimized_path && what.find(slow_note) == std::string::npos) result.explanation += slow_note;
     result.fix = rule.fix;
     result.source = rule.source;
     result.check = rule.check;

@@ -19,6 +19,12 @@ const char* kYellow = "\033[33m";
 const char* kRed = "\033[31m";
 const char* kReset = "\033[0m";
 
+// "patch: decompose-gelu"; an npu-slow node's rewrite runs only with --optimized-path, which the text says.
+std::string patch_text(const NodeVerdict& node, const std::string& command) {
+  if (node.placement == Placement::accelerator_slow) return command + " --optimized-path: " + node.patch;
+  return command + ": " + node.patch;
+}
+
 std::string node_label(const NodeVerdict& node) {
   return node.name.empty() ? "#" + std::to_string(node.index) : node.name;
 }
@@ -124,7 +130,7 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
     nodes.add_row({std::to_string(node.index), node_label(node), node.op_type,
                    node.macs ? format_count(static_cast<double>(*node.macs)) : "?",
                    placement_label(result, node.placement), node.reason,
-                   node.patch.empty() ? node.fix : "patch: " + node.patch});
+                   node.patch.empty() ? node.fix : patch_text(node, "patch")});
   }
   if (listed) {
     out << (options.every_node ? "every node\n" : "nodes that leave the " + accelerator_name(result) + ", carry a condition or run off its optimized path\n");
@@ -349,7 +355,7 @@ std::string check_markdown(const std::vector<CheckResult>& results, const std::s
       std::string reason = node.reason;
       for (size_t at = reason.find('|'); at != std::string::npos; at = reason.find('|', at + 2)) reason.replace(at, 1, "\\|");
       out << "| `" << node_label(node) << "` | " << node.op_type << " | " << placement_label(result, node.placement)
-          << " | " << reason << " | " << (node.patch.empty() ? node.fix : "`npukit patch`: " + node.patch) << " |\n";
+          << " | " << reason << " | " << (node.patch.empty() ? node.fix : patch_text(node, "`npukit patch`")) << " |\n";
     }
     if (!header) out << "Every node runs on the " << accelerator_name(result) << " without conditions.\n";
   }

@@ -27,6 +27,7 @@
 #include "passes/silu_to_relu.h"
 #include "passes/split_global_pool.h"
 #include "passes/split_matmul_k.h"
+#include "passes/split_qkv_heads.h"
 #include "passes/split_resize_scale.h"
 #include "passes/static_shapes.h"
 #include "passes/yolo_postprocess_cut.h"
@@ -153,6 +154,9 @@ std::vector<PatchStep> default_steps() {
       }),
       target_driven("decompose-softmax", [](ir::Model& model, const NodeFilter& filter) {
         return passes::decompose_softmax(model, filter);
+      }),
+      target_driven("split-qkv-heads", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::split_qkv_heads(model, filter);
       }),
       target_driven("gemm-to-conv", [](ir::Model& model, const NodeFilter& filter) {
         return passes::gemm_to_conv(model, filter);

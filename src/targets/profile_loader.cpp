@@ -261,8 +261,8 @@ Rule read_rule(const Reader& reader, const Json& object, const std::string& path
       row.dilations = dims_list("dilation", false, false);
       row.paddings = reader.string_list(reader.member(table[i], row_path, "padding"), Reader::join(row_path, "padding"));
       for (const std::string& padding : row.paddings) {
-        if (padding != "VALID" && padding != "SAME" && padding != "SAME_TENSORFLOW") {
-          reader.fail(Reader::join(row_path, "padding"), "'" + padding + "': expected VALID, SAME or SAME_TENSORFLOW");
+        if (padding != "VALID" && padding != "SAME" && padding != "SAME_TENSORFLOW" && padding != "ANY") {
+          reader.fail(Reader::join(row_path, "padding"), "'" + padding + "': expected VALID, SAME, SAME_TENSORFLOW or ANY");
         }
       }
       rule.combinations.push_back(std::move(row));

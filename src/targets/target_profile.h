@@ -34,7 +34,7 @@ enum class RuleEffect { refuse, condition, slow };
 // Hailo's optimized 2D convolutions). Each list holds the allowed values, "H×W" written "3x3" in the ONNX spatial
 // order (3-D: D×H×W); a part "any" matches every value, a kernel part "W" the full input width, and the stride
 // "kernel" a stride equal to the kernel. Paddings are "VALID", "SAME" (symmetric, (k−1)/2 on each side) and
-// "SAME_TENSORFLOW" (the TensorFlow split: the odd pixel at the end).
+// "SAME_TENSORFLOW" (the TensorFlow split: the odd pixel at the end), or "ANY" (the source says nothing of pads).
 struct ParameterCombination {
   std::vector<std::string> kernels;
   std::vector<std::string> strides;
