@@ -38,5 +38,9 @@ step "run: one inference of the patched model on the CPU" \
      "npukit run $output_dir/patched.onnx --random-input — backend cpu (oneDNN and own kernels; the reference backend for the rest)."
 "$npukit" run "$output_dir/patched.onnx" --backend cpu --random-input --seed 1 --output-dir "$output_dir"
 
-printf '\nOutputs, the patched model, its post-processing sidecar and check.md are in %s.\n' "$output_dir"
+step "estimate: the latency of the patched model on every board, with its error band" \
+     "npukit estimate $output_dir/patched.onnx --target all --report $output_dir/estimate.html — a per-layer model fitted on published figures."
+"$npukit" estimate "$output_dir/patched.onnx" --target all --report "$output_dir/estimate.html"
+
+printf '\nOutputs, the patched model, its post-processing sidecar, check.md and estimate.html are in %s.\n' "$output_dir"
 printf 'Next: npukit check YOUR_MODEL.onnx --target all, npukit patch YOUR_MODEL.onnx --target %s -o out.onnx\n' "$target"
