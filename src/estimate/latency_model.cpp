@@ -140,6 +140,14 @@ Estimate estimate_latency(const ir::Graph& graph, const check::CheckResult& chec
   const double peak = facts.peak_macs_per_second() / std::max(1.0, facts.cores_used.value);  // one core
 
   bool fallback_without_time = false, any_fallback = false;
+  size_t unknown_shapes = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (check.nodes[i].placement != check::Placement::folded && !layers[i].shape_known) ++unknown_shapes;
+  }
+  if (unknown_shapes > 0) {
+    estimate.notes.push_back(std::to_string(unknown_shapes) + " node(s) have unknown shapes: their work counts 0 and the estimate is a "
+                             "lower bound (give --input-shape to fix the input size)");
+  }
   for (size_t i = 0; i < layers.size(); ++i) {
     const check::NodeVerdict& verdict = check.nodes[i];
     if (verdict.placement == check::Placement::folded) continue;
