@@ -77,6 +77,9 @@ TEST_F(EstimateCli, BadArgumentsFailWithAReasonAndWriteNothing) {
   CommandResult missing = run("estimate '" + path("nothing.onnx") + "' --target rk3588");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nothing.onnx"), std::string::npos);
+  CommandResult fit_nowhere = run("estimate --fit --fit-output '" + path("no/dir/fit.json") + "'");
+  EXPECT_EQ(fit_nowhere.exit_code, 1);
+  EXPECT_NE(fit_nowhere.err.find("does not exist"), std::string::npos);
   CommandResult unwritable = run("estimate '" + small_model() + "' --target rk3588 --no-cpu-timing --report '" + path("no/dir/r.html") + "'");
   EXPECT_EQ(unwritable.exit_code, 1);
   EXPECT_NE(unwritable.err.find("r.html"), std::string::npos);

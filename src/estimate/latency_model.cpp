@@ -11,12 +11,10 @@ namespace npukit::estimate {
 
 namespace {
 
-// check marks a node "on the NPU but off its optimized path" with its own verdict level (being added to
-// check::Placement); the estimate reads it from the CheckResult by its name instead of re-deriving the rules.
-// Until that level exists no node matches, and every accelerator node runs on the optimized path.
+// check marks a node "on the NPU but off its optimized path" with its own placement (a slow rule of the profile,
+// e.g. Hailo's optimized-convolution table); the estimate reads it from the CheckResult instead of re-deriving rules.
 bool off_optimized_path(const check::NodeVerdict& verdict) {
-  const std::string_view name = check::placement_name(verdict.placement);
-  return name == "npu-slow" || name == "npu-slow-path" || name == "npu-off-optimized-path";
+  return verdict.placement == check::Placement::accelerator_slow;
 }
 
 // Ops whose work splits across cores when the estimate uses several (targets.md 3.1: Conv, depthwise Conv, Add …
@@ -140,6 +138,14 @@ Estimate estimate_latency(const ir::Graph& graph, const check::CheckResult& chec
   const double peak = facts.peak_macs_per_second() / std::max(1.0, facts.cores_used.value);  // one core
 
   bool fallback_without_time = false, any_fallback = false;
+  size_t unknown_shapes = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (check.nodes[i].placement != check::Placement::folded && !layers[i].shape_known) ++unknown_shapes;
+  }
+  if (unknown_shapes > 0) {
+    estimate.notes.push_back(std::to_string(unknown_shapes) + " node(s) have unknown shapes: their work counts 0 and the estimate is a "
+                             "lower bound (give --input-shape to fix the input size)");
+  }
   for (size_t i = 0; i < layers.size(); ++i) {
     const check::NodeVerdict& verdict = check.nodes[i];
     if (verdict.placement == check::Placement::folded) continue;
