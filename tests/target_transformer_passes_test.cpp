@@ -85,7 +85,7 @@ Tensor run_gelu_kernel(const std::string& backend, const std::string& approximat
     if (auto reason = runtime::cpu::gelu_unsupported_reason(node, 20)) {
       throw Error(ErrorKind::unsupported, *reason);
     }
-    runtime::cpu::prepare_gelu(node, 20)->run(context);
+    runtime::cpu::prepare_gelu(node, 20, runtime::cpu::BlockedLayoutPlan{})->run(context);
   }
   return std::move(outputs.front());
 }
