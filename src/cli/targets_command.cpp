@@ -69,6 +69,8 @@ nlohmann::json profile_json(const targets::TargetProfile& profile) {
                           {"requantization", fact_json(q.requantization)},
                           {"bias_dtype", fact_json(q.bias_dtype)},
                           {"algorithms", fact_json(q.algorithms)}};
+  json["numerics_summary"] = nlohmann::json::object();
+  for (const auto& [label, text] : targets::summarize(profile.numerics)) json["numerics_summary"][label] = text;
   json["memory"] = {{"on_chip_sram_bytes", fact_json(profile.memory.on_chip_sram_bytes)},
                     {"dram", fact_json(profile.memory.dram)},
                     {"link", fact_json(profile.memory.link)},
@@ -117,6 +119,7 @@ void print_profile(const targets::TargetProfile& profile) {
   line("requantization", profile.quantization.requantization);
   line("bias", profile.quantization.bias_dtype);
   line("calibration", profile.quantization.algorithms);
+  for (const auto& [label, text] : targets::summarize(profile.numerics)) std::cout << "  numerics, " << label << ": " << text << "\n";
   line("NMS", profile.nms);
   for (const targets::PublishedLatency& latency : profile.published_latencies) line(latency.model + " ms", latency.milliseconds);
 }

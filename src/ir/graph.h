@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ir/quant_params.h"
 #include "npukit/dtype.h"
 #include "npukit/tensor.h"
 
@@ -45,23 +46,13 @@ struct TensorType {
   std::string to_string() const;  // "f32[1, 3, batch, ?]"
 };
 
-// Quantization parameters of a value, filled by the quantizer (empty until then). One scale and zero
-// point per tensor (axis = -1) or one per channel along `axis`.
-struct QuantParams {
-  std::vector<float> scales;
-  std::vector<int64_t> zero_points;
-  int axis = -1;
-  int bits = 8;
-  bool is_signed = true;
-};
-
 struct Value {
   std::string name;
   TensorType type;
   Node* producer = nullptr;            // null for graph inputs, initializers and outer-scope names
   std::vector<Node*> consumers;        // one entry per use (a node using it twice appears twice)
   std::optional<Tensor> initializer;   // constant data (ONNX initializer or folded Constant)
-  std::optional<QuantParams> quant;
+  std::optional<QuantParams> quant;    // see ir/quant_params.h: storage params (integer value) or a quantization point (float value)
   bool is_graph_input = false;
   bool is_graph_output = false;
   bool outer_scope = false;            // defined by an enclosing graph

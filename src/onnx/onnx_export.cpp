@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "onnx/dtype_mapping.h"
+#include "onnx/qdq_mapping.h"
 #include "onnx/tensor_proto.h"
 
 namespace npukit::onnx_io {
@@ -38,8 +39,10 @@ void export_value_info(const ir::Value& value, onnx::ValueInfoProto& proto) {
   if (value.type.dtype != DType::undefined) export_type(value.type, *proto.mutable_type());
 }
 
+// `qdq` (the main graph only): the float values written as QuantizeLinear / DequantizeLinear (qdq_mapping.h).
 void export_graph(const ir::Graph& graph, onnx::GraphProto& proto,
-                  int64_t largest_initializer_with_data = std::numeric_limits<int64_t>::max());
+                  int64_t largest_initializer_with_data = std::numeric_limits<int64_t>::max(),
+                  const QdqExportPlan* qdq = nullptr);
 
 void export_attribute(const std::string& key, const ir::Attribute& attribute, onnx::AttributeProto& proto) {
   using Kind = ir::Attribute::Kind;
@@ -88,7 +91,18 @@ void export_attribute(const std::string& key, const ir::Attribute& attribute, on
   }
 }
 
-void export_graph(const ir::Graph& graph, onnx::GraphProto& proto, int64_t largest_initializer_with_data) {
+void export_graph(const ir::Graph& graph, onnx::GraphProto& proto, int64_t largest_initializer_with_data,
+                  const QdqExportPlan* qdq) {
+  auto point_of = [&](const ir::Value* value) -> const QdqPoint* {
+    if (!qdq || !value) return nullptr;
+    auto found = qdq->by_value.find(value);
+    return found == qdq->by_value.end() ? nullptr : found->second;
+  };
+  auto renamed = [](const std::map<std::string, std::string>* names, const std::string& name) {
+    if (!names) return name;
+    auto found = names->find(name);
+    return found == names->end() ? name : found->second;
+  };
   proto.set_name(graph.name);
   for (const ir::Value* input : graph.inputs) export_value_info(*input, *proto.add_input());
   for (const ir::Value* output : graph.outputs) export_value_info(*output, *proto.add_output());
@@ -103,23 +117,36 @@ void export_graph(const ir::Graph& graph, onnx::GraphProto& proto, int64_t large
       export_value_info(typed, *proto.add_input());
       continue;
     }
+    const QdqPoint* point = point_of(value.get());
+    if (point && point->is_weight) continue;  // written quantized, below
     if (value->initializer) tensor_to_proto(*value->initializer, value->name, *proto.add_initializer());
     const bool declared_elsewhere = value->is_graph_input || value->is_graph_output || value->initializer;
     if (!declared_elsewhere && value->type.dtype != DType::undefined) export_value_info(*value, *proto.add_value_info());
   }
+  // Weights and graph inputs are quantized before any node reads them; activations right after their producer.
+  if (qdq) {
+    for (const QdqPoint& point : qdq->points) {
+      if (point.is_weight || !point.value->producer) write_qdq_nodes(point, proto);
+    }
+  }
+  const auto* input_names = qdq ? &qdq->consumer_input_names : nullptr;
+  const auto* output_names = qdq ? &qdq->producer_output_names : nullptr;
   for (const auto& node : graph.nodes()) {
     onnx::NodeProto* out = proto.add_node();
     out->set_op_type(node->op_type);
     if (!node->name.empty()) out->set_name(node->name);
     if (!node->domain.empty()) out->set_domain(node->domain);
-    for (const ir::Value* input : node->inputs) out->add_input(input ? input->name : std::string());
-    for (const ir::Value* output : node->outputs) out->add_output(output ? output->name : std::string());
+    for (const ir::Value* input : node->inputs) out->add_input(input ? renamed(input_names, input->name) : std::string());
+    for (const ir::Value* output : node->outputs) out->add_output(output ? renamed(output_names, output->name) : std::string());
     for (const auto& [key, attribute] : node->attributes) {
       try {
         export_attribute(key, attribute, *out->add_attribute());
       } catch (const Error& error) {
         throw error.with_node(node->describe());
       }
+    }
+    for (const ir::Value* output : node->outputs) {
+      if (const QdqPoint* point = point_of(output)) write_qdq_nodes(*point, proto);
     }
   }
 }
@@ -141,7 +168,10 @@ onnx::ModelProto export_model(const ir::Model& model, int64_t largest_initialize
     entry->set_key(key);
     entry->set_value(value);
   }
-  export_graph(*model.graph, *proto.mutable_graph(), largest_initializer_with_data);
+  // A shape-only export (large constants left out) needs no Q/DQ: they do not change a shape.
+  const bool shape_only = largest_initializer_with_data != std::numeric_limits<int64_t>::max();
+  const QdqExportPlan qdq = shape_only ? QdqExportPlan{} : plan_qdq_export(*model.graph, model.opset());
+  export_graph(*model.graph, *proto.mutable_graph(), largest_initializer_with_data, &qdq);
   return proto;
 }
 

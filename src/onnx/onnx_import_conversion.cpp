@@ -7,6 +7,7 @@
 #include "npukit/error.h"
 #include "onnx/dtype_mapping.h"
 #include "onnx/onnx_import_validation.h"
+#include "onnx/qdq_mapping.h"
 #include "onnx/tensor_proto.h"
 
 namespace npukit::onnx_io {
@@ -218,6 +219,7 @@ ir::Model convert_validated_model(const onnx::ModelProto& proto, const std::stri
   for (const auto& opset : proto.opset_import()) model.opset_imports[normalize_domain(opset.domain())] = opset.version();
   GraphConverter converter(base_directory);
   model.graph = converter.convert(proto.graph(), nullptr);
+  attach_qdq_params(*model.graph, model.opset());
   ir::verify(*model.graph);
   return model;
 }

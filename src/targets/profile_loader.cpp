@@ -321,7 +321,8 @@ TargetProfile read_profile(const Json& document, const std::string& file) {
   reader.only_keys(document, "",
                    {"schema", "id", "aliases", "name", "vendor", "toolkit", "accelerator", "fallback", "unlisted_ops",
                     "rejected_ops", "fallback_ops", "ops_basis", "ops_source", "op_equivalents", "general_rules",
-                    "ops", "dtypes", "quantization", "memory", "compute", "nms", "published_latency_ms", "sources"});
+                    "ops", "dtypes", "quantization", "memory", "compute", "nms", "published_latency_ms", "sources",
+                    "numerics"});
   std::string schema = reader.string_field(document, "", "schema");
   if (schema != kSchema) reader.fail("schema", "expected '" + std::string(kSchema) + "', found '" + schema + "'");
 
@@ -452,6 +453,10 @@ TargetProfile read_profile(const Json& document, const std::string& file) {
   spec.requantization = read_fact_member(reader, quantization, "quantization", "requantization");
   spec.bias_dtype = read_fact_member(reader, quantization, "quantization", "bias_dtype");
   spec.algorithms = read_fact_member(reader, quantization, "quantization", "algorithms");
+
+  // Optional in a user's profile (the quantizer then says the target's arithmetic is unknown); every built-in
+  // profile has one (tests/target_numerics_test.cpp).
+  if (document.contains("numerics")) profile.numerics = parse_numerics_spec(document["numerics"].dump(), reader.sources_, file);
 
   const Json& memory = reader.member(document, "", "memory");
   reader.only_keys(memory, "memory", {"on_chip_sram_bytes", "dram", "link", "link_bytes_per_second"});

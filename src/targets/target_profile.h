@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "targets/numerics_spec.h"
+
 namespace npukit::targets {
 
 // One documented number or sentence with its source, or the statement that it is unknown.
@@ -140,7 +142,8 @@ struct TargetProfile {
   Fact ops_basis;                                   // where the op list comes from, and how complete it is
   std::vector<std::string> dtypes;
   std::string dtypes_source;
-  QuantizationSpec quantization;
+  QuantizationSpec quantization;                    // the vendor's statements in words
+  NumericsSpec numerics;                            // the integer arithmetic, typed (targets/numerics_spec.h)
   MemorySpec memory;
   ComputeSpec compute;
   Fact nms;                                         // where non-maximum suppression runs

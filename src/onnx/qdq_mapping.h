@@ -1,0 +1,60 @@
+// ir::QuantParams ⇄ ONNX QuantizeLinear / DequantizeLinear.
+//
+// Import (attach_qdq_params): every QuantizeLinear and DequantizeLinear whose scale (and zero point) are
+// constants gives its integer value its parameters: the output of a Q, the input of a DQ (so the value between
+// a Q and its DQ gets them, and an integer weight initializer a DQ reads is marked). The nodes stay in the
+// graph: the runtime executes them as ONNX defines. A Q or DQ whose scale is computed at run time is left
+// without parameters (nothing constant to record).
+//
+// Export (plan_qdq_export + write_qdq_nodes): a float value with parameters is a quantization point; it is
+// written as a Q → DQ pair (an activation) or as an integer initializer read through a DQ (a float weight,
+// quantized here with the parameters' rounding). Integer values need nothing: their Q/DQ nodes are in the
+// graph already, so import → export → import gives the same graph and parameters.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "ir/graph.h"
+
+namespace npukit::onnx_io {
+
+// Throws Error(invalid_model) naming the node for constant parameters that are unusable (a scale that is not
+// finite and > 0, a per-axis scale count that does not match the axis, an axis outside the rank).
+void attach_qdq_params(ir::Graph& graph, int64_t opset);
+
+// One float value written as Q/DQ.
+struct QdqPoint {
+  const ir::Value* value = nullptr;
+  bool is_weight = false;           // an initializer: stored quantized, no QuantizeLinear
+  std::string quantized_name;       // the integer tensor (Q output or the quantized initializer)
+  std::string scale_name;
+  std::string zero_point_name;
+  std::string quantize_input;       // what the Q reads (activations)
+  std::string dequantized_name;     // what the DQ writes
+};
+
+struct QdqExportPlan {
+  std::vector<QdqPoint> points;
+  std::map<std::string, std::string> producer_output_names;  // node output renamed so the DQ can take its name
+  std::map<std::string, std::string> consumer_input_names;   // node input renamed to the DQ's output (graph inputs)
+  std::map<const ir::Value*, const QdqPoint*> by_value;
+};
+
+// Checks every quantization point against what ONNX at `opset` (with libonnx 1.12) can express and names the
+// value when it cannot: per group (block_size: opset 21), int16 / uint16 / 4-bit activations (opset 21),
+// per axis below opset 13, a rounding other than half to even on an activation (QuantizeLinear rounds half to
+// even), a point inside a subgraph.
+QdqExportPlan plan_qdq_export(const ir::Graph& graph, int64_t opset);
+
+// Writes the scale / zero-point initializers, the quantized weight or the QuantizeLinear, and the
+// DequantizeLinear of one point.
+void write_qdq_nodes(const QdqPoint& point, onnx::GraphProto& proto);
+
+// Any float value with parameters in `graph` (for the subgraph check).
+bool has_quantization_points(const ir::Graph& graph);
+
+}  // namespace npukit::onnx_io
