@@ -6,11 +6,11 @@
 #include <memory>
 
 #include "check/target_check.h"
-#include "cli/check_report.h"
 #include "cli/commands.h"
 #include "cli/model_arguments.h"
 #include "cli/target_arguments.h"
 #include "npukit/error.h"
+#include "report/check_report.h"
 
 namespace npukit::cli {
 
@@ -39,26 +39,22 @@ void run_check(const CheckArguments& arguments) {
 
   if (!arguments.report.empty()) {
     std::ofstream report(arguments.report);
-    report << check_markdown(results, arguments.model);
+    report << report::check_markdown(results, arguments.model);
     if (!report) throw Error(ErrorKind::io, "cannot write the report (is the folder there and writable?)", arguments.report);
   }
   if (arguments.json) {
-    nlohmann::json json;
-    json["model"] = arguments.model;
-    json["preparation"] = preparation_json(prepared);
-    json["targets"] = nlohmann::json::array();
-    for (const check::CheckResult& result : results) json["targets"].push_back(check_result_json(result));
-    std::cout << json.dump(2) << "\n";
+    // The same text npukit::check_model(...).to_json() gives a library caller.
+    std::cout << report::check_report(arguments.model, prepared, results).to_json() << "\n";
     return;
   }
   const bool color = isatty(STDOUT_FILENO) == 1;
   if (results.size() == 1) {
-    CheckReportOptions options;
+    report::CheckReportOptions options;
     options.every_node = arguments.every_node;
     options.color = color;
-    print_check_report(std::cout, results.front(), arguments.model, options);
+    report::print_check_report(std::cout, results.front(), arguments.model, options);
   } else {
-    print_check_summary(std::cout, results, arguments.model, color);
+    report::print_check_summary(std::cout, results, arguments.model, color);
   }
   if (!arguments.report.empty()) std::cout << "\nreport written to " << arguments.report << "\n";
 }
