@@ -126,6 +126,10 @@ class PythonSession {
     py::gil_scoped_release unlocked;
     session_ = npukit::Session::load(path, options);
   }
+  PythonSession(const std::string& bytes, const npukit::SessionOptions& options, const std::string& name) {
+    py::gil_scoped_release unlocked;
+    session_ = npukit::Session::load_from_bytes(bytes, options, name);
+  }
 
   py::list inputs() const {
     py::list list;
@@ -155,6 +159,30 @@ class PythonSession {
   std::unique_ptr<npukit::Session> session_;
 };
 
+// The enumerator's name ("invalid_argument", "io"), as C++ spells npukit::ErrorKind.
+std::string kind_identifier(npukit::ErrorKind kind) {
+  switch (kind) {
+    case npukit::ErrorKind::invalid_model: return "invalid_model";
+    case npukit::ErrorKind::unsupported: return "unsupported";
+    case npukit::ErrorKind::invalid_argument: return "invalid_argument";
+    case npukit::ErrorKind::io: return "io";
+    case npukit::ErrorKind::resource_limit: return "resource_limit";
+    case npukit::ErrorKind::internal: return "internal";
+  }
+  return "internal";
+}
+
+npukit::SessionOptions session_options(const std::string& backend, int threads,
+                                      const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                                      const std::map<std::string, py::array>& input_values) {
+  npukit::SessionOptions options;
+  options.backend = backend;
+  options.threads = threads;
+  options.input_shapes = input_shapes;
+  for (const auto& [name, array] : input_values) options.input_values.emplace(name, tensor_from_array(name, array));
+  return options;
+}
+
 template <typename Options>
 void apply_model_options(Options& options, const std::map<std::string, std::vector<int64_t>>& input_shapes,
                          const std::map<std::string, std::string>& input_values) {
@@ -174,10 +202,7 @@ PYBIND11_MODULE(_npukit, module) {
       if (pointer) std::rethrow_exception(pointer);
     } catch (const npukit::Error& error) {
       py::object instance = py::reinterpret_borrow<py::object>(error_type)(error.what());
-      // The enumerator's name ("invalid_argument"), as C++ spells npukit::ErrorKind.
-      std::string kind(npukit::error_kind_name(error.kind()));
-      for (char& letter : kind) letter = letter == ' ' ? '_' : letter;
-      instance.attr("kind") = kind;
+      instance.attr("kind") = kind_identifier(error.kind());
       instance.attr("reason") = error.reason();
       instance.attr("file") = error.file();
       instance.attr("node") = error.node();
@@ -192,21 +217,28 @@ PYBIND11_MODULE(_npukit, module) {
              "The npukit-validate program that runs the ONNX checker outside this process");
 
   module.def("version", &npukit::version, "The npukit library version, e.g. '0.1.0'");
+  module.def("available_backends", &npukit::Session::available_backends,
+             "The backends Session takes, the default first");
   module.def("build_description", &npukit::build_description,
              "What `npukit --version` prints: version, git commit, library versions");
 
   py::class_<PythonSession>(module, "_Session")
       .def(py::init([](const std::string& path, const std::string& backend, int threads,
-                       const std::map<std::string, std::vector<int64_t>>& input_shapes) {
-             npukit::SessionOptions options;
-             options.backend = backend;
-             options.threads = threads;
-             if (!input_shapes.empty()) {
-               throw npukit::Error(npukit::ErrorKind::unsupported, "input_shapes needs the SessionOptions of the library branch");
-             }
-             return std::make_unique<PythonSession>(path, options);
+                       const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                       const std::map<std::string, py::array>& input_values) {
+             return std::make_unique<PythonSession>(path, session_options(backend, threads, input_shapes, input_values));
            }),
-           py::arg("path"), py::arg("backend"), py::arg("threads"), py::arg("input_shapes"))
+           py::arg("path"), py::arg("backend"), py::arg("threads"), py::arg("input_shapes"), py::arg("input_values"))
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& bytes, const std::string& backend, int threads,
+             const std::map<std::string, std::vector<int64_t>>& input_shapes,
+             const std::map<std::string, py::array>& input_values, const std::string& name) {
+            return std::make_unique<PythonSession>(std::string(bytes),
+                                                   session_options(backend, threads, input_shapes, input_values), name);
+          },
+          py::arg("model_bytes"), py::arg("backend"), py::arg("threads"), py::arg("input_shapes"),
+          py::arg("input_values"), py::arg("name"))
       .def_property_readonly("inputs", &PythonSession::inputs)
       .def_property_readonly("outputs", &PythonSession::outputs)
       .def("run", &PythonSession::run, py::arg("inputs"));

@@ -225,10 +225,10 @@ TEST_P(CpuBlockedLayout, MatchesReferenceWithTheExpectedLayouts) {
   GraphBuilder builder({1, 16, 9, 11});
   layout_case.build(builder);
   const std::map<std::string, Tensor> feeds{{"x", builder.input()}};
-  const Tensor expected = Session::from_model(builder.model())->run(feeds).at("out");
-  SessionOptions options;
+  const Tensor expected = engine::Engine::from_model(builder.model(), {.backend = "ref"})->run(feeds).at("out");
+  engine::EngineOptions options;
   options.backend = "cpu";
-  auto session = Session::from_model(builder.model(), options);
+  auto session = engine::Engine::from_model(builder.model(), options);
   session->set_profiling(true);
   const Tensor actual = session->run(feeds).at("out");
   for (const Session::NodeTiming& timing : session->last_profile()) {

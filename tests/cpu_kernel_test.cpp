@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ref_single_node.h"
-#include "runtime/fused_activation.h"
+#include "ir/fused_activation.h"
 
 namespace npukit::testing {
 namespace {
@@ -54,12 +54,12 @@ OpCase conv_case(std::string label, Shape input, int64_t output_channels, int64_
   return op;
 }
 
-OpCase fused_case(runtime::ActivationKind kind, float alpha, float beta, bool residual) {
+OpCase fused_case(ir::ActivationKind kind, float alpha, float beta, bool residual) {
   OpCase op = conv_case("", {1, 16, 13, 13}, 24, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1});
   op.op_type = "FusedConv";
-  op.domain = runtime::fused_domain;
-  op.label = std::string("FusedConv ") + runtime::activation_name(kind) + (residual ? " + residual" : "");
-  op.attributes["activation"] = string_attribute(runtime::activation_name(kind));
+  op.domain = ir::fused_domain;
+  op.label = std::string("FusedConv ") + ir::activation_name(kind) + (residual ? " + residual" : "");
+  op.attributes["activation"] = string_attribute(ir::activation_name(kind));
   op.attributes["activation_alpha"] = float_attribute(alpha);
   op.attributes["activation_beta"] = float_attribute(beta);
   if (residual) op.inputs.push_back({"z", pattern_tensor({1, 24, 13, 13}, 4)});
@@ -204,7 +204,7 @@ OpCase patch_deconvolution_case(Shape input, int64_t output_channels, int64_t ke
 }
 
 std::vector<OpCase> op_cases() {
-  using runtime::ActivationKind;
+  using ir::ActivationKind;
   std::vector<OpCase> cases{
       conv_case("Conv 1x1 7->13", {1, 7, 13, 13}, 13, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}),
       conv_case("Conv 3x3 pad 1", {1, 16, 17, 17}, 32, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}),
@@ -233,18 +233,18 @@ std::vector<OpCase> op_cases() {
         op.inputs.push_back({"w", pattern_tensor({6, 4, 3, 3}, 5, 0.5f), true});
         return op;
       }(),
-      fused_case(ActivationKind::none, 0, 0, true),
-      fused_case(ActivationKind::relu, 0, 0, false),
-      fused_case(ActivationKind::relu, 0, 0, true),
-      fused_case(ActivationKind::leaky_relu, 0.1f, 0, false),
-      fused_case(ActivationKind::clip, 0.0f, 6.0f, false),
-      fused_case(ActivationKind::sigmoid, 0, 0, false),
-      fused_case(ActivationKind::tanh, 0, 0, false),
-      fused_case(ActivationKind::hard_sigmoid, 0.2f, 0.5f, false),
-      fused_case(ActivationKind::hard_swish, 0, 0, false),
-      fused_case(ActivationKind::silu, 0, 0, false),
-      fused_case(ActivationKind::silu, 0, 0, true),
-      fused_case(ActivationKind::gelu, 0, 0, false),
+      fused_case(ir::ActivationKind::none, 0, 0, true),
+      fused_case(ir::ActivationKind::relu, 0, 0, false),
+      fused_case(ir::ActivationKind::relu, 0, 0, true),
+      fused_case(ir::ActivationKind::leaky_relu, 0.1f, 0, false),
+      fused_case(ir::ActivationKind::clip, 0.0f, 6.0f, false),
+      fused_case(ir::ActivationKind::sigmoid, 0, 0, false),
+      fused_case(ir::ActivationKind::tanh, 0, 0, false),
+      fused_case(ir::ActivationKind::hard_sigmoid, 0.2f, 0.5f, false),
+      fused_case(ir::ActivationKind::hard_swish, 0, 0, false),
+      fused_case(ir::ActivationKind::silu, 0, 0, false),
+      fused_case(ir::ActivationKind::silu, 0, 0, true),
+      fused_case(ir::ActivationKind::gelu, 0, 0, false),
       pool_case("MaxPool 3x3 stride 2 pad 1", "MaxPool", {1, 8, 13, 13},
                 {{"kernel_shape", ints_attribute({3, 3})}, {"strides", ints_attribute({2, 2})},
                  {"pads", ints_attribute({1, 1, 1, 1})}}),
@@ -402,13 +402,13 @@ class CpuKernelTest : public ::testing::TestWithParam<OpCase> {};
 TEST_P(CpuKernelTest, MatchesReferenceAndRunsOnCpu) {
   const OpCase& op = GetParam();
   SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes, op.output_count, op.opset, op.domain);
-  auto reference = Session::from_model(built.model);
+  auto reference = engine::Engine::from_model(built.model, {.backend = "ref"});
   const std::map<std::string, Tensor> expected_outputs = reference->run(built.feeds);
 
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = "cpu";
   options.threads = 2;  // so the kernels' OpenMP paths run split
-  auto session = Session::from_model(built.model, options);
+  auto session = engine::Engine::from_model(built.model, options);
   session->set_profiling(true);
   const std::map<std::string, Tensor> actual_outputs = session->run(built.feeds);
   ASSERT_EQ(session->last_profile().size(), 1u);
@@ -446,17 +446,17 @@ INSTANTIATE_TEST_SUITE_P(OpCases, CpuKernelTest, ::testing::ValuesIn(op_cases())
 TEST(CpuBackendTest, SessionsRunConcurrentlyWithTheirOwnThreadCounts) {
   OpCase op = conv_case("", {1, 16, 21, 21}, 32, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1});
   SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
-  SessionOptions single;
+  engine::EngineOptions single;
   single.backend = "cpu";
-  const Tensor expected = Session::from_model(built.model, single)->run(built.feeds).at("output0");
+  const Tensor expected = engine::Engine::from_model(built.model, single)->run(built.feeds).at("output0");
   std::vector<std::thread> workers;
   std::vector<double> differences(4, -1);
   for (int worker = 0; worker < 4; ++worker) {
     workers.emplace_back([&, worker] {
-      SessionOptions options;
+      engine::EngineOptions options;
       options.backend = "cpu";
       options.threads = 1 + worker % 2;
-      auto session = Session::from_model(built.model, options);
+      auto session = engine::Engine::from_model(built.model, options);
       double difference = 0;
       for (int run = 0; run < 5; ++run) {
         const Tensor actual = session->run(built.feeds).at("output0");
@@ -478,9 +478,9 @@ TEST(CpuBackendTest, WrongInputChannelsIsAnErrorNamingTheNode) {
   // Declare the input with an unknown channel count so the session accepts a wrong one.
   built.model->graph->inputs[0]->type.shape = std::vector<ir::Dim>{ir::Dim::fixed(1), ir::Dim::symbolic("c"),
                                                                     ir::Dim::fixed(9), ir::Dim::fixed(9)};
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = "cpu";
-  auto session = Session::from_model(built.model, options);
+  auto session = engine::Engine::from_model(built.model, options);
   std::map<std::string, Tensor> feeds{{"x", pattern_tensor({1, 5, 9, 9}, 1)}};
   try {
     session->run(feeds);
@@ -499,11 +499,11 @@ TEST(CpuBackendTest, PoolWithUnknownRankRunsTwoDimensionalOnCpuAndOtherRanksOnRe
     const std::vector<int64_t> pads = shape.size() == 4 ? std::vector<int64_t>{1, 1, 1, 1} : std::vector<int64_t>{1, 1};
     OpCase op = pool_case("", "MaxPool", shape, {{"kernel_shape", ints_attribute(kernel)}, {"pads", ints_attribute(pads)}});
     SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
-    const Tensor expected = Session::from_model(built.model)->run(built.feeds).at("output0");
+    const Tensor expected = engine::Engine::from_model(built.model, {.backend = "ref"})->run(built.feeds).at("output0");
     built.model->graph->inputs[0]->type.shape.reset();  // rank unknown
-    SessionOptions options;
+    engine::EngineOptions options;
     options.backend = "cpu";
-    auto session = Session::from_model(built.model, options);
+    auto session = engine::Engine::from_model(built.model, options);
     session->set_profiling(true);
     const Tensor actual = session->run(built.feeds).at("output0");
     EXPECT_EQ(session->last_profile()[0].backend, "cpu");
@@ -517,9 +517,9 @@ TEST(CpuBackendTest, PoolWithUnknownRankRunsTwoDimensionalOnCpuAndOtherRanksOnRe
 TEST(CpuBackendTest, UnknownBackendIsRefused) {
   OpCase op = unary_case("Relu");
   SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes);
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = "gpu";
-  EXPECT_THROW(Session::from_model(built.model, options), Error);
+  EXPECT_THROW(engine::Engine::from_model(built.model, options), Error);
 }
 
 }  // namespace

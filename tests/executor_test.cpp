@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "runtime/executor.h"
 
@@ -146,7 +147,7 @@ TEST(Executor, OneExecutorServesManyThreads) {
 TEST(Session, ChecksInputDtypeAndShape) {
   auto model = make_add_model();
   // Session uses the reference backend (its Add kernel); this test exercises the input checks.
-  std::unique_ptr<Session> session = Session::from_model(model);
+  std::unique_ptr<engine::Engine> session = engine::Engine::from_model(model, {.backend = "ref"});
   ASSERT_EQ(session->inputs().size(), 1u);
   EXPECT_EQ(session->inputs()[0].name, "x");
   EXPECT_EQ(session->inputs()[0].shape, (std::vector<int64_t>{4}));

@@ -7,8 +7,10 @@
 #include <cstring>
 #include <string>
 
+#include "engine/engine.h"
 #include "ir/graph.h"
 #include "npukit/session.h"
+#include "onnx/onnx_import.h"
 #include "onnx_test_models.h"
 
 namespace npukit::testing {
@@ -70,7 +72,8 @@ TEST(KeptValues, CpuHandsBackABlockedValuePlainAndEqualToRef) {
   auto cpu = open(path, "cpu", {"silu"});
   auto ref = open(path, "ref", {"silu"});
   // The case must really cover the reorder out of the blocked layout.
-  ASSERT_TRUE(cpu->model().graph->find_value("silu")->held_blocked);
+  auto engine = engine::Engine::adopt(std::make_shared<ir::Model>(onnx_io::load_model(path)), {.backend = "cpu"});
+  ASSERT_TRUE(engine->model().graph->find_value("silu")->held_blocked);
   cpu->run();
   ref->run();
   ASSERT_EQ(cpu->kept_values().size(), 1u);

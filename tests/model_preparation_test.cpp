@@ -11,6 +11,7 @@
 #include "check/target_check.h"
 #include "inspect/model_statistics.h"
 #include "npukit/error.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "onnx_test_models.h"
 #include "preparation/model_preparation.h"
@@ -130,10 +131,10 @@ TEST(IfSpecialization, TheSpecializedModelComputesWhatTheOriginalDoesForThatValu
   for (int64_t i = 0; i < 512; ++i) audio.data<float>()[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
   for (int64_t i = 0; i < 32; ++i) state.data<float>()[i] = static_cast<float>(i % 7) / 10.0f;
   const Tensor rate = Tensor::from_vector<int64_t>(DType::i64, {}, {8000});
-  SessionOptions reference;
+  engine::EngineOptions reference;
   reference.backend = "ref";
-  auto expected = Session::from_model(original, reference)->run({{"input", audio}, {"sr", rate}, {"state", state}});
-  auto actual = Session::from_model(specialized, reference)->run({{"input", audio}, {"state", state}});
+  auto expected = engine::Engine::from_model(original, reference)->run({{"input", audio}, {"sr", rate}, {"state", state}});
+  auto actual = engine::Engine::from_model(specialized, reference)->run({{"input", audio}, {"state", state}});
   ASSERT_EQ(actual.at("probability").element_count(), 1);
   EXPECT_EQ(actual.at("probability").data<float>()[0], expected.at("probability").data<float>()[0]);
 }

@@ -7,6 +7,7 @@
 
 #include "core/float16.h"
 #include "ir/graph.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "onnx/onnx_import.h"
 #include "onnx/tensor_proto.h"
@@ -70,7 +71,7 @@ TEST(OnnxImport, ConstantNodesBecomeInitializersAndRun) {
   EXPECT_EQ(k->initializer->rank(), 0u);
   EXPECT_EQ(model.graph->find_value("sum")->type.to_string(), "f32[3]") << "shape inference fills intermediate types";
 
-  auto session = Session::from_model(std::make_shared<ir::Model>(std::move(model)));
+  auto session = engine::Engine::from_model(std::make_shared<ir::Model>(std::move(model)), {.backend = "ref"});
   auto outputs = session->run({{"x", Tensor::from_vector<float>(DType::f32, {3}, {1, 2, 3})}});
   EXPECT_EQ(outputs.at("y").to_float_vector(), (std::vector<float>{22, 44, 66}));
 }
@@ -261,7 +262,7 @@ TEST(OnnxImport, SubgraphsReadOuterScopeValues) {
   EXPECT_TRUE(outer_x->outer_scope);
   EXPECT_FALSE(outer_x->initializer);
 
-  auto session = Session::from_model(std::make_shared<ir::Model>(std::move(model)));
+  auto session = engine::Engine::from_model(std::make_shared<ir::Model>(std::move(model)), {.backend = "ref"});
   Tensor condition(DType::boolean, {});
   condition.data<bool>()[0] = true;
   Tensor x = Tensor::from_vector<float>(DType::f32, {2}, {3, 4});

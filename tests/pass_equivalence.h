@@ -13,6 +13,7 @@
 
 #include "cli/tensor_values.h"
 #include "ir/graph.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "onnx/onnx_export.h"
 #include "onnx/onnx_import.h"
@@ -48,7 +49,7 @@ struct PassComparison {
 inline PassComparison compare_models(const ir::Model& before, const ir::Model& after, uint64_t seed = 1) {
   const std::map<std::string, Tensor> feeds = random_feeds(before, seed);
   auto run = [&](const ir::Model& model) {
-    auto session = Session::from_model(copy_model(model));
+    auto session = engine::Engine::from_model(copy_model(model), {.backend = "ref"});
     return session->run(feeds);
   };
   const std::map<std::string, Tensor> expected = run(before);

@@ -11,7 +11,7 @@
 #include "passes/constant_folding.h"
 #include "passes/identity_elimination.h"
 #include "ref_single_node.h"
-#include "runtime/fused_activation.h"
+#include "ir/fused_activation.h"
 
 namespace npukit::testing {
 namespace {

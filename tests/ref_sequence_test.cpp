@@ -70,7 +70,7 @@ TEST(RefControlFlow, LoopCarriesStateAndStacksScanOutputs) {
   body->parent = &graph;
   ir::Node* loop = graph.add_node("Loop", {trip_count, condition, initial}, {final_value, iterations}, "loop");
   loop->attributes["body"] = graph_attribute(body);
-  auto session = Session::from_model(model);
+  auto session = engine::Engine::from_model(model, {.backend = "ref"});
   auto results = session->run({{"x", Tensor::from_vector<float>(DType::f32, {2}, {10, 20})}});
   EXPECT_EQ(results.at("final").to_float_vector(), (std::vector<float>{31, 62}));
   EXPECT_EQ(results.at("iterations").shape(), (Shape{3}));

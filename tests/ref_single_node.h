@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 
 namespace npukit::testing {
@@ -75,7 +76,7 @@ inline std::vector<Tensor> run_single_node(const std::string& op_type, const std
                                            const std::map<std::string, ir::Attribute>& attributes,
                                            size_t output_count = 1, int64_t opset = 17) {
   SingleNodeModel built = single_node_model(op_type, inputs, attributes, output_count, opset);
-  auto session = Session::from_model(built.model);
+  auto session = engine::Engine::from_model(built.model, {.backend = "ref"});
   std::map<std::string, Tensor> results = session->run(built.feeds);
   std::vector<Tensor> outputs;
   for (size_t i = 0; i < output_count; ++i) outputs.push_back(results.at("output" + std::to_string(i)));

@@ -261,8 +261,8 @@ TEST(TargetPasses, YoloV5CutKeepsTheHeadValuesSplitIntoBoxesAndScores) {
   }
 
   auto feeds = testing::random_feeds(original, 3);
-  auto expected = Session::from_model(reference)->run(feeds);
-  auto actual = Session::from_model(patched)->run(feeds);
+  auto expected = engine::Engine::from_model(reference, {.backend = "ref"})->run(feeds);
+  auto actual = engine::Engine::from_model(patched, {.backend = "ref"})->run(feeds);
   const int64_t per_anchor = 85;
   for (size_t level = 0; level < 3; ++level) {
     const Tensor& raw = expected.at(head_names[level]);
@@ -361,8 +361,8 @@ TEST(TargetPasses, AnchorFreeHeadIsFoundByPatternAndCutToItsConvOutputs) {
   EXPECT_EQ(count_ops(*patched, "Softmax"), 0u);
   EXPECT_EQ(count_ops(*patched, "Sigmoid"), 0u);
   auto feeds = testing::random_feeds(graph.model, 5);
-  auto expected = Session::from_model(reference)->run(feeds);
-  auto actual = Session::from_model(patched)->run(feeds);
+  auto expected = engine::Engine::from_model(reference, {.backend = "ref"})->run(feeds);
+  auto actual = engine::Engine::from_model(patched, {.backend = "ref"})->run(feeds);
   const std::vector<std::string> names = {"boxes_stride8", "scores_stride8", "boxes_stride16", "scores_stride16"};
   for (size_t i = 0; i < names.size(); ++i) {
     const Tensor& want = expected.at(i % 2 == 0 ? heads[i / 2].first : heads[i / 2].second);

@@ -12,6 +12,7 @@
 
 #include "check/target_check.h"
 #include "core/npy.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "onnx/onnx_import.h"
 #include "patch/patch_pipeline.h"
@@ -234,7 +235,7 @@ void expect_patched_outputs_equal_raw(const std::string& model_name, const std::
 
   const std::filesystem::path reference = models_directory / "reference" / (model_name + "_raw");
   std::map<std::string, Tensor> feeds{{"images", read_npy((reference / "input_images.npy").string())}};
-  auto outputs = Session::from_model(std::make_shared<ir::Model>(std::move(model)))->run(feeds);
+  auto outputs = engine::Engine::from_model(std::make_shared<ir::Model>(std::move(model)), {.backend = "ref"})->run(feeds);
   ASSERT_EQ(outputs.size(), patched_to_raw.size());
   for (const auto& [patched_name, raw_name] : patched_to_raw) {
     Tensor expected = read_npy((reference / ("output_" + raw_name + ".npy")).string());
@@ -267,7 +268,7 @@ TEST(PatchWholeModel, Yolov5sOnRk3588IsAllNpuAndEqualsTheRawHeads) {
 
   const std::filesystem::path reference = models_directory / "reference" / "yolov5s_raw";
   std::map<std::string, Tensor> feeds{{"images", read_npy((reference / "input_images.npy").string())}};
-  auto outputs = Session::from_model(std::make_shared<ir::Model>(std::move(model)))->run(feeds);
+  auto outputs = engine::Engine::from_model(std::make_shared<ir::Model>(std::move(model)), {.backend = "ref"})->run(feeds);
   const std::vector<std::pair<int, std::string>> levels = {{8, "p3_stride8"}, {16, "p4_stride16"}, {32, "p5_stride32"}};
   for (const auto& [stride, raw_name] : levels) {
     Tensor raw = read_npy((reference / ("output_" + raw_name + ".npy")).string());

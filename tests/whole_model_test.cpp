@@ -24,6 +24,7 @@
 
 #include "core/npy.h"
 #include "ir/graph.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "onnx/onnx_export.h"
 #include "onnx/onnx_import.h"
@@ -115,7 +116,7 @@ TEST_P(WholeModelAgainstOnnxRuntime, OutputsMatch) {
   const std::string model_path = (models_directory / entry->at("model").get<std::string>()).string();
   std::unique_ptr<Session> session;
   try {
-    session = Session::load(model_path);
+    session = Session::load(model_path, {.backend = "ref"});
     for (const auto& [name, npy] : entry->at("inputs").items()) {
       session->set_input(name, read_npy((models_directory / npy.get<std::string>()).string()));
     }
@@ -158,7 +159,7 @@ INSTANTIATE_TEST_SUITE_P(Models, WholeModelAgainstOnnxRuntime, ::testing::Values
 class WholeModelRoundTrip : public ::testing::TestWithParam<std::string> {};
 
 std::map<std::string, Tensor> run_model(std::shared_ptr<const ir::Model> model, const nlohmann::json& entry) {
-  std::unique_ptr<Session> session = Session::from_model(std::move(model));
+  std::unique_ptr<engine::Engine> session = engine::Engine::from_model(std::move(model), {.backend = "ref"});
   std::map<std::string, Tensor> inputs;
   for (const auto& [name, npy] : entry.at("inputs").items()) {
     inputs[name] = read_npy((models_directory / npy.get<std::string>()).string());

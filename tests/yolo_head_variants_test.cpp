@@ -18,6 +18,7 @@
 #include "preparation/shape_discovery.h"
 #include "check/target_check.h"
 #include "core/npy.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "onnx/onnx_import.h"
 #include "pass_equivalence.h"
@@ -110,7 +111,7 @@ TEST_P(YoloHeadVariant, UncutModelOnRefEqualsOnnxRuntime) {
   auto model = std::make_shared<ir::Model>(load_variant(variant.name));
   std::vector<std::string> output_names;
   for (const ir::Value* output : model->graph->outputs) output_names.push_back(output->name);
-  auto outputs = Session::from_model(model)->run(reference_feeds(variant.name));
+  auto outputs = engine::Engine::from_model(model, {.backend = "ref"})->run(reference_feeds(variant.name));
   for (const std::string& name : output_names) {
     const Tensor expected = ort_output(variant.name, name);
     const Tensor& actual = outputs.at(name);
@@ -166,7 +167,7 @@ TEST_P(YoloHeadVariant, HeadIsFoundAndTheCutOutputsEqualTheHeadConvValues) {
     }
   }
   const auto feeds = reference_feeds(variant.name);
-  auto expected = Session::from_model(full)->run(feeds);
+  auto expected = engine::Engine::from_model(full, {.backend = "ref"})->run(feeds);
 
   auto cut_model = std::make_shared<ir::Model>(load_variant(variant.name));
   YoloCutResult cut = cut_yolo_postprocess(*cut_model);
@@ -177,7 +178,7 @@ TEST_P(YoloHeadVariant, HeadIsFoundAndTheCutOutputsEqualTheHeadConvValues) {
   for (const char* op : {"Softmax", "MatMul", "Pow", "Concat", "Reshape", "Transpose", "Split", "Slice", "Expand", "Add"}) {
     EXPECT_EQ(count_ops(*cut_model, op), 0u) << op;
   }
-  auto actual = Session::from_model(cut_model)->run(feeds);
+  auto actual = engine::Engine::from_model(cut_model, {.backend = "ref"})->run(feeds);
   const int64_t per_anchor = 5 + variant.classes;
   for (const nlohmann::json& level : recorded) {
     const std::string stride = std::to_string(level["stride"].get<int64_t>());
@@ -236,10 +237,10 @@ INSTANTIATE_TEST_SUITE_P(Exports, YoloHeadVariant, ::testing::ValuesIn(variants)
 TEST(YoloHeadVariants, RawHeadCutEqualsOnnxRuntimeChannelByChannel) {
   ir::Model v8 = load_variant("yolo_v8_raw_concat");
   cut_yolo_postprocess(v8);
-  auto v8_outputs = Session::from_model(std::make_shared<ir::Model>(std::move(v8)))->run(reference_feeds("yolo_v8_raw_concat"));
+  auto v8_outputs = engine::Engine::from_model(std::make_shared<ir::Model>(std::move(v8)), {.backend = "ref"})->run(reference_feeds("yolo_v8_raw_concat"));
   ir::Model v5 = load_variant("yolo_v5_raw");
   cut_yolo_postprocess(v5);
-  auto v5_outputs = Session::from_model(std::make_shared<ir::Model>(std::move(v5)))->run(reference_feeds("yolo_v5_raw"));
+  auto v5_outputs = engine::Engine::from_model(std::make_shared<ir::Model>(std::move(v5)), {.backend = "ref"})->run(reference_feeds("yolo_v5_raw"));
   const std::vector<std::pair<std::string, std::string>> levels = {{"8", "p3"}, {"16", "p4"}, {"32", "p5"}};
   for (const auto& [stride, output] : levels) {
     const Tensor joined = ort_output("yolo_v8_raw_concat", output);

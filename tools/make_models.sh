@@ -46,6 +46,15 @@ else
   step "exports: all ${#generated_models[@]} present in models/generated"
 fi
 
+# 1a. the small text encoder (tools/models/text_encoder.py: token ids in, written-out LayerNorm and attention).
+if [[ $force == 1 || ! -s "$models/generated/text_encoder.onnx" ]]; then
+  [[ -x $python ]] || fail "$python not found (apt-get install python3-torch)"
+  step "exporting the text encoder"
+  "$python" -u "$repository/tools/models/text_encoder.py" "$models/generated/text_encoder.onnx" || fail "text encoder export"
+else
+  step "text encoder: present in models/generated"
+fi
+
 # 1b. YOLO head variants; their head map (yolo_variants.json) is written with them, so both are redone together.
 variants_missing=()
 for name in "${yolo_variants[@]}"; do

@@ -20,6 +20,7 @@ namespace npukit {
 
 struct RuleFinding {
   bool refuses = true;       // false: the node stays on the accelerator with this condition
+  bool off_optimized_path = false;  // it stays on the accelerator, off the path its compiler optimizes
   std::string explanation;
   std::string fix;
   std::string source;        // citation of the limit
@@ -29,7 +30,7 @@ struct NodePlacement {
   size_t index = 0;
   std::string name;
   std::string op;
-  std::string placement;     // "npu", "npu-condition", "unverified", "fallback", "fallback-after-first", "rejected", "folded"
+  std::string placement;     // "npu", "npu-condition", "npu-slow", "unverified", "fallback", "fallback-after-first", "rejected", "folded"
   std::optional<int64_t> macs;
   std::string reason;
   std::string patch;         // the `npukit patch` pass that fixes it, when there is one
@@ -68,6 +69,9 @@ struct TargetCheck {
   int64_t macs_total = 0;
   int64_t macs_accelerator = 0;
   int64_t macs_unverified = 0;
+  int64_t macs_off_optimized_path = 0;  // on the accelerator, off its compiler's optimized path (npu-slow)
+  int64_t macs_optimized_path = 0;
+  double optimized_mac_share = 1.0;
   bool macs_known = true;
   double accelerator_mac_share = 1.0;
   std::vector<NodePlacement> nodes;

@@ -28,6 +28,11 @@ struct PatchOptions : ModelOptions {
   bool keep_postprocess = false;   // do not cut the YOLO decode/DFL/NMS off the graph
   bool allow_retraining = false;   // also run the passes that change what the model computes
   bool silu_to_relu = false;       // that one pass (the model then needs retraining)
+  // Also move convolutions `check` places off the optimized path onto it (exact, more MACs).
+  bool optimized_path = false;
+  // Fold the host's (x - mean) / std into the first Conv, as --fold-normalization takes it:
+  // "mean=123.675,116.28,103.53:std=58.395,57.12,57.375[:uint8][:nhwc]" (raw pixel units); "" for none.
+  std::string fold_normalization;
 };
 
 struct PassSummary {
@@ -42,13 +47,16 @@ struct PatchReport {
   std::string target;
   std::string output;                  // "" for patch_model_to_bytes
   std::optional<std::string> sidecar;  // the sidecar's path; nullopt when no head was cut (or for bytes)
+  std::optional<std::string> input_contract;  // OUTPUT.input.json after fold_normalization (nullopt for bytes)
   bool needs_retraining = false;
   PreparationSummary preparation;
   int rounds = 0;
   bool converged = false;
-  std::vector<PassSummary> passes;
+  std::vector<PassSummary> passes;     // fold-normalization first when it ran
   double accelerator_mac_share_before = 1.0;
   double accelerator_mac_share_after = 1.0;
+  double optimized_mac_share_before = 1.0;
+  double optimized_mac_share_after = 1.0;
   size_t segments_before = 0;
   size_t segments_after = 0;
 
@@ -59,7 +67,10 @@ struct PatchReport {
   size_t transfers_after = 0;
   size_t nodes_off_accelerator_before = 0;
   size_t nodes_off_accelerator_after = 0;
+  bool some_macs_off_optimized_path = false;  // before or after: the table shows the optimized-path row
+  std::string raw_input;               // after fold_normalization: "uint8 NHWC images" (what the host now sends)
   std::string sidecar_json;            // the sidecar's text; "" when no head was cut
+  std::string input_contract_json;     // the input contract's text; "" without fold_normalization
 
   // Exactly the text `npukit patch … --json` prints (without its final newline).
   std::string to_json() const;

@@ -1,4 +1,6 @@
 // The public way to run a model: load → query inputs/outputs → set inputs → run → read outputs.
+// This header and the ones it includes (include/npukit/) are the whole API: nothing from the sources leaks
+// through, so a program built against the installed headers sees exactly this.
 //
 //   auto session = npukit::Session::load("yolov5s.onnx");
 //   session->set_input("images", image_tensor);
@@ -11,7 +13,6 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -20,22 +21,27 @@
 
 namespace npukit {
 
-namespace ir {
-struct Model;
-struct Node;
-}
-
 struct SessionOptions {
-  // "cpu": oneDNN and own vectorized kernels, ref for the ops it does not cover, after the cpu pass list
-  // (constant folding, BatchNorm folding, activation fusion) on a private copy of the model.
-  // "ref": the plain reference kernels, the model as loaded.
-  std::string backend = "ref";
+  // "cpu" (the default): oneDNN and own vectorized kernels, ref for the ops it does not cover, after the cpu
+  // backend's preparation (BatchNorm folding, activation fusion, its blocked-layout plan).
+  // "ref": the plain reference kernels, the oracle the others are tested against.
+  // Either way the model is first prepared as every npukit command prepares it (constant folding, shape
+  // inference; see input_shapes): the library and `npukit run` run the same graph.
+  std::string backend = "cpu";
   int threads = 1;  // intra-op threads of the cpu backend (0: all cores); ref is single-threaded
   // Intermediate values to hand back after each run besides the outputs (by value name, or "all" for every
   // value the backend computes), for layer-by-layer comparison. Names refer to the graph the backend runs
   // (on cpu: after its passes; a value fused away is an error that says so). Keeping changes nothing in
   // how the model runs: each value is copied out as it is produced.
   std::vector<std::string> keep_values;
+  // Fixes an input's dynamic dims before the model is prepared, by input name (the CLI's --input-shape
+  // NAME=1,3,640,640). Without it a symbolic batch dim becomes 1, as `npukit run` does; other dynamic dims stay
+  // dynamic and take the size of the data fed.
+  std::map<std::string, std::vector<int64_t>> input_shapes;
+  // Holds an input at a value (the CLI's --input-value): it becomes a constant, the model is specialized for
+  // it (an If on a sample rate is inlined) and it is no longer among inputs(). The tensor's dtype must be the
+  // input's, and its shape must fit the declared one.
+  std::map<std::string, Tensor> input_values;
 };
 
 // A model input or output as declared in the model. Dynamic dimensions are -1 with their symbol (if any)
@@ -52,11 +58,15 @@ class Session {
  public:
   // Throws npukit::Error naming the file and the reason when the model cannot be loaded or run.
   static std::unique_ptr<Session> load(const std::string& path, const SessionOptions& options = {});
-  static std::unique_ptr<Session> from_model(std::shared_ptr<const ir::Model> model, const SessionOptions& options = {});
-  // Like from_model, but the session takes the model over: the cpu passes rewrite it in place instead of
-  // a copy (half the peak memory for a large model). The caller must not use or share `model` afterwards.
-  static std::unique_ptr<Session> adopt(std::shared_ptr<ir::Model> model, const SessionOptions& options = {});
+  // An ONNX model held in memory (read from an archive, received over a socket). `name` stands for the file
+  // in error messages. External data files are refused (there is no folder to find them in).
+  static std::unique_ptr<Session> load_from_bytes(const std::string& bytes, const SessionOptions& options = {},
+                                                  const std::string& name = "<memory>");
+  // The words SessionOptions::backend takes, the default first.
+  static std::vector<std::string> available_backends();
   ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   const std::vector<ValueInfo>& inputs() const;
   const std::vector<ValueInfo>& outputs() const;
@@ -75,10 +85,9 @@ class Session {
   // One call: inputs by name in, outputs by name out.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
 
-  const ir::Model& model() const;
-
   // Per-node profile: run() with profiling on records each top-level node's wall time. The nodes are the
-  // ones the session runs (after the backend's passes: fused nodes appear as one).
+  // ones the session runs (after the backend's passes: fused nodes appear as one, with their op_type such
+  // as "FusedConv").
   struct NodeTiming {
     std::string node;
     std::string op_type;
@@ -87,18 +96,10 @@ class Session {
   };
   void set_profiling(bool enabled);
   const std::vector<NodeTiming>& last_profile() const;
-  // The top-level nodes the session runs (same order as last_profile()).
-  std::vector<const ir::Node*> executed_nodes() const;
-  // The activation arena planned at creation: bytes one run needs, and how many intermediate values it holds
-  // (the rest live on the heap: graph outputs, values of unknown size, subgraph values).
-  size_t activation_arena_bytes() const;
-  size_t activation_arena_values() const;
 
  private:
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
-  static std::unique_ptr<Session> create(std::shared_ptr<const ir::Model> model, const SessionOptions& options,
-                                         const std::set<std::string>& names_before_passes);
   std::unique_ptr<Impl> impl_;
 };
 

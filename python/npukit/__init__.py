@@ -13,9 +13,9 @@ import json as _json
 import numpy as _numpy
 
 from . import _npukit
-from ._npukit import Error, build_description, validation_helper_path, version
+from ._npukit import Error, available_backends, build_description, validation_helper_path, version
 
-__all__ = ["Error", "Session", "inspect", "check", "patch", "version", "build_description",
+__all__ = ["Error", "Session", "inspect", "check", "patch", "version", "build_description", "available_backends",
            "validation_helper_path"]
 
 
@@ -39,17 +39,35 @@ def _model_options(input_shapes, input_values):
     return shapes, values
 
 
+def _value_arrays(input_values):
+    return {str(name): _numpy.asarray(value) for name, value in (input_values or {}).items()}
+
+
 class Session:
     """A loaded model, ready to run.
 
-    Session(path, backend="cpu", threads=1, input_shapes=None)
-      backend: "cpu" (fast) or "ref" (the plain reference kernels)
+    Session(path, backend="cpu", threads=1, input_shapes=None, input_values=None)
+      backend: "cpu" (fast) or "ref" (the plain reference kernels); npukit.available_backends() lists them
       threads: intra-op threads of the cpu backend (0: all cores)
-      input_shapes: {"images": [1, 3, 640, 640]} fixes dynamic input dims
+      input_shapes: {"images": [1, 3, 640, 640]} fixes dynamic input dims (the CLI's --input-shape)
+      input_values: {"sr": np.array(16000)} holds an input at a value; the model is specialized for it and the
+                    input leaves session.inputs (the CLI's --input-value)
+    Session.from_bytes(model_bytes, ...) loads a model held in memory.
     """
 
-    def __init__(self, path, backend="cpu", threads=1, input_shapes=None):
-        self._session = _npukit._Session(str(path), backend, int(threads), _model_options(input_shapes, None)[0])
+    def __init__(self, path, backend="cpu", threads=1, input_shapes=None, input_values=None, _session=None):
+        if _session is not None:
+            self._session = _session
+            return
+        self._session = _npukit._Session(str(path), backend, int(threads), _model_options(input_shapes, None)[0],
+                                         _value_arrays(input_values))
+
+    @classmethod
+    def from_bytes(cls, model_bytes, backend="cpu", threads=1, input_shapes=None, input_values=None, name="<memory>"):
+        """A session on an ONNX model held in memory; `name` stands for the file in error messages."""
+        session = _npukit._Session.from_bytes(bytes(model_bytes), backend, int(threads),
+                                              _model_options(input_shapes, None)[0], _value_arrays(input_values), name)
+        return cls(None, _session=session)
 
     @property
     def inputs(self):

@@ -4,6 +4,7 @@
 #include <limits>
 #include <vector>
 
+#include "check/conv_combinations.h"
 #include "passes/batchnorm_folding.h"
 #include "passes/batchnorm_to_scale.h"
 #include "passes/div_to_mul.h"
@@ -25,6 +26,7 @@ const std::vector<Decomposition>& decompositions() {
       {"HardSwish", "decompose-hardswish", {"HardSigmoid", "Mul"}},
       {"LayerNormalization", "decompose-layernorm", {"ReduceMean", "Sub", "Mul", "Add", "Sqrt", "Div"}},
       {"Gemm", "gemm-to-conv", {"Reshape", "Conv"}},
+      {"Softmax", "decompose-softmax", {"ReduceMax", "Sub", "Exp", "ReduceSum", "Div"}},
   };
   return table;
 }
@@ -42,6 +44,16 @@ PatchSuggestion suggest_pattern_rewrite(const ir::Node& node, const targets::Tar
     }
   }
   if (!refusal_check.empty()) return {};
+  if (node.op_type == "Gelu") {
+    const bool tanh_form = node.get_string("approximate", "none") == "tanh";
+    const std::vector<const char*> writes =
+        tanh_form ? std::vector<const char*>{"Mul", "Add", "Tanh"} : std::vector<const char*>{"Mul", "Erf", "Add"};
+    if (std::all_of(writes.begin(), writes.end(), [&](const char* op) { return target_lists_op(profile, op); })) {
+      return {"decompose-gelu", std::string("npukit patch writes it exactly as ") +
+                                    (tanh_form ? "Mul, Add, Tanh" : "Mul, Erf, Add") + ", which the target runs"};
+    }
+    return {};
+  }
   if (node.op_type == "Div" && passes::constant_divisor_reciprocals(node) && target_lists_op(profile, "Mul")) {
     return {"div-to-mul", "npukit patch multiplies by the constant's reciprocal instead (within 1 ulp; exact for powers of two)"};
   }
@@ -134,6 +146,63 @@ PatchSuggestion suggest_patch(const ir::Node& node, const targets::TargetProfile
     }
   }
   return {};
+}
+
+std::optional<std::vector<int64_t>> plan_kept_stride(const ir::Node& node, const targets::TargetProfile& profile) {
+  if (node.op_type != "Conv" || !target_lists_op(profile, "MaxPool")) return std::nullopt;
+  auto support = profile.ops.find("Conv");
+  if (support == profile.ops.end()) return std::nullopt;
+  std::optional<ConvParameters> parameters = conv_parameters(node);
+  if (!parameters) return std::nullopt;
+  const std::string auto_pad = node.get_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") return std::nullopt;  // the pass keeps explicit pads only
+  std::vector<const targets::Rule*> tables;
+  for (const targets::Rule& rule : support->second.rules) {
+    if (rule.check == "conv_combinations" && rule.effect == targets::RuleEffect::slow &&
+        (rule.spatial_rank == 0 || rule.spatial_rank == static_cast<int64_t>(parameters->kernel.size()))) {
+      tables.push_back(&rule);
+    }
+  }
+  if (tables.empty()) return std::nullopt;
+  // Every stride t with t | s on each axis, largest product first (fewest extra MACs).
+  std::vector<std::vector<int64_t>> candidates{{}};
+  for (int64_t stride : parameters->strides) {
+    std::vector<std::vector<int64_t>> longer;
+    for (const std::vector<int64_t>& prefix : candidates) {
+      for (int64_t t = 1; t <= stride; ++t) {
+        if (stride % t) continue;
+        std::vector<int64_t> next = prefix;
+        next.push_back(t);
+        longer.push_back(std::move(next));
+      }
+    }
+    candidates = std::move(longer);
+  }
+  auto product = [](const std::vector<int64_t>& values) {
+    int64_t total = 1;
+    for (int64_t value : values) total *= value;
+    return total;
+  };
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [&](const auto& a, const auto& b) { return product(a) > product(b); });
+  for (const std::vector<int64_t>& kept : candidates) {
+    if (kept == parameters->strides) continue;
+    ConvParameters changed = *parameters;
+    changed.strides = kept;
+    bool holds = std::all_of(tables.begin(), tables.end(),
+                             [&](const targets::Rule* rule) { return any_combination_holds(*rule, changed); });
+    if (holds) return kept;
+  }
+  return std::nullopt;
+}
+
+PatchSuggestion suggest_optimized_path_rewrite(const ir::Node& node, const targets::TargetProfile& profile) {
+  if (std::optional<std::vector<int64_t>> kept = plan_kept_stride(node, profile)) {
+    return {"conv-stride-to-pool", "npukit patch --optimized-path runs it at stride " + format_dims_text(*kept) +
+                                       " and subsamples with a 1×1 MaxPool (exact; more MACs, on the optimized path)"};
+  }
+  return {"", "no meaning-keeping rewrite in npukit puts it on the optimized path (its kernel is not optimized at a "
+              "stride dividing its own, with these pads)"};
 }
 
 }  // namespace npukit::check

@@ -2,7 +2,9 @@
 // place of the node are ones the target runs on its accelerator; the profile decides, not the vendor.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 #include "passes/split_global_pool.h"
@@ -28,5 +30,14 @@ struct PatchSuggestion {
 PatchSuggestion suggest_patch(const ir::Node& node, const targets::TargetProfile& profile,
                               const std::string& refusal_check, bool in_yolo_postprocess,
                               bool in_written_layernorm = false);
+
+// For a node off the optimized path (placement npu-slow): the meaning-keeping rewrite that puts it on the path
+// ("conv-stride-to-pool" when the target's table has its kernel at a smaller stride that divides its own), or an
+// empty pass and a sentence that says no rewrite npukit knows does.
+PatchSuggestion suggest_optimized_path_rewrite(const ir::Node& node, const targets::TargetProfile& profile);
+
+// The stride conv-stride-to-pool should keep for this Conv on this target: the largest (by product) stride
+// dividing the Conv's own at which every "slow" conv_combinations rule of the profile holds; nullopt when none.
+std::optional<std::vector<int64_t>> plan_kept_stride(const ir::Node& node, const targets::TargetProfile& profile);
 
 }  // namespace npukit::check

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "check/conv_combinations.h"
 #include "inspect/node_cost.h"
 
 namespace npukit::check {
@@ -154,14 +155,18 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
     bool depthwise = is_conv_family(node) && conv_kind(node) == ConvKind::depthwise;
     if ((rule.applies_to == "depthwise") != depthwise) return std::nullopt;
   }
+  // A rule for 3-D convolutions (or 2-D ones) only.
+  if (rule.spatial_rank > 0 && static_cast<int64_t>(spatial_rank(node)) != rule.spatial_rank) return std::nullopt;
   const std::string op = describe_op_kind(node);
   const std::string allows = target_label(profile) + " allows " + describe_allowed(rule);
   auto finding = [&](const std::string& what) {
     RuleFinding result;
     result.refuses = rule.effect == targets::RuleEffect::refuse;
+    result.off_optimized_path = rule.effect == targets::RuleEffect::slow;
     result.explanation = what;
     result.fix = rule.fix;
     result.source = rule.source;
+    result.check = rule.check;
     return result;
   };
   auto unknown = [&](const std::string& property) {
@@ -179,6 +184,16 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
 
   const std::string& check = rule.check;
   if (check == "always") return finding(op + ": " + rule.text);
+  if (check == "conv_combinations") {
+    std::optional<ConvParameters> parameters = conv_parameters(node);
+    if (!parameters) return unknown("kernel, stride or input shape");
+    if (any_combination_holds(rule, *parameters)) return std::nullopt;
+    const bool slow = rule.effect == targets::RuleEffect::slow;
+    std::string text = explain_missing_combination(rule, *parameters, op, profile.name, slow ? "optimizes" : "supports");
+    if (slow) text += " (runs on the " + profile.accelerator_name + " off the optimized path: supported, slower)";
+    if (!rule.text.empty()) text += "; " + rule.text;
+    return finding(text);
+  }
   if (check == "kernel") return check_each("kernel", kernel_dims(node));
   if (check == "stride") {
     return check_each("stride", node.get_ints("strides", std::vector<int64_t>(spatial_rank(node), 1)));
@@ -203,6 +218,16 @@ std::optional<RuleFinding> evaluate_rule(const Rule& rule, const ir::Node& node,
     }
     if (std::find(rule.allowed_strings.begin(), rule.allowed_strings.end(), kind_name) == rule.allowed_strings.end()) {
       return finding(op + " with group " + std::to_string(node.get_int("group", 1)) + ": " + allows);
+    }
+    return std::nullopt;
+  }
+  if (check == "channels" && rule.multiple_of) {
+    const auto multiple = static_cast<int64_t>(*rule.multiple_of);
+    auto dims = ir::static_dims_of(node.output(0));
+    if (!dims) return unknown("channels");
+    if (dims->size() >= 2 && (*dims)[1] % multiple != 0) {
+      return finding(op + " with " + std::to_string((*dims)[1]) + " output channels: " + profile.name +
+                     " lays channels out in groups of " + std::to_string(multiple) + " (" + rule.text + ")");
     }
     return std::nullopt;
   }

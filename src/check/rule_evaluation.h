@@ -14,9 +14,11 @@ namespace npukit::check {
 
 struct RuleFinding {
   bool refuses = true;      // false: the node stays on the accelerator with this condition
+  bool off_optimized_path = false;  // the node stays on the accelerator, off the path its compiler optimizes
   std::string explanation;  // the failed limit, or the condition, in words
   std::string fix;          // from the profile; may be empty
   std::string source;       // citation of the limit
+  std::string check;        // the rule's check ("dim", "kernel" …): which refusals depend on the input size
 };
 
 // True for values known before the model runs (initializers, outputs of nodes folded at compile time).

@@ -117,7 +117,7 @@ bool evaluate_node_into(NodeVerdict& verdict, const ir::Node& node, const Target
     std::vector<const targets::Rule*> rules;
     for (const targets::Rule& rule : profile.general_rules) rules.push_back(&rule);
     for (const targets::Rule& rule : support.rules) rules.push_back(&rule);
-    std::vector<RuleFinding> conditions;
+    std::vector<RuleFinding> slow_findings, conditions;
     for (const targets::Rule* rule : rules) {
       std::optional<RuleFinding> finding = evaluate_rule(*rule, node, profile, is_constant);
       if (!finding) continue;
@@ -125,14 +125,25 @@ bool evaluate_node_into(NodeVerdict& verdict, const ir::Node& node, const Target
         refusal_checks.push_back(rule->check);
         refused = true;
         verdict.findings.push_back(std::move(*finding));
+      } else if (finding->off_optimized_path) {
+        slow_findings.push_back(std::move(*finding));
       } else {
         conditions.push_back(std::move(*finding));
       }
     }
+    const bool slow = !slow_findings.empty();
+    for (RuleFinding& finding : slow_findings) verdict.findings.push_back(std::move(finding));
     for (RuleFinding& condition : conditions) verdict.findings.push_back(std::move(condition));
     if (refused) {
       verdict.placement = Placement::fallback;
       verdict.reason = verdict.findings.front().explanation;
+    } else if (slow) {
+      verdict.placement = Placement::accelerator_slow;
+      verdict.reason = verdict.findings.front().explanation;
+      // A meaning-keeping rewrite onto the optimized path, or the statement that npukit knows none.
+      PatchSuggestion rewrite = suggest_optimized_path_rewrite(node, profile);
+      verdict.patch = rewrite.pass;
+      if (rewrite.pass.empty()) verdict.fix = rewrite.text;
     } else if (!verdict.findings.empty()) {
       verdict.placement = Placement::accelerator_with_condition;
       verdict.reason = verdict.findings.front().explanation;
@@ -219,6 +230,7 @@ std::string_view placement_name(Placement placement) {
   switch (placement) {
     case Placement::accelerator: return "npu";
     case Placement::accelerator_with_condition: return "npu-condition";
+    case Placement::accelerator_slow: return "npu-slow";
     case Placement::unverified: return "unverified";
     case Placement::fallback: return "fallback";
     case Placement::fallback_after_first: return "fallback-after-first";
@@ -230,7 +242,7 @@ std::string_view placement_name(Placement placement) {
 
 bool on_accelerator(Placement placement) {
   return placement == Placement::accelerator || placement == Placement::accelerator_with_condition ||
-         placement == Placement::unverified;
+         placement == Placement::accelerator_slow || placement == Placement::unverified;
 }
 
 size_t CheckResult::count(Placement placement) const {
@@ -320,6 +332,7 @@ CheckResult check_model(const ir::Model& model, const TargetProfile& profile) {
     result.macs_total += *verdict.macs;
     if (on_accelerator(verdict.placement)) result.macs_accelerator += *verdict.macs;
     if (verdict.placement == Placement::unverified) result.macs_unverified += *verdict.macs;
+    if (verdict.placement == Placement::accelerator_slow) result.macs_off_optimized_path += *verdict.macs;
   }
 
   // Segments: runs of consecutive (graph-order) nodes on the same side.

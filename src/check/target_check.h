@@ -17,6 +17,8 @@ namespace npukit::check {
 enum class Placement {
   accelerator,                // on the NPU
   accelerator_with_condition, // on the NPU, with a condition the user must know (fp16 only, one core …)
+  accelerator_slow,           // on the NPU, but off the path its compiler optimizes (supported, slower): the
+                              // profile's "slow" rules (Hailo's "any other" convolution) say why
   unverified,                 // the profile's op list is incomplete: cannot say (counted with the NPU side)
   fallback,                   // refused by the NPU: runs on the fallback device (CPU, GPU)
   fallback_after_first,       // supported, but after the first unsupported op on an all-after-fallback target
@@ -24,15 +26,15 @@ enum class Placement {
   folded,                     // computed at compile time (constants, shapes of static tensors, no-ops)
 };
 
-std::string_view placement_name(Placement placement);  // "npu", "npu-condition", "cpu", …
-bool on_accelerator(Placement placement);
+std::string_view placement_name(Placement placement);  // "npu", "npu-condition", "npu-slow", "fallback", …
+bool on_accelerator(Placement placement);  // the NPU side: npu, npu-condition, npu-slow, unverified
 
 struct NodeVerdict {
   std::string name;
   std::string op_type;
   size_t index = 0;
   Placement placement = Placement::accelerator;
-  std::vector<RuleFinding> findings;   // refusals first, then conditions
+  std::vector<RuleFinding> findings;   // refusals first, then off-the-optimized-path findings, then conditions
   std::string reason;                  // one line: the first refusal, or why the op is not placed
   std::string patch;                   // the npukit patch pass that fixes it, when there is one
   std::string fix;                     // otherwise what the profile says the user can do (may be empty)
@@ -77,12 +79,20 @@ struct CheckResult {
   int64_t macs_total = 0;
   int64_t macs_accelerator = 0;   // placed on the accelerator, verified or with a condition
   int64_t macs_unverified = 0;
+  // Of macs_accelerator, the MACs of nodes placed `accelerator_slow`: on the NPU but off its optimized path. A
+  // latency estimate should not cost them at the optimized rate; how much slower they run is not published.
+  int64_t macs_off_optimized_path = 0;
   bool macs_known = true;         // false when some MAC node has an unknown shape
   bool compiles = true;           // false when a node is rejected by the toolkit
   bool has_yolo_postprocess = false;
 
   double accelerator_mac_share() const {
     return macs_total > 0 ? static_cast<double>(macs_accelerator) / static_cast<double>(macs_total) : 1.0;
+  }
+  // The share of all MACs on the accelerator's optimized path (accelerator minus off-optimized-path).
+  double optimized_mac_share() const {
+    return macs_total > 0 ? static_cast<double>(macs_accelerator - macs_off_optimized_path) / static_cast<double>(macs_total)
+                          : 1.0;
   }
   size_t count(Placement placement) const;
 };

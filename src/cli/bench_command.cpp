@@ -26,6 +26,7 @@
 #include "cli/tensor_values.h"
 #include "inspect/node_cost.h"
 #include "ir/graph.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 
 namespace npukit::cli {
@@ -168,11 +169,11 @@ void bench_model(const BenchArguments& arguments) {
     if (!input->initializer) input_shapes_used.emplace_back(input->name, input->type.to_string());
   }
   auto model = std::make_shared<ir::Model>(std::move(prepared.model));
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
   const auto load_started = std::chrono::steady_clock::now();
-  std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
+  std::unique_ptr<engine::Engine> session = engine::Engine::adopt(std::move(model), options);
   const double load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
 

@@ -11,6 +11,7 @@
 #include "cli/model_arguments.h"
 #include "cli/table.h"
 #include "ir/graph.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "passes/yolo_sidecar.h"
 #include "vision/classification.h"
@@ -58,10 +59,10 @@ void classify(const ClassifyArguments& arguments) {
   if (auto found = prepared.model.metadata.find("names"); found != prepared.model.metadata.end()) {
     if (auto parsed = passes::parse_class_names(found->second)) names = *parsed;
   }
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
-  std::unique_ptr<Session> session = Session::adopt(std::make_shared<ir::Model>(std::move(prepared.model)), options);
+  std::unique_ptr<engine::Engine> session = engine::Engine::adopt(std::make_shared<ir::Model>(std::move(prepared.model)), options);
   // The count first: a model without inputs must get this message, not an out-of-range exception.
   const bool one_input = session->inputs().size() == 1;
   const ValueInfo* input = one_input ? &session->inputs().front() : nullptr;

@@ -15,6 +15,9 @@ void register_patch_command(CLI::App& app);        // patch_command.cpp
 void register_bench_command(CLI::App& app);        // bench_command.cpp
 void register_detect_command(CLI::App& app);       // detect_command.cpp
 void register_classify_command(CLI::App& app);     // classify_command.cpp
+void register_ocr_command(CLI::App& app);          // ocr_command.cpp
+void register_eval_command(CLI::App& app);         // eval_command.cpp
 void register_version_command(CLI::App& app);      // version_command.cpp (also --version)
+void register_estimate_command(CLI::App& app);     // estimate_command.cpp
 
 }  // namespace npukit::cli

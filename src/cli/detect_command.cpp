@@ -1,9 +1,12 @@
-// npukit detect MODEL IMAGE|DIR -o DIR: picture in, boxes out. Decode the picture, letterbox it as Ultralytics
+// npukit detect MODEL IMAGE|DIR|VIDEO -o DIR: picture in, boxes out. Decode the picture, letterbox it as Ultralytics
 // does, run the model, decode the YOLO head (in the graph, or from the `patch` sidecar of a cut model), NMS, map
 // the boxes back; write annotated pictures and a COCO-style detections.json, print the boxes and the time of
-// each stage.
+// each stage. A video goes frame by frame through the same path into an annotated video and per-frame JSON.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <iostream>
 #include <memory>
 
@@ -11,13 +14,16 @@
 
 #include "cli/commands.h"
 #include "cli/model_arguments.h"
+#include "cli/progress.h"
 #include "cli/table.h"
+#include "cli/yolo_detector.h"
 #include "ir/graph.h"
 #include "npukit/session.h"
 #include "vision/annotation.h"
 #include "vision/image_decoding.h"
 #include "vision/image_encoding.h"
 #include "vision/letterbox.h"
+#include "vision/video.h"
 #include "vision/yolo_postprocessor.h"
 
 namespace npukit::cli {
@@ -40,66 +46,131 @@ struct DetectArguments {
   std::vector<std::string> input_values;
 };
 
-using Clock = std::chrono::steady_clock;
+YoloDetectorOptions detector_options_of(const DetectArguments& arguments) {
+  YoloDetectorOptions detector_options;
+  detector_options.model = arguments.model;
+  detector_options.sidecar = arguments.sidecar;
+  detector_options.backend = arguments.backend;
+  detector_options.threads = arguments.threads;
+  detector_options.input_shapes = arguments.input_shapes;
+  detector_options.input_values = arguments.input_values;
+  detector_options.print_notes = !arguments.json;
+  return detector_options;
+}
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+// A file that does not start like a JPEG, PNG or BMP is taken for a video (FFmpeg says clearly if it is not).
+bool is_picture_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  uint8_t head[16] = {};
+  file.read(reinterpret_cast<char*>(head), sizeof head);
+  return vision::detect_image_format(head, static_cast<size_t>(file.gcount())) != vision::ImageFormat::unknown;
+}
 
-struct StageTimes {
-  double decode = 0, pre = 0, infer = 0, post = 0;
-};
-
-// The sidecar to use: --sidecar, or MODEL.postprocess.json beside the model when `patch` wrote one there.
-std::string find_sidecar(const DetectArguments& arguments) {
-  if (!arguments.sidecar.empty()) return arguments.sidecar;
-  if (arguments.model.starts_with("builtin:")) return {};
-  const std::string beside = std::filesystem::path(arguments.model).replace_extension(".postprocess.json").string();
+// VIDEO -o DIR: every frame through the detector; DIR/STEM.annotated.mp4 (boxes drawn) and
+// DIR/STEM.detections.json (per frame: index, time, boxes). Both are written under temporary names and
+// renamed at the end, so a corrupt or truncated video leaves nothing half written.
+void detect_video(const DetectArguments& arguments, const vision::DetectionOptions& detection_options) {
+  vision::VideoReader reader(arguments.images);
+  YoloDetector detector(detector_options_of(arguments));
+  const vision::YoloPostprocessor& postprocessor = detector.postprocessor();
   std::error_code error;
-  return std::filesystem::is_regular_file(beside, error) ? beside : std::string();
+  std::filesystem::create_directories(arguments.output_dir, error);
+  if (!std::filesystem::is_directory(arguments.output_dir, error)) {
+    throw Error(ErrorKind::io, "cannot create the output directory", arguments.output_dir);
+  }
+  const std::string stem = std::filesystem::path(arguments.images).stem().string();
+  const std::string video_path = (std::filesystem::path(arguments.output_dir) / (stem + ".annotated.mp4")).string();
+  const std::string json_path = (std::filesystem::path(arguments.output_dir) / (stem + ".detections.json")).string();
+  const double rate = reader.frames_per_second();
+  vision::VideoWriter writer(video_path, reader.width(), reader.height(), rate);
+  nlohmann::json frames = nlohmann::json::array();
+  std::map<int, int> boxes_per_class;
+  int64_t box_count = 0;
+  StageTimes total;
+  vision::Image frame;
+  {
+    Progress progress("detect", std::max<int64_t>(reader.declared_frame_count(), 1), !arguments.json);
+    while (true) {
+      progress.update(reader.frames_read(), "frame " + std::to_string(reader.frames_read() + 1));
+      const auto started = Clock::now();
+      if (!reader.read(frame)) break;
+      total.decode += seconds_since(started);
+      const std::vector<vision::Detection> detections = detector.detect(frame, detection_options, &total);
+      nlohmann::json boxes = nlohmann::json::array();
+      std::vector<std::string> labels;
+      for (const vision::Detection& d : detections) {
+        const std::string name = postprocessor.class_name(d.class_id);
+        labels.push_back(name + " " + format_number(d.score, 2));
+        boxes.push_back({{"class_id", d.class_id}, {"class_name", name}, {"score", d.score},
+                         {"box_xyxy", {d.x1, d.y1, d.x2, d.y2}}});
+        boxes_per_class[d.class_id] += 1;
+      }
+      box_count += static_cast<int64_t>(detections.size());
+      const int64_t index = reader.frames_read() - 1;
+      frames.push_back({{"index", index}, {"seconds", rate > 0 ? nlohmann::json(index / rate) : nlohmann::json(nullptr)},
+                        {"detections", boxes}});
+      vision::draw_detections(frame, detections, labels);
+      writer.write(frame);
+    }
+  }
+  writer.finish();
+  nlohmann::json categories = nlohmann::json::array();
+  for (int c = 0; c < postprocessor.class_count(); ++c) categories.push_back({{"id", c}, {"name", postprocessor.class_name(c)}});
+  const nlohmann::json report = {
+      {"model", arguments.model}, {"video", arguments.images}, {"head", postprocessor.description()},
+      {"sidecar", detector.sidecar_path().empty() ? nlohmann::json(nullptr) : nlohmann::json(detector.sidecar_path())},
+      {"codec", reader.codec_name()}, {"width", reader.width()}, {"height", reader.height()},
+      {"frames_per_second", rate > 0 ? nlohmann::json(rate) : nlohmann::json(nullptr)},
+      {"frame_count", reader.frames_read()}, {"boxes", box_count}, {"confidence", arguments.confidence},
+      {"iou", arguments.iou}, {"max_detections", arguments.max_detections}, {"categories", categories},
+      {"annotated_video", video_path}, {"detections_json", json_path},
+      {"seconds", {{"decode", total.decode}, {"pre", total.pre}, {"infer", total.infer}, {"post_nms", total.post}}},
+      {"frames", frames}};
+  vision::write_file_atomically(json_path, report.dump(1) + "\n");
+  if (arguments.json) {
+    std::cout << report.dump(2) << "\n";
+    return;
+  }
+  std::cout << "npukit detect: " << arguments.model << " (" << postprocessor.description() << ") on "
+            << arguments.images << ": " << reader.frames_read() << " frames of " << reader.width() << "x"
+            << reader.height() << " (" << reader.codec_name() << ", "
+            << (rate > 0 ? format_number(rate, 4) + " fps" : std::string("frame rate unknown")) << "), input "
+            << detector.input_height() << "x" << detector.input_width() << ", conf "
+            << format_number(arguments.confidence) << ", iou " << format_number(arguments.iou) << "\n\n";
+  Table classes_table({{"class"}, {"boxes", Align::right}, {"per frame", Align::right}});
+  for (const auto& [class_id, count] : boxes_per_class) {
+    classes_table.add_row({postprocessor.class_name(class_id), std::to_string(count),
+                           format_number(static_cast<double>(count) / reader.frames_read(), 3)});
+  }
+  if (classes_table.row_count() > 0) {
+    classes_table.print(std::cout, 2);
+    std::cout << "\n";
+  }
+  const double frames_read = static_cast<double>(reader.frames_read());
+  Table timing_table({{"per frame"}, {"decode", Align::right}, {"pre", Align::right}, {"infer", Align::right},
+                      {"post+NMS", Align::right}});
+  timing_table.add_row({"mean", format_seconds(total.decode / frames_read), format_seconds(total.pre / frames_read),
+                        format_seconds(total.infer / frames_read), format_seconds(total.post / frames_read)});
+  timing_table.print(std::cout, 2);
+  std::cout << "\n  annotated video: " << video_path << "\n  boxes per frame: " << json_path << "\n";
 }
 
 void detect(const DetectArguments& arguments) {
-  if (!(arguments.confidence >= 0 && arguments.confidence < 1)) throw Error(ErrorKind::invalid_argument, "--conf must be in [0, 1)");
-  if (!(arguments.iou >= 0 && arguments.iou <= 1)) throw Error(ErrorKind::invalid_argument, "--iou must be in [0, 1]");
-  if (arguments.max_detections < 1) throw Error(ErrorKind::invalid_argument, "--max-det must be 1 or more");
+  const vision::DetectionOptions detection_options = make_detection_options(
+      arguments.confidence, arguments.iou, arguments.max_detections, arguments.agnostic);
   std::error_code error;
   std::vector<std::string> images;
   if (std::filesystem::is_directory(arguments.images, error)) images = vision::list_image_files(arguments.images);
   else if (std::filesystem::is_regular_file(arguments.images, error)) images = {arguments.images};
-  else throw Error(ErrorKind::io, "no such picture file or directory", arguments.images);
+  else throw Error(ErrorKind::io, "no such picture, video or directory", arguments.images);
+  if (images.size() == 1 && images[0] == arguments.images && !is_picture_file(arguments.images)) {
+    detect_video(arguments, detection_options);
+    return;
+  }
 
-  preparation::PreparedModel prepared = load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
-  if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
-  preparation::require_static_inputs(prepared.model, "detect");
-  const std::map<std::string, std::string> metadata = prepared.model.metadata;
-  SessionOptions options;
-  options.backend = arguments.backend;
-  options.threads = arguments.threads;
-  std::unique_ptr<Session> session = Session::adopt(std::make_shared<ir::Model>(std::move(prepared.model)), options);
-  if (session->inputs().size() != 1) {
-    throw Error(ErrorKind::invalid_argument, "detect needs a model with one input (a picture); this one has " +
-                    std::to_string(session->inputs().size()), arguments.model);
-  }
-  const ValueInfo& input = session->inputs()[0];
-  if (input.dtype != DType::f32 || input.shape.size() != 4 || input.shape[0] != 1 || input.shape[1] != 3) {
-    throw Error(ErrorKind::invalid_argument, "detect needs a float32 [1, 3, H, W] input; '" + input.name + "' is " +
-                    std::string(dtype_name(input.dtype)) + describe_dims(input.shape, input.dim_names), arguments.model);
-  }
-  const std::string sidecar_path = find_sidecar(arguments);
-  nlohmann::json sidecar;
-  if (!sidecar_path.empty()) sidecar = vision::read_sidecar(sidecar_path);
-  const vision::YoloPostprocessor postprocessor = vision::YoloPostprocessor::create(
-      session->outputs(), metadata, sidecar_path.empty() ? nullptr : &sidecar, sidecar_path, arguments.model);
-  if (!arguments.json) {
-    for (const std::string& note : postprocessor.notes()) std::cerr << "npukit: note: " << note << "\n";
-  }
-  vision::LetterboxOptions letterbox;
-  letterbox.height = static_cast<int>(input.shape[2]);
-  letterbox.width = static_cast<int>(input.shape[3]);
-  vision::DetectionOptions detection_options;
-  detection_options.confidence = arguments.confidence;
-  detection_options.nms.iou_threshold = arguments.iou;
-  detection_options.nms.max_detections = arguments.max_detections;
-  detection_options.nms.agnostic = arguments.agnostic;
+  YoloDetector detector(detector_options_of(arguments));
+  const vision::YoloPostprocessor& postprocessor = detector.postprocessor();
+  const std::string& sidecar_path = detector.sidecar_path();
 
   std::filesystem::create_directories(arguments.output_dir, error);
   if (!std::filesystem::is_directory(arguments.output_dir, error)) {
@@ -118,18 +189,8 @@ void detect(const DetectArguments& arguments) {
     auto started = Clock::now();
     vision::Image image = vision::read_image(path);
     times.decode = seconds_since(started);
-    started = Clock::now();
-    vision::LetterboxGeometry geometry;
-    session->set_input(input.name, vision::letterbox_to_tensor(image, letterbox, {}, &geometry));
-    times.pre = seconds_since(started);
-    started = Clock::now();
-    session->run();
-    times.infer = seconds_since(started);
-    started = Clock::now();
-    std::vector<vision::Detection> detections = postprocessor.detect(*session, detection_options);
-    vision::map_boxes_to_original(detections, geometry);
-    times.post = seconds_since(started);
-    total.decode += times.decode, total.pre += times.pre, total.infer += times.infer, total.post += times.post;
+    std::vector<vision::Detection> detections = detector.detect(image, detection_options, &times);
+    total += times;
 
     const std::string file_name = std::filesystem::path(path).filename().string();
     std::vector<std::string> labels;
@@ -165,7 +226,7 @@ void detect(const DetectArguments& arguments) {
     std::cout << nlohmann::json({{"model", arguments.model}, {"head", postprocessor.description()},
                                  {"notes", postprocessor.notes()},
                                  {"sidecar", sidecar_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sidecar_path)},
-                                 {"backend", arguments.backend}, {"input", {input.shape[2], input.shape[3]}},
+                                 {"backend", arguments.backend}, {"input", {detector.input_height(), detector.input_width()}},
                                  {"confidence", arguments.confidence}, {"iou", arguments.iou},
                                  {"max_detections", arguments.max_detections}, {"agnostic", arguments.agnostic},
                                  {"images", report_images}, {"coco_json", coco_path}})
@@ -175,7 +236,7 @@ void detect(const DetectArguments& arguments) {
   }
   std::cout << "npukit detect: " << arguments.model << " (" << postprocessor.description()
             << (sidecar_path.empty() ? "" : ": " + sidecar_path) << "), " << images.size() << " picture"
-            << (images.size() == 1 ? "" : "s") << ", input " << input.shape[2] << "x" << input.shape[3] << ", conf "
+            << (images.size() == 1 ? "" : "s") << ", input " << detector.input_height() << "x" << detector.input_width() << ", conf "
             << format_number(arguments.confidence) << ", iou " << format_number(arguments.iou) << "\n\n";
   if (boxes_table.row_count() > 0) {
     boxes_table.print(std::cout, 2);
@@ -195,8 +256,9 @@ void register_detect_command(CLI::App& app) {
   auto arguments = std::make_shared<DetectArguments>();
   CLI::App* command = app.add_subcommand("detect", "Detect objects with a YOLO model: pictures in, boxes out");
   command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
-  command->add_option("images", arguments->images, "A picture (JPEG, PNG, BMP) or a directory of them")
-      ->required()->type_name("IMAGE|DIR");
+  command->add_option("images", arguments->images, "A picture (JPEG, PNG, BMP), a directory of them, or a video file (mp4, mkv, avi, ...: "
+                      "writes STEM.annotated.mp4 and STEM.detections.json)")
+      ->required()->type_name("IMAGE|DIR|VIDEO");
   command->add_option("-o,--output-dir", arguments->output_dir, "Where annotated pictures and detections.json go")
       ->required()->type_name("DIR");
   command->add_option("--sidecar", arguments->sidecar,

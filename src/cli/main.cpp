@@ -84,7 +84,10 @@ int main(int argc, char** argv) {
   npukit::cli::register_bench_command(app);
   npukit::cli::register_detect_command(app);
   npukit::cli::register_classify_command(app);
+  npukit::cli::register_ocr_command(app);
+  npukit::cli::register_eval_command(app);
   npukit::cli::register_version_command(app);
+  npukit::cli::register_estimate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -22,11 +22,14 @@ struct PatchArguments {
   bool keep_postprocess = false;
   bool allow_retraining = false;
   bool silu_to_relu = false;
+  bool optimized_path = false;
+  std::string fold_normalization;
   std::vector<std::string> input_shapes;
   std::vector<std::string> input_values;
 };
 
 void run_patch(const PatchArguments& arguments) {
+  // The library's npukit::patch_model does the work; this prints what it returns.
   npukit::PatchOptions options;
   options.input_shapes = parse_input_shapes(arguments.input_shapes);
   options.input_values = preparation::parse_input_values(arguments.input_values);
@@ -37,6 +40,8 @@ void run_patch(const PatchArguments& arguments) {
   options.keep_postprocess = arguments.keep_postprocess;
   options.allow_retraining = arguments.allow_retraining;
   options.silu_to_relu = arguments.silu_to_relu;
+  options.optimized_path = arguments.optimized_path;
+  options.fold_normalization = arguments.fold_normalization;
   const npukit::PatchReport report = npukit::patch_model(arguments.model, options);
   if (arguments.json) {
     std::cout << report.to_json() << "\n";
@@ -63,6 +68,12 @@ void register_patch_command(CLI::App& app) {
   command->add_flag("--allow-retraining", arguments->allow_retraining,
                     "Also run the passes that change the model (SiLU → ReLU); the model then needs retraining");
   command->add_flag("--silu-to-relu", arguments->silu_to_relu, "Replace SiLU by ReLU (needs retraining)");
+  command->add_flag("--optimized-path", arguments->optimized_path,
+                    "Also move convolutions that `check` places off the optimized path onto it (exact; more MACs)");
+  command->add_option("--fold-normalization", arguments->fold_normalization,
+                      "Fold the host's (x - mean) / std into the first Conv so the host sends raw pixels: "
+                      "mean=M1,M2,M3:std=S1,S2,S3 (raw pixel units), add :uint8 and/or :nhwc for the new input")
+      ->type_name("SPEC");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_patch(*arguments); });

@@ -17,6 +17,7 @@
 #include "cli/tensor_values.h"
 #include "core/npy.h"
 #include "ir/graph.h"
+#include "engine/engine.h"
 #include "npukit/session.h"
 
 namespace npukit::cli {
@@ -114,11 +115,11 @@ void run_model(const RunArguments& arguments) {
       load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values, preparation_options);
   if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
   auto model = std::make_shared<ir::Model>(std::move(prepared.model));
-  SessionOptions options;
+  engine::EngineOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
   options.keep_values = arguments.keep;
-  std::unique_ptr<Session> session = Session::adopt(std::move(model), options);
+  std::unique_ptr<engine::Engine> session = engine::Engine::adopt(std::move(model), options);
 
   progress.update(1, "reading inputs");
   std::vector<PreparedInput> inputs = prepare_inputs(arguments, session->inputs());

@@ -120,7 +120,7 @@ void register_elementwise_shape_rules(ShapeRuleTable& table) {
                          "Sqrt",      "Tan",      "Tanh",   "Relu",       "Elu",      "Selu",      "Celu",
                          "LeakyRelu", "HardSigmoid", "HardSwish", "Mish", "Softplus", "Softsign",  "ThresholdedRelu",
                          "Shrink",    "BitwiseNot", "Not",  "Clip",       "PRelu",    "CumSum",    "Trilu",
-                         "Identity",  "ReverseSequence", "Scatter", "ScatterElements", "ScatterND"}) {
+                         "Identity",  "ReverseSequence", "Scatter", "ScatterElements", "ScatterND", "Gelu"}) {
     table[op] = same_as_first_input;
   }
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor"}) {

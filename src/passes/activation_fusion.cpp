@@ -4,15 +4,12 @@
 #include <cfloat>
 #include <vector>
 
+#include "ir/fused_activation.h"
 #include "passes/graph_editing.h"
-#include "runtime/fused_activation.h"
 
 namespace npukit::passes {
 
 namespace {
-
-using runtime::ActivationKind;
-using runtime::FusedActivation;
 
 // An intermediate result the fusion may swallow: read by exactly `readers` nodes, not part of the interface.
 bool is_private(const ir::Value* value, size_t readers, const std::set<std::string>& protected_names) {
@@ -29,26 +26,26 @@ std::optional<float> constant_scalar(const ir::Value* value) {
 }
 
 // The activation a single-input node computes, when the fused node can compute it exactly.
-std::optional<FusedActivation> activation_of(const ir::Node& node, int64_t opset) {
+std::optional<ir::FusedActivation> activation_of(const ir::Node& node, int64_t opset) {
   if (!node.domain.empty()) return std::nullopt;
-  FusedActivation activation;
+  ir::FusedActivation activation;
   if (node.op_type == "Relu") {
-    activation.kind = ActivationKind::relu;
+    activation.kind = ir::ActivationKind::relu;
   } else if (node.op_type == "LeakyRelu") {
-    activation.kind = ActivationKind::leaky_relu;
+    activation.kind = ir::ActivationKind::leaky_relu;
     activation.alpha = static_cast<float>(node.get_float("alpha", 0.01));
   } else if (node.op_type == "Sigmoid") {
-    activation.kind = ActivationKind::sigmoid;
+    activation.kind = ir::ActivationKind::sigmoid;
   } else if (node.op_type == "Tanh") {
-    activation.kind = ActivationKind::tanh;
+    activation.kind = ir::ActivationKind::tanh;
   } else if (node.op_type == "HardSigmoid") {
-    activation.kind = ActivationKind::hard_sigmoid;
+    activation.kind = ir::ActivationKind::hard_sigmoid;
     activation.alpha = static_cast<float>(node.get_float("alpha", 0.2));
     activation.beta = static_cast<float>(node.get_float("beta", 0.5));
   } else if (node.op_type == "HardSwish") {
-    activation.kind = ActivationKind::hard_swish;
+    activation.kind = ir::ActivationKind::hard_swish;
   } else if (node.op_type == "Clip") {
-    activation.kind = ActivationKind::clip;
+    activation.kind = ir::ActivationKind::clip;
     if (opset < 11) {
       activation.alpha = static_cast<float>(node.get_float("min", -FLT_MAX));
       activation.beta = static_cast<float>(node.get_float("max", FLT_MAX));
@@ -73,7 +70,7 @@ std::optional<FusedActivation> activation_of(const ir::Node& node, int64_t opset
 }
 
 struct ActivationMatch {
-  FusedActivation activation;
+  ir::FusedActivation activation;
   std::vector<ir::Node*> nodes;  // to remove
   ir::Value* output = nullptr;   // what the fused node will produce
 };
@@ -83,7 +80,7 @@ std::optional<ActivationMatch> match_activation(const ir::Model& model, ir::Valu
                                                 const std::set<std::string>& protected_names) {
   if (is_private(value, 1, protected_names)) {
     ir::Node* reader = value->consumers[0];
-    std::optional<FusedActivation> activation = activation_of(*reader, model.opset(reader->domain));
+    std::optional<ir::FusedActivation> activation = activation_of(*reader, model.opset(reader->domain));
     if (activation && reader->input(0) == value && reader->output(0)) {
       return ActivationMatch{*activation, {reader}, reader->output(0)};
     }
@@ -100,8 +97,8 @@ std::optional<ActivationMatch> match_activation(const ir::Model& model, ir::Valu
         sigmoid->output(0)->consumers[0] == multiply && multiply->inputs.size() == 2 && multiply->output(0) &&
         ((multiply->inputs[0] == value && multiply->inputs[1] == sigmoid->output(0)) ||
          (multiply->inputs[1] == value && multiply->inputs[0] == sigmoid->output(0)))) {
-      FusedActivation activation;
-      activation.kind = ActivationKind::silu;
+      ir::FusedActivation activation;
+      activation.kind = ir::ActivationKind::silu;
       return ActivationMatch{activation, {sigmoid, multiply}, multiply->output(0)};
     }
   }
@@ -136,7 +133,7 @@ std::optional<ActivationMatch> match_decomposed_hard_swish(const ir::Model& mode
   if (!is_private(add->output(0), 1, protected_names)) return std::nullopt;
   ir::Node* clip = add->output(0)->consumers[0];
   if (clip->op_type != "Clip" || !clip->domain.empty() || clip->input(0) != add->output(0)) return std::nullopt;
-  std::optional<FusedActivation> bounds = activation_of(*clip, model.opset(""));
+  std::optional<ir::FusedActivation> bounds = activation_of(*clip, model.opset(""));
   if (!bounds || bounds->alpha != 0.0f || bounds->beta != 6.0f) return std::nullopt;
   if (!is_private(clip->output(0), 1, protected_names) || clip->output(0)->consumers[0] != multiply ||
       other_input(multiply, value) != clip->output(0) || !is_private(multiply->output(0), 1, protected_names)) {
@@ -146,8 +143,8 @@ std::optional<ActivationMatch> match_decomposed_hard_swish(const ir::Model& mode
   const bool by_six = divide->domain.empty() && divide->op_type == "Div" && divide->inputs.size() == 2 &&
                       divide->inputs[0] == multiply->output(0) && is_constant_scalar(divide->inputs[1], 6.0f);
   if (!by_six || !divide->output(0)) return std::nullopt;
-  FusedActivation activation;
-  activation.kind = ActivationKind::hard_swish;
+  ir::FusedActivation activation;
+  activation.kind = ir::ActivationKind::hard_swish;
   return ActivationMatch{activation, {add, clip, multiply, divide}, divide->output(0)};
 }
 
@@ -256,7 +253,7 @@ PassResult fuse_activations(ir::Model& model) {
     std::map<std::string, ir::Attribute> attributes = conv->attributes;
     ir::Attribute name_attribute;
     name_attribute.kind = ir::Attribute::Kind::string;
-    name_attribute.string_value = activation ? runtime::activation_name(activation->activation.kind) : "";
+    name_attribute.string_value = activation ? ir::activation_name(activation->activation.kind) : "";
     attributes["activation"] = name_attribute;
     if (activation) {
       ir::Attribute alpha, beta;
@@ -271,13 +268,13 @@ PassResult fuse_activations(ir::Model& model) {
     const std::string name = conv->name;
     graph.remove_node(conv);
     for (ir::Node* node : swallowed) graph.remove_node(node);
-    ir::Node* fused = graph.add_node("FusedConv", inputs, {tail}, name, runtime::fused_domain);
+    ir::Node* fused = graph.add_node("FusedConv", inputs, {tail}, name, ir::fused_domain);
     fused->attributes = std::move(attributes);
     result.notes.push_back("fused " + description);
     ++result.rewrites;
   }
   if (result.rewrites) {
-    model.opset_imports[runtime::fused_domain] = 1;
+    model.opset_imports[ir::fused_domain] = 1;
     remove_unused_values(graph, protected_names);
     graph.sort_topologically();
     graph.renumber();

@@ -5,13 +5,18 @@
 #include <optional>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "check/fix_suggestions.h"
 #include "check/target_check.h"
 #include "passes/batchnorm_folding.h"
 #include "passes/batchnorm_to_scale.h"
 #include "passes/constant_folding.h"
+#include "passes/conv_stride_to_pool.h"
+#include "passes/decompose_gelu.h"
 #include "passes/decompose_hardswish.h"
 #include "passes/decompose_layernorm.h"
+#include "passes/decompose_softmax.h"
 #include "passes/div_to_mul.h"
 #include "passes/focus_to_conv.h"
 #include "passes/fuse_layernorm.h"
@@ -143,12 +148,25 @@ std::vector<PatchStep> default_steps() {
       target_driven("decompose-layernorm", [](ir::Model& model, const NodeFilter& filter) {
         return passes::decompose_layernorm(model, filter);
       }),
+      target_driven("decompose-gelu", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::decompose_gelu(model, filter);
+      }),
+      target_driven("decompose-softmax", [](ir::Model& model, const NodeFilter& filter) {
+        return passes::decompose_softmax(model, filter);
+      }),
       target_driven("gemm-to-conv", [](ir::Model& model, const NodeFilter& filter) {
         return passes::gemm_to_conv(model, filter);
       }),
       {"split-matmul-k", [](ir::Model& model, PatchContext& context) {
          return passes::split_matmul_k(model, largest_matmul_k(context.profile),
                                        refused_nodes_fixed_by(model, context, "split-matmul-k"));
+       }},
+      {"conv-stride-to-pool", [](ir::Model& model, PatchContext& context) {
+         if (!context.options.optimized_path) return PassResult{"conv-stride-to-pool", 0, false, {}};
+         const targets::TargetProfile& profile = context.profile;
+         return passes::conv_stride_to_pool(
+             model, [&profile](const ir::Node& node) { return check::plan_kept_stride(node, profile); },
+             refused_nodes_fixed_by(model, context, "conv-stride-to-pool"));
        }},
   };
 }
@@ -162,6 +180,21 @@ std::vector<PatchStep> retraining_steps(const PatchOptions& options) {
   return steps;
 }
 
+// What the host must send once the normalization is in the model (docs/sidecar.md).
+nlohmann::json input_contract(const passes::NormalizationFold& fold, const passes::InputNormalization& normalization) {
+  nlohmann::json json;
+  json["format"] = "npukit-input-contract/1";
+  json["input"] = fold.input_name;
+  json["shape"] = fold.raw_shape;
+  json["dtype"] = fold.raw_dtype;
+  json["layout"] = fold.raw_layout;
+  json["normalization"] = "inside the model: send raw values; the model computes (x - mean) / std";
+  json["folded_mean"] = normalization.mean;
+  json["folded_std"] = normalization.std;
+  json["mean_kept_as_sub"] = fold.mean_kept_as_sub;
+  return json;
+}
+
 }  // namespace
 
 std::vector<std::string> default_pass_names() {
@@ -173,6 +206,11 @@ std::vector<std::string> default_pass_names() {
 PatchReport patch_model(ir::Model& model, const targets::TargetProfile& profile, const PatchOptions& options) {
   PatchReport report;
   PatchContext context{profile, options, report, std::nullopt};
+  if (options.fold_normalization) {
+    // Once, before the passes: it changes the model's input, so a second round would fold twice.
+    report.normalization = passes::fold_input_normalization(model, *options.fold_normalization);
+    report.input_contract_json = input_contract(*report.normalization, *options.fold_normalization).dump(2);
+  }
   std::vector<PatchStep> steps = default_steps();
   for (PatchStep& step : retraining_steps(options)) steps.push_back(std::move(step));
   for (report.rounds = 1; report.rounds <= max_patch_rounds; ++report.rounds) {

@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
+#include "passes/fold_input_normalization.h"
 #include "passes/pass.h"
 #include "targets/target_profile.h"
 
@@ -21,6 +23,11 @@ struct PatchOptions {
   bool cut_yolo_postprocess = true;
   bool allow_retraining = false;      // enables every pass that changes the model
   bool silu_to_relu = false;          // enables that one pass
+  // Enables conv-stride-to-pool on the nodes `check` places off the optimized path: exact, but the Conv then
+  // computes more MACs, and whether that beats the slow path is not published, so the user decides.
+  bool optimized_path = false;
+  // --fold-normalization: the host's (x − mean) / std moves into the first Conv before every other pass.
+  std::optional<passes::InputNormalization> fold_normalization;
 };
 
 struct PatchReport {
@@ -31,6 +38,9 @@ struct PatchReport {
   bool converged = false;                  // false: the last allowed round still rewrote (the passes fight)
   std::string yolo_sidecar_json;           // empty when no YOLO head was cut
   bool needs_retraining = false;           // a pass that changes meaning rewrote something
+  std::optional<passes::NormalizationFold> normalization;  // what --fold-normalization did
+  // The input the patched model expects, as JSON (docs/sidecar.md, "input contract"); empty without a fold.
+  std::string input_contract_json;
 };
 
 // The names of the default passes, in order (for help texts and the README).

@@ -87,7 +87,7 @@ InputShapes symbolic_batches_to_fix(const ir::Graph& graph, const PreparationOpt
   InputShapes fixed;
   for (const ir::Value* input : fed_inputs(graph)) {
     if (options.input_shapes.count(input->name) || options.input_values.count(input->name) ||
-        already_fixed.count(input->name)) {
+        options.input_value_tensors.count(input->name) || already_fixed.count(input->name)) {
       continue;
     }
     if (!input->type.shape || input->type.shape->size() < 2) continue;
@@ -185,27 +185,57 @@ Tensor input_value_tensor(const ir::Value& input, const std::string& text, const
   return tensor;
 }
 
+// A tensor given for an input (SessionOptions::input_values) must be what the input declares.
+void check_input_value_tensor(const ir::Value& input, const Tensor& value, const std::string& model_name) {
+  if (value.dtype() != input.type.dtype) {
+    throw Error(ErrorKind::invalid_argument, "the value given for input '" + input.name + "' is " +
+                                                 std::string(dtype_name(value.dtype())) + ", the input is " +
+                                                 std::string(dtype_name(input.type.dtype)), model_name);
+  }
+  if (!input.type.shape) return;
+  const std::vector<ir::Dim>& dims = *input.type.shape;
+  bool fits = dims.size() == value.rank();
+  for (size_t axis = 0; fits && axis < dims.size(); ++axis) {
+    fits = !dims[axis].is_static() || dims[axis].value == value.dim(axis);
+  }
+  if (!fits) {
+    throw Error(ErrorKind::invalid_argument, "the value given for input '" + input.name + "' has shape " +
+                                                 shape_to_string(value.shape()) + ", the input is " +
+                                                 input.type.to_string(), model_name);
+  }
+}
+
 void hold_input_values(ir::Model& model, const PreparationOptions& options, PreparationReport& report) {
   ir::Graph& graph = *model.graph;
-  for (const auto& [name, text] : options.input_values) {
-    ir::Value* input = nullptr;
+  auto find_input = [&](const std::string& name, const std::string& asked_by) {
     for (ir::Value* candidate : fed_inputs(graph)) {
-      if (candidate->name == name) input = candidate;
+      if (candidate->name == name) return candidate;
     }
-    if (!input) {
-      throw Error(ErrorKind::invalid_argument,
-                  "--input-value names '" + name + "', but the model's inputs are: " + input_names(graph),
-                  model.source_path);
-    }
-    Tensor value = input_value_tensor(*input, text, model.source_path);
+    throw Error(ErrorKind::invalid_argument,
+                asked_by + " names '" + name + "', but the model's inputs are: " + input_names(graph),
+                model.source_path);
+  };
+  auto hold = [&](ir::Value* input, Tensor value, const std::string& described) {
     std::vector<ir::Dim> dims;
     for (int64_t dim : value.shape()) dims.push_back(ir::Dim::fixed(dim));
     input->type.shape = dims;
     input->initializer = std::move(value);
     input->is_graph_input = false;
     std::erase(graph.inputs, input);
-    report.notes.push_back("input '" + name + "' held at " + text +
+    report.notes.push_back("input '" + input->name + "' held at " + described +
                            ": the model is specialized for that value and no longer takes it as an input");
+  };
+  for (const auto& [name, text] : options.input_values) {
+    ir::Value* input = find_input(name, "--input-value");
+    hold(input, input_value_tensor(*input, text, model.source_path), text);
+  }
+  for (const auto& [name, value] : options.input_value_tensors) {
+    if (options.input_values.count(name)) {
+      throw Error(ErrorKind::invalid_argument, "input '" + name + "' is given a value twice", model.source_path);
+    }
+    ir::Value* input = find_input(name, "the input values");
+    check_input_value_tensor(*input, value, model.source_path);
+    hold(input, value, "the given " + shape_to_string(value.shape()) + " tensor");
   }
 }
 
@@ -264,7 +294,7 @@ void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, P
   infer_shapes_in_ir(model, report, true);
   // Folding can make an If condition constant, an inlined branch can make more folding possible, and both can
   // make a Reshape target or Slice bound constant that the next inference round sees through.
-  bool reinfer = !options.input_values.empty();
+  bool reinfer = !options.input_values.empty() || !options.input_value_tensors.empty();
   for (int round = 0; round < 16; ++round) {
     bool changed = false;
     passes::PassResult folded = passes::fold_constants(model);
@@ -311,9 +341,9 @@ void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, P
   }
 }
 
-PreparedModel load_prepared_model(const std::string& reference, const PreparationOptions& options) {
-  PreparedModel prepared;
-  prepared.model = load_reference(reference, options.input_shapes);
+namespace {
+// Steps 2 to 5 on a model just loaded (input shapes applied); `reference` names it in errors.
+void prepare_after_loading(PreparedModel& prepared, const std::string& reference, const PreparationOptions& options) {
   // Dims the model leaves dynamic that the caller's data or the batch rule fix.
   InputShapes fixes = shapes_from_data(*prepared.model.graph, options);
   if (options.fix_symbolic_batch) {
@@ -334,6 +364,24 @@ PreparedModel load_prepared_model(const std::string& reference, const Preparatio
   } catch (const Error& error) {
     throw error.file().empty() ? error.with_file(reference) : error;
   }
+}
+}  // namespace
+
+PreparedModel load_prepared_model(const std::string& reference, const PreparationOptions& options) {
+  PreparedModel prepared;
+  prepared.model = load_reference(reference, options.input_shapes);
+  prepare_after_loading(prepared, reference, options);
+  return prepared;
+}
+
+PreparedModel load_prepared_model_from_bytes(const std::string& bytes, const std::string& name,
+                                             const PreparationOptions& options) {
+  onnx_io::ImportOptions import_options;
+  import_options.input_shapes = options.input_shapes;
+  import_options.propagate_shape_data = true;
+  PreparedModel prepared;
+  prepared.model = onnx_io::load_model_from_bytes(bytes, name, "", import_options);
+  prepare_after_loading(prepared, name, options);
   return prepared;
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "npukit/tensor.h"
 #include "passes/pass.h"
 
 namespace npukit::preparation {
@@ -26,6 +27,7 @@ namespace npukit::preparation {
 struct PreparationOptions {
   std::map<std::string, std::vector<int64_t>> input_shapes;  // --input-shape NAME=1,3,640,640
   std::map<std::string, std::string> input_values;           // --input-value NAME=16000 | NAME=1,2,3 | NAME=FILE.npy
+  std::map<std::string, Tensor> input_value_tensors;         // the same, given as tensors (SessionOptions::input_values)
   // Shapes of the data a caller will feed (`run -i x=file.npy`): they fix an input's dynamic dims (and only
   // those; a mismatch with a static dim is left for the caller to report). The name "" stands for the model's
   // only input.
@@ -51,6 +53,10 @@ struct PreparedModel {
 
 // `reference`: an .onnx path or "builtin:NAME". Throws npukit::Error naming the file, input or node.
 PreparedModel load_prepared_model(const std::string& reference, const PreparationOptions& options = {});
+
+// The same for an ONNX model held in memory; `name` stands for the file in errors (external data is refused).
+PreparedModel load_prepared_model_from_bytes(const std::string& bytes, const std::string& name,
+                                             const PreparationOptions& options = {});
 
 // Steps 3 to 5 on a model already loaded (input shapes already applied).
 void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, PreparationReport& report);

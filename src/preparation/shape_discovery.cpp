@@ -3,8 +3,8 @@
 #include <map>
 #include <memory>
 
+#include "engine/engine.h"
 #include "npukit/error.h"
-#include "npukit/session.h"
 #include "onnx/onnx_export.h"
 #include "onnx/onnx_import.h"
 
@@ -36,7 +36,7 @@ int discover_missing_shapes(ir::Model& model) {
   }
   std::map<std::string, Tensor> outputs;
   try {
-    outputs = Session::from_model(copy)->run(feeds);
+    outputs = engine::Engine::from_model(copy, {.backend = "ref"})->run(feeds);
   } catch (const Error&) {
     // The reference backend cannot run this model (an op it lacks, a limit): the shapes stay unknown and
     // check reports them as such rather than failing.

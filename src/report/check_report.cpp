@@ -63,6 +63,7 @@ std::string colorize(const std::string& rendered, const CheckResult& result) {
   };
   const std::vector<Painted> words = {
       {placement_label(result, Placement::accelerator_with_condition), kYellow},
+      {placement_label(result, Placement::accelerator_slow), kYellow},
       {placement_label(result, Placement::fallback_after_first), kRed},
       {placement_label(result, Placement::fallback), kRed},
       {placement_label(result, Placement::rejected), kRed},
@@ -100,6 +101,7 @@ std::string placement_label(const CheckResult& result, Placement placement) {
   switch (placement) {
     case Placement::accelerator: return accelerator_name(result);
     case Placement::accelerator_with_condition: return accelerator_name(result) + "+cond";
+    case Placement::accelerator_slow: return accelerator_name(result) + "-slow";
     case Placement::unverified: return "unverified";
     case Placement::fallback: return result.fallback_device;
     case Placement::fallback_after_first: return result.fallback_device + " (after)";
@@ -126,7 +128,7 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
                    node.patch.empty() ? node.fix : "patch: " + node.patch});
   }
   if (listed) {
-    out << (options.every_node ? "every node\n" : "nodes that leave the " + accelerator_name(result) + " or carry a condition\n");
+    out << (options.every_node ? "every node\n" : "nodes that leave the " + accelerator_name(result) + ", carry a condition or run off its optimized path\n");
     print_table(out, nodes, result, options.color, 120);
     out << "\n";
   } else {
@@ -179,9 +181,16 @@ void print_check_report(std::ostream& out, const CheckResult& result, const std:
     summary.add_row({"  of which unverified", format_percent(static_cast<double>(result.macs_unverified) /
                                                       static_cast<double>(std::max<int64_t>(result.macs_total, 1)))});
   }
-  summary.add_row({"nodes " + placement_label(result, Placement::accelerator) + " / +cond",
+  if (result.macs_off_optimized_path) {
+    summary.add_row({"  on its optimized path", format_percent(result.optimized_mac_share())});
+    summary.add_row({"  off it (supported, slower)",
+                     format_percent(static_cast<double>(result.macs_off_optimized_path) /
+                                    static_cast<double>(std::max<int64_t>(result.macs_total, 1)))});
+  }
+  summary.add_row({"nodes " + placement_label(result, Placement::accelerator) + " / +cond / -slow",
                    std::to_string(result.count(Placement::accelerator)) + " / " +
-                       std::to_string(result.count(Placement::accelerator_with_condition))});
+                       std::to_string(result.count(Placement::accelerator_with_condition)) + " / " +
+                       std::to_string(result.count(Placement::accelerator_slow))});
   if (has_fallback_device(result)) {
     summary.add_row({"nodes on the " + result.fallback_device,
                      std::to_string(result.count(Placement::fallback) + result.count(Placement::fallback_after_first))});
@@ -205,11 +214,12 @@ void print_check_summary(std::ostream& out, const std::vector<CheckResult>& resu
                          bool color) {
   out << "model     " << model << "\n\n";
   Table table({{"target"}, {"MACs on accel.", Align::right}, {"accel.", Align::right}, {"+cond", Align::right},
-               {"fallback", Align::right}, {"rejected", Align::right}, {"unverified", Align::right},
+               {"slow", Align::right}, {"fallback", Align::right}, {"rejected", Align::right}, {"unverified", Align::right},
                {"segments", Align::right}, {"transfers", Align::right}, {"compiles"}});
   for (const CheckResult& result : results) {
     table.add_row({result.target_id, mac_share_text(result), std::to_string(result.count(Placement::accelerator)),
                    std::to_string(result.count(Placement::accelerator_with_condition)),
+                   std::to_string(result.count(Placement::accelerator_slow)),
                    std::to_string(result.count(Placement::fallback) + result.count(Placement::fallback_after_first)),
                    std::to_string(result.count(Placement::rejected)), std::to_string(result.count(Placement::unverified)),
                    std::to_string(result.segments.size()), transfers_text(result), result.compiles ? "yes" : "no"});
@@ -253,7 +263,7 @@ NodePlacement node_placement(const NodeVerdict& node) {
   placement.fix = node.fix;
   placement.in_yolo_postprocess = node.in_yolo_postprocess;
   for (const check::RuleFinding& finding : node.findings) {
-    placement.findings.push_back({finding.refuses, finding.explanation, finding.fix, finding.source});
+    placement.findings.push_back({finding.refuses, finding.off_optimized_path, finding.explanation, finding.fix, finding.source});
   }
   placement.inside = node.inside;
   return placement;
@@ -278,6 +288,9 @@ TargetCheck target_check(const CheckResult& result) {
   target.macs_total = result.macs_total;
   target.macs_accelerator = result.macs_accelerator;
   target.macs_unverified = result.macs_unverified;
+  target.macs_off_optimized_path = result.macs_off_optimized_path;
+  target.macs_optimized_path = result.macs_accelerator - result.macs_off_optimized_path;
+  target.optimized_mac_share = result.optimized_mac_share();
   target.macs_known = result.macs_known;
   target.accelerator_mac_share = result.accelerator_mac_share();
   for (const NodeVerdict& node : result.nodes) target.nodes.push_back(node_placement(node));
@@ -316,6 +329,10 @@ nlohmann::json target_check_json(const TargetCheck& result) {
   json["macs_total"] = result.macs_total;
   json["macs_accelerator"] = result.macs_accelerator;
   json["macs_unverified"] = result.macs_unverified;
+  // On the accelerator, split by whether the compiler's optimized path runs them (placement npu-slow: not).
+  json["macs_off_optimized_path"] = result.macs_off_optimized_path;
+  json["macs_optimized_path"] = result.macs_optimized_path;
+  json["optimized_mac_share"] = result.optimized_mac_share;
   json["macs_known"] = result.macs_known;
   json["accelerator_mac_share"] = result.accelerator_mac_share;
   nlohmann::json nodes = nlohmann::json::array();
@@ -332,7 +349,8 @@ nlohmann::json target_check_json(const TargetCheck& result) {
     entry["in_yolo_postprocess"] = node.in_yolo_postprocess;
     nlohmann::json findings = nlohmann::json::array();
     for (const RuleFinding& finding : node.findings) {
-      findings.push_back({{"refuses", finding.refuses}, {"explanation", finding.explanation}, {"fix", finding.fix},
+      findings.push_back({{"refuses", finding.refuses}, {"off_optimized_path", finding.off_optimized_path},
+                          {"explanation", finding.explanation}, {"fix", finding.fix},
                           {"source", finding.source}});
     }
     entry["findings"] = findings;
@@ -376,12 +394,12 @@ nlohmann::json check_report_json(const CheckReport& report) {
 std::string check_markdown(const std::vector<CheckResult>& results, const std::string& model) {
   std::ostringstream out;
   out << "# npukit check: `" << model << "`\n\n";
-  out << "| target | MACs on accelerator | accelerator nodes | with condition | fallback | rejected | segments | transfers | compiles |\n";
-  out << "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  out << "| target | MACs on accelerator | accelerator nodes | with condition | off optimized path | fallback | rejected | segments | transfers | compiles |\n";
+  out << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
   for (const CheckResult& result : results) {
     out << "| " << result.target_id << " | " << mac_share_text(result) << " | " << result.count(Placement::accelerator)
         << " | " << result.count(Placement::accelerator_with_condition) << " | "
-        << result.count(Placement::fallback) + result.count(Placement::fallback_after_first) << " | "
+        << result.count(Placement::accelerator_slow) << " | " << result.count(Placement::fallback) + result.count(Placement::fallback_after_first) << " | "
         << result.count(Placement::rejected) << " | " << result.segments.size() << " | " << transfers_text(result)
         << " | " << (result.compiles ? "yes" : "no") << " |\n";
   }

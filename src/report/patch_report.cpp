@@ -32,12 +32,20 @@ void print_patch_report(std::ostream& out, const PatchReport& report) {
   Table summary({{"figure"}, {"before", Align::right}, {"after", Align::right}});
   summary.add_row({"MACs on the " + report.accelerator, format_percent(report.accelerator_mac_share_before),
                    format_percent(report.accelerator_mac_share_after)});
+  if (report.some_macs_off_optimized_path) {
+    summary.add_row({"MACs on the optimized path", format_percent(report.optimized_mac_share_before),
+                     format_percent(report.optimized_mac_share_after)});
+  }
   summary.add_row({"segments", std::to_string(report.segments_before), std::to_string(report.segments_after)});
   summary.add_row({"transfers per inference", std::to_string(report.transfers_before), std::to_string(report.transfers_after)});
   summary.add_row({"nodes off the " + report.accelerator, std::to_string(report.nodes_off_accelerator_before),
                    std::to_string(report.nodes_off_accelerator_after)});
   summary.print(out, 2);
   if (!report.output.empty()) out << "\nwrote " << report.output << "\n";
+  if (report.input_contract) {
+    out << "wrote " << *report.input_contract << " (the input the model now expects: raw " << report.raw_input
+        << "; docs/sidecar.md)\n";
+  }
   if (report.sidecar) {
     out << "wrote " << *report.sidecar
         << " (what the CPU decoder needs: classes and names, strides, anchors or DFL bins, outputs, input, "
@@ -53,6 +61,7 @@ nlohmann::json patch_report_json(const PatchReport& report) {
   json["target"] = report.target;
   json["output"] = report.output;
   json["sidecar"] = report.sidecar ? nlohmann::json(*report.sidecar) : nlohmann::json(nullptr);
+  json["input_contract"] = report.input_contract ? nlohmann::json(*report.input_contract) : nlohmann::json(nullptr);
   json["needs_retraining"] = report.needs_retraining;
   json["preparation"] = preparation_json(report.preparation);
   json["rounds"] = report.rounds;
@@ -64,6 +73,8 @@ nlohmann::json patch_report_json(const PatchReport& report) {
   }
   json["accelerator_mac_share_before"] = report.accelerator_mac_share_before;
   json["accelerator_mac_share_after"] = report.accelerator_mac_share_after;
+  json["optimized_mac_share_before"] = report.optimized_mac_share_before;
+  json["optimized_mac_share_after"] = report.optimized_mac_share_after;
   json["segments_before"] = report.segments_before;
   json["segments_after"] = report.segments_after;
   return json;

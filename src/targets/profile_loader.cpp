@@ -25,7 +25,23 @@ constexpr const char* kSchema = "npukit-target-profile/1";
 const std::set<std::string> kKnownChecks = {
     "kernel", "stride", "dilation", "pad", "same_dilation", "group", "channels", "rank", "non_unit_dims",
     "dim", "input_dims", "elements", "axis", "attribute", "resize_scale", "batch", "constant_input",
-    "constant_input_values", "reduction_dim", "kernel_fan_in", "producer_op", "dtype", "static_shape"};
+    "constant_input_values", "reduction_dim", "kernel_fan_in", "producer_op", "dtype", "static_shape",
+    "conv_combinations", "always"};
+
+// "3x3", "1xW", "anyx3x3": parts that are positive integers, "any", or (kernels) "W"; a stride may be "kernel".
+bool valid_dims_text(const std::string& text, bool kernel, bool stride) {
+  if (stride && text == "kernel") return true;
+  size_t start = 0;
+  while (true) {
+    size_t end = text.find('x', start);
+    std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const bool number = !part.empty() && part.size() < 6 && part.find_first_not_of("0123456789") == std::string::npos &&
+                        part.front() != '0';
+    if (!number && part != "any" && !(kernel && part == "W")) return false;
+    if (end == std::string::npos) return true;
+    start = end + 1;
+  }
+}
 
 std::string lowercase(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -148,7 +164,7 @@ Fact read_fact_member(const Reader& reader, const Json& object, const std::strin
 Rule read_rule(const Reader& reader, const Json& object, const std::string& path, const std::string& default_source) {
   reader.only_keys(object, path,
                    {"check", "effect", "applies_to", "min", "max", "allowed", "attribute", "default", "axes",
-                    "input_index", "text", "fix", "source"});
+                    "input_index", "text", "fix", "source", "multiple_of", "spatial_rank", "combinations"});
   Rule rule;
   rule.field = path;
   rule.check = reader.string_field(object, path, "check");
@@ -162,8 +178,10 @@ Rule read_rule(const Reader& reader, const Json& object, const std::string& path
     rule.effect = RuleEffect::refuse;
   } else if (effect == "condition") {
     rule.effect = RuleEffect::condition;
+  } else if (effect == "slow") {
+    rule.effect = RuleEffect::slow;
   } else {
-    reader.fail(Reader::join(path, "effect"), "expected 'refuse' or 'condition', found '" + effect + "'");
+    reader.fail(Reader::join(path, "effect"), "expected 'refuse', 'condition' or 'slow', found '" + effect + "'");
   }
   rule.applies_to = reader.string_field(object, path, "applies_to", false);
   if (rule.applies_to.empty()) rule.applies_to = "all";
@@ -208,6 +226,48 @@ Rule read_rule(const Reader& reader, const Json& object, const std::string& path
     }
   }
   if (auto index = reader.number_field(object, path, "input_index")) rule.input_index = static_cast<int64_t>(*index);
+  rule.multiple_of = reader.number_field(object, path, "multiple_of");
+  if (rule.multiple_of && (*rule.multiple_of < 1 || *rule.multiple_of != static_cast<int64_t>(*rule.multiple_of))) {
+    reader.fail(Reader::join(path, "multiple_of"), "expected a positive integer");
+  }
+  if (auto rank = reader.number_field(object, path, "spatial_rank")) {
+    if (*rank < 1 || *rank > 3 || *rank != static_cast<int64_t>(*rank)) {
+      reader.fail(Reader::join(path, "spatial_rank"), "expected 1, 2 or 3");
+    }
+    rule.spatial_rank = static_cast<int64_t>(*rank);
+  }
+  if (object.contains("combinations")) {
+    const Json& table = object["combinations"];
+    const std::string table_path = Reader::join(path, "combinations");
+    if (!table.is_array() || table.empty()) reader.fail(table_path, "expected a non-empty list of combinations");
+    for (size_t i = 0; i < table.size(); ++i) {
+      const std::string row_path = table_path + "[" + std::to_string(i) + "]";
+      reader.only_keys(table[i], row_path, {"kernel", "stride", "dilation", "padding"});
+      ParameterCombination row;
+      auto dims_list = [&](const char* key, bool kernel, bool stride) {
+        std::vector<std::string> items = reader.string_list(reader.member(table[i], row_path, key), Reader::join(row_path, key));
+        if (items.empty()) reader.fail(Reader::join(row_path, key), "expected at least one value");
+        for (const std::string& item : items) {
+          if (!valid_dims_text(item, kernel, stride)) {
+            reader.fail(Reader::join(row_path, key), "'" + item + "' is not dims like \"3x3\" (parts: numbers, any" +
+                                                         std::string(kernel ? ", W" : "") + ")" +
+                                                         std::string(stride ? " or \"kernel\"" : ""));
+          }
+        }
+        return items;
+      };
+      row.kernels = dims_list("kernel", true, false);
+      row.strides = dims_list("stride", false, true);
+      row.dilations = dims_list("dilation", false, false);
+      row.paddings = reader.string_list(reader.member(table[i], row_path, "padding"), Reader::join(row_path, "padding"));
+      for (const std::string& padding : row.paddings) {
+        if (padding != "VALID" && padding != "SAME" && padding != "SAME_TENSORFLOW") {
+          reader.fail(Reader::join(row_path, "padding"), "'" + padding + "': expected VALID, SAME or SAME_TENSORFLOW");
+        }
+      }
+      rule.combinations.push_back(std::move(row));
+    }
+  }
   rule.text = reader.string_field(object, path, "text", false);
   rule.fix = reader.string_field(object, path, "fix", false);
   std::string source_key = reader.string_field(object, path, "source", false);
@@ -227,6 +287,11 @@ Rule read_rule(const Reader& reader, const Json& object, const std::string& path
     if (!has_bound) reader.fail(Reader::join(path, "max"), "'min' or 'max' required by check 'input_dims'");
   } else if (rule.check == "stride") {
     if (!has_bound && !has_allowed) reader.fail(Reader::join(path, "max"), "'min', 'max' or 'allowed' required");
+  } else if (rule.check == "conv_combinations") {
+    if (rule.combinations.empty()) reader.fail(Reader::join(path, "combinations"), "missing (required by check 'conv_combinations')");
+  } else if (rule.check == "always") {
+    if (rule.text.empty()) reader.fail(Reader::join(path, "text"), "missing (required by check 'always')");
+  } else if (rule.check == "channels" && rule.multiple_of) {
   } else if (rule.check != "same_dilation" && rule.check != "static_shape" && rule.check != "constant_input") {
     if (!has_bound) reader.fail(Reader::join(path, "max"), "'min' or 'max' required by check '" + rule.check + "'");
   }

@@ -26,14 +26,27 @@ struct Fact {
   std::string display() const { return known ? text : "unknown"; }
 };
 
-// How a rule's failure is treated: the node leaves the NPU, or it stays with a condition the user must know.
-enum class RuleEffect { refuse, condition };
+// How a rule's failure is treated: the node leaves the NPU, it stays with a condition the user must know, or it
+// stays on the NPU but off the path the compiler optimizes (supported, slower: Hailo's "any other" convolution).
+enum class RuleEffect { refuse, condition, slow };
+
+// One combination of convolution parameters a toolkit documents (a row, or part of a row, of a table such as
+// Hailo's optimized 2D convolutions). Each list holds the allowed values, "H×W" written "3x3" in the ONNX spatial
+// order (3-D: D×H×W); a part "any" matches every value, a kernel part "W" the full input width, and the stride
+// "kernel" a stride equal to the kernel. Paddings are "VALID", "SAME" (symmetric, (k−1)/2 on each side) and
+// "SAME_TENSORFLOW" (the TensorFlow split: the odd pixel at the end).
+struct ParameterCombination {
+  std::vector<std::string> kernels;
+  std::vector<std::string> strides;
+  std::vector<std::string> dilations;
+  std::vector<std::string> paddings;
+};
 
 // One constraint on a node, evaluated generically by src/check/rule_evaluation.cpp. `check` names the
 // property measured (kernel, stride, pad, dilation, group, channels, rank, non_unit_dims, dim, input_dims,
 // elements, axis, attribute, resize_scale, batch, constant_input, constant_input_values, reduction_dim,
-// kernel_fan_in, producer_op, dtype, same_dilation, static_shape), or "always" for an op's unconditional
-// "conditions"; the other fields bound it.
+// kernel_fan_in, producer_op, dtype, same_dilation, static_shape, conv_combinations), or "always" for an op's
+// unconditional "conditions"; the other fields bound it.
 struct Rule {
   std::string check;
   RuleEffect effect = RuleEffect::refuse;
@@ -46,6 +59,9 @@ struct Rule {
   std::optional<double> default_number;      // the attribute's ONNX default when absent
   std::string default_string;
   std::vector<int64_t> axes;                 // for check "input_dims": which axes of input 0
+  std::optional<double> multiple_of;         // for "channels": the count must be a multiple of this
+  int64_t spatial_rank = 0;                  // when set, the rule concerns only Conv/pooling of that spatial rank
+  std::vector<ParameterCombination> combinations;  // for check "conv_combinations": the documented table
   int64_t input_index = 0;                   // for "constant_input" and "constant_input_values"
   std::string text;                          // a condition in words ("runs in float16 only")
   std::string fix;                           // what the user can do when it fails

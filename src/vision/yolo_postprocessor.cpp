@@ -176,22 +176,30 @@ std::string YoloPostprocessor::class_name(int class_id) const {
 }
 
 std::vector<Detection> YoloPostprocessor::candidates(const Session& session, float confidence) const {
+  return decode([&](const std::string& name) -> const Tensor& { return session.output(name); }, confidence);
+}
+
+std::vector<Detection> YoloPostprocessor::candidates(const engine::Engine& session, float confidence) const {
+  return decode([&](const std::string& name) -> const Tensor& { return session.output(name); }, confidence);
+}
+
+std::vector<Detection> YoloPostprocessor::decode(const OutputByName& output, float confidence) const {
   std::vector<Detection> candidates;
   switch (kind_) {
-    case Kind::yolov8_full: decode_yolov8_output(session.output(output_), confidence, candidates); break;
-    case Kind::yolov5_full: decode_yolov5_output(session.output(output_), confidence, candidates); break;
+    case Kind::yolov8_full: decode_yolov8_output(output(output_), confidence, candidates); break;
+    case Kind::yolov5_full: decode_yolov5_output(output(output_), confidence, candidates); break;
     case Kind::anchor_free_cut:
       for (int64_t first_anchor = 0; const Level& level : levels_) {
-        const Tensor& scores = session.output(level.scores);
-        decode_dfl_level(session.output(level.boxes), scores, level.stride, reg_max_, confidence, candidates,
+        const Tensor& scores = output(level.scores);
+        decode_dfl_level(output(level.boxes), scores, level.stride, reg_max_, confidence, candidates,
                          first_anchor);
         first_anchor += scores.rank() == 4 ? scores.dim(2) * scores.dim(3) : 0;
       }
       break;
     case Kind::anchor_based_cut:
       for (int64_t first_anchor = 0; const Level& level : levels_) {
-        const Tensor& scores = session.output(level.scores);
-        decode_anchor_level(session.output(level.boxes), scores, level.stride, level.anchors, confidence, candidates,
+        const Tensor& scores = output(level.scores);
+        decode_anchor_level(output(level.boxes), scores, level.stride, level.anchors, confidence, candidates,
                             first_anchor);
         first_anchor += scores.rank() == 4 ? static_cast<int64_t>(level.anchors.size() / 2) * scores.dim(2) * scores.dim(3) : 0;
       }
@@ -201,6 +209,10 @@ std::vector<Detection> YoloPostprocessor::candidates(const Session& session, flo
 }
 
 std::vector<Detection> YoloPostprocessor::detect(const Session& session, const DetectionOptions& options) const {
+  return non_maximum_suppression(candidates(session, options.confidence), options.nms);
+}
+
+std::vector<Detection> YoloPostprocessor::detect(const engine::Engine& session, const DetectionOptions& options) const {
   return non_maximum_suppression(candidates(session, options.confidence), options.nms);
 }
 

@@ -4,6 +4,7 @@
 // an error, not wrong boxes. Then: decode, NMS, and the boxes mapped back through the letterbox.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/engine.h"
 #include "npukit/session.h"
 #include "vision/detection.h"
 #include "vision/letterbox.h"
@@ -34,8 +36,10 @@ class YoloPostprocessor {
   // Decoded boxes above the confidence, in model input pixels, in the model's anchor order (level, anchor,
   // row, column), before NMS.
   std::vector<Detection> candidates(const Session& session, float confidence) const;
+  std::vector<Detection> candidates(const engine::Engine& session, float confidence) const;
   // Decoded and suppressed boxes, in model input pixels, best first.
   std::vector<Detection> detect(const Session& session, const DetectionOptions& options) const;
+  std::vector<Detection> detect(const engine::Engine& session, const DetectionOptions& options) const;
 
   int class_count() const { return class_count_; }
   // "class 7" where the model and sidecar give no names.
@@ -46,6 +50,10 @@ class YoloPostprocessor {
   const std::vector<std::string>& notes() const { return notes_; }
 
  private:
+  // The outputs of the last run, by name (a Session's or an Engine's).
+  using OutputByName = std::function<const Tensor&(const std::string&)>;
+  std::vector<Detection> decode(const OutputByName& output, float confidence) const;
+
   struct Level {
     std::string boxes, scores;
     int stride = 0;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "runtime/fused_activation.h"
+#include "ir/fused_activation.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 
 namespace npukit::runtime::cpu {
@@ -12,7 +12,7 @@ namespace {
 
 bool is_cpu_convolution(const ir::Node& node) {
   const bool convolution = (node.op_type == "Conv" && node.domain.empty()) ||
-                           (node.op_type == "FusedConv" && node.domain == fused_domain);
+                           (node.op_type == "FusedConv" && node.domain == ir::fused_domain);
   if (!convolution || convolution_unsupported_reason(node, 1)) return false;
   // A grouped (not depthwise) convolution whose groups do not fill whole blocks has no blocked kernel in
   // oneDNN (only its slow reference one); it runs plain, so its neighbours must hand it plain tensors.
@@ -68,7 +68,7 @@ bool is_channel_block_slice(const ir::Node& node) {
 
 // The role of the node's input `index`, or of its output -1 - `index` when `index` is negative.
 Role role_of(const ir::Node& node, int index, int64_t opset) {
-  if (!node.domain.empty() && node.domain != fused_domain) return Role::refuses;
+  if (!node.domain.empty() && node.domain != ir::fused_domain) return Role::refuses;
   const bool is_output = index < 0;
   if (is_cpu_convolution(node)) {
     // Data input, residual (FusedConv input 3) and output; the weights and bias are constants anyway.

@@ -32,7 +32,7 @@ class ConvolutionExecutable final : public CpuExecutable {
       : node_(node), opset_(opset), plans_([this](const Shape& shape) { return build(shape); }) {
     weights_ = *node.inputs[1]->initializer;
     if (node.input(2)) bias_ = *node.inputs[2]->initializer;
-    if (node.domain == fused_domain) activation_ = read_fused_activation(node);
+    if (node.domain == ir::fused_domain) activation_ = ir::read_fused_activation(node);
     has_residual_ = node.input(3) != nullptr;
     input_blocked_ = is_held_blocked(node.inputs[0]);
     residual_blocked_ = has_residual_ && is_held_blocked(node.inputs[3]);
@@ -152,7 +152,7 @@ class ConvolutionExecutable final : public CpuExecutable {
   const ir::Node& node_;
   int64_t opset_;
   Tensor weights_, bias_;
-  FusedActivation activation_;
+  ir::FusedActivation activation_;
   bool has_residual_ = false;
   bool input_blocked_ = false, residual_blocked_ = false, output_blocked_ = false;
   bool residual_in_place_ = false;
@@ -276,26 +276,26 @@ std::unique_ptr<NodeExecutable> prepare_convolution(const ir::Node& node, int64_
   return std::make_unique<ConvolutionExecutable>(node, opset);
 }
 
-void append_activation(dnnl::post_ops& post_ops, const FusedActivation& activation) {
+void append_activation(dnnl::post_ops& post_ops, const ir::FusedActivation& activation) {
   using algorithm = dnnl::algorithm;
   switch (activation.kind) {
-    case ActivationKind::none: return;
-    case ActivationKind::relu: post_ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f); return;
-    case ActivationKind::leaky_relu:
+    case ir::ActivationKind::none: return;
+    case ir::ActivationKind::relu: post_ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f); return;
+    case ir::ActivationKind::leaky_relu:
       post_ops.append_eltwise(1.0f, algorithm::eltwise_relu, activation.alpha, 0.0f);
       return;
-    case ActivationKind::clip:
+    case ir::ActivationKind::clip:
       post_ops.append_eltwise(1.0f, algorithm::eltwise_clip, activation.alpha, activation.beta);
       return;
-    case ActivationKind::sigmoid: post_ops.append_eltwise(1.0f, algorithm::eltwise_logistic, 0.0f, 0.0f); return;
-    case ActivationKind::tanh: post_ops.append_eltwise(1.0f, algorithm::eltwise_tanh, 0.0f, 0.0f); return;
-    case ActivationKind::hard_sigmoid:
+    case ir::ActivationKind::sigmoid: post_ops.append_eltwise(1.0f, algorithm::eltwise_logistic, 0.0f, 0.0f); return;
+    case ir::ActivationKind::tanh: post_ops.append_eltwise(1.0f, algorithm::eltwise_tanh, 0.0f, 0.0f); return;
+    case ir::ActivationKind::hard_sigmoid:
       post_ops.append_eltwise(1.0f, algorithm::eltwise_linear, activation.alpha, activation.beta);
       post_ops.append_eltwise(1.0f, algorithm::eltwise_clip, 0.0f, 1.0f);
       return;
-    case ActivationKind::hard_swish: post_ops.append_eltwise(1.0f, algorithm::eltwise_hardswish, 0.0f, 0.0f); return;
-    case ActivationKind::silu: post_ops.append_eltwise(1.0f, algorithm::eltwise_swish, 1.0f, 0.0f); return;
-    case ActivationKind::gelu: post_ops.append_eltwise(1.0f, algorithm::eltwise_gelu_erf, 0.0f, 0.0f); return;
+    case ir::ActivationKind::hard_swish: post_ops.append_eltwise(1.0f, algorithm::eltwise_hardswish, 0.0f, 0.0f); return;
+    case ir::ActivationKind::silu: post_ops.append_eltwise(1.0f, algorithm::eltwise_swish, 1.0f, 0.0f); return;
+    case ir::ActivationKind::gelu: post_ops.append_eltwise(1.0f, algorithm::eltwise_gelu_erf, 0.0f, 0.0f); return;
   }
 }
 

@@ -17,7 +17,7 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     const cpu::CpuOp pooling{cpu::pooling_unsupported_reason, cpu::prepare_pooling};
     const cpu::CpuOp elementwise{cpu::elementwise_unsupported_reason, cpu::prepare_elementwise};
     built[{"", "Conv"}] = convolution;
-    built[{fused_domain, "FusedConv"}] = convolution;
+    built[{ir::fused_domain, "FusedConv"}] = convolution;
     for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) built[{"", op}] = pooling;
     for (const char* op : {"Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid",
                            "HardSwish", "Clip", "BatchNormalization"}) {
@@ -25,6 +25,7 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     }
     built[{"", "ConvTranspose"}] = cpu::CpuOp{cpu::deconvolution_unsupported_reason, cpu::prepare_deconvolution};
     built[{"", "Gemm"}] = built[{"", "MatMul"}] = cpu::CpuOp{cpu::matmul_unsupported_reason, cpu::prepare_matmul};
+    built[{"", "Gelu"}] = cpu::CpuOp{cpu::gelu_unsupported_reason, cpu::prepare_gelu};
     built[{"", "Concat"}] = cpu::CpuOp{cpu::concat_unsupported_reason, cpu::prepare_concat};
     built[{"", "Resize"}] = cpu::CpuOp{cpu::resize_unsupported_reason, cpu::prepare_resize};
     built[{"", "Slice"}] = cpu::CpuOp{cpu::slice_unsupported_reason, cpu::prepare_slice};

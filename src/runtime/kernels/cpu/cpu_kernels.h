@@ -7,7 +7,7 @@
 #include <string>
 
 #include "runtime/backend.h"
-#include "runtime/fused_activation.h"
+#include "ir/fused_activation.h"
 #include "runtime/kernels/cpu/dnnl_runtime.h"
 
 namespace npukit::runtime::cpu {
@@ -43,6 +43,9 @@ std::unique_ptr<NodeExecutable> prepare_elementwise(const ir::Node& node, int64_
 // Gemm, MatMul with constant weights (matmul.cpp)
 std::optional<std::string> matmul_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_matmul(const ir::Node& node, int64_t opset);
+// Gelu, erf and tanh forms (gelu.cpp)
+std::optional<std::string> gelu_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_gelu(const ir::Node& node, int64_t opset);
 // Concat (concat.cpp)
 std::optional<std::string> concat_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_concat(const ir::Node& node, int64_t opset);
@@ -63,7 +66,7 @@ std::optional<std::string> softmax_unsupported_reason(const ir::Node& node, int6
 std::unique_ptr<NodeExecutable> prepare_softmax(const ir::Node& node, int64_t opset);
 
 // Appends `activation` to oneDNN post-ops (HardSigmoid takes two: linear, then clip to [0, 1]).
-void append_activation(dnnl::post_ops& post_ops, const FusedActivation& activation);
+void append_activation(dnnl::post_ops& post_ops, const ir::FusedActivation& activation);
 
 // True when every listed input of the node is declared f32 (or its dtype is unknown).
 bool inputs_are_float(const ir::Node& node);

@@ -169,11 +169,11 @@ void map_elements(const float* in, float* out, int64_t count, Map map) {
 
 
 // The exp-based activations go through vector_math (AVX2 when the machine has it); the piecewise-linear
-// ones are loops the compiler vectorizes, each spelled exactly as FusedActivation::apply so cpu and ref
+// ones are loops the compiler vectorizes, each spelled exactly as ir::FusedActivation::apply so cpu and ref
 // agree bit for bit.
 class ActivationExecutable final : public CpuExecutable {
  public:
-  explicit ActivationExecutable(FusedActivation activation) : activation_(activation) {}
+  explicit ActivationExecutable(ir::FusedActivation activation) : activation_(activation) {}
   std::vector<size_t> in_place_inputs() const override { return {0}; }
   void run(KernelContext& context) const override {
     const Tensor& input = context.input(0);
@@ -184,33 +184,33 @@ class ActivationExecutable final : public CpuExecutable {
     const int64_t count = input.element_count();
     const float alpha = activation_.alpha, beta = activation_.beta;
     switch (activation_.kind) {
-      case ActivationKind::sigmoid: vector_math::apply_in_parallel(vector_math::sigmoid, in, result, count); return;
-      case ActivationKind::tanh: vector_math::apply_in_parallel(vector_math::tanh, in, result, count); return;
-      case ActivationKind::silu: vector_math::apply_in_parallel(vector_math::silu, in, result, count); return;
-      case ActivationKind::relu: map_elements(in, result, count, [](float x) { return x > 0 ? x : 0.0f; }); return;
-      case ActivationKind::leaky_relu:
+      case ir::ActivationKind::sigmoid: vector_math::apply_in_parallel(vector_math::sigmoid, in, result, count); return;
+      case ir::ActivationKind::tanh: vector_math::apply_in_parallel(vector_math::tanh, in, result, count); return;
+      case ir::ActivationKind::silu: vector_math::apply_in_parallel(vector_math::silu, in, result, count); return;
+      case ir::ActivationKind::relu: map_elements(in, result, count, [](float x) { return x > 0 ? x : 0.0f; }); return;
+      case ir::ActivationKind::leaky_relu:
         map_elements(in, result, count, [alpha](float x) { return x >= 0 ? x : alpha * x; });
         return;
-      case ActivationKind::clip:
+      case ir::ActivationKind::clip:
         map_elements(in, result, count, [alpha, beta](float x) { return std::min(std::max(x, alpha), beta); });
         return;
-      case ActivationKind::hard_sigmoid:
+      case ir::ActivationKind::hard_sigmoid:
         map_elements(in, result, count,
                      [alpha, beta](float x) { return std::max(0.0f, std::min(1.0f, alpha * x + beta)); });
         return;
-      case ActivationKind::hard_swish:
+      case ir::ActivationKind::hard_swish:
         map_elements(in, result, count,
                      [](float x) { return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f)); });
         return;
-      case ActivationKind::none:
-      case ActivationKind::gelu: break;
+      case ir::ActivationKind::none:
+      case ir::ActivationKind::gelu: break;
     }
-    const FusedActivation activation = activation_;
+    const ir::FusedActivation activation = activation_;
     map_elements(in, result, count, [activation](float x) { return activation.apply(x); });
   }
 
  private:
-  FusedActivation activation_;
+  ir::FusedActivation activation_;
 };
 
 std::optional<BinaryOp> binary_op(const std::string& op_type) {
@@ -222,22 +222,22 @@ std::optional<BinaryOp> binary_op(const std::string& op_type) {
 }
 
 // The activation a plain ONNX activation node computes; nullopt when its parameters are not constant.
-std::optional<FusedActivation> node_activation(const ir::Node& node) {
-  FusedActivation activation;
-  if (node.op_type == "Relu") activation.kind = ActivationKind::relu;
-  else if (node.op_type == "Sigmoid") activation.kind = ActivationKind::sigmoid;
-  else if (node.op_type == "Tanh") activation.kind = ActivationKind::tanh;
-  else if (node.op_type == "HardSwish") activation.kind = ActivationKind::hard_swish;
+std::optional<ir::FusedActivation> node_activation(const ir::Node& node) {
+  ir::FusedActivation activation;
+  if (node.op_type == "Relu") activation.kind = ir::ActivationKind::relu;
+  else if (node.op_type == "Sigmoid") activation.kind = ir::ActivationKind::sigmoid;
+  else if (node.op_type == "Tanh") activation.kind = ir::ActivationKind::tanh;
+  else if (node.op_type == "HardSwish") activation.kind = ir::ActivationKind::hard_swish;
   else if (node.op_type == "LeakyRelu") {
-    activation.kind = ActivationKind::leaky_relu;
+    activation.kind = ir::ActivationKind::leaky_relu;
     activation.alpha = static_cast<float>(node.get_float("alpha", 0.01));
   } else if (node.op_type == "HardSigmoid") {
-    activation.kind = ActivationKind::hard_sigmoid;
+    activation.kind = ir::ActivationKind::hard_sigmoid;
     activation.alpha = static_cast<float>(node.get_float("alpha", 0.2));
     activation.beta = static_cast<float>(node.get_float("beta", 0.5));
   } else if (node.op_type == "Clip") {
     // Bounds: attributes before opset 11, constant inputs after (absent = unbounded).
-    activation.kind = ActivationKind::clip;
+    activation.kind = ir::ActivationKind::clip;
     activation.alpha = -FLT_MAX;
     activation.beta = FLT_MAX;
     if (node.has_attribute("min") || node.has_attribute("max")) {

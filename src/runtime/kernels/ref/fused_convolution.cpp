@@ -4,7 +4,7 @@
 //
 // Inputs: X, W, B (optional), Sum (optional, same shape as the output). Attributes: Conv's, plus
 // activation / activation_alpha / activation_beta (runtime/fused_activation.h).
-#include "runtime/fused_activation.h"
+#include "ir/fused_activation.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 
 namespace npukit::runtime::ref {
@@ -13,7 +13,7 @@ namespace {
 
 void fused_conv_kernel(KernelContext& context) {
   if (context.input(0).dtype() != DType::f32) context.unsupported("FusedConv runs on f32 only");
-  const FusedActivation activation = read_fused_activation(context.node());
+  const ir::FusedActivation activation = ir::read_fused_activation(context.node());
   const KernelEntry* conv = reference_registry().find("", "Conv", 11);
   if (!conv) context.fail(ErrorKind::internal, "the reference backend has no Conv kernel");
   conv->function(context);  // reads X, W, B and the Conv attributes; ignores the fused ones
@@ -33,7 +33,7 @@ void fused_conv_kernel(KernelContext& context) {
 }  // namespace
 
 void register_fused_convolution_kernels(KernelRegistry& registry) {
-  registry.add("FusedConv", fused_conv_kernel, 1, 10000, fused_domain);
+  registry.add("FusedConv", fused_conv_kernel, 1, 10000, ir::fused_domain);
 }
 
 }  // namespace npukit::runtime::ref

@@ -11,6 +11,7 @@ const KernelRegistry& reference_registry() {
     register_elementwise_unary_kernels(built);
     register_elementwise_binary_kernels(built);
     register_activation_kernels(built);
+    register_gelu_kernels(built);
     register_cast_kernels(built);
     register_quantization_kernels(built);
     register_convolution_kernels(built);

@@ -33,6 +33,7 @@ void register_training_kernels(KernelRegistry& registry);            // training
 void register_signal_processing_kernels(KernelRegistry& registry);   // signal_processing.cpp
 void register_cumulative_sum_kernels(KernelRegistry& registry);      // cumulative_sum.cpp
 void register_determinant_kernels(KernelRegistry& registry);         // determinant.cpp
+void register_gelu_kernels(KernelRegistry& registry);                // gelu.cpp (Gelu, opset 20)
 void register_fused_convolution_kernels(KernelRegistry& registry);   // fused_convolution.cpp (com.npukit FusedConv)
 
 // The registry with every family above.

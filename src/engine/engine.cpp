@@ -1,4 +1,4 @@
-#include "npukit/session.h"
+#include "engine/engine.h"
 
 #include "ir/graph.h"
 #include "onnx/onnx_export.h"
@@ -9,7 +9,7 @@
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_backend.h"
 
-namespace npukit {
+namespace npukit::engine {
 
 namespace {
 ValueInfo describe_value(const ir::Value& value) {
@@ -26,7 +26,7 @@ ValueInfo describe_value(const ir::Value& value) {
   return info;
 }
 
-std::vector<const runtime::Backend*> backends_for(const SessionOptions& options) {
+std::vector<const runtime::Backend*> backends_for(const EngineOptions& options) {
   if (options.backend == "ref") return {&runtime::reference_backend()};
   // cpu first; every node it does not cover runs on ref.
   if (options.backend == "cpu") return {&runtime::cpu_backend(), &runtime::reference_backend()};
@@ -61,14 +61,16 @@ void check_blocked_values_stay_on_cpu(const runtime::Executor& executor, const s
 
 // The value names of the model as loaded, which find_kept_values needs to tell a name the passes removed
 // from one that never existed (only collected when values are to be kept).
-std::set<std::string> loaded_names(const ir::Model& model, const SessionOptions& options) {
+std::set<std::string> loaded_names(const ir::Model& model, const EngineOptions& options) {
   return options.keep_values.empty() ? std::set<std::string>{} : runtime::value_names(*model.graph);
 }
 
 }  // namespace
 
-struct Session::Impl {
-  SessionOptions options;
+std::vector<std::string> available_backends() { return {"cpu", "ref"}; }
+
+struct Engine::Impl {
+  EngineOptions options;
   std::shared_ptr<const ir::Model> model;
   std::unique_ptr<runtime::Executor> executor;
   std::vector<ValueInfo> inputs;
@@ -82,18 +84,10 @@ struct Session::Impl {
   std::vector<NodeTiming> profile;
 };
 
-Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Session::~Session() = default;
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
 
-std::unique_ptr<Session> Session::load(const std::string& path, const SessionOptions& options) {
-  auto model = std::make_shared<ir::Model>(onnx_io::load_model(path));
-  const std::set<std::string> names = loaded_names(*model, options);
-  // The model is ours alone here: the cpu passes may rewrite it in place.
-  if (options.backend == "cpu") prepare_for_cpu(*model);
-  return create(std::move(model), options, names);
-}
-
-std::unique_ptr<Session> Session::from_model(std::shared_ptr<const ir::Model> model, const SessionOptions& options) {
+std::unique_ptr<Engine> Engine::from_model(std::shared_ptr<const ir::Model> model, const EngineOptions& options) {
   if (options.backend == "cpu") {
     // The caller's model is shared and const: the cpu passes rewrite a private copy (export and import,
     // so the copy shares nothing).
@@ -109,13 +103,13 @@ std::unique_ptr<Session> Session::from_model(std::shared_ptr<const ir::Model> mo
   return create(model, options, loaded_names(*model, options));
 }
 
-std::unique_ptr<Session> Session::adopt(std::shared_ptr<ir::Model> model, const SessionOptions& options) {
+std::unique_ptr<Engine> Engine::adopt(std::shared_ptr<ir::Model> model, const EngineOptions& options) {
   const std::set<std::string> names = loaded_names(*model, options);
   if (options.backend == "cpu") prepare_for_cpu(*model);
   return create(std::move(model), options, names);
 }
 
-std::unique_ptr<Session> Session::create(std::shared_ptr<const ir::Model> model, const SessionOptions& options,
+std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, const EngineOptions& options,
                                          const std::set<std::string>& names_before_passes) {
   if (options.threads < 0) throw Error(ErrorKind::invalid_argument, "threads must be 0 (all cores) or more");
   // Preparing packs weights with oneDNN, which starts OpenMP threads: start only as many as the session
@@ -140,15 +134,16 @@ std::unique_ptr<Session> Session::create(std::shared_ptr<const ir::Model> model,
       impl->kept_blocked.push_back(value->held_blocked);
     }
   }
-  return std::unique_ptr<Session>(new Session(std::move(impl)));
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-const std::vector<ValueInfo>& Session::inputs() const { return impl_->inputs; }
-const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; }
-const std::vector<ValueInfo>& Session::kept_values() const { return impl_->kept; }
-const ir::Model& Session::model() const { return *impl_->model; }
+const std::vector<ValueInfo>& Engine::inputs() const { return impl_->inputs; }
+const std::vector<ValueInfo>& Engine::outputs() const { return impl_->outputs; }
+const std::vector<ValueInfo>& Engine::kept_values() const { return impl_->kept; }
+const ir::Model& Engine::model() const { return *impl_->model; }
+const EngineOptions& Engine::options() const { return impl_->options; }
 
-void Session::set_input(const std::string& name, Tensor tensor) {
+void Engine::set_input(const std::string& name, Tensor tensor) {
   const std::string& file = impl_->model->source_path;
   for (const ValueInfo& info : impl_->inputs) {
     if (info.name != name) continue;
@@ -184,7 +179,7 @@ void Session::set_input(const std::string& name, Tensor tensor) {
   throw Error(ErrorKind::invalid_argument, "the model has no input named '" + name + "' (inputs: " + known + ")", file);
 }
 
-void Session::run() {
+void Engine::run() {
   for (const ValueInfo& info : impl_->inputs) {
     if (!impl_->input_tensors.count(info.name)) {
       throw Error(ErrorKind::invalid_argument, "input '" + info.name + "' was not set", impl_->model->source_path);
@@ -212,7 +207,7 @@ void Session::run() {
   }
 }
 
-const Tensor& Session::output(const std::string& name) const {
+const Tensor& Engine::output(const std::string& name) const {
   auto found = impl_->output_tensors.find(name);
   if (found == impl_->output_tensors.end()) {
     throw Error(ErrorKind::invalid_argument, "no output named '" + name + "' (did run() succeed?)",
@@ -221,17 +216,17 @@ const Tensor& Session::output(const std::string& name) const {
   return found->second;
 }
 
-std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
+std::map<std::string, Tensor> Engine::run(const std::map<std::string, Tensor>& inputs) {
   impl_->input_tensors.clear();
   for (const auto& [name, tensor] : inputs) set_input(name, tensor);
   run();
   return impl_->output_tensors;
 }
 
-void Session::set_profiling(bool enabled) { impl_->profiling = enabled; }
-const std::vector<Session::NodeTiming>& Session::last_profile() const { return impl_->profile; }
-std::vector<const ir::Node*> Session::executed_nodes() const { return impl_->executor->nodes(); }
-size_t Session::activation_arena_bytes() const { return impl_->executor->arena_bytes(); }
-size_t Session::activation_arena_values() const { return impl_->executor->arena_values(); }
+void Engine::set_profiling(bool enabled) { impl_->profiling = enabled; }
+const std::vector<Engine::NodeTiming>& Engine::last_profile() const { return impl_->profile; }
+std::vector<const ir::Node*> Engine::executed_nodes() const { return impl_->executor->nodes(); }
+size_t Engine::activation_arena_bytes() const { return impl_->executor->arena_bytes(); }
+size_t Engine::activation_arena_values() const { return impl_->executor->arena_values(); }
 
-}  // namespace npukit
+}  // namespace npukit::engine

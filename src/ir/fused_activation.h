@@ -13,7 +13,7 @@
 
 #include "ir/graph.h"
 
-namespace npukit::runtime {
+namespace npukit::ir {
 
 // Domain of npukit's own fused ops.
 inline constexpr const char* fused_domain = "com.npukit";
@@ -80,4 +80,4 @@ inline FusedActivation read_fused_activation(const ir::Node& node) {
   return activation;
 }
 
-}  // namespace npukit::runtime
+}  // namespace npukit::ir

@@ -1,0 +1,163 @@
+// The report module: SVG charts, the HTML page (self-contained: no script, nothing fetched) and Markdown, the
+// atomic write; and, in WholeModel, `npukit estimate --report` opened in headless Chromium: the page loads without
+// console errors and its screenshot shows the charts in their colours.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "cli_runner.h"
+#include "npukit/error.h"
+#include "report_html/estimate_sections.h"
+#include "report_html/report.h"
+#include "report_html/svg_chart.h"
+#include "vision/image_decoding.h"
+
+namespace npukit::testing {
+namespace {
+
+report_html::Report sample_report() {
+  report_html::Report report("A <report> & more", "sub");
+  report_html::BarChart bars{"Latency", "ms", {}, false};
+  bars.bars.push_back({"rk3588", 20, 15, 30, "#2f6fb0", "20 ms"});
+  bars.bars.push_back({"hailo8", 2, 0, 0, "#2f6fb0", "2 ms"});
+  report_html::TableBlock data{{"target", "ms"}, {{"rk3588", "20"}, {"hailo8", "2"}}, {false, true}};
+  report.add_section({"Latency", {report_html::Paragraph{"text with | pipe"}, report_html::Chart{render_svg(bars), data}}});
+  report.add_section({"List", {report_html::BulletList{{"one", "two"}}}});
+  return report;
+}
+
+TEST(ReportHtml, EscapesTextForHtmlAndSvg) {
+  EXPECT_EQ(report_html::escape_xml("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+}
+
+TEST(ReportHtml, BarChartDrawsEveryBarAndItsWhiskers) {
+  report_html::BarChart chart{"t", "ms", {}, false};
+  chart.bars.push_back({"a", 10, 5, 20, "#123456", "10 ms"});
+  chart.bars.push_back({"b", 0, 0, 0, "#654321", "0 ms"});  // a zero bar still draws (1 px), no NaN
+  const std::string svg = report_html::render_svg(chart);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("fill=\"#123456\""), std::string::npos);
+  EXPECT_NE(svg.find("fill=\"#654321\""), std::string::npos);
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+  EXPECT_EQ(svg.find("inf"), std::string::npos);
+  // The whisker: one horizontal line and two end caps in black.
+  size_t whisker_lines = 0;
+  for (size_t at = svg.find("stroke=\"#111111\""); at != std::string::npos; at = svg.find("stroke=\"#111111\"", at + 1)) ++whisker_lines;
+  EXPECT_EQ(whisker_lines, 3u);
+  // A logarithmic chart spans whole decades.
+  chart.logarithmic = true;
+  chart.bars[1].value = 0.5;
+  const std::string log_svg = report_html::render_svg(chart);
+  EXPECT_NE(log_svg.find("(log scale)"), std::string::npos);
+  EXPECT_NE(log_svg.find(">0.1<"), std::string::npos);
+  EXPECT_NE(log_svg.find(">100<"), std::string::npos);
+}
+
+TEST(ReportHtml, StackedChartHasALegendAndOneRectanglePerNonZeroPart) {
+  report_html::StackedBarChart chart{"t", "ms", {"x", "y"}, {"#aa0000", "#00aa00"}, {{"row", {1.0, 0.0}}, {"row2", {2.0, 3.0}}}};
+  const std::string svg = report_html::render_svg(chart);
+  size_t red = 0, green = 0;
+  for (size_t at = svg.find("#aa0000"); at != std::string::npos; at = svg.find("#aa0000", at + 1)) ++red;
+  for (size_t at = svg.find("#00aa00"); at != std::string::npos; at = svg.find("#00aa00", at + 1)) ++green;
+  EXPECT_EQ(red, 3u);    // legend + two bars
+  EXPECT_EQ(green, 2u);  // legend + one bar (the zero part draws nothing)
+}
+
+TEST(ReportHtml, HtmlIsSelfContainedAndMarkdownCarriesTheChartData) {
+  const report_html::Report report = sample_report();
+  const std::string html = report.html();
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("href="), std::string::npos);
+  EXPECT_EQ(html.find("@import"), std::string::npos);
+  EXPECT_NE(html.find("<title>A &lt;report&gt; &amp; more</title>"), std::string::npos);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("default-src 'none'"), std::string::npos);  // the page may fetch nothing at all
+  const std::string markdown = report.markdown();
+  EXPECT_NE(markdown.find("# A <report> & more"), std::string::npos);
+  EXPECT_NE(markdown.find("| rk3588 | 20 |"), std::string::npos);
+  EXPECT_NE(markdown.find("|---|---:|"), std::string::npos);
+  EXPECT_NE(markdown.find("- two"), std::string::npos);
+  EXPECT_EQ(markdown.find("<svg"), std::string::npos);
+}
+
+TEST(ReportHtml, AFailedWriteLeavesNoFileAndNamesThePath) {
+  const std::filesystem::path missing = std::filesystem::temp_directory_path() / "npukit_no_such_dir_for_report" / "r.html";
+  try {
+    report_html::write_report(sample_report(), missing.string());
+    FAIL() << "wrote into a missing folder";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::io);
+    EXPECT_NE(std::string(error.what()).find("r.html"), std::string::npos);
+  }
+  EXPECT_FALSE(std::filesystem::exists(missing));
+  EXPECT_THROW(report_html::write_report(sample_report(), "report.pdf"), Error);
+  const std::filesystem::path written = std::filesystem::temp_directory_path() / ("npukit_report_" + std::to_string(::getpid()) + ".md");
+  report_html::write_report(sample_report(), written.string());
+  EXPECT_EQ(read_text(written), sample_report().markdown());
+  EXPECT_FALSE(std::filesystem::exists(written.string() + ".partial"));
+  std::filesystem::remove(written);
+}
+
+using ReportHtmlWholeModel = CliRunner;
+
+// How many pixels are within `tolerance` of a colour.
+size_t count_colour(const vision::Image& image, int red, int green, int blue, int tolerance = 12) {
+  size_t count = 0;
+  for (size_t i = 0; i + 2 < image.pixels.size(); i += 3) {
+    if (std::abs(image.pixels[i] - red) <= tolerance && std::abs(image.pixels[i + 1] - green) <= tolerance &&
+        std::abs(image.pixels[i + 2] - blue) <= tolerance) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+TEST_F(ReportHtmlWholeModel, EstimateReportOpensInHeadlessChromiumWithItsCharts) {
+  ASSERT_EQ(std::system("command -v chromium > /dev/null 2>&1"), 0)
+      << "chromium is not installed: tools/install_dependencies.sh test installs it";
+  const std::string model = std::string(NPUKIT_MODELS_DIR) + "/generated/mobilenetv2.onnx";
+  ASSERT_TRUE(std::filesystem::exists(model)) << "run tools/make_models.sh";
+  const std::string html = path("report.html");
+  CommandResult estimate = run("estimate '" + model + "' --target all --report '" + html + "'");
+  ASSERT_EQ(estimate.exit_code, 0) << estimate.err;
+  const std::string page = read_text(html);
+  EXPECT_NE(page.find("Latency per target"), std::string::npos);
+  EXPECT_NE(page.find("How good is the estimate"), std::string::npos);
+
+  const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+                               "--disable-component-update --disable-sync --no-first-run --enable-logging=stderr --v=0 "
+                               "--user-data-dir='" + path("profile") + "' ";
+  const std::string png = path("report.png");
+  ASSERT_EQ(std::system((chromium + "--screenshot='" + png + "' --window-size=1200,2000 'file://" + html + "' > '" +
+                         path("shot.out") + "' 2> '" + path("shot.err") + "'").c_str()), 0)
+      << read_text(path("shot.err"));
+  ASSERT_EQ(std::system((chromium + "--dump-dom 'file://" + html + "' > '" + path("dom.html") + "' 2> '" + path("dom.err") + "'").c_str()), 0)
+      << read_text(path("dom.err"));
+  // Console messages are logged as "CONSOLE(line)"; a self-contained page without script has none, and nothing
+  // is refused by the page's Content-Security-Policy.
+  for (const std::string log : {read_text(path("shot.err")), read_text(path("dom.err"))}) {
+    EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
+    EXPECT_EQ(log.find("Content Security Policy"), std::string::npos) << log;
+  }
+  const std::string dom = read_text(path("dom.html"));
+  EXPECT_NE(dom.find("<svg"), std::string::npos);
+  EXPECT_NE(dom.find("Estimated latency per target"), std::string::npos);
+
+  const vision::Image shot = vision::read_image(png);
+  ASSERT_EQ(shot.width, 1200);
+  ASSERT_EQ(shot.height, 2000);
+  // The charts are there: the estimate bars (blue) and the breakdown's CPU and link colours.
+  EXPECT_GT(count_colour(shot, 0x2f, 0x6f, 0xb0), 5000u);
+  EXPECT_GT(count_colour(shot, 0xc0, 0x39, 0x2b), 200u);
+  EXPECT_GT(count_colour(shot, 0x3a, 0x9d, 0x5d), 200u);
+  // Not blank: most of the page is white, but far from all of it.
+  const size_t white = count_colour(shot, 255, 255, 255, 3);
+  EXPECT_LT(white, static_cast<size_t>(shot.width) * static_cast<size_t>(shot.height) * 97 / 100);
+}
+
+}  // namespace
+}  // namespace npukit::testing
