@@ -46,11 +46,14 @@ for output in "${outputs[@]:1}"; do
   [ "$output" = "${outputs[0]}" ] || { echo "FAIL: the builds print different outputs:"; echo "$output"; exit 1; }
 done
 # The static build carries the library; the shared build really uses the installed libnpukit.so.
-if ldd "$prefix/example-static/run_model" | grep -q libnpukit.so; then
+# (ldd's output is read whole first: grep -q stops early, and under pipefail ldd's SIGPIPE would count as a failure.)
+static_libraries=$(ldd "$prefix/example-static/run_model")
+shared_libraries=$(ldd "$prefix/example-shared/run_model")
+if grep -q libnpukit.so <<<"$static_libraries"; then
   echo "FAIL: the static build of run_model loads libnpukit.so"; exit 1
 fi
-ldd "$prefix/example-shared/run_model" | grep -q "$prefix/$libdir/libnpukit.so" ||
-  { echo "FAIL: run_model does not load the installed libnpukit.so"; ldd "$prefix/example-shared/run_model"; exit 1; }
+grep -q "$prefix/$libdir/libnpukit.so" <<<"$shared_libraries" ||
+  { echo "FAIL: run_model does not load the installed libnpukit.so"; echo "$shared_libraries"; exit 1; }
 
 if [ -n "$python_dir" ]; then
   PYTHONPATH="$prefix/$python_dir" /usr/bin/python3 -c "

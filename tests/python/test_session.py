@@ -96,3 +96,22 @@ def test_wrong_inputs_raise_npukit_error(small_model):
 def test_version_is_the_cli_version(cli):
     assert cli("version").stdout.splitlines()[0] == "npukit " + npukit.version()
     assert npukit.build_description() == cli("version").stdout.rstrip("\n")
+
+
+def test_backends_bytes_and_input_shapes(small_model, models):
+    assert npukit.available_backends()[0] == "cpu" and "ref" in npukit.available_backends()
+    with open(small_model, "rb") as file:
+        from_memory = npukit.Session.from_bytes(file.read(), name="in-memory.onnx")
+    from_file = npukit.Session(small_model)
+    inputs = random_inputs(from_file, seed=4)
+    expected = from_file.run(inputs)
+    for name, array in from_memory.run(inputs).items():
+        assert array.tobytes() == expected[name].tobytes()
+    dynamic = os.path.join(models, "generated", "yolo_v8_dynamic_batch.onnx")
+    session = npukit.Session(dynamic, input_shapes={"images": [2, 3, 64, 64]})
+    assert tuple(session.inputs[0]["shape"]) == (2, 3, 64, 64)
+    outputs = session.run({"images": np.zeros((2, 3, 64, 64), np.float32)})
+    assert all(array.shape[0] == 2 for array in outputs.values())
+    with pytest.raises(npukit.Error) as raised:
+        npukit.Session.from_bytes(b"not a model", name="junk.onnx")
+    assert "junk.onnx" in str(raised.value)
