@@ -12,13 +12,15 @@ packages=(build-essential cmake make pkg-config git
           libdnnl-dev ocl-icd-opencl-dev opencl-headers  # oneDNN for the cpu backend; its CMake config needs OpenCL
           libturbojpeg0-dev libspng-dev libstb-dev        # vision/: JPEG, PNG, BMP and the annotation font
           libpolyclipping-dev                             # vision/: OCR's unclip (Clipper, as pyclipper)
-          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)  # vision/: video files (FFmpeg)
+          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # vision/: video files (FFmpeg)
+          pybind11-dev python3-dev python3-numpy)         # the Python module (python/)
 if [ "$profile" = test ]; then
   packages+=(libonnx-testdata python3 python3-numpy python3-onnx python3-torch python3-torchvision
              clang libclang-rt-14-dev libomp-dev  # libomp: OpenMP for the clang-built fuzzer
              python3-pil python3-opencv           # vision tests: pictures and the OpenCV letterbox reference
              python3-pyclipper fonts-dejavu-core  # OCR tests: PaddleOCR's DB post-processing reference, rendered pages
-             chromium)                            # report tests: the HTML report opens headless, with its charts
+             chromium                             # report tests: the HTML report opens headless, with its charts
+             python3-pytest)                      # the Python module's tests (tests/python)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
 fi
 # npm fetches the PP-OCRv4 models (make demo's OCR step, the OCR tests).

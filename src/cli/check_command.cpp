@@ -7,7 +7,6 @@
 
 #include "check/input_size_fit.h"
 #include "check/target_check.h"
-#include "cli/check_report.h"
 #include "cli/input_size_report.h"
 #include "cli/progress.h"
 #include "cli/commands.h"
@@ -16,6 +15,7 @@
 #include "cli/target_arguments.h"
 #include "estimate/estimate_json.h"
 #include "npukit/error.h"
+#include "report/check_report.h"
 
 namespace npukit::cli {
 
@@ -106,29 +106,26 @@ void run_check(const CheckArguments& arguments) {
 
   if (!arguments.report.empty()) {
     std::ofstream report(arguments.report);
-    report << check_markdown(results, arguments.model);
+    report << report::check_markdown(results, arguments.model);
     if (!report) throw Error(ErrorKind::io, "cannot write the report (is the folder there and writable?)", arguments.report);
   }
   if (arguments.json) {
-    nlohmann::json json;
-    json["model"] = arguments.model;
-    json["preparation"] = preparation_json(prepared);
-    json["targets"] = nlohmann::json::array();
-    for (size_t i = 0; i < results.size(); ++i) {
-      json["targets"].push_back(check_result_json(results[i]));
-      if (i < estimates.size()) json["targets"].back()["estimate"] = estimate::estimate_json(estimates[i], false);
+    // The text npukit::check_model(...).to_json() gives a library caller, with --estimate's figures added.
+    nlohmann::json json = report::check_report_json(report::check_report(arguments.model, prepared, results));
+    for (size_t i = 0; i < estimates.size() && i < json["targets"].size(); ++i) {
+      json["targets"][i]["estimate"] = estimate::estimate_json(estimates[i], false);
     }
     std::cout << json.dump(2) << "\n";
     return;
   }
   const bool color = isatty(STDOUT_FILENO) == 1;
   if (results.size() == 1) {
-    CheckReportOptions options;
+    report::CheckReportOptions options;
     options.every_node = arguments.every_node;
     options.color = color;
-    print_check_report(std::cout, results.front(), arguments.model, options);
+    report::print_check_report(std::cout, results.front(), arguments.model, options);
   } else {
-    print_check_summary(std::cout, results, arguments.model, color);
+    report::print_check_summary(std::cout, results, arguments.model, color);
   }
   if (!estimates.empty()) {
     std::cout << "\nlatency estimate (INT8, batch 1, the graph as given; npukit estimate has the details):\n";

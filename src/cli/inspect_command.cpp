@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/inspect_report.h"
 #include "cli/model_arguments.h"
 #include "inspect/model_statistics.h"
+#include "report/inspect_report.h"
 
 namespace npukit::cli {
 
@@ -23,25 +23,16 @@ struct InspectArguments {
 void run_inspect(const InspectArguments& arguments) {
   preparation::PreparedModel prepared =
       load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
-  inspect::ModelStatistics statistics = inspect::compute_statistics(prepared.model);
-  statistics.source = arguments.model;
-  // What preparation assumed comes first: the figures below depend on it.
-  statistics.notes.insert(statistics.notes.begin(), prepared.report.notes.begin(), prepared.report.notes.end());
-  if (prepared.report.nodes_in_file != prepared.model.graph->nodes().size()) {
-    statistics.notes.push_back(std::to_string(prepared.report.nodes_in_file) + " nodes in the file, " +
-                               std::to_string(prepared.model.graph->nodes().size()) +
-                               " after constants were folded (the graph check, patch and the backends see)");
-  }
+  const inspect::ModelStatistics statistics = report::inspect_statistics(prepared, arguments.model);
   if (arguments.json) {
-    nlohmann::json json = inspect_report_json(statistics);
-    json["preparation"] = preparation_json(prepared);
-    std::cout << json.dump(2) << "\n";
+    // The same text npukit::inspect_model(...).to_json() gives a library caller.
+    std::cout << report::inspect_report(statistics, prepared).to_json() << "\n";
     return;
   }
-  InspectReportOptions options;
+  report::InspectReportOptions options;
   options.every_layer = arguments.per_layer;
   options.heaviest_layers = arguments.layers;
-  print_inspect_report(std::cout, statistics, options);
+  report::print_inspect_report(std::cout, statistics, options);
 }
 
 }  // namespace

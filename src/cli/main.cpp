@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "api/model_errors.h"
 #include "cli/commands.h"
 #include "npukit/error.h"
 #include "npukit/tensor.h"
@@ -39,16 +40,10 @@ std::string model_argument(const CLI::App& app) {
   return {};
 }
 
-// Every error about the model names its file (DESIGN.md decision 6). Errors raised where only a node or a
-// tensor is known (shape inference after passes, kernel preparation, the tensor memory limit) carry no file;
-// the model the command was given is that file. Errors about an option or another file (invalid_argument
-// without a node, i/o) already say what they concern and are left as they are.
+// Every error about the model names its file: the library's rule (api/model_errors.h), so the facades'
+// messages are the CLI's.
 npukit::Error with_model_file(const npukit::Error& error, const CLI::App& app) {
-  if (!error.file().empty()) return error;
-  const bool about_the_model = !error.node().empty() || (error.kind() != npukit::ErrorKind::invalid_argument &&
-                                                          error.kind() != npukit::ErrorKind::io);
-  const std::string model = model_argument(app);
-  return about_the_model && !model.empty() ? error.with_file(model) : error;
+  return npukit::api::with_model_file(error, model_argument(app));
 }
 
 }  // namespace

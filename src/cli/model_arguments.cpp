@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "npukit/error.h"
+#include "report/preparation_report.h"
 #include "zoo/builtin_models.h"
 
 namespace npukit::cli {
@@ -82,25 +83,7 @@ void print_preparation_notes(std::ostream& stream, const preparation::Preparatio
 }
 
 nlohmann::json preparation_json(const preparation::PreparedModel& prepared) {
-  nlohmann::json json;
-  json["inputs"] = nlohmann::json::array();
-  for (const ir::Value* input : prepared.model.graph->inputs) {
-    if (input->initializer) continue;
-    nlohmann::json shape = nullptr;
-    if (input->type.shape) {
-      shape = nlohmann::json::array();
-      for (const ir::Dim& dim : *input->type.shape) {
-        shape.push_back(dim.is_static() ? nlohmann::json(dim.value) : nlohmann::json(dim.to_string()));
-      }
-    }
-    json["inputs"].push_back({{"name", input->name}, {"dtype", std::string(dtype_name(input->type.dtype))}, {"shape", shape}});
-  }
-  json["notes"] = prepared.report.notes;
-  for (const std::string& hint : prepared.report.dynamic_input_hints) json["notes"].push_back(hint);
-  json["nodes_in_file"] = prepared.report.nodes_in_file;
-  json["nodes_after_preparation"] = prepared.model.graph->nodes().size();
-  json["values_with_unknown_shape"] = prepared.report.values_with_unknown_shape;
-  return json;
+  return report::preparation_json(report::summarize_preparation(prepared));
 }
 
 std::string input_shape_example(const ValueInfo& input) {

@@ -7,6 +7,8 @@
 // pre-checks can be shown complete. So the checker and inference run in a forked child: the child does the
 // work and sends back the inferred types (value_info and graph outputs, nested graphs included, without
 // tensor data, so the message stays small); when the child dies, the parent reports an invalid model.
+// The child is a fork of this process or, where that is unsafe (other threads), the helper program
+// npukit-validate (include/npukit/isolation.h).
 #pragma once
 
 #include <string>
@@ -31,5 +33,9 @@ struct ValidationSteps {
 // into it. Throws Error(invalid_model) with the checker's or inference's message, or saying that inference
 // crashed. Falls back to running in this process only when fork() itself fails.
 void validate_and_infer_shapes(onnx::ModelProto& model, const ValidationSteps& steps);
+
+// The helper program's side (validation_helper_main.cpp): reads one request from `input` (as
+// validate_and_infer_shapes sends it), validates, and reports on `output`. Returns the exit status.
+int serve_validation_request(int input, int output);
 
 }  // namespace npukit::onnx_io

@@ -1,4 +1,4 @@
-#include "cli/table.h"
+#include "report/table.h"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 
 #include "npukit/error.h"
 
-namespace npukit::cli {
+namespace npukit::report {
 
 Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
 
@@ -273,4 +273,4 @@ std::string format_number(double value, int significant) {
   return buffer;
 }
 
-}  // namespace npukit::cli
+}  // namespace npukit::report

@@ -1,11 +1,12 @@
-#include "cli/inspect_report.h"
+#include "report/inspect_report.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "cli/table.h"
+#include "report/preparation_report.h"
+#include "report/table.h"
 
-namespace npukit::cli {
+namespace npukit::report {
 
 namespace {
 
@@ -38,15 +39,29 @@ void print_tensors(std::ostream& out, const char* title, const std::vector<inspe
   table.print(out, 2, 200);
 }
 
-nlohmann::json tensor_json(const inspect::TensorSummary& tensor) {
+TensorDescription describe_tensor(const inspect::TensorSummary& tensor) {
+  TensorDescription description;
+  description.name = tensor.name;
+  description.dtype = std::string(dtype_name(tensor.dtype));
+  if (tensor.rank_known) {
+    description.shape.emplace();
+    for (const ir::Dim& dim : tensor.dims) {
+      description.shape->push_back(dim.is_static() ? Dimension{dim.value, {}} : Dimension{std::nullopt, dim.symbol});
+    }
+  }
+  description.bytes = tensor.bytes;
+  return description;
+}
+
+nlohmann::json tensor_json(const TensorDescription& tensor) {
   nlohmann::json json;
   json["name"] = tensor.name;
-  json["dtype"] = std::string(dtype_name(tensor.dtype));
-  if (tensor.rank_known) {
+  json["dtype"] = tensor.dtype;
+  if (tensor.shape) {
     // A static dim is a number; a dynamic one its symbol, or null when it has none.
     nlohmann::json dims = nlohmann::json::array();
-    for (const ir::Dim& dim : tensor.dims) {
-      if (dim.is_static()) dims.push_back(dim.value);
+    for (const Dimension& dim : *tensor.shape) {
+      if (dim.value) dims.push_back(*dim.value);
       else if (!dim.symbol.empty()) dims.push_back(dim.symbol);
       else dims.push_back(nullptr);
     }
@@ -58,7 +73,8 @@ nlohmann::json tensor_json(const inspect::TensorSummary& tensor) {
   return json;
 }
 
-nlohmann::json optional_json(const std::optional<int64_t>& value) {
+template <typename Number>
+nlohmann::json optional_json(const std::optional<Number>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
@@ -158,42 +174,98 @@ void print_inspect_report(std::ostream& out, const inspect::ModelStatistics& sta
   if (!statistics.notes.empty()) out << "\n";
 }
 
-nlohmann::json inspect_report_json(const inspect::ModelStatistics& statistics) {
-  nlohmann::json json;
-  json["model"] = statistics.source;
-  json["opset"] = statistics.opset;
-  json["inputs"] = nlohmann::json::array();
-  for (const auto& input : statistics.inputs) json["inputs"].push_back(tensor_json(input));
-  json["outputs"] = nlohmann::json::array();
-  for (const auto& output : statistics.outputs) json["outputs"].push_back(tensor_json(output));
-  json["node_count"] = statistics.nodes.size();
-  json["parameters"] = {{"count", statistics.parameter_count}, {"bytes", statistics.parameter_bytes}};
-  // A figure over part of the nodes is a lower bound: null as the figure, the bound beside it.
+inspect::ModelStatistics inspect_statistics(const preparation::PreparedModel& prepared, const std::string& source) {
+  inspect::ModelStatistics statistics = inspect::compute_statistics(prepared.model);
+  statistics.source = source;
+  // What preparation assumed comes first: the figures below depend on it.
+  statistics.notes.insert(statistics.notes.begin(), prepared.report.notes.begin(), prepared.report.notes.end());
+  if (prepared.report.nodes_in_file != prepared.model.graph->nodes().size()) {
+    statistics.notes.push_back(std::to_string(prepared.report.nodes_in_file) + " nodes in the file, " +
+                               std::to_string(prepared.model.graph->nodes().size()) +
+                               " after constants were folded (the graph check, patch and the backends see)");
+  }
+  return statistics;
+}
+
+InspectReport inspect_report(const inspect::ModelStatistics& statistics, const preparation::PreparedModel& prepared) {
+  InspectReport report;
+  report.model = statistics.source;
+  report.opset = statistics.opset;
+  for (const auto& input : statistics.inputs) report.inputs.push_back(describe_tensor(input));
+  for (const auto& output : statistics.outputs) report.outputs.push_back(describe_tensor(output));
+  report.node_count = statistics.nodes.size();
+  report.parameter_count = statistics.parameter_count;
+  report.parameter_bytes = statistics.parameter_bytes;
+  // A figure over part of the nodes is a lower bound: no figure, the bound beside it.
   const bool costs_known = statistics.nodes_with_unknown_cost == 0;
   const bool sizes_known = statistics.activations_with_unknown_size == 0;
-  json["macs"] = costs_known ? nlohmann::json(statistics.macs) : nlohmann::json(nullptr);
-  json["macs_lower_bound"] = statistics.macs;
-  json["other_operations"] = costs_known ? nlohmann::json(statistics.other_operations) : nlohmann::json(nullptr);
-  json["other_operations_lower_bound"] = statistics.other_operations;
-  json["peak_activation_bytes"] = sizes_known ? nlohmann::json(statistics.peak_activation_bytes) : nlohmann::json(nullptr);
-  json["peak_activation_bytes_lower_bound"] = statistics.peak_activation_bytes;
-  json["subgraph_nodes"] = statistics.subgraph_nodes;
-  json["subgraph_ops"] = statistics.subgraph_op_histogram;
-  json["peak_node_index"] = statistics.peak_node_index ? nlohmann::json(*statistics.peak_node_index) : nlohmann::json(nullptr);
-  json["complete"] = statistics.complete();
-  json["nodes_with_unknown_cost"] = statistics.nodes_with_unknown_cost;
-  json["activations_with_unknown_size"] = statistics.activations_with_unknown_size;
-  json["ops"] = statistics.op_histogram;
-  json["nodes"] = nlohmann::json::array();
+  if (costs_known) report.macs = statistics.macs;
+  report.macs_lower_bound = statistics.macs;
+  if (costs_known) report.other_operations = statistics.other_operations;
+  report.other_operations_lower_bound = statistics.other_operations;
+  if (sizes_known) report.peak_activation_bytes = statistics.peak_activation_bytes;
+  report.peak_activation_bytes_lower_bound = statistics.peak_activation_bytes;
+  report.peak_node_index = statistics.peak_node_index;
+  report.subgraph_nodes = statistics.subgraph_nodes;
+  report.ops = statistics.op_histogram;
+  report.subgraph_ops = statistics.subgraph_op_histogram;
+  report.complete = statistics.complete();
+  report.nodes_with_unknown_cost = statistics.nodes_with_unknown_cost;
+  report.activations_with_unknown_size = statistics.activations_with_unknown_size;
   for (const inspect::NodeStatistics& node : statistics.nodes) {
+    LayerStatistics layer;
+    layer.index = node.index;
+    layer.name = node.name;
+    layer.op = node.op_type;
+    layer.domain = node.domain;
+    for (const auto& output : node.outputs) layer.outputs.push_back(describe_tensor(output));
+    layer.parameters = node.parameter_count;
+    layer.parameter_bytes = node.parameter_bytes;
+    layer.macs = node.macs;
+    layer.other_operations = node.other_operations;
+    layer.has_subgraphs = node.has_subgraphs;
+    layer.subgraph_nodes = node.subgraph_nodes;
+    layer.subgraph_detail = node.subgraph_detail;
+    report.nodes.push_back(std::move(layer));
+  }
+  report.notes = statistics.notes;
+  report.preparation = summarize_preparation(prepared);
+  return report;
+}
+
+nlohmann::json inspect_report_json(const InspectReport& report) {
+  nlohmann::json json;
+  json["model"] = report.model;
+  json["opset"] = report.opset;
+  json["inputs"] = nlohmann::json::array();
+  for (const auto& input : report.inputs) json["inputs"].push_back(tensor_json(input));
+  json["outputs"] = nlohmann::json::array();
+  for (const auto& output : report.outputs) json["outputs"].push_back(tensor_json(output));
+  json["node_count"] = report.node_count;
+  json["parameters"] = {{"count", report.parameter_count}, {"bytes", report.parameter_bytes}};
+  json["macs"] = optional_json(report.macs);
+  json["macs_lower_bound"] = report.macs_lower_bound;
+  json["other_operations"] = optional_json(report.other_operations);
+  json["other_operations_lower_bound"] = report.other_operations_lower_bound;
+  json["peak_activation_bytes"] = optional_json(report.peak_activation_bytes);
+  json["peak_activation_bytes_lower_bound"] = report.peak_activation_bytes_lower_bound;
+  json["subgraph_nodes"] = report.subgraph_nodes;
+  json["subgraph_ops"] = report.subgraph_ops;
+  json["peak_node_index"] = optional_json(report.peak_node_index);
+  json["complete"] = report.complete;
+  json["nodes_with_unknown_cost"] = report.nodes_with_unknown_cost;
+  json["activations_with_unknown_size"] = report.activations_with_unknown_size;
+  json["ops"] = report.ops;
+  json["nodes"] = nlohmann::json::array();
+  for (const LayerStatistics& node : report.nodes) {
     nlohmann::json entry;
     entry["index"] = node.index;
     entry["name"] = node.name;
-    entry["op"] = node.op_type;
+    entry["op"] = node.op;
     entry["domain"] = node.domain;
     entry["outputs"] = nlohmann::json::array();
     for (const auto& output : node.outputs) entry["outputs"].push_back(tensor_json(output));
-    entry["parameters"] = node.parameter_count;
+    entry["parameters"] = node.parameters;
     entry["parameter_bytes"] = node.parameter_bytes;
     entry["macs"] = optional_json(node.macs);
     entry["other_operations"] = optional_json(node.other_operations);
@@ -204,8 +276,15 @@ nlohmann::json inspect_report_json(const inspect::ModelStatistics& statistics) {
     }
     json["nodes"].push_back(std::move(entry));
   }
-  json["notes"] = statistics.notes;
+  json["notes"] = report.notes;
+  json["preparation"] = preparation_json(report.preparation);
   return json;
 }
 
-}  // namespace npukit::cli
+}  // namespace npukit::report
+
+namespace npukit {
+
+std::string InspectReport::to_json() const { return report::inspect_report_json(*this).dump(2); }
+
+}  // namespace npukit

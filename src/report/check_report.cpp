@@ -1,12 +1,13 @@
-#include "cli/check_report.h"
+#include "report/check_report.h"
 
 #include <algorithm>
 #include <map>
 #include <sstream>
 
-#include "cli/table.h"
+#include "report/preparation_report.h"
+#include "report/table.h"
 
-namespace npukit::cli {
+namespace npukit::report {
 
 namespace {
 
@@ -254,9 +255,76 @@ void print_check_summary(std::ostream& out, const std::vector<CheckResult>& resu
   out << "\n`npukit check MODEL --target T` explains each refusal and names the patch that fixes it.\n";
 }
 
-nlohmann::json check_result_json(const CheckResult& result) {
+namespace {
+
+NodePlacement node_placement(const NodeVerdict& node) {
+  NodePlacement placement;
+  placement.index = node.index;
+  placement.name = node.name;
+  placement.op = node.op_type;
+  placement.placement = std::string(check::placement_name(node.placement));
+  placement.macs = node.macs;
+  placement.reason = node.reason;
+  placement.patch = node.patch;
+  placement.fix = node.fix;
+  placement.in_yolo_postprocess = node.in_yolo_postprocess;
+  for (const check::RuleFinding& finding : node.findings) {
+    placement.findings.push_back({finding.refuses, finding.off_optimized_path, finding.explanation, finding.fix, finding.source});
+  }
+  placement.inside = node.inside;
+  return placement;
+}
+
+nlohmann::json optional_json(const std::optional<int64_t>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+TargetCheck target_check(const CheckResult& result) {
+  TargetCheck target;
+  target.target = result.target_id;
+  target.target_name = result.target_name;
+  target.accelerator = result.accelerator;
+  target.fallback_device = result.fallback_device;
+  target.fallback_policy = result.fallback_policy;
+  target.compiles = result.compiles;
+  target.nms = result.nms;
+  target.has_yolo_postprocess = result.has_yolo_postprocess;
+  target.macs_total = result.macs_total;
+  target.macs_accelerator = result.macs_accelerator;
+  target.macs_unverified = result.macs_unverified;
+  target.macs_off_optimized_path = result.macs_off_optimized_path;
+  target.macs_optimized_path = result.macs_accelerator - result.macs_off_optimized_path;
+  target.optimized_mac_share = result.optimized_mac_share();
+  target.macs_known = result.macs_known;
+  target.accelerator_mac_share = result.accelerator_mac_share();
+  for (const NodeVerdict& node : result.nodes) target.nodes.push_back(node_placement(node));
+  for (const NodeVerdict& node : result.subgraph_nodes) target.subgraph_nodes.push_back(node_placement(node));
+  for (const check::Segment& segment : result.segments) {
+    target.segments.push_back({segment.device, segment.on_accelerator, segment.first_node, segment.last_node,
+                               segment.node_count,
+                               segment.macs_known ? std::optional<int64_t>(segment.macs) : std::nullopt, segment.macs});
+  }
+  for (const check::Transfer& transfer : result.transfers) {
+    target.transfers.push_back({transfer.value, transfer.from_device, transfer.to_device, transfer.bytes});
+  }
+  if (result.transfer_bytes_known) target.transfer_bytes = result.transfer_bytes;
+  return target;
+}
+
+CheckReport check_report(const std::string& model, const preparation::PreparedModel& prepared,
+                         const std::vector<CheckResult>& results) {
+  CheckReport report;
+  report.model = model;
+  report.preparation = summarize_preparation(prepared);
+  for (const CheckResult& result : results) report.targets.push_back(target_check(result));
+  return report;
+}
+
+nlohmann::json target_check_json(const TargetCheck& result) {
   nlohmann::json json;
-  json["target"] = result.target_id;
+  json["target"] = result.target;
   json["target_name"] = result.target_name;
   json["accelerator"] = result.accelerator;
   json["fallback_device"] = result.fallback_device;
@@ -269,24 +337,24 @@ nlohmann::json check_result_json(const CheckResult& result) {
   json["macs_unverified"] = result.macs_unverified;
   // On the accelerator, split by whether the compiler's optimized path runs them (placement npu-slow: not).
   json["macs_off_optimized_path"] = result.macs_off_optimized_path;
-  json["macs_optimized_path"] = result.macs_accelerator - result.macs_off_optimized_path;
-  json["optimized_mac_share"] = result.optimized_mac_share();
+  json["macs_optimized_path"] = result.macs_optimized_path;
+  json["optimized_mac_share"] = result.optimized_mac_share;
   json["macs_known"] = result.macs_known;
-  json["accelerator_mac_share"] = result.accelerator_mac_share();
+  json["accelerator_mac_share"] = result.accelerator_mac_share;
   nlohmann::json nodes = nlohmann::json::array();
-  for (const NodeVerdict& node : result.nodes) {
+  for (const NodePlacement& node : result.nodes) {
     nlohmann::json entry;
     entry["index"] = node.index;
     entry["name"] = node.name;
-    entry["op"] = node.op_type;
-    entry["placement"] = std::string(check::placement_name(node.placement));
-    entry["macs"] = node.macs ? nlohmann::json(*node.macs) : nlohmann::json(nullptr);
+    entry["op"] = node.op;
+    entry["placement"] = node.placement;
+    entry["macs"] = optional_json(node.macs);
     entry["reason"] = node.reason;
     entry["patch"] = node.patch;
     entry["fix"] = node.fix;
     entry["in_yolo_postprocess"] = node.in_yolo_postprocess;
     nlohmann::json findings = nlohmann::json::array();
-    for (const check::RuleFinding& finding : node.findings) {
+    for (const RuleFinding& finding : node.findings) {
       findings.push_back({{"refuses", finding.refuses}, {"off_optimized_path", finding.off_optimized_path},
                           {"explanation", finding.explanation}, {"fix", finding.fix},
                           {"source", finding.source}});
@@ -296,29 +364,36 @@ nlohmann::json check_result_json(const CheckResult& result) {
   }
   json["nodes"] = nodes;
   nlohmann::json body_nodes = nlohmann::json::array();
-  for (const NodeVerdict& node : result.subgraph_nodes) {
-    body_nodes.push_back({{"inside", node.inside}, {"name", node.name}, {"op", node.op_type},
-                          {"placement", std::string(check::placement_name(node.placement))},
-                          {"macs", node.macs ? nlohmann::json(*node.macs) : nlohmann::json(nullptr)},
+  for (const NodePlacement& node : result.subgraph_nodes) {
+    body_nodes.push_back({{"inside", node.inside}, {"name", node.name}, {"op", node.op},
+                          {"placement", node.placement}, {"macs", optional_json(node.macs)},
                           {"reason", node.reason}, {"patch", node.patch}, {"fix", node.fix}});
   }
   json["subgraph_nodes"] = body_nodes;
   nlohmann::json segments = nlohmann::json::array();
-  for (const check::Segment& segment : result.segments) {
+  for (const SegmentSummary& segment : result.segments) {
     segments.push_back({{"device", segment.device}, {"on_accelerator", segment.on_accelerator},
                         {"first_node", segment.first_node}, {"last_node", segment.last_node},
-                        {"nodes", segment.node_count},
-                        {"macs", segment.macs_known ? nlohmann::json(segment.macs) : nlohmann::json(nullptr)},
-                        {"macs_lower_bound", segment.macs}});
+                        {"nodes", segment.nodes}, {"macs", optional_json(segment.macs)},
+                        {"macs_lower_bound", segment.macs_lower_bound}});
   }
   json["segments"] = segments;
   nlohmann::json transfers = nlohmann::json::array();
-  for (const check::Transfer& transfer : result.transfers) {
-    transfers.push_back({{"value", transfer.value}, {"from", transfer.from_device}, {"to", transfer.to_device},
-                         {"bytes", transfer.bytes ? nlohmann::json(*transfer.bytes) : nlohmann::json(nullptr)}});
+  for (const TransferSummary& transfer : result.transfers) {
+    transfers.push_back({{"value", transfer.value}, {"from", transfer.from}, {"to", transfer.to},
+                         {"bytes", optional_json(transfer.bytes)}});
   }
   json["transfers"] = transfers;
-  json["transfer_bytes"] = result.transfer_bytes_known ? nlohmann::json(result.transfer_bytes) : nlohmann::json(nullptr);
+  json["transfer_bytes"] = optional_json(result.transfer_bytes);
+  return json;
+}
+
+nlohmann::json check_report_json(const CheckReport& report) {
+  nlohmann::json json;
+  json["model"] = report.model;
+  json["preparation"] = preparation_json(report.preparation);
+  json["targets"] = nlohmann::json::array();
+  for (const TargetCheck& target : report.targets) json["targets"].push_back(target_check_json(target));
   return json;
 }
 
@@ -362,4 +437,11 @@ std::string check_markdown(const std::vector<CheckResult>& results, const std::s
   return out.str();
 }
 
-}  // namespace npukit::cli
+}  // namespace npukit::report
+
+namespace npukit {
+
+std::string TargetCheck::to_json() const { return report::target_check_json(*this).dump(2); }
+std::string CheckReport::to_json() const { return report::check_report_json(*this).dump(2); }
+
+}  // namespace npukit
