@@ -8,17 +8,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <random>
-#include <set>
-#include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "benchmark/measurement_conditions.h"
 #include "cli/bench_conditions.h"
 #include "cli/commands.h"
 #include "cli/input_files.h"
@@ -49,36 +46,6 @@ struct BenchArguments {
   bool profile = false;
   bool json = false;
 };
-
-struct Machine {
-  std::string cpu;
-  unsigned hardware_threads = 0;
-  std::vector<std::string> flags;  // the SIMD features that matter to these kernels
-};
-
-Machine describe_machine() {
-  Machine machine;
-  machine.hardware_threads = std::thread::hardware_concurrency();
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  std::set<std::string> present;
-  while (std::getline(cpuinfo, line)) {
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string key = line.substr(0, colon);
-    key.erase(key.find_last_not_of(" \t") + 1);
-    const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
-    if (key == "model name" && machine.cpu.empty()) machine.cpu = value;
-    if (key == "flags" && present.empty()) {
-      std::istringstream words(value);
-      for (std::string word; words >> word;) present.insert(word);
-    }
-  }
-  for (const char* flag : {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile"}) {
-    if (present.count(flag)) machine.flags.emplace_back(flag);
-  }
-  return machine;
-}
 
 double peak_rss_mib() {
   rusage usage{};
@@ -244,7 +211,7 @@ void bench_model(const BenchArguments& arguments) {
                      [](const ProfileRow& a, const ProfileRow& b) { return a.milliseconds > b.milliseconds; });
   }
 
-  const Machine machine = describe_machine();
+  const benchmark::MachineConditions machine = benchmark::read_machine_conditions();
   const double rss = peak_rss_mib();
   const std::vector<OpTypeRow> op_types = summarize_op_types(profile);
   double profiled_total = 0;
