@@ -186,11 +186,21 @@ TEST_F(VisionDetect, BadInputIsAnErrorNamingTheFileWithNothingWrittenHalf) {
   expect_error("detect '" + path("v8.onnx") + "' '" + fixture("rgb.jpg") + "' -o '" + out + "' --sidecar '" +
                    path("cut.postprocess.json") + "'",
                "cut.postprocess.json: the sidecar does not match the model");
-  // No temporary file left behind either.
+  // A folder with a good picture and a truncated one after it: the run stops at the bad one, naming it. What it
+  // wrote is whole: at most the good picture's annotated copy (a JPEG that decodes), no temporary file and no
+  // detections.json.
+  std::filesystem::create_directories(path("mixed"));
+  std::filesystem::copy_file(fixture("rgb.jpg"), path("mixed/a_good.jpg"));
+  std::filesystem::copy_file(fixture("rgb_truncated.jpg"), path("mixed/b_truncated.jpg"));
+  expect_error("detect '" + full + "' '" + path("mixed") + "' -o '" + out + "'", "b_truncated.jpg: corrupt or truncated JPEG");
+  size_t written = 0;
   std::error_code ignored;
   for (const auto& entry : std::filesystem::directory_iterator(out, ignored)) {
-    EXPECT_EQ(entry.path().extension(), ".jpg") << entry.path();
+    ++written;
+    EXPECT_EQ(entry.path().filename(), "a_good.jpg") << entry.path();
+    EXPECT_NO_THROW(read_image(entry.path().string())) << entry.path();
   }
+  EXPECT_LE(written, 1u);
 }
 
 }  // namespace
