@@ -353,23 +353,42 @@ TEST(ShapeInferenceAgainstReference, YoloV8AtAnotherInputSizeNamesTheReshapeWith
   }
 }
 
-TEST(ShapeInferenceAgainstReference, YoloV8nInfersWellUnderFiftyMilliseconds) {
+// Inference from scratch: with every computed type cleared, one pass gives every node output its shape again.
+// (Its time is printed for information only: speed is measured in bench/, never asserted in a unit test.)
+TEST(ShapeInferenceAgainstReference, YoloV8nInfersEveryValueAgainAfterItsTypesAreCleared) {
   const std::filesystem::path path = kModels / "generated" / "yolov8n.onnx";
   ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run tools/make_models.sh";
   ir::Model model = onnx_io::load_model(path.string());
-  double best = 1e9;
-  for (int round = 0; round < 5; ++round) {
-    for (const auto& node : model.graph->nodes()) {
-      for (ir::Value* output : node->outputs) {
-        if (output) output->type = {};
+  std::map<const ir::Value*, std::vector<int64_t>> expected;
+  ir::infer_shapes(*model.graph);
+  for (const auto& node : model.graph->nodes()) {
+    for (ir::Value* output : node->outputs) {
+      if (!output) continue;
+      ASSERT_TRUE(output->type.shape.has_value()) << output->name;
+      std::vector<int64_t> dims;
+      for (const ir::Dim& dim : *output->type.shape) {
+        ASSERT_TRUE(dim.is_static()) << output->name;
+        dims.push_back(dim.value);
       }
+      expected[output] = dims;
     }
-    const auto start = std::chrono::steady_clock::now();
-    ir::infer_shapes(*model.graph);
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
-  std::cout << "yolov8n.onnx: infer_shapes in " << best << " ms (best of 5)\n";
-  EXPECT_LT(best, 50.0);
+  ASSERT_FALSE(expected.empty());
+  for (const auto& node : model.graph->nodes()) {
+    for (ir::Value* output : node->outputs) {
+      if (output) output->type = {};
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ir::infer_shapes(*model.graph);
+  const double milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "yolov8n.onnx: infer_shapes of " << expected.size() << " values in " << milliseconds << " ms\n";
+  for (const auto& [value, dims] : expected) {
+    ASSERT_TRUE(value->type.shape.has_value()) << value->name;
+    std::vector<int64_t> again;
+    for (const ir::Dim& dim : *value->type.shape) again.push_back(dim.is_static() ? dim.value : -1);
+    EXPECT_EQ(again, dims) << value->name;
+  }
 }
 
 // What model preparation will do: change a graph input's dims in the IR and infer again, instead of
