@@ -1,10 +1,10 @@
 #include "estimate/host_cpu_timing.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <memory>
 
+#include "benchmark/measurement_conditions.h"
 #include "engine/engine.h"
 #include "npukit/session.h"
 
@@ -25,18 +25,6 @@ Tensor input_tensor(const ValueInfo& input) {
     }
   }
   return tensor;
-}
-
-std::string host_cpu_name() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
-    }
-  }
-  return "unknown CPU";
 }
 
 }  // namespace
@@ -64,7 +52,7 @@ HostCpuTimes time_nodes_on_host(const ir::Model& model, int runs, int warmup, co
     std::sort(values.begin(), values.end());
     times.seconds_by_node[node] = values.front();
   }
-  times.description = "cpu backend on this host (" + host_cpu_name() + "), 1 thread, fastest of " + std::to_string(runs) +
+  times.description = "cpu backend on this host (" + benchmark::read_machine_conditions().cpu + "), 1 thread, fastest of " + std::to_string(runs) +
                       " runs after " + std::to_string(warmup) + " warm-up";
   return times;
 }
