@@ -85,6 +85,19 @@ TEST_F(EstimateCli, BadArgumentsFailWithAReasonAndWriteNothing) {
   EXPECT_NE(unwritable.err.find("r.html"), std::string::npos);
 }
 
+// PP-OCRv4's detector takes any height and width: no latency can be known until they are fixed.
+TEST_F(EstimateCli, ADynamicInputIsRefusedWithTheShapeThatFixesIt) {
+  const std::string detector = std::string(NPUKIT_MODELS_DIR) + "/ocr/ch_PP-OCRv4_det_infer.onnx";
+  for (const std::string& command : {"estimate '" + detector + "' --target rk3588 --no-cpu-timing",
+                                     "check '" + detector + "' --target rk3588 --estimate"}) {
+    CommandResult result = run(command);
+    EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.out;
+    EXPECT_NE(result.err.find("--input-shape x="), std::string::npos) << command << "\n" << result.err;
+  }
+  CommandResult fixed = run("estimate '" + detector + "' --target rk3588 --no-cpu-timing --input-shape x=1,3,640,640");
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.err;
+}
+
 TEST_F(EstimateCli, CheckEstimateAddsTheEstimateToTheVerdict) {
   CommandResult table = run("check '" + small_model() + "' --target rk3588 --estimate");
   ASSERT_EQ(table.exit_code, 0) << table.err;

@@ -140,6 +140,9 @@ void run_estimate(const EstimateArguments& arguments) {
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, true);
   preparation::PreparedModel prepared = load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
   print_preparation_notes(std::cerr, prepared.report);
+  // A latency at an unknown input size would be a figure the estimate cannot know: refuse, naming the input and
+  // the --input-shape that fixes it (as bench does).
+  preparation::require_static_inputs(prepared.model, "estimate");
   std::vector<check::CheckResult> checks;
   bool any_fallback = false;
   for (const targets::TargetProfile& profile : profiles) {

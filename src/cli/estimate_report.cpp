@@ -6,6 +6,7 @@
 #include "cli/table.h"
 #include "estimate/host_cpu_timing.h"
 #include "estimate/model_estimate.h"
+#include "preparation/model_preparation.h"
 
 namespace npukit::cli {
 
@@ -99,6 +100,7 @@ void print_estimate_details(std::ostream& out, const estimate::Estimate& estimat
 
 std::vector<estimate::Estimate> estimates_for_checks(const ir::Model& model, const std::vector<check::CheckResult>& checks,
                                                      const std::vector<targets::TargetProfile>& profiles) {
+  preparation::require_static_inputs(model, "check --estimate");  // no latency at an unknown input size
   bool any_fallback = false;
   for (const check::CheckResult& check : checks) any_fallback = any_fallback || estimate::has_fallback_nodes(check);
   estimate::HostCpuTimes cpu_times;
