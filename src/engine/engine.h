@@ -33,6 +33,9 @@ struct EngineOptions {
   // "ref": the plain reference kernels, the model as given.
   std::string backend = "cpu";
   int threads = 1;  // intra-op threads of the cpu backend (0: all cores); ref is single-threaded
+  // "sim" only: the target whose integer arithmetic is simulated (a built-in profile name such as "rk3588",
+  // or a profile file's path). Other backends ignore it.
+  std::string target;
   // Intermediate values to hand back after each run besides the outputs (see npukit::SessionOptions).
   std::vector<std::string> keep_values;
 };
