@@ -1,6 +1,6 @@
 // The report module: SVG charts, the HTML page (self-contained: no script, nothing fetched) and Markdown, the
-// atomic write; and, in WholeModel, `npukit estimate --report` opened in headless Chromium: the page loads without
-// console errors and its screenshot shows the charts in their colours.
+// atomic write; and, in WholeModel, `npukit estimate --report` and `npukit compare --report` opened in headless
+// Chromium: the page loads without console errors and its screenshot shows the charts in their colours.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -102,7 +102,6 @@ TEST(ReportHtml, AFailedWriteLeavesNoFileAndNamesThePath) {
   std::filesystem::remove(written);
 }
 
-using ReportHtmlWholeModel = CliRunner;
 
 // How many pixels are within `tolerance` of a colour.
 size_t count_colour(const vision::Image& image, int red, int green, int blue, int tolerance = 12) {
@@ -116,9 +115,45 @@ size_t count_colour(const vision::Image& image, int red, int green, int blue, in
   return count;
 }
 
-TEST_F(ReportHtmlWholeModel, EstimateReportOpensInHeadlessChromiumWithItsCharts) {
-  ASSERT_EQ(std::system("command -v chromium > /dev/null 2>&1"), 0)
+// Opens `html` in headless Chromium as a user's browser would: a 1200×2000 screenshot and the DOM it built.
+// Fails the test on a console message or a Content-Security-Policy refusal (a self-contained page without
+// script has none).
+struct ChromiumView {
+  vision::Image screenshot;
+  std::string dom;
+};
+
+class ReportHtmlWholeModel : public CliRunner {
+ protected:
+  ChromiumView open_in_chromium(const std::string& html) const;
+};
+
+ChromiumView ReportHtmlWholeModel::open_in_chromium(const std::string& html) const {
+  const ReportHtmlWholeModel& runner = *this;
+  ChromiumView view;
+  EXPECT_EQ(std::system("command -v chromium > /dev/null 2>&1"), 0)
       << "chromium is not installed: tools/install_dependencies.sh test installs it";
+  const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+                               "--disable-component-update --disable-sync --no-first-run --enable-logging=stderr --v=0 "
+                               "--user-data-dir='" + runner.path("profile") + "' ";
+  const std::string png = runner.path("report.png");
+  EXPECT_EQ(std::system((chromium + "--screenshot='" + png + "' --window-size=1200,2000 'file://" + html + "' > '" +
+                         runner.path("shot.out") + "' 2> '" + runner.path("shot.err") + "'").c_str()), 0)
+      << read_text(runner.path("shot.err"));
+  EXPECT_EQ(std::system((chromium + "--dump-dom 'file://" + html + "' > '" + runner.path("dom.html") + "' 2> '" +
+                         runner.path("dom.err") + "'").c_str()), 0)
+      << read_text(runner.path("dom.err"));
+  // Console messages are logged as "CONSOLE(line)".
+  for (const std::string log : {read_text(runner.path("shot.err")), read_text(runner.path("dom.err"))}) {
+    EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
+    EXPECT_EQ(log.find("Content Security Policy"), std::string::npos) << log;
+  }
+  view.dom = read_text(runner.path("dom.html"));
+  if (std::filesystem::exists(png)) view.screenshot = vision::read_image(png);
+  return view;
+}
+
+TEST_F(ReportHtmlWholeModel, EstimateReportOpensInHeadlessChromiumWithItsCharts) {
   const std::string model = std::string(NPUKIT_MODELS_DIR) + "/generated/mobilenetv2.onnx";
   ASSERT_TRUE(std::filesystem::exists(model)) << "run tools/make_models.sh";
   const std::string html = path("report.html");
@@ -128,26 +163,11 @@ TEST_F(ReportHtmlWholeModel, EstimateReportOpensInHeadlessChromiumWithItsCharts)
   EXPECT_NE(page.find("Latency per target"), std::string::npos);
   EXPECT_NE(page.find("How good is the estimate"), std::string::npos);
 
-  const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
-                               "--disable-component-update --disable-sync --no-first-run --enable-logging=stderr --v=0 "
-                               "--user-data-dir='" + path("profile") + "' ";
-  const std::string png = path("report.png");
-  ASSERT_EQ(std::system((chromium + "--screenshot='" + png + "' --window-size=1200,2000 'file://" + html + "' > '" +
-                         path("shot.out") + "' 2> '" + path("shot.err") + "'").c_str()), 0)
-      << read_text(path("shot.err"));
-  ASSERT_EQ(std::system((chromium + "--dump-dom 'file://" + html + "' > '" + path("dom.html") + "' 2> '" + path("dom.err") + "'").c_str()), 0)
-      << read_text(path("dom.err"));
-  // Console messages are logged as "CONSOLE(line)"; a self-contained page without script has none, and nothing
-  // is refused by the page's Content-Security-Policy.
-  for (const std::string log : {read_text(path("shot.err")), read_text(path("dom.err"))}) {
-    EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
-    EXPECT_EQ(log.find("Content Security Policy"), std::string::npos) << log;
-  }
-  const std::string dom = read_text(path("dom.html"));
-  EXPECT_NE(dom.find("<svg"), std::string::npos);
-  EXPECT_NE(dom.find("Estimated latency per target"), std::string::npos);
+  const ChromiumView view = open_in_chromium(html);
+  EXPECT_NE(view.dom.find("<svg"), std::string::npos);
+  EXPECT_NE(view.dom.find("Estimated latency per target"), std::string::npos);
 
-  const vision::Image shot = vision::read_image(png);
+  const vision::Image& shot = view.screenshot;
   ASSERT_EQ(shot.width, 1200);
   ASSERT_EQ(shot.height, 2000);
   // The charts are there: the estimate bars (blue) and the breakdown's CPU and link colours.
@@ -157,6 +177,28 @@ TEST_F(ReportHtmlWholeModel, EstimateReportOpensInHeadlessChromiumWithItsCharts)
   // Not blank: most of the page is white, but far from all of it.
   const size_t white = count_colour(shot, 255, 255, 255, 3);
   EXPECT_LT(white, static_cast<size_t>(shot.width) * static_cast<size_t>(shot.height) * 97 / 100);
+}
+
+// `npukit compare --report` (issue 13: the report shows per-layer error from compare): a float model against
+// its copy with one block's weights changed, so the chart has a red bar where the error enters.
+TEST_F(ReportHtmlWholeModel, CompareReportOpensInHeadlessChromiumWithItsSqnrChart) {
+  const std::string model = std::string(NPUKIT_MODELS_DIR) + "/generated/mobilenetv2.onnx";
+  ASSERT_TRUE(std::filesystem::exists(model)) << "run tools/make_models.sh";
+  const std::string html = path("compare.html");
+  CommandResult compare = run("compare '" + model + "' --backend-a ref --backend-b cpu --top 12 --report '" + html + "'");
+  ASSERT_EQ(compare.exit_code, 0) << compare.err;
+  const std::string page = read_text(html);
+  EXPECT_NE(page.find("Per-layer SQNR"), std::string::npos);
+  EXPECT_NE(page.find("Verdict: "), std::string::npos);
+
+  const ChromiumView view = open_in_chromium(html);
+  EXPECT_NE(view.dom.find("<svg"), std::string::npos);
+  EXPECT_NE(view.dom.find("SQNR per value, in execution order"), std::string::npos);
+  const vision::Image& shot = view.screenshot;
+  ASSERT_EQ(shot.width, 1200);
+  // The SQNR bars (blue) and the one where the error enters (red).
+  EXPECT_GT(count_colour(shot, 0x2f, 0x6f, 0xb0), 5000u);
+  EXPECT_GT(count_colour(shot, 0xc0, 0x39, 0x2b), 300u);
 }
 
 }  // namespace

@@ -89,6 +89,23 @@ Tensor read_input_file(const std::string& name, const std::string& path, const s
 
 }  // namespace
 
+std::map<std::string, std::vector<int64_t>> shapes_of_input_files(const std::vector<std::string>& arguments) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const std::string& argument : arguments) {
+    const size_t equals = argument.find('=');
+    const std::string name = equals == std::string::npos ? "" : argument.substr(0, equals);
+    const std::string path = equals == std::string::npos ? argument : argument.substr(equals + 1);
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) continue;
+    try {
+      const Shape shape = read_npy_shape(path);
+      shapes[name] = std::vector<int64_t>(shape.begin(), shape.end());
+    } catch (const Error&) {
+    }
+  }
+  return shapes;
+}
+
 std::string input_names(const std::vector<ValueInfo>& inputs) {
   std::string names;
   for (const ValueInfo& input : inputs) names += (names.empty() ? "" : ", ") + input.name;

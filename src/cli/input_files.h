@@ -2,6 +2,8 @@
 // model's declared inputs, with messages that say what to do.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,11 @@ struct InputFile {
 // .npy, or its dtype or shape disagrees with the declaration.
 std::vector<InputFile> read_input_files(const std::vector<std::string>& arguments, const std::vector<ValueInfo>& declared,
                                         const std::string& model);
+
+// The shapes of the .npy files named by --input arguments, by input name ("" for a bare FILE), read from the
+// headers alone: they fix a model's dynamic dims before it is prepared. Files that cannot be read are left out
+// (read_input_files reports them with their input).
+std::map<std::string, std::vector<int64_t>> shapes_of_input_files(const std::vector<std::string>& arguments);
 
 // "images, state" (or "none"), for messages.
 std::string input_names(const std::vector<ValueInfo>& inputs);
