@@ -43,7 +43,14 @@ Section sqnr_section(const compare::ModelComparison& comparison, const std::vect
   for (size_t row : rows) {
     const compare::ValueComparison& value = comparison.values[row];
     Bar bar;
-    bar.label = report::shorten_middle(compare::value_label(value), 30);
+    // Exported names share long prefixes ("/features/features.18/conv/..."): the position and the name's end
+    // tell the bars apart.
+    const std::string name = compare::value_label(value);
+    const std::string prefix = "#" + std::to_string(row) + " ";
+    const size_t room = 32 - prefix.size();
+    size_t start = name.size() > room - 1 ? name.size() - (room - 1) : 0;
+    while (start < name.size() && (static_cast<unsigned char>(name[start]) & 0xC0) == 0x80) ++start;  // not inside a UTF-8 letter
+    bar.label = prefix + (report::display_width(name) <= room ? name : "…" + name.substr(start));
     const double sqnr = value.metrics.sqnr_db;
     bar.value = value.metrics.identical ? compare::sqnr_clamp_db : std::clamp(sqnr, 0.0, compare::sqnr_clamp_db);
     bar.color = value.error_enters_here ? compare_entry_bar_color : compare_bar_color;
