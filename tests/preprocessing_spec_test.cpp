@@ -2,10 +2,13 @@
 // input, and the three resize modes against values computed by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "npukit/error.h"
 #include "vision/preprocessing_spec.h"
+#include "vision_fixtures.h"
 
 namespace npukit::vision {
 namespace {
@@ -135,6 +138,26 @@ TEST(PreprocessingSpec, ResizeIsBilinearWithHalfPixelCentres) {
   EXPECT_EQ(tensor.data<float>()[5], 227.0f);  // blue plane
   EXPECT_EQ(geometry.left, 0);
   EXPECT_DOUBLE_EQ(geometry.scale_x, 0.5);
+}
+
+TEST(PreprocessingSpec, ResizeMatchesOpenCvWithinOneGreyLevel) {
+  // tools/make_vision_fixtures.py: cv2.resize(INTER_LINEAR) to 320 × 256 of four pictures; through the spec as
+  // raw u8 pixels in NHWC, so the tensor is the resized picture itself.
+  using namespace npukit::vision::testing;
+  NPUKIT_REQUIRE_VISION_FIXTURES();
+  const PreprocessingSpec spec = parse_preprocessing_spec("resize=256x320,dtype=u8,std=1,nhwc");
+  for (const char* name : {"landscape", "portrait", "small", "frame"}) {
+    const Image input = image_from_npy(fixture(std::string("letterbox_") + name + "_input.npy"));
+    const Image expected = image_from_npy(fixture(std::string("letterbox_") + name + "_256x320_fill.npy"));
+    const Tensor tensor = preprocess(input, spec);
+    ASSERT_EQ(tensor.shape(), (Shape{1, 256, 320, 3})) << name;
+    ASSERT_EQ(static_cast<size_t>(tensor.element_count()), expected.pixels.size()) << name;
+    int largest = 0;
+    for (size_t i = 0; i < expected.pixels.size(); ++i) {
+      largest = std::max(largest, std::abs(int{tensor.data<uint8_t>()[i]} - int{expected.pixels[i]}));
+    }
+    EXPECT_LE(largest, 1) << name;
+  }
 }
 
 TEST(PreprocessingSpec, CenterCropTakesTheMiddleAfterResizingTheShorterSide) {
