@@ -76,6 +76,23 @@ TEST_F(CalibrationData, NpyBatchIsSplitIntoSamplesOfTheModelsBatchSize) {
   EXPECT_NE(source->describe().find("3 samples"), std::string::npos);
 }
 
+TEST_F(CalibrationData, NpyBatchIsReadOneSampleAtATime) {
+  // A 100-row batch (4800 bytes) under a 1 KiB tensor limit: reading it whole would be refused, each 48-byte
+  // sample is not.
+  const std::string file = write_batch("large.npy", 100);
+  struct LimitGuard {
+    size_t previous = tensor_memory_limit();
+    ~LimitGuard() { set_tensor_memory_limit(previous); }
+  } guard;
+  set_tensor_memory_limit(1024);
+  EXPECT_THROW(read_npy(file), Error);
+  auto source = open_calibration_source(file, {input("images", {1, 3, 2, 2})}, {});
+  ASSERT_EQ(source->size(), 100u);
+  const Tensor last = source->sample(99).inputs.at("images");
+  EXPECT_EQ(last.data<float>()[0], 99.0f * 12);
+  EXPECT_EQ(last.data<float>()[11], 99.0f * 12 + 11);
+}
+
 TEST_F(CalibrationData, DynamicBatchTakesOneRowPerSample) {
   const std::string file = write_batch("batch.npy", 5);
   auto source = open_calibration_source(file, {input("images", {-1, 3, 2, 2})}, {});
