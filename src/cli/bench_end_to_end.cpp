@@ -168,7 +168,8 @@ void bench_end_to_end(const EndToEndBenchArguments& arguments) {
   }
   std::cout << "model   " << arguments.model << " (" << head << ")\nsource  " << source_description << "\n\n";
   Table table({{"workers", Align::right}, {"e2e frames/s", Align::right}, {"speed-up", Align::right}, {"p50", Align::right},
-               {"p90", Align::right}, {"p99", Align::right}, {"cores used", Align::right}, {"model-only frames/s", Align::right},
+               {"p90", Align::right}, {"p99", Align::right}, {"cores used", Align::right}, {"frames/CPU-s", Align::right},
+               {"model-only frames/s", Align::right},
                {"model-only p50", Align::right}, {"e2e / model only", Align::right}});
   for (const report_html::WorkerScalingRun& run : runs) {
     const pipeline::PipelineStatistics& e2e = run.end_to_end;
@@ -176,13 +177,15 @@ void bench_end_to_end(const EndToEndBenchArguments& arguments) {
                    first > 0 ? format_number(e2e.throughput / first, 3) + "x" : "unknown", format_seconds(e2e.latency.p50),
                    format_seconds(e2e.latency.p90), format_seconds(e2e.latency.p99),
                    e2e.wall_seconds > 0 ? format_number(e2e.cpu_seconds / e2e.wall_seconds, 3) : "unknown",
+                   e2e.cpu_seconds > 0 ? format_number(static_cast<double>(e2e.frames_completed) / e2e.cpu_seconds, 4) : "unknown",
                    format_number(run.model_only.throughput, 4),
                    format_seconds(run.model_only.latency.p50),
                    run.model_only.throughput > 0 ? format_percent(e2e.throughput / run.model_only.throughput) : "unknown"});
   }
   table.print(std::cout, 2);
   std::cout << "  batch 1: frames/s are single pictures; p50/p90/p99: per-frame end-to-end latency, source start to boxes, queue waits included\n"
-               "  cores used: the process's CPU time over the end-to-end run's wall time (below the worker count when other work shares the cores)\n"
+               "  cores used: the process's CPU time over the end-to-end run's wall time (below the worker count when other work shares the cores);\n"
+               "  frames/CPU-s: frames per second of CPU the process got (equal across worker counts when nothing but the cores limits scaling)\n"
                "  load average at the end: " << load_average() << "\n\n";
   for (const report_html::WorkerScalingRun& run : runs) {
     std::cout << "stages with " << run.workers << " worker" << (run.workers == 1 ? "" : "s") << " (end to end)\n";

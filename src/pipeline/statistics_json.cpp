@@ -48,6 +48,8 @@ nlohmann::json statistics_json(const PipelineStatistics& statistics) {
           {"worker_busy_s", statistics.worker_busy_seconds},
           {"threads_joined", statistics.threads_joined},
           {"cpu_s", statistics.cpu_seconds},
+          {"frames_per_cpu_second", statistics.cpu_seconds > 0 ? nlohmann::json(static_cast<double>(statistics.frames_completed) / statistics.cpu_seconds)
+                                                              : nlohmann::json(nullptr)},
           {"cores_used", statistics.wall_seconds > 0 ? nlohmann::json(statistics.cpu_seconds / statistics.wall_seconds) : nlohmann::json(nullptr)}};
 }
 
