@@ -5,11 +5,12 @@
 
 BUILD_DIR ?= build
 SANITIZE_BUILD_DIR ?= build-sanitize
+TSAN_BUILD_DIR ?= build-tsan
 JOBS ?= $(shell nproc)
 NPUKIT := $(BUILD_DIR)/npukit
 DEMO_MODEL ?= models/detector/shapes_yolov8.onnx
 
-.PHONY: all deps deps-test configure build demo models test test-release test-sanitize fuzz clean
+.PHONY: all deps deps-test configure build demo models test test-release test-sanitize test-tsan fuzz clean
 
 all: build
 
@@ -35,6 +36,7 @@ models: deps-test
 test: deps-test build models
 	@$(MAKE) --no-print-directory test-release
 	@$(MAKE) --no-print-directory test-sanitize
+	@$(MAKE) --no-print-directory test-tsan
 	@$(MAKE) --no-print-directory fuzz
 
 test-release:
@@ -49,9 +51,17 @@ test-sanitize:
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(SANITIZE_BUILD_DIR) --output-on-failure -j $(JOBS) -E 'WholeModel'
 
+# ThreadSanitizer on the pipeline's flow graph only (tests/pipeline: a few sources, built in a minute or two);
+# tools/tsan_suppressions.txt says why each suppression is there.
+test-tsan:
+	@echo "== pipeline tests (ThreadSanitizer)"
+	@cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPUKIT_TSAN=ON -DNPUKIT_PYTHON=OFF >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target npukit_pipeline_tests
+	@TSAN_OPTIONS="suppressions=$(CURDIR)/tools/tsan_suppressions.txt halt_on_error=1" $(TSAN_BUILD_DIR)/npukit_pipeline_tests
+
 fuzz:
 	@echo "== fuzzing the model loader"
 	@tools/run_fuzzer.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_BUILD_DIR) build-fuzz
+	rm -rf $(BUILD_DIR) $(SANITIZE_BUILD_DIR) $(TSAN_BUILD_DIR) build-fuzz

@@ -1,6 +1,7 @@
 // The report module: SVG charts, the HTML page (self-contained: no script, nothing fetched) and Markdown, the
-// atomic write; and, in WholeModel, `npukit estimate --report` and `npukit compare --report` opened in headless
-// Chromium: the page loads without console errors and its screenshot shows the charts in their colours.
+// atomic write; and, in WholeModel, `npukit estimate --report`, `npukit compare --report` and `npukit bench
+// --end-to-end --report` opened in headless Chromium: the page loads without console errors and its screenshot
+// shows the charts in their colours.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "cli_runner.h"
 #include "npukit/error.h"
 #include "report_html/estimate_sections.h"
+#include "report_html/pipeline_sections.h"
 #include "report_html/report.h"
 #include "report_html/svg_chart.h"
 #include "vision/image_decoding.h"
@@ -199,6 +201,76 @@ TEST_F(ReportHtmlWholeModel, CompareReportOpensInHeadlessChromiumWithItsSqnrChar
   // The SQNR bars (blue) and the one where the error enters (red).
   EXPECT_GT(count_colour(shot, 0x2f, 0x6f, 0xb0), 5000u);
   EXPECT_GT(count_colour(shot, 0xc0, 0x39, 0x2b), 300u);
+}
+
+// The pipeline's sections from known statistics: one bar per worker count, model only beside end to end, one
+// stacked bar per run, and the conditions table.
+TEST(ReportHtml, PipelineSectionsShowScalingGapAndStages) {
+  std::vector<report_html::WorkerScalingRun> runs;
+  for (int workers : {1, 2}) {
+    report_html::WorkerScalingRun run;
+    run.workers = workers;
+    run.end_to_end.throughput = 50.0 * workers;
+    run.end_to_end.frames_completed = 100;
+    run.end_to_end.latency.p50 = 0.04;
+    run.end_to_end.latency.p99 = 0.05;
+    run.model_only.throughput = 80.0 * workers;
+    for (int stage = 0; stage < pipeline::stage_count; ++stage) {
+      pipeline::StageStatistics statistics;
+      statistics.stage = static_cast<pipeline::Stage>(stage);
+      statistics.frames = 100;
+      statistics.time.mean = 0.001 * (stage + 1);
+      run.end_to_end.stages.push_back(statistics);
+    }
+    runs.push_back(run);
+  }
+  const std::vector<report_html::Section> sections = report_html::pipeline_sections(runs, {{"timed", "end to end"}});
+  ASSERT_EQ(sections.size(), 4u);
+  EXPECT_EQ(sections[0].title, "Worker scaling");
+  report_html::Report report("pipeline");
+  for (const auto& section : sections) report.add_section(section);
+  const std::string html = report.html();
+  EXPECT_NE(html.find("100/s, p50 40 ms, p99 50 ms"), std::string::npos);  // the 2-worker bar's annotation
+  const std::string markdown = report.markdown();
+  EXPECT_NE(markdown.find("| 2.00x |"), std::string::npos) << markdown;  // the speed-up of 2 workers over 1
+  EXPECT_NE(markdown.find("| 62% |"), std::string::npos) << markdown;    // end to end 50/s of model only 80/s
+  EXPECT_NE(html.find(report_html::worker_scaling_color), std::string::npos);
+  EXPECT_NE(html.find(report_html::model_only_color), std::string::npos);
+  for (const std::string& color : report_html::pipeline_stage_colors) EXPECT_NE(html.find(color), std::string::npos) << color;
+  EXPECT_NE(markdown.find("| timed | end to end |"), std::string::npos) << markdown;
+}
+
+TEST_F(ReportHtmlWholeModel, PipelineBenchReportOpensInHeadlessChromiumWithItsCharts) {
+  ASSERT_EQ(std::system("command -v chromium > /dev/null 2>&1"), 0)
+      << "chromium is not installed: tools/install_dependencies.sh test installs it";
+  const std::string model = std::string(NPUKIT_MODELS_DIR) + "/detector/shapes_yolov8.onnx";
+  const std::string html = path("pipeline.html");
+  CommandResult bench = run("bench '" + model + "' --end-to-end synthetic:320x240 --workers 1,2 -n 8 --warmup 1 --report '" + html + "'");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+                               "--disable-component-update --disable-sync --no-first-run --enable-logging=stderr --v=0 "
+                               "--user-data-dir='" + path("profile") + "' ";
+  const std::string png = path("pipeline.png");
+  ASSERT_EQ(std::system((chromium + "--screenshot='" + png + "' --window-size=1200,2400 'file://" + html + "' > '" +
+                         path("shot.out") + "' 2> '" + path("shot.err") + "'").c_str()), 0)
+      << read_text(path("shot.err"));
+  ASSERT_EQ(std::system((chromium + "--dump-dom 'file://" + html + "' > '" + path("dom.html") + "' 2> '" + path("dom.err") + "'").c_str()), 0)
+      << read_text(path("dom.err"));
+  for (const std::string log : {read_text(path("shot.err")), read_text(path("dom.err"))}) {
+    EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
+    EXPECT_EQ(log.find("Content Security Policy"), std::string::npos) << log;
+  }
+  const std::string dom = read_text(path("dom.html"));
+  for (const char* title : {"Worker scaling", "Model only against end to end", "Where a frame", "Conditions"}) {
+    EXPECT_NE(dom.find(title), std::string::npos) << title;
+  }
+  const vision::Image shot = vision::read_image(png);
+  ASSERT_EQ(shot.width, 1200);
+  // The scaling bars (teal), the model-only bars (purple) and the stacked stages (inference blue, decode orange).
+  EXPECT_GT(count_colour(shot, 0x17, 0xa2, 0xb8), 2000u);
+  EXPECT_GT(count_colour(shot, 0x94, 0x67, 0xbd), 1000u);
+  EXPECT_GT(count_colour(shot, 0x2f, 0x6f, 0xb0), 200u);
+  EXPECT_GT(count_colour(shot, 0xe0, 0x7b, 0x39), 50u);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "benchmark/measurement_conditions.h"
 #include "cli/bench_conditions.h"
+#include "cli/bench_end_to_end.h"
 #include "cli/commands.h"
 #include "cli/input_files.h"
 #include "cli/model_arguments.h"
@@ -45,7 +46,27 @@ struct BenchArguments {
   uint64_t seed = 0;
   bool profile = false;
   bool json = false;
+  // --end-to-end [SOURCE] --workers 1,2,4 [--report FILE]: the detection pipeline instead (bench_end_to_end.h).
+  std::string end_to_end_source;
+  std::vector<int> workers;
+  std::string report;
 };
+
+void bench_pipeline(const BenchArguments& arguments) {
+  EndToEndBenchArguments end_to_end;
+  end_to_end.model = arguments.model;
+  end_to_end.source = arguments.end_to_end_source;
+  end_to_end.workers = arguments.workers.empty() ? std::vector<int>{1} : arguments.workers;
+  end_to_end.threads_per_worker = arguments.threads;
+  end_to_end.backend = arguments.backend;
+  end_to_end.warmup = arguments.warmup;
+  end_to_end.frames = arguments.iterations;
+  end_to_end.report = arguments.report;
+  end_to_end.json = arguments.json;
+  end_to_end.input_shapes = arguments.input_shapes;
+  end_to_end.input_values = arguments.input_values;
+  bench_end_to_end(end_to_end);
+}
 
 double peak_rss_mib() {
   rusage usage{};
@@ -331,8 +352,26 @@ void register_bench_command(CLI::App& app) {
       ->allow_extra_args(false);
   command->add_flag("--profile", arguments->profile, "Time every node and print them, slowest first");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
+  command->add_option("--end-to-end", arguments->end_to_end_source,
+                      "Measure the detection pipeline (decode, pre-process, inference, NMS) on SOURCE: a picture directory, "
+                      "a video or synthetic[:WxH] (default: synthetic 640x480); -n is then frames per run (default 200)")
+      ->expected(0, 1)
+      ->type_name("[SOURCE]");
+  command->add_option("--workers", arguments->workers, "With --end-to-end: worker counts to compare, e.g. 1,2,4 (default 1)")
+      ->delimiter(',')
+      ->type_name("N,N,...");
+  command->add_option("--report", arguments->report, "With --end-to-end: also write the charts and tables to FILE.html or FILE.md")
+      ->type_name("FILE");
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
-  command->callback([arguments] { bench_model(*arguments); });
+  command->callback([arguments, command] {
+    if (command->count("--end-to-end") > 0) {
+      bench_pipeline(*arguments);
+      return;
+    }
+    if (!arguments->workers.empty()) throw Error(ErrorKind::invalid_argument, "--workers measures the pipeline: add --end-to-end [SOURCE]");
+    if (!arguments->report.empty()) throw Error(ErrorKind::invalid_argument, "--report goes with --end-to-end (the pipeline's charts)");
+    bench_model(*arguments);
+  });
 }
 
 }  // namespace npukit::cli

@@ -20,5 +20,6 @@ void register_eval_command(CLI::App& app);         // eval_command.cpp
 void register_version_command(CLI::App& app);      // version_command.cpp (also --version)
 void register_estimate_command(CLI::App& app);     // estimate_command.cpp
 void register_compare_command(CLI::App& app);      // compare_command.cpp
+void register_pipeline_command(CLI::App& app);     // pipeline_command.cpp
 
 }  // namespace npukit::cli

@@ -9,9 +9,6 @@
 
 namespace npukit::cli {
 
-namespace {
-
-// The sidecar to use: the one given, or MODEL.postprocess.json beside the model when `patch` wrote one there.
 std::string find_sidecar(const YoloDetectorOptions& options) {
   if (!options.sidecar.empty()) return options.sidecar;
   if (options.model.starts_with("builtin:")) return {};
@@ -19,8 +16,6 @@ std::string find_sidecar(const YoloDetectorOptions& options) {
   std::error_code error;
   return std::filesystem::is_regular_file(beside, error) ? beside : std::string();
 }
-
-}  // namespace
 
 YoloDetector::YoloDetector(const YoloDetectorOptions& options) {
   preparation::PreparedModel prepared = load_model_argument(options.model, options.input_shapes, options.input_values);

@@ -60,6 +60,9 @@ class YoloDetector {
   int input_height_ = 0, input_width_ = 0;
 };
 
+// The sidecar to use: the one given, or MODEL.postprocess.json beside the model when `patch` wrote one there.
+std::string find_sidecar(const YoloDetectorOptions& options);
+
 // Checks --conf, --iou and --max-det; throws Error(invalid_argument) saying the allowed range.
 vision::DetectionOptions make_detection_options(float confidence, float iou, int max_detections, bool agnostic);
 

@@ -16,6 +16,7 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   {
     std::ofstream stream(temporary, std::ios::binary | std::ios::trunc);
     stream.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    stream.flush();  // a full disk may only show when the last buffer goes out
     if (!stream) {
       std::error_code ignored;
       std::filesystem::remove(temporary, ignored);

@@ -216,6 +216,16 @@ std::vector<Detection> YoloPostprocessor::detect(const engine::Engine& session, 
   return non_maximum_suppression(candidates(session, options.confidence), options.nms);
 }
 
+std::vector<Detection> YoloPostprocessor::detect(const std::map<std::string, Tensor>& outputs,
+                                                 const DetectionOptions& options) const {
+  const OutputByName output = [&](const std::string& name) -> const Tensor& {
+    const auto found = outputs.find(name);
+    if (found == outputs.end()) throw Error(ErrorKind::invalid_argument, "the model's output '" + name + "' is missing");
+    return found->second;
+  };
+  return non_maximum_suppression(decode(output, options.confidence), options.nms);
+}
+
 void map_boxes_to_original(std::vector<Detection>& detections, const LetterboxGeometry& geometry) {
   const float width = static_cast<float>(geometry.input_width), height = static_cast<float>(geometry.input_height);
   for (Detection& box : detections) {

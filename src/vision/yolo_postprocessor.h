@@ -40,6 +40,9 @@ class YoloPostprocessor {
   // Decoded and suppressed boxes, in model input pixels, best first.
   std::vector<Detection> detect(const Session& session, const DetectionOptions& options) const;
   std::vector<Detection> detect(const engine::Engine& session, const DetectionOptions& options) const;
+  // The same from outputs copied out of a session (the pipeline's workers hand them to another thread).
+  // Throws Error(invalid_argument) naming an output the map lacks.
+  std::vector<Detection> detect(const std::map<std::string, Tensor>& outputs, const DetectionOptions& options) const;
 
   int class_count() const { return class_count_; }
   // "class 7" where the model and sidecar give no names.
