@@ -361,8 +361,24 @@ def small_cnn(dtype):
     return m.finish(m.gemm(x, 10))
 
 
+def tie_conv(dtype):
+    """A 1x1 Conv whose requantization multiplier is exactly 0.5 (input scale 1, weight 1 at scale 1, output scale
+    2), so every odd accumulator is a tie: targets that round ties differently give different integers here."""
+    m = QdqModel(f"tie_conv_{dtype}", dtype, (1, 1, 1, 12), 24)
+    x = m.quantize_dequantize("input", m.calibration, 1.0, 0 if dtype == "int8" else 128)
+    q_name = m.constant("tie_weight_quantized", np.ones((1, 1, 1, 1), dtype=np.int8))
+    scale_name = m.constant("tie_weight_scale", np.ones(1, dtype=np.float32))
+    zero_name = m.constant("tie_weight_zero_point", np.zeros(1, dtype=np.int8))
+    m.nodes.append(helper.make_node("DequantizeLinear", [q_name, scale_name, zero_name], ["tie_weight"],
+                                    name="tie_weight_DequantizeLinear", axis=0))
+    m.nodes.append(helper.make_node("Conv", [x.name, "tie_weight"], ["tie_conv"], name="tie_conv", kernel_shape=[1, 1]))
+    y = m.quantize_dequantize("tie_conv", x.value, 2.0, 0 if dtype == "int8" else 128)
+    m.test_input = np.arange(-6, 6, dtype=np.float32).reshape(1, 1, 1, 12)
+    return m.finish(y)
+
+
 BUILDERS = [conv_relu, conv_strided_dilated, conv_grouped, conv_depthwise, gemm, matmul, add, mul, concat, pools,
-            shapes, nonlinear, small_cnn]
+            shapes, nonlinear, small_cnn, tie_conv]
 
 
 def main():
