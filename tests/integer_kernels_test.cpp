@@ -55,9 +55,16 @@ TEST(IntegerRequantizer, TiesFollowTheVariant) {
 }
 
 TEST(IntegerRequantizer, Int32ExtremesAndPowerOfTwo) {
+  // M = 1.0 is encoded as 2^30 with shift 1. The reference build shifts left first, saturating (INT32_MAX * 2
+  // does not fit), then halves in the doubling high multiply: the extremes come out as +-2^30. The single
+  // rounding build multiplies in 64 bits and keeps them.
   const Requantizer one({1.0}, Requantization::fixed_point_double_rounding, 31);
-  EXPECT_EQ(one.apply(INT32_MAX), INT32_MAX);
-  EXPECT_EQ(one.apply(INT32_MIN), INT32_MIN);
+  EXPECT_EQ(one.apply(INT32_MAX), 1073741824);
+  EXPECT_EQ(one.apply(INT32_MIN), -1073741824);
+  EXPECT_EQ(one.apply(1000), 1000);
+  const Requantizer one_single({1.0}, Requantization::fixed_point_single_rounding, 31);
+  EXPECT_EQ(one_single.apply(INT32_MAX), INT32_MAX);
+  EXPECT_EQ(one_single.apply(INT32_MIN), INT32_MIN);
   const Requantizer half({0.5}, Requantization::fixed_point_double_rounding, 31);
   EXPECT_EQ(half.apply(INT32_MIN), INT32_MIN / 2);
   const Requantizer shift({0.125}, Requantization::power_of_two, 0);
