@@ -77,9 +77,10 @@ Tensor speech_rate(int64_t rate) { return Tensor::from_vector<int64_t>(DType::i6
 TEST(PublicSession, CpuIsTheDefaultBackendAndListedFirst) {
   EXPECT_EQ(SessionOptions{}.backend, "cpu");
   const std::vector<std::string> backends = Session::available_backends();
-  ASSERT_EQ(backends.size(), 2u);
+  ASSERT_EQ(backends.size(), 3u);
   EXPECT_EQ(backends[0], "cpu");
   EXPECT_EQ(backends[1], "ref");
+  EXPECT_EQ(backends[2], "sim");  // needs SessionOptions::target
 }
 
 TEST(PublicSession, DefaultBackendRunsOnCpuAndAgreesWithRef) {

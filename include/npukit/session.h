@@ -25,10 +25,13 @@ struct SessionOptions {
   // "cpu" (the default): oneDNN and own vectorized kernels, ref for the ops it does not cover, after the cpu
   // backend's preparation (BatchNorm folding, activation fusion, its blocked-layout plan).
   // "ref": the plain reference kernels, the oracle the others are tested against.
+  // "sim": a QDQ model in the integer arithmetic of `target` (npukit run --backend sim --target T).
   // Either way the model is first prepared as every npukit command prepares it (constant folding, shape
   // inference; see input_shapes): the library and `npukit run` run the same graph.
   std::string backend = "cpu";
   int threads = 1;  // intra-op threads of the cpu backend (0: all cores); ref is single-threaded
+  // "sim" only: the simulated target, a built-in id ("edgetpu") or a profile file's path.
+  std::string target;
   // Intermediate values to hand back after each run besides the outputs (by value name, or "all" for every
   // value the backend computes), for layer-by-layer comparison. Names refer to the graph the backend runs
   // (on cpu: after its passes; a value fused away is an error that says so). Keeping changes nothing in

@@ -38,6 +38,7 @@ struct BenchArguments {
   std::vector<std::string> input_values;
   std::vector<std::string> inputs;  // NAME=FILE.npy; the other inputs get random data
   std::string backend = "cpu";
+  std::string target;  // --backend sim: the simulated target (built-in id or profile file)
   int threads = 1;
   int warmup = 5;
   int iterations = 0;       // 0: run for `seconds`
@@ -145,8 +146,12 @@ std::vector<OpTypeRow> summarize_op_types(const std::vector<ProfileRow>& profile
 
 void bench_model(const BenchArguments& arguments) {
   if (arguments.threads < 0) throw Error(ErrorKind::invalid_argument, "--threads must be 0 (all cores) or more");
+  if (!arguments.target.empty() && arguments.backend != "sim") {
+    throw Error(ErrorKind::invalid_argument, "--target chooses the simulated target of --backend sim; add --backend sim");
+  }
   preparation::PreparationOptions preparation_options;
   preparation_options.run_reference_for_unknown_shapes = false;  // the session's own passes learn the rest
+  preparation_options.keep_dequantize_linear = arguments.backend == "sim";  // sim lowers the integer weights
   preparation::PreparedModel prepared =
       load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values, preparation_options);
   if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
@@ -162,6 +167,7 @@ void bench_model(const BenchArguments& arguments) {
   engine::EngineOptions options;
   options.backend = arguments.backend;
   options.threads = arguments.threads;
+  options.target = arguments.target;
   const auto load_started = std::chrono::steady_clock::now();
   std::unique_ptr<engine::Engine> session = engine::Engine::adopt(std::move(model), options);
   const double load_seconds =
@@ -335,7 +341,10 @@ void register_bench_command(CLI::App& app) {
   auto arguments = std::make_shared<BenchArguments>();
   CLI::App* command = app.add_subcommand("bench", "Measure a model's latency on a backend (random inputs)");
   command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
-  command->add_option("--backend", arguments->backend, "Backend: cpu (default) or ref")->type_name("NAME");
+  command->add_option("--backend", arguments->backend, "Backend: cpu (default), ref, or sim (with --target)")->type_name("NAME");
+  command->add_option("--target", arguments->target,
+                      "With --backend sim: the target whose integer arithmetic to simulate (id or profile file)")
+      ->type_name("NAME|FILE");
   command->add_option("--threads,-t", arguments->threads, "Intra-op threads (default 1; 0 = all cores)")->type_name("N");
   command->add_option("--warmup", arguments->warmup, "Untimed runs first (default 5)")->type_name("N");
   command->add_option("--iterations,-n", arguments->iterations, "Timed runs (default: as many as --time allows)")

@@ -19,6 +19,7 @@
 #include "ir/graph.h"
 #include "engine/engine.h"
 #include "npukit/session.h"
+#include "sim/lowering.h"
 
 namespace npukit::cli {
 
@@ -33,6 +34,8 @@ struct RunArguments {
   uint64_t seed = 0;
   std::string output_dir;
   std::string backend = "cpu";
+  std::string target;       // --backend sim: the simulated target (built-in id)
+  std::string target_file;  // ... or a profile file
   int threads = 1;
   bool json = false;
   std::vector<std::string> keep;  // intermediate values to write besides the outputs (--keep)
@@ -104,6 +107,20 @@ nlohmann::json number_or_null(bool known, double value) {
   return known && std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
+// What the sim backend ran in integer and what stayed float: a user must never mistake a float island for
+// the target's arithmetic.
+void print_simulation_report(const sim::LoweringReport& report, const std::string& target) {
+  std::cout << "simulated  " << target << ": " << report.integer_nodes.size() << " op(s) in integer, "
+            << report.float_nodes.size() << " in float\n";
+  if (!report.float_nodes.empty()) {
+    std::cout << "ran in float (between their DequantizeLinear and QuantizeLinear, not the target's arithmetic)\n";
+    Table table({{"node"}, {"op"}, {"why"}});
+    for (const auto& entry : report.float_nodes) table.add_row({entry.node, entry.op_type, entry.detail});
+    table.print(std::cout, 2, 90);
+  }
+  for (const std::string& note : report.notes) std::cout << "note: " << note << "\n";
+}
+
 void run_model(const RunArguments& arguments) {
   Progress progress("run", 4, !arguments.json);
   progress.update(0, "loading " + arguments.model);
@@ -111,6 +128,7 @@ void run_model(const RunArguments& arguments) {
   // The data given decides the size of dynamic dims; the run itself tells every shape, so no reference run.
   preparation_options.data_shapes = shapes_of_input_files(arguments.inputs);
   preparation_options.run_reference_for_unknown_shapes = false;
+  preparation_options.keep_dequantize_linear = arguments.backend == "sim";
   preparation::PreparedModel prepared =
       load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values, preparation_options);
   if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);
@@ -119,6 +137,14 @@ void run_model(const RunArguments& arguments) {
   options.backend = arguments.backend;
   options.threads = arguments.threads;
   options.keep_values = arguments.keep;
+  if (!arguments.target.empty() && !arguments.target_file.empty()) {
+    throw Error(ErrorKind::invalid_argument, "give --target or --target-file, not both");
+  }
+  if ((!arguments.target.empty() || !arguments.target_file.empty()) && arguments.backend != "sim") {
+    throw Error(ErrorKind::invalid_argument, "--target and --target-file choose the simulated target of --backend sim; "
+                                             "add --backend sim (backend '" + arguments.backend + "' runs no target)");
+  }
+  options.target = arguments.target_file.empty() ? arguments.target : arguments.target_file;
   std::unique_ptr<engine::Engine> session = engine::Engine::adopt(std::move(model), options);
 
   progress.update(1, "reading inputs");
@@ -157,6 +183,17 @@ void run_model(const RunArguments& arguments) {
     json["model"] = arguments.model;
     json["backend"] = arguments.backend;
     json["wall_time_seconds"] = seconds;
+    if (const sim::LoweringReport* report = session->simulation_report()) {
+      json["target"] = options.target;
+      auto entries = [](const std::vector<sim::LoweringReport::Entry>& list, const char* key) {
+        nlohmann::json array = nlohmann::json::array();
+        for (const auto& entry : list) array.push_back({{"node", entry.node}, {"op_type", entry.op_type}, {key, entry.detail}});
+        return array;
+      };
+      json["simulation"] = {{"integer_nodes", entries(report->integer_nodes, "runs_as")},
+                            {"float_nodes", entries(report->float_nodes, "reason")},
+                            {"notes", report->notes}};
+    }
     json["inputs"] = nlohmann::json::array();
     for (const PreparedInput& input : inputs) {
       json["inputs"].push_back({{"name", input.name}, {"dtype", std::string(dtype_name(input.tensor.dtype()))},
@@ -218,6 +255,7 @@ void run_model(const RunArguments& arguments) {
     }
   }
   output_table.print(std::cout, 2, 60);
+  if (const sim::LoweringReport* report = session->simulation_report()) print_simulation_report(*report, options.target);
   std::cout << "wall time  " << format_seconds(seconds) << " (run only, " << arguments.backend << " backend)\n";
   if (!session->kept_values().empty()) {
     std::cout << "kept       " << session->kept_values().size() << " intermediate value(s)"
@@ -244,8 +282,15 @@ void register_run_command(CLI::App& app) {
   command->add_option("--output-dir,-o", arguments->output_dir, "Write each output to DIR/<name>.npy")
       ->type_name("DIR");
   command->add_option("--backend", arguments->backend,
-                      "Backend: cpu (default; oneDNN and own kernels, ref for the rest) or ref (the reference)")
+                      "Backend: cpu (default; oneDNN and own kernels, ref for the rest), ref (the reference), or sim "
+                      "(a QDQ model in the integer arithmetic of --target)")
       ->type_name("NAME");
+  command->add_option("--target", arguments->target,
+                      "With --backend sim: the target whose integer arithmetic to simulate (see `npukit targets`)")
+      ->type_name("NAME");
+  command->add_option("--target-file", arguments->target_file,
+                      "With --backend sim: your own target profile with a numerics section (JSON, docs/targets.md)")
+      ->type_name("PATH");
   command->add_option("--threads,-t", arguments->threads, "Intra-op threads of the cpu backend (default 1; 0 = all cores)")
       ->type_name("N");
   command->add_flag("--json", arguments->json, "Print JSON for programs");

@@ -7,6 +7,7 @@
 #include "runtime/kept_values.h"
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_backend.h"
+#include "sim/sim_backend.h"
 
 namespace npukit::engine {
 
@@ -28,7 +29,7 @@ ValueInfo describe_value(const ir::Value& value) {
 // The cpu backend an engine runs on, configured from its options (null on ref, which needs no instance).
 std::unique_ptr<runtime::CpuBackend> configure_cpu_backend(const EngineOptions& options) {
   if (options.threads < 0) throw Error(ErrorKind::invalid_argument, "threads must be 0 (all cores) or more");
-  if (options.backend == "ref") return nullptr;
+  if (options.backend == "ref" || options.backend == "sim") return nullptr;
   if (options.backend == "cpu") {
     runtime::CpuSettings settings;
     settings.threads = options.threads;
@@ -69,12 +70,22 @@ std::set<std::string> loaded_names(const ir::Model& model, const EngineOptions& 
 
 }  // namespace
 
-std::vector<std::string> available_backends() { return {"cpu", "ref"}; }
+std::vector<std::string> available_backends() { return {"cpu", "ref", "sim"}; }
+
+namespace {
+// The sim backend of an engine (null unless options.backend is "sim"): the target it simulates, resolved
+// before any work so a missing or unknown target fails first.
+std::unique_ptr<sim::SimBackend> configure_sim_backend(const EngineOptions& options) {
+  if (options.backend != "sim") return nullptr;
+  return std::make_unique<sim::SimBackend>(sim::resolve_sim_target(options.target));
+}
+}  // namespace
 
 struct Engine::Impl {
   EngineOptions options;
   std::shared_ptr<const ir::Model> model;
   std::unique_ptr<runtime::CpuBackend> cpu;  // the executor's nodes point into it: declared before the executor
+  std::unique_ptr<sim::SimBackend> sim;      // likewise, on the sim backend
   std::unique_ptr<runtime::Executor> executor;
   std::vector<ValueInfo> inputs;
   std::vector<ValueInfo> outputs;
@@ -92,6 +103,12 @@ Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::from_model(std::shared_ptr<const ir::Model> model, const EngineOptions& options) {
   std::unique_ptr<runtime::CpuBackend> cpu = configure_cpu_backend(options);
+  if (std::unique_ptr<sim::SimBackend> sim = configure_sim_backend(options)) {
+    // The lowering rewrites the graph: on a private copy of the caller's shared model.
+    auto copy = std::make_shared<ir::Model>(model->clone());
+    sim->prepare_model(*copy);
+    return create(std::move(copy), options, loaded_names(*model, options), nullptr, std::move(sim));
+  }
   if (cpu && cpu->rewrites_model()) {
     // The caller's model is shared and const: the backend rewrites a private copy (its weights shared).
     auto copy = std::make_shared<ir::Model>(model->clone());
@@ -99,23 +116,27 @@ std::unique_ptr<Engine> Engine::from_model(std::shared_ptr<const ir::Model> mode
     // layouts) read them: the copy gets them from the IR's shape inference.
     ir::infer_shapes(*copy->graph);
     cpu->prepare_model(*copy);
-    return create(std::move(copy), options, loaded_names(*model, options), std::move(cpu));
+    return create(std::move(copy), options, loaded_names(*model, options), std::move(cpu), nullptr);
   }
-  return create(model, options, loaded_names(*model, options), std::move(cpu));
+  return create(model, options, loaded_names(*model, options), std::move(cpu), nullptr);
 }
 
 std::unique_ptr<Engine> Engine::adopt(std::shared_ptr<ir::Model> model, const EngineOptions& options) {
   std::unique_ptr<runtime::CpuBackend> cpu = configure_cpu_backend(options);
+  std::unique_ptr<sim::SimBackend> sim = configure_sim_backend(options);
   const std::set<std::string> names = loaded_names(*model, options);
   if (cpu) cpu->prepare_model(*model);
-  return create(std::move(model), options, names, std::move(cpu));
+  if (sim) sim->prepare_model(*model);
+  return create(std::move(model), options, names, std::move(cpu), std::move(sim));
 }
 
 std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, const EngineOptions& options,
                                        const std::set<std::string>& names_before_passes,
-                                       std::unique_ptr<runtime::CpuBackend> cpu) {
-  // cpu first; every node it does not cover runs on ref.
+                                       std::unique_ptr<runtime::CpuBackend> cpu,
+                                       std::unique_ptr<sim::SimBackend> sim) {
+  // cpu (or sim) first; every node it does not cover runs on ref.
   std::vector<const runtime::Backend*> backends{&runtime::reference_backend()};
+  if (sim) backends.insert(backends.begin(), sim.get());
   if (cpu) {
     backends.insert(backends.begin(), cpu.get());
     // Preparing packs weights with oneDNN, which starts OpenMP threads: start only as many as the session
@@ -127,6 +148,7 @@ std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, c
   impl->options = options;
   impl->model = model;
   impl->cpu = std::move(cpu);
+  impl->sim = std::move(sim);
   impl->executor = std::make_unique<runtime::Executor>(model, backends);
   if (impl->cpu) check_blocked_values_stay_on_cpu(*impl->executor, impl->cpu->layouts(), model->source_path);
   for (const ir::Value* input : model->graph->inputs) {
@@ -150,6 +172,7 @@ const std::vector<ValueInfo>& Engine::outputs() const { return impl_->outputs; }
 const std::vector<ValueInfo>& Engine::kept_values() const { return impl_->kept; }
 const ir::Model& Engine::model() const { return *impl_->model; }
 const EngineOptions& Engine::options() const { return impl_->options; }
+const sim::LoweringReport* Engine::simulation_report() const { return impl_->sim ? &impl_->sim->report() : nullptr; }
 const runtime::cpu::BlockedLayoutPlan* Engine::blocked_layouts() const {
   return impl_->cpu ? &impl_->cpu->layouts() : nullptr;
 }

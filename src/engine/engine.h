@@ -24,6 +24,10 @@ namespace npukit::runtime {
 class Executor;
 class CpuBackend;
 }  // namespace npukit::runtime
+namespace npukit::sim {
+class SimBackend;
+struct LoweringReport;
+}  // namespace npukit::sim
 
 namespace npukit::engine {
 
@@ -31,6 +35,8 @@ struct EngineOptions {
   // "cpu": oneDNN and own vectorized kernels, ref for the ops it does not cover, after the cpu backend's
   // preparation (its pass list and its blocked-layout plan) on a private copy of the model.
   // "ref": the plain reference kernels, the model as given.
+  // "sim": a QDQ model lowered to the integer graph `target` runs, on the integer reference kernels
+  // (sim/lowering.h); needs `target`.
   std::string backend = "cpu";
   int threads = 1;  // intra-op threads of the cpu backend (0: all cores); ref is single-threaded
   // "sim" only: the target whose integer arithmetic is simulated (a built-in profile name such as "rk3588",
@@ -68,6 +74,8 @@ class Engine {
   const EngineOptions& options() const;
   // The cpu backend's layout plan for model() (which values it holds blocked); null on ref.
   const runtime::cpu::BlockedLayoutPlan* blocked_layouts() const;
+  // The sim backend's lowering: what runs in integer, what stayed float and why; null on other backends.
+  const sim::LoweringReport* simulation_report() const;
 
   using NodeTiming = Session::NodeTiming;
   void set_profiling(bool enabled);
@@ -84,7 +92,8 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   static std::unique_ptr<Engine> create(std::shared_ptr<const ir::Model> model, const EngineOptions& options,
                                         const std::set<std::string>& names_before_passes,
-                                        std::unique_ptr<runtime::CpuBackend> cpu);
+                                        std::unique_ptr<runtime::CpuBackend> cpu,
+                                        std::unique_ptr<sim::SimBackend> sim);
   std::unique_ptr<Impl> impl_;
 };
 

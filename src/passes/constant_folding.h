@@ -8,6 +8,8 @@
 
 namespace npukit::passes {
 
-PassResult fold_constants(ir::Model& model);
+// keep_dequantize_linear: leave DequantizeLinear nodes of constants (a QDQ model's integer weights and biases)
+// unfolded, for backends that run the integers themselves (the sim backend lowers each to its integer op).
+PassResult fold_constants(ir::Model& model, bool keep_dequantize_linear = false);
 
 }  // namespace npukit::passes

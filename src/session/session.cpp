@@ -19,6 +19,7 @@ preparation::PreparationOptions preparation_options_for(const SessionOptions& op
   preparation.input_shapes = options.input_shapes;
   preparation.input_value_tensors = options.input_values;
   preparation.run_reference_for_unknown_shapes = false;
+  preparation.keep_dequantize_linear = options.backend == "sim";  // sim lowers the integer weights themselves
   return preparation;
 }
 
@@ -26,6 +27,7 @@ engine::EngineOptions engine_options_for(const SessionOptions& options) {
   engine::EngineOptions engine_options;
   engine_options.backend = options.backend;
   engine_options.threads = options.threads;
+  engine_options.target = options.target;
   engine_options.keep_values = options.keep_values;
   return engine_options;
 }

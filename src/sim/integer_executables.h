@@ -1,0 +1,21 @@
+// The sim backend's node executables: each reads its integer op's attributes once (zero points, multipliers,
+// clamp bounds, table), builds the kernel's parameters, and runs the integer kernel of
+// runtime/kernels/integer on every call.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ir/graph.h"
+#include "runtime/backend.h"
+
+namespace npukit::sim {
+
+// Empty when `node` is an integer op this backend runs; the reason otherwise.
+std::optional<std::string> integer_op_unsupported_reason(const ir::Node& node);
+
+// Throws Error(invalid_model) naming the node for attributes that do not fit.
+std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node);
+
+}  // namespace npukit::sim

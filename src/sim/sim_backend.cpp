@@ -1,0 +1,41 @@
+#include "sim/sim_backend.h"
+
+#include <filesystem>
+
+#include "npukit/error.h"
+#include "sim/integer_executables.h"
+#include "targets/profile_loader.h"
+
+namespace npukit::sim {
+
+targets::TargetProfile resolve_sim_target(const std::string& target) {
+  if (target.empty()) {
+    throw Error(ErrorKind::invalid_argument,
+                "the sim backend simulates one target's integer arithmetic: name it (--target edgetpu, or "
+                "--target-file PROFILE.json; EngineOptions::target)");
+  }
+  std::error_code error;
+  const bool is_file = (target.size() > 5 && target.ends_with(".json")) || std::filesystem::is_regular_file(target, error);
+  targets::TargetProfile profile = is_file ? targets::load_target_profile_file(target) : targets::find_builtin_target(target);
+  if (!profile.numerics.present) {
+    throw Error(ErrorKind::invalid_argument,
+                "target '" + profile.id + "' has no numerics section: the sim backend needs the target's integer "
+                "arithmetic (add a `numerics` section, see docs/targets.md, or choose a built-in target such as edgetpu)",
+                is_file ? target : std::string());
+  }
+  return profile;
+}
+
+SimBackend::SimBackend(targets::TargetProfile profile) : profile_(std::move(profile)) {}
+
+std::optional<std::string> SimBackend::unsupported_reason(const ir::Node& node, int64_t) const {
+  return integer_op_unsupported_reason(node);
+}
+
+std::unique_ptr<runtime::NodeExecutable> SimBackend::prepare(const ir::Node& node, int64_t) const {
+  return prepare_integer_op(node);
+}
+
+void SimBackend::prepare_model(ir::Model& model) { report_ = lower_to_integer(model, profile_.numerics, profile_.id); }
+
+}  // namespace npukit::sim
