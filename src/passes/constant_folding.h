@@ -8,6 +8,10 @@
 
 namespace npukit::passes {
 
-PassResult fold_constants(ir::Model& model);
+// `keep_weight_dequantization`: leave a DequantizeLinear of a constant integer tensor (a QDQ model's int8 weight
+// or int32 bias) as it is, so that what the file stores stays visible (model preparation, for every command) and
+// the cpu backend can still find the QDQ groups it runs in int8 (passes/qdq_integer_fusion.h); its own pass list
+// folds what the fusion left.
+PassResult fold_constants(ir::Model& model, bool keep_weight_dequantization = false);
 
 }  // namespace npukit::passes

@@ -74,6 +74,12 @@ std::unique_ptr<NodeExecutable> prepare_qlinear_convolution(const ir::Node& node
 std::optional<std::string> qlinear_matmul_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_qlinear_matmul(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 
+// QuantizeLinear (f32 → u8 / s8), DequantizeLinear (u8 / s8 → f32), per tensor (quantize_linear.cpp)
+std::optional<std::string> quantize_linear_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_quantize_linear(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+std::optional<std::string> dequantize_linear_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_dequantize_linear(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+
 // Appends `activation` to oneDNN post-ops (HardSigmoid takes two: linear, then clip to [0, 1]).
 void append_activation(dnnl::post_ops& post_ops, const ir::FusedActivation& activation);
 
