@@ -197,6 +197,42 @@ INSTANTIATE_TEST_SUITE_P(Cases, CpuInt8Kernel, ::testing::ValuesIn(int8_cases())
                            return name;
                          });
 
+// QuantizeLinear / DequantizeLinear on cpu equal ref bit for bit: odd counts (vector body and tail), ties,
+// values beyond the grid, infinities and NaN (→ the zero point's clamp of 0, as ref).
+TEST(CpuInt8QuantizeLinear, EqualsTheReferenceBitForBit) {
+  std::vector<float> values;
+  for (int i = 0; i < 1003; ++i) values.push_back(static_cast<float>((i * 37) % 601 - 300) * 0.25f);  // many .5 ties at scale 0.5
+  values[5] = INFINITY;
+  values[6] = -INFINITY;
+  values[7] = NAN;
+  for (DType type : {DType::u8, DType::i8}) {
+    SCOPED_TRACE(dtype_name(type));
+    const std::vector<NodeInput> inputs{{"x", Tensor::from_vector<float>(DType::f32, {1, 17, 59}, values)},
+                                        {"scale", float_scalar(0.5f), true},
+                                        {"zero_point", scalar_of(type, type == DType::u8 ? 3 : -2), true}};
+    SingleNodeModel quantize = single_node_model("QuantizeLinear", inputs, {}, 1, 13);
+    const Tensor expected = engine::Engine::from_model(quantize.model, {.backend = "ref"})->run(quantize.feeds).at("output0");
+    engine::EngineOptions options;
+    options.backend = "cpu";
+    auto session = engine::Engine::from_model(quantize.model, options);
+    session->set_profiling(true);
+    const Tensor actual = session->run(quantize.feeds).at("output0");
+    EXPECT_EQ(session->last_profile()[0].backend, "cpu");
+    ASSERT_EQ(std::memcmp(actual.raw_data(), expected.raw_data(), expected.byte_size()), 0);
+    // And back: DequantizeLinear of every code.
+    Tensor codes(type, {256});
+    for (int i = 0; i < 256; ++i) static_cast<uint8_t*>(codes.raw_data())[i] = static_cast<uint8_t>(i);
+    SingleNodeModel dequantize = single_node_model(
+        "DequantizeLinear", {{"x", codes}, {"scale", float_scalar(0.037f), true}, inputs[2]}, {}, 1, 13);
+    const Tensor reals = engine::Engine::from_model(dequantize.model, {.backend = "ref"})->run(dequantize.feeds).at("output0");
+    auto cpu = engine::Engine::from_model(dequantize.model, options);
+    cpu->set_profiling(true);
+    const Tensor ours = cpu->run(dequantize.feeds).at("output0");
+    EXPECT_EQ(cpu->last_profile()[0].backend, "cpu");
+    ASSERT_EQ(std::memcmp(ours.raw_data(), reals.raw_data(), reals.byte_size()), 0);
+  }
+}
+
 // Hand-computed: float(acc + offset) · scale, clamped, half to even, + zero point.
 TEST(CpuInt8Requantize, HandComputedTiesAndClamps) {
   using runtime::cpu::int8::requantize_float_scale_one;
