@@ -151,7 +151,6 @@ void bench_model(const BenchArguments& arguments) {
   }
   preparation::PreparationOptions preparation_options;
   preparation_options.run_reference_for_unknown_shapes = false;  // the session's own passes learn the rest
-  preparation_options.keep_dequantize_linear = arguments.backend == "sim";  // sim lowers the integer weights
   preparation::PreparedModel prepared =
       load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values, preparation_options);
   if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);

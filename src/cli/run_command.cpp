@@ -128,7 +128,6 @@ void run_model(const RunArguments& arguments) {
   // The data given decides the size of dynamic dims; the run itself tells every shape, so no reference run.
   preparation_options.data_shapes = shapes_of_input_files(arguments.inputs);
   preparation_options.run_reference_for_unknown_shapes = false;
-  preparation_options.keep_dequantize_linear = arguments.backend == "sim";
   preparation::PreparedModel prepared =
       load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values, preparation_options);
   if (!arguments.json) print_preparation_notes(std::cerr, prepared.report);

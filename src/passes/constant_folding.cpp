@@ -62,7 +62,7 @@ std::optional<std::vector<Tensor>> evaluate(const ir::Node& node, int64_t opset)
 
 }  // namespace
 
-PassResult fold_constants(ir::Model& model, bool keep_dequantize_linear) {
+PassResult fold_constants(ir::Model& model, bool keep_weight_dequantization) {
   PassResult result;
   result.pass = "fold-constants";
   ir::Graph& graph = *model.graph;
@@ -73,9 +73,12 @@ PassResult fold_constants(ir::Model& model, bool keep_dequantize_linear) {
     bool touches_interface = false;
     for (const ir::Value* output : node->outputs) touches_interface |= output && output->is_graph_output;
     if (touches_interface) continue;
-    if (keep_dequantize_linear && node->op_type == "DequantizeLinear" && node->domain.empty()) continue;
     const int64_t opset = model.opset(node->domain);
     if (opset == 0) continue;
+    if (keep_weight_dequantization && node->domain.empty() && node->op_type == "DequantizeLinear" && node->input(0) &&
+        dtype_is_integer(node->input(0)->type.dtype)) {
+      continue;
+    }
     std::optional<std::vector<Tensor>> values = evaluate(*node, opset);
     if (!values) continue;
     const std::string what = node->describe();

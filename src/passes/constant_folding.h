@@ -8,8 +8,10 @@
 
 namespace npukit::passes {
 
-// keep_dequantize_linear: leave DequantizeLinear nodes of constants (a QDQ model's integer weights and biases)
-// unfolded, for backends that run the integers themselves (the sim backend lowers each to its integer op).
-PassResult fold_constants(ir::Model& model, bool keep_dequantize_linear = false);
+// `keep_weight_dequantization`: leave a DequantizeLinear of a constant integer tensor (a QDQ model's int8 weight
+// or int32 bias) as it is, so that what the file stores stays visible (model preparation, for every command) and
+// the cpu backend can still find the QDQ groups it runs in int8 (passes/qdq_integer_fusion.h); its own pass list
+// folds what the fusion left.
+PassResult fold_constants(ir::Model& model, bool keep_weight_dequantization = false);
 
 }  // namespace npukit::passes

@@ -4,6 +4,7 @@
 #include "passes/batchnorm_folding.h"
 #include "passes/constant_folding.h"
 #include "passes/identity_elimination.h"
+#include "passes/qdq_integer_fusion.h"
 #include "onnx/shape_refresh.h"
 
 namespace npukit::passes {
@@ -27,6 +28,9 @@ bool inference_would_learn_more(const ir::Model& model) {
 
 std::vector<PassResult> run_cpu_pass_list(ir::Model& model) {
   std::vector<PassResult> results;
+  // Before folding: folding would turn each weight's DequantizeLinear into a float constant and hide the
+  // QDQ groups that run as int8 operators.
+  results.push_back(fuse_qdq_into_integer_ops(model));
   results.push_back(fold_constants(model));
   // Static shapes everywhere let the session plan every activation into its arena and keep more tensors
   // in blocked layouts. Each round of inference can make the next shape computation foldable (YOLOv8 has

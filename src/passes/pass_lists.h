@@ -9,7 +9,7 @@
 
 namespace npukit::passes {
 
-// fold-constants, (then shape inference and folding again, while inference learns new static shapes),
+// fuse-qdq-integer (QDQ groups → QLinearConv / QLinearMatMul, as ONNX Runtime runs them), fold-constants, (then shape inference and folding again, while inference learns new static shapes),
 // eliminate-identities, fold-batchnorm, fuse-activations, in that order (folding first exposes constant
 // weights and Clip bounds to the later passes).
 std::vector<PassResult> run_cpu_pass_list(ir::Model& model);

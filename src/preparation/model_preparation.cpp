@@ -297,7 +297,7 @@ void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, P
   bool reinfer = !options.input_values.empty() || !options.input_value_tensors.empty();
   for (int round = 0; round < 16; ++round) {
     bool changed = false;
-    passes::PassResult folded = passes::fold_constants(model, options.keep_dequantize_linear);
+    passes::PassResult folded = passes::fold_constants(model, /*keep_weight_dequantization=*/true);
     if (folded.rewrites) {
       changed = true;
       report.passes.push_back(std::move(folded));
@@ -327,7 +327,7 @@ void prepare_loaded_model(ir::Model& model, const PreparationOptions& options, P
     if (learned > 0) {
       report.notes.push_back(std::to_string(learned) + " shape(s) that inference cannot see were measured by running "
                              "the model once on the reference backend at this input size");
-      passes::PassResult folded = passes::fold_constants(model, options.keep_dequantize_linear);
+      passes::PassResult folded = passes::fold_constants(model, /*keep_weight_dequantization=*/true);
       if (folded.rewrites) report.passes.push_back(std::move(folded));
     }
   }

@@ -35,8 +35,6 @@ struct PreparationOptions {
   bool fix_symbolic_batch = true;
   // Step 5 runs the model once on `ref` (seconds for a large model): commands that only read the graph may skip it.
   bool run_reference_for_unknown_shapes = true;
-  // Folding leaves DequantizeLinear of constants alone (`run --backend sim` lowers a QDQ model's integer weights).
-  bool keep_dequantize_linear = false;
 };
 
 struct PreparationReport {

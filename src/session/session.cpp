@@ -19,7 +19,6 @@ preparation::PreparationOptions preparation_options_for(const SessionOptions& op
   preparation.input_shapes = options.input_shapes;
   preparation.input_value_tensors = options.input_values;
   preparation.run_reference_for_unknown_shapes = false;
-  preparation.keep_dequantize_linear = options.backend == "sim";  // sim lowers the integer weights themselves
   return preparation;
 }
 

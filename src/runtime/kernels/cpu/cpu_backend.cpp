@@ -33,6 +33,10 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{"", "Split"}] = cpu::CpuOp{cpu::split_unsupported_reason, cpu::prepare_split};
     built[{"", "Transpose"}] = cpu::CpuOp{cpu::transpose_unsupported_reason, cpu::prepare_transpose};
     built[{"", "Softmax"}] = built[{"", "LogSoftmax"}] = cpu::CpuOp{cpu::softmax_unsupported_reason, cpu::prepare_softmax};
+    built[{"", "QLinearConv"}] = cpu::CpuOp{cpu::qlinear_convolution_unsupported_reason, cpu::prepare_qlinear_convolution};
+    built[{"", "QLinearMatMul"}] = cpu::CpuOp{cpu::qlinear_matmul_unsupported_reason, cpu::prepare_qlinear_matmul};
+    built[{"", "QuantizeLinear"}] = cpu::CpuOp{cpu::quantize_linear_unsupported_reason, cpu::prepare_quantize_linear};
+    built[{"", "DequantizeLinear"}] = cpu::CpuOp{cpu::dequantize_linear_unsupported_reason, cpu::prepare_dequantize_linear};
     return built;
   }();
   return ops;

@@ -67,6 +67,19 @@ std::unique_ptr<NodeExecutable> prepare_transpose(const ir::Node& node, int64_t 
 std::optional<std::string> softmax_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_softmax(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 
+// QLinearConv, QLinearMatMul with constant s8 weights: exact s32 accumulation on oneDNN, ONNX Runtime's
+// float-scale requantization (qlinear_convolution.cpp, qlinear_matmul.cpp, int8_accumulation.h)
+std::optional<std::string> qlinear_convolution_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_qlinear_convolution(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+std::optional<std::string> qlinear_matmul_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_qlinear_matmul(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+
+// QuantizeLinear (f32 → u8 / s8), DequantizeLinear (u8 / s8 → f32), per tensor (quantize_linear.cpp)
+std::optional<std::string> quantize_linear_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_quantize_linear(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+std::optional<std::string> dequantize_linear_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_dequantize_linear(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+
 // Appends `activation` to oneDNN post-ops (HardSigmoid takes two: linear, then clip to [0, 1]).
 void append_activation(dnnl::post_ops& post_ops, const ir::FusedActivation& activation);
 

@@ -29,7 +29,7 @@ int intra_op_threads();
 
 // Per-thread scratch memory, one slot per purpose; grows to the largest request and is then reused, so
 // after the first run of a session nothing is allocated here. Slots: see ScratchSlot.
-enum class ScratchSlot { source = 0, destination = 1, primitive = 2, count = 3 };
+enum class ScratchSlot { source = 0, destination = 1, primitive = 2, staging = 3, count = 4 };
 void* scratch(ScratchSlot slot, size_t bytes);
 
 // Plain memory descriptor (NCHW / row-major) for a float tensor of this shape.

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""int8 on the cpu backend vs ONNX Runtime on the same QDQ file vs npukit FP32, and a section of docs/benchmarks.md.
+
+    /usr/bin/python3 bench/int8_benchmark.py [--models small_cnn_uint8,...] [--threads 1,2] [--rounds 3]
+                                             [--iterations 20] [--no-write]
+
+Each QDQ model (models/generated/qdq/NAME.onnx, tools/make_qdq_models.py, or any QDQ file given as a path) is
+measured three ways, each a fresh process with warm-up and N timed runs, the three taking turns inside every
+round (order rotated): npukit `bench --backend cpu` on the QDQ file (QDQ groups run as int8 QLinearConv /
+QLinearMatMul, the rest as DQ -> float -> Q), ONNX Runtime 1.30 with its default optimisations on the same file
+(bench/ort_runner.js), and npukit on the float model the QDQ file was made from (the QDQ pairs removed and the
+weights dequantized here: same graph, FP32). Reported: the median over rounds of each median, and the ratios.
+A benchmark, not a test: nothing fails on a slow result.
+"""
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_benchmarks  # noqa: E402  (run_json, machine_description)
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_MODELS = "small_cnn_uint8,small_cnn_int8"
+SECTION = "## int8 on the cpu backend (QDQ files)"
+
+
+def float_model_of(qdq_path, output_path):
+    """The same graph in FP32: constant DequantizeLinear inputs become float initializers, activation
+    QuantizeLinear -> DequantizeLinear pairs are bypassed."""
+    model = onnx.load(qdq_path)
+    graph = model.graph
+    initializers = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    producers = {output: node for node in graph.node for output in node.output}
+    rename, keep, new_initializers = {}, [], []
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in initializers:
+            q = initializers[node.input[0]].astype(np.float64)
+            scale = initializers[node.input[1]].astype(np.float64)
+            zero = initializers[node.input[2]].astype(np.float64) if len(node.input) > 2 and node.input[2] else 0.0
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+            if np.ndim(scale) == 1 and scale.size > 1:
+                shape = [1] * q.ndim
+                shape[axis] = -1
+                scale, zero = scale.reshape(shape), np.reshape(zero, shape) if np.ndim(zero) else zero
+            new_initializers.append(numpy_helper.from_array(((q - zero) * scale).astype(np.float32), node.output[0]))
+            continue
+        if node.op_type == "DequantizeLinear":
+            producer = producers.get(node.input[0])
+            if producer is not None and producer.op_type == "QuantizeLinear":
+                rename[node.output[0]] = producer.input[0]
+                continue
+        if node.op_type == "QuantizeLinear":
+            continue
+        keep.append(node)
+
+    def resolve(name):
+        while name in rename:
+            name = rename[name]
+        return name
+
+    for node in keep:
+        for i, name in enumerate(node.input):
+            node.input[i] = resolve(name)
+    graph_outputs = {o.name for o in graph.output}
+    for node in keep:  # a graph output fed by a removed Q -> DQ: the float value takes the output's name
+        for i, name in enumerate(node.output):
+            for output in graph_outputs:
+                if resolve(output) == name and output != name:
+                    node.output[i] = output
+    del graph.node[:]
+    graph.node.extend(keep)
+    used = {name for node in keep for name in node.input}
+    kept_initializers = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept_initializers + [i for i in new_initializers if i.name in used])
+    onnx.save(model, output_path)
+
+
+def input_shape(path):
+    model = onnx.load(path)
+    first = model.graph.input[0]
+    return first.name, [d.dim_value if d.dim_value > 0 else 1 for d in first.type.tensor_type.shape.dim]
+
+
+def measure_npukit(arguments, path, name, shape, threads):
+    result = run_benchmarks.run_json([arguments.npukit, "bench", path, "--backend", "cpu", "--threads", str(threads),
+                                      "--warmup", str(arguments.warmup), "--iterations", str(arguments.iterations),
+                                      "--json", "--input-shape", "%s=%s" % (name, ",".join(map(str, shape)))],
+                                     arguments.timeout)
+    return result if "error" in result else {"median_ms": result["latency_ms"]["p50"]}
+
+
+def measure_ort(arguments, path, name, shape, threads):
+    os.environ["NPUKIT_ORT_DIR"] = arguments.ort_dir
+    return run_benchmarks.run_json(["node", os.path.join(REPOSITORY, "bench", "ort_runner.js"), path, str(threads),
+                                    str(arguments.warmup), str(arguments.iterations),
+                                    "%s=%s" % (name, ",".join(map(str, shape)))], arguments.timeout)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=DEFAULT_MODELS, help="names under models/generated/qdq, or .onnx paths")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--timeout", type=int, default=600)
+    parser.add_argument("--npukit", default=os.path.join(REPOSITORY, "build", "npukit"))
+    parser.add_argument("--ort-dir", default=os.path.join(REPOSITORY, "third_party", "ort"))
+    parser.add_argument("--output", default=os.path.join(REPOSITORY, "docs", "benchmarks.md"))
+    parser.add_argument("--no-write", action="store_true", help="print the table only")
+    arguments = parser.parse_args()
+    threads_list = [int(t) for t in arguments.threads.split(",")]
+    work = tempfile.mkdtemp(prefix="npukit_int8_bench_")
+    models = []
+    for entry in arguments.models.split(","):
+        path = entry if entry.endswith(".onnx") else os.path.join(REPOSITORY, "models", "generated", "qdq", entry + ".onnx")
+        label = os.path.splitext(os.path.basename(path))[0]
+        float_path = os.path.join(work, label + ".fp32.onnx")
+        float_model_of(path, float_path)
+        models.append((label, path, float_path) + input_shape(path))
+    runtimes = [("int8", lambda a, m, t: measure_npukit(a, m[1], m[3], m[4], t)),
+                ("ort", lambda a, m, t: measure_ort(a, m[1], m[3], m[4], t)),
+                ("fp32", lambda a, m, t: measure_npukit(a, m[2], m[3], m[4], t))]
+    samples = {}
+    for round_index in range(arguments.rounds):
+        for model in models:
+            for threads in threads_list:
+                order = runtimes[round_index % 3:] + runtimes[:round_index % 3]
+                for name, measure in order:
+                    result = measure(arguments, model, threads)
+                    samples.setdefault((model[0], threads, name), []).append(result)
+                    print("round %d %s %d thread(s) %s: %s" % (round_index + 1, model[0], threads, name,
+                                                              result.get("median_ms", result.get("error"))), file=sys.stderr)
+
+    def median(key):
+        values = [s["median_ms"] for s in samples.get(key, []) if "median_ms" in s]
+        return statistics.median(values) if values else None
+
+    def show(value):
+        return "%.3f" % value if value is not None else "unknown (failed)"
+
+    lines = [SECTION, "",
+             "`bench/int8_benchmark.py` (%s; %d rounds x %d runs, median of medians). Machine: %s. "
+             "int8 = npukit `--backend cpu` on the QDQ file; ORT = ONNX Runtime 1.30, default optimisations, same "
+             "file; FP32 = npukit on the same graph without its Q/DQ." % (
+                 datetime.date.today().isoformat(), arguments.rounds, arguments.iterations,
+                 run_benchmarks.machine_description()),
+             "", "| model | threads | int8 ms | ORT ms | FP32 ms | int8 / ORT | int8 / FP32 |",
+             "|---|---|---|---|---|---|---|"]
+    for model in models:
+        for threads in threads_list:
+            int8, ort, fp32 = (median((model[0], threads, n)) for n in ("int8", "ort", "fp32"))
+            ratio = lambda a, b: "%.2f" % (a / b) if a and b else "unknown"
+            lines.append("| %s %s | %d | %s | %s | %s | %s | %s |" % (model[0], "x".join(map(str, model[4])), threads,
+                                                                    show(int8), show(ort), show(fp32),
+                                                                    ratio(int8, ort), ratio(int8, fp32)))
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if arguments.no_write:
+        return
+    text = open(arguments.output).read() if os.path.exists(arguments.output) else ""
+    start = text.find(SECTION)
+    if start >= 0:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + table + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + table
+    with open(arguments.output, "w") as handle:
+        handle.write(text)
+
+
+if __name__ == "__main__":
+    main()

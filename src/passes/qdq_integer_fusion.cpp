@@ -1,0 +1,237 @@
+#include "passes/qdq_integer_fusion.h"
+
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "passes/graph_editing.h"
+
+namespace npukit::passes {
+
+namespace {
+
+bool is_8bit(DType type) { return type == DType::u8 || type == DType::i8; }
+int64_t grid_minimum(DType type) { return type == DType::u8 ? 0 : -128; }
+int64_t grid_maximum(DType type) { return type == DType::u8 ? 255 : 127; }
+
+bool is_standard(const ir::Node* node, const char* op_type) {
+  return node && node->domain.empty() && node->op_type == op_type;
+}
+
+// An intermediate value read by one node only, not part of the model's interface.
+bool is_private(const ir::Value* value, const std::set<std::string>& protected_names) {
+  return value && !value->is_graph_output && value->consumers.size() == 1 && !protected_names.count(value->name);
+}
+
+std::optional<float> constant_positive_scalar(const ir::Value* value) {
+  const Tensor* tensor = constant_of(value);
+  if (!tensor || tensor->dtype() != DType::f32 || tensor->element_count() != 1) return std::nullopt;
+  const float scale = tensor->data<float>()[0];
+  if (!std::isfinite(scale) || scale <= 0) return std::nullopt;
+  return scale;
+}
+
+// One side of a QuantizeLinear / DequantizeLinear: the integer value, its scale and zero point (a constant
+// of the integer's type; created as 0 when the node leaves it out).
+struct QuantizedSide {
+  ir::Node* node = nullptr;
+  ir::Value* integer = nullptr;
+  ir::Value* scale = nullptr;
+  ir::Value* zero_point = nullptr;  // null: absent (0)
+  DType type = DType::undefined;
+};
+
+// The zero point as a number (0 when absent), or nullopt when it is not one constant scalar.
+std::optional<int64_t> scalar_zero_point(const QuantizedSide& side) {
+  if (!side.zero_point) return 0;
+  const Tensor* tensor = constant_of(side.zero_point);
+  if (!tensor || tensor->element_count() != 1 || tensor->dtype() != side.type) return std::nullopt;
+  return static_cast<int64_t>(tensor->value_as_double(0));
+}
+
+// x = DequantizeLinear(q: u8/s8, constant scalar scale and zero point).
+std::optional<QuantizedSide> per_tensor_dequantize(ir::Value* value) {
+  ir::Node* node = value ? value->producer : nullptr;
+  if (!is_standard(node, "DequantizeLinear") || !node->input(0)) return std::nullopt;
+  QuantizedSide side{node, node->input(0), node->input(1), node->input(2), node->input(0)->type.dtype};
+  if (!is_8bit(side.type) || !constant_positive_scalar(side.scale) || !scalar_zero_point(side)) return std::nullopt;
+  return side;
+}
+
+// w = DequantizeLinear(constant s8, scale per tensor or per `channel_axis` (of `channels`), zero point 0).
+std::optional<QuantizedSide> symmetric_weight_dequantize(ir::Value* value, int64_t channel_axis, int64_t channels) {
+  ir::Node* node = value ? value->producer : nullptr;
+  if (!is_standard(node, "DequantizeLinear")) return std::nullopt;
+  QuantizedSide side{node, node->input(0), node->input(1), node->input(2), DType::i8};
+  const Tensor* weights = constant_of(side.integer);
+  const Tensor* scales = constant_of(side.scale);
+  if (!weights || weights->dtype() != DType::i8 || !scales || scales->dtype() != DType::f32) return std::nullopt;
+  if (scales->element_count() != 1) {
+    int64_t axis = node->get_int("axis", 1);
+    if (axis < 0) axis += weights->rank();
+    if (scales->rank() != 1 || axis != channel_axis || scales->element_count() != channels) return std::nullopt;
+  }
+  for (float scale : scales->values<float>()) {
+    if (!std::isfinite(scale) || scale <= 0) return std::nullopt;
+  }
+  if (side.zero_point) {
+    const Tensor* zero_points = constant_of(side.zero_point);
+    if (!zero_points || zero_points->dtype() != DType::i8) return std::nullopt;
+    for (int8_t zero_point : zero_points->values<int8_t>()) {
+      if (zero_point != 0) return std::nullopt;
+    }
+  }
+  return side;
+}
+
+// y = QuantizeLinear(x, constant scalar scale, constant scalar u8/s8 zero point).
+std::optional<QuantizedSide> per_tensor_quantize(ir::Node* node) {
+  if (!is_standard(node, "QuantizeLinear") || !node->output(0)) return std::nullopt;
+  QuantizedSide side{node, node->output(0), node->input(1), node->input(2), DType::u8};
+  if (side.zero_point) {
+    side.type = side.zero_point->type.dtype;
+  } else if (node->has_attribute("output_dtype")) {
+    return std::nullopt;  // opset 21's type without a zero point: rare, left as it is
+  }
+  if (!is_8bit(side.type) || !constant_positive_scalar(side.scale) || !scalar_zero_point(side)) return std::nullopt;
+  return side;
+}
+
+// QuantizeLinear's own arithmetic (float division, half to even, + zero point) for one real value.
+int64_t quantize_like_onnx(float value, float scale, int64_t zero_point) {
+  const float divided = value / scale;
+  if (!std::isfinite(divided)) return divided > 0 ? INT64_MAX / 2 : -(INT64_MAX / 2);
+  return static_cast<int64_t>(std::nearbyint(divided)) + zero_point;
+}
+
+std::optional<float> clip_bound(const ir::Node& clip, int64_t opset, size_t input, const char* attribute, float fallback) {
+  if (opset < 11) return static_cast<float>(clip.get_float(attribute, fallback));
+  const ir::Value* value = clip.input(input);
+  if (!value) return fallback;
+  const Tensor* tensor = constant_of(value);
+  if (!tensor || tensor->element_count() != 1) return std::nullopt;
+  return static_cast<float>(tensor->value_as_double(0));
+}
+
+// True when an activation `node` followed by `quantize` changes nothing Q's clamp would not.
+bool activation_is_absorbed(const ir::Node& node, int64_t opset, const QuantizedSide& quantize) {
+  const float scale = constant_of(quantize.scale)->data<float>()[0];
+  const int64_t zero_point = *scalar_zero_point(quantize);
+  float low = -FLT_MAX, high = FLT_MAX;
+  if (node.op_type == "Relu") {
+    low = 0;
+  } else {
+    std::optional<float> min = clip_bound(node, opset, 1, "min", -FLT_MAX);
+    std::optional<float> max = clip_bound(node, opset, 2, "max", FLT_MAX);
+    if (!min || !max) return false;
+    low = *min;
+    high = *max;
+  }
+  // Quantization is monotone: clipping below `low` is invisible when `low` already lands on the bottom of the
+  // grid, and likewise for `high`.
+  return quantize_like_onnx(low, scale, zero_point) <= grid_minimum(quantize.type) &&
+         quantize_like_onnx(high, scale, zero_point) >= grid_maximum(quantize.type);
+}
+
+ir::Value* zero_point_constant(ir::Graph& graph, const std::string& base, DType type) {
+  Tensor zero(type, Shape{});
+  std::memset(zero.raw_data(), 0, zero.byte_size());
+  return graph.add_initializer(unused_value_name(graph, base), std::move(zero));
+}
+
+struct Group {
+  ir::Node* op = nullptr;
+  QuantizedSide input, weights, output;
+  ir::Value* bias = nullptr;        // int32 constant (Conv only)
+  std::vector<ir::Node*> swallowed; // Relu / Clip, then the QuantizeLinear
+};
+
+std::optional<Group> match_group(const ir::Model& model, ir::Node* op, const std::set<std::string>& protected_names) {
+  const bool convolution = op->op_type == "Conv";
+  Group group;
+  group.op = op;
+  std::optional<QuantizedSide> input = per_tensor_dequantize(op->input(0));
+  if (!input) return std::nullopt;
+  group.input = *input;
+  const Tensor* weights = op->input(1) && op->input(1)->producer ? constant_of(op->input(1)->producer->input(0)) : nullptr;
+  if (!weights || weights->rank() != (convolution ? 4 : 2)) return std::nullopt;
+  const int64_t channel_axis = convolution ? 0 : 1;
+  std::optional<QuantizedSide> weight_side =
+      symmetric_weight_dequantize(op->input(1), channel_axis, weights->dim(static_cast<size_t>(channel_axis)));
+  if (!weight_side) return std::nullopt;
+  group.weights = *weight_side;
+  if (convolution && op->input(2)) {
+    ir::Node* bias_dequantize = op->input(2)->producer;
+    if (!is_standard(bias_dequantize, "DequantizeLinear")) return std::nullopt;
+    const Tensor* bias = constant_of(bias_dequantize->input(0));
+    if (!bias || bias->dtype() != DType::i32 || bias->element_count() != weights->dim(0)) return std::nullopt;
+    group.bias = bias_dequantize->input(0);
+  }
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  ir::Node* next = result->consumers[0];
+  ir::Node* activation = nullptr;
+  if (convolution && (is_standard(next, "Relu") || is_standard(next, "Clip")) && next->input(0) == result) {
+    activation = next;
+    if (!is_private(next->output(0), protected_names)) return std::nullopt;
+    next = next->output(0)->consumers[0];
+  }
+  std::optional<QuantizedSide> output = per_tensor_quantize(next);
+  if (!output || next->input(0) != (activation ? activation->output(0) : result)) return std::nullopt;
+  if (activation && !activation_is_absorbed(*activation, model.opset(""), *output)) return std::nullopt;
+  // ORT's QLinearConv / QLinearMatMul kernels take and give one 8-bit type.
+  if (output->type != group.input.type) return std::nullopt;
+  group.output = *output;
+  if (activation) group.swallowed.push_back(activation);
+  group.swallowed.push_back(next);
+  return group;
+}
+
+}  // namespace
+
+PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
+  PassResult result;
+  result.pass = "fuse-qdq-integer";
+  ir::Graph& graph = *model.graph;
+  const std::set<std::string> protected_names = names_read_by_subgraphs(graph);
+  std::vector<ir::Node*> candidates;
+  for (const auto& node : graph.nodes()) {
+    if (node->domain.empty() && (node->op_type == "Conv" || node->op_type == "MatMul")) candidates.push_back(node.get());
+  }
+  for (ir::Node* op : candidates) {
+    std::optional<Group> group = match_group(model, op, protected_names);
+    if (!group) continue;
+    const bool convolution = op->op_type == "Conv";
+    ir::Value* input_zero_point = group->input.zero_point
+                                      ? group->input.zero_point
+                                      : zero_point_constant(graph, op->name + "_x_zero_point", group->input.type);
+    ir::Value* weight_zero_point = group->weights.zero_point
+                                       ? group->weights.zero_point
+                                       : zero_point_constant(graph, op->name + "_w_zero_point", DType::i8);
+    ir::Value* output_zero_point = group->output.zero_point
+                                       ? group->output.zero_point
+                                       : zero_point_constant(graph, op->name + "_y_zero_point", group->output.type);
+    std::vector<ir::Value*> inputs{group->input.integer, group->input.scale, input_zero_point,
+                                   group->weights.integer, group->weights.scale, weight_zero_point,
+                                   group->output.scale, output_zero_point};
+    if (group->bias) inputs.push_back(group->bias);
+    std::map<std::string, ir::Attribute> attributes = op->attributes;
+    std::string description = op->describe();
+    for (ir::Node* node : group->swallowed) description += " + " + node->op_type;
+    const std::string name = op->name;
+    ir::Value* output = group->output.integer;
+    graph.remove_node(op);
+    for (ir::Node* node : group->swallowed) graph.remove_node(node);
+    ir::Node* fused = graph.add_node(convolution ? "QLinearConv" : "QLinearMatMul", inputs, {output}, name);
+    if (convolution) fused->attributes = std::move(attributes);
+    result.notes.push_back("fused " + description + " into " + fused->op_type);
+    ++result.rewrites;
+  }
+  if (result.rewrites) tidy_after_rewrites(graph);
+  return result;
+}
+
+}  // namespace npukit::passes

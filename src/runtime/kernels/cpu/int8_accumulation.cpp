@@ -1,0 +1,288 @@
+#include "runtime/kernels/cpu/int8_accumulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <unordered_map>
+
+#include "runtime/kernels/cpu/dnnl_runtime.h"
+#include "runtime/kernels/cpu/vector_math.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define NPUKIT_INT8_X86 1
+#endif
+
+namespace npukit::runtime::cpu::int8 {
+
+bool has_int32_dot_product() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx512_core_vnni:
+    case dnnl::cpu_isa::avx512_core_bf16:
+    case dnnl::cpu_isa::avx512_core_amx:
+    case dnnl::cpu_isa::avx2_vnni:
+      return true;
+    default:
+      return false;
+  }
+}
+
+SplitWeights split_weights_for_pairwise_int16(const int8_t* weights, int64_t count) {
+  SplitWeights split;
+  split.high.resize(static_cast<size_t>(count));
+  split.low.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const int value = weights[i];
+    const int high = value / 2;  // toward zero: |high| <= 64, and |value - high| <= 64
+    split.high[static_cast<size_t>(i)] = static_cast<int8_t>(high);
+    split.low[static_cast<size_t>(i)] = static_cast<int8_t>(value - high);
+  }
+  return split;
+}
+
+bool weights_fit_pairwise_int16(const int8_t* weights, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    if (weights[i] > 64 || weights[i] < -64) return false;
+  }
+  return true;
+}
+
+void shift_to_unsigned(const int8_t* in, uint8_t* out, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<uint8_t>(static_cast<int>(in[i]) + 128);
+}
+
+namespace {
+
+int32_t grid_minimum(DType type) { return type == DType::u8 ? 0 : -128; }
+int32_t grid_maximum(DType type) { return type == DType::u8 ? 255 : 127; }
+
+// Half to even without reading the FP environment: nearbyint would follow a caller's fesetround.
+float round_half_to_even(float value) {
+  const float floor_value = std::floor(value);
+  const float fraction = value - floor_value;
+  if (fraction > 0.5f) return floor_value + 1.0f;
+  if (fraction < 0.5f) return floor_value;
+  return std::fmod(floor_value, 2.0f) == 0.0f ? floor_value : floor_value + 1.0f;
+}
+
+void requantize_row_scalar(const int32_t* accumulators, int64_t channels, const int32_t* offsets, const float* scales,
+                           bool per_channel, int32_t zero_point, DType output_type, void* out) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const int32_t value = requantize_float_scale_one(accumulators[c], offsets[c], scales[per_channel ? c : 0],
+                                                     zero_point, output_type);
+    if (output_type == DType::u8) {
+      static_cast<uint8_t*>(out)[c] = static_cast<uint8_t>(value);
+    } else {
+      static_cast<int8_t*>(out)[c] = static_cast<int8_t>(value);
+    }
+  }
+}
+
+#ifdef NPUKIT_INT8_X86
+// Eight channels at a time, the same steps as requantize_float_scale_one: int32 add (wrapping), cvtdq2ps
+// (round to nearest even), multiply, clamp in float, round half to even (explicit, not MXCSR's mode), + zp.
+// The clamp bounds are integers, so clamping before rounding equals clamping after.
+NPUKIT_TARGET_AVX2 void requantize_row_avx2(const int32_t* accumulators, int64_t channels, const int32_t* offsets,
+                                            const float* scales, bool per_channel, int32_t zero_point,
+                                            DType output_type, void* out) {
+  const __m256 minimum = _mm256_set1_ps(static_cast<float>(grid_minimum(output_type) - zero_point));
+  const __m256 maximum = _mm256_set1_ps(static_cast<float>(grid_maximum(output_type) - zero_point));
+  const __m256i zero_point_vector = _mm256_set1_epi32(zero_point);
+  const __m256 shared_scale = _mm256_set1_ps(scales[0]);
+  int64_t c = 0;
+  alignas(32) int32_t lanes[8];
+  for (; c + 8 <= channels; c += 8) {
+    __m256i sum = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(accumulators + c)),
+                                   _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets + c)));
+    const __m256 scale = per_channel ? _mm256_loadu_ps(scales + c) : shared_scale;
+    __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), scale);
+    scaled = _mm256_min_ps(_mm256_max_ps(scaled, minimum), maximum);
+    scaled = _mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256i result = _mm256_add_epi32(_mm256_cvttps_epi32(scaled), zero_point_vector);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), result);
+    if (output_type == DType::u8) {
+      uint8_t* destination = static_cast<uint8_t*>(out) + c;
+      for (int lane = 0; lane < 8; ++lane) destination[lane] = static_cast<uint8_t>(lanes[lane]);
+    } else {
+      int8_t* destination = static_cast<int8_t*>(out) + c;
+      for (int lane = 0; lane < 8; ++lane) destination[lane] = static_cast<int8_t>(lanes[lane]);
+    }
+  }
+  if (c < channels) {
+    const size_t element = output_type == DType::u8 ? sizeof(uint8_t) : sizeof(int8_t);
+    requantize_row_scalar(accumulators + c, channels - c, offsets + c, per_channel ? scales + c : scales, per_channel,
+                          zero_point, output_type, static_cast<char*>(out) + c * static_cast<int64_t>(element));
+  }
+}
+#endif
+
+}  // namespace
+
+int32_t requantize_float_scale_one(int32_t accumulator, int32_t offset, float scale, int32_t zero_point,
+                                   DType output_type) {
+  // int32 addition wraps in ORT (paddd); do it in uint32 to keep C++ defined.
+  const int32_t sum = static_cast<int32_t>(static_cast<uint32_t>(accumulator) + static_cast<uint32_t>(offset));
+  float scaled = static_cast<float>(sum) * scale;
+  // As MAXPS / MINPS: a NaN gives the bound (the second operand).
+  const float minimum = static_cast<float>(grid_minimum(output_type) - zero_point);
+  const float maximum = static_cast<float>(grid_maximum(output_type) - zero_point);
+  scaled = scaled > minimum ? scaled : minimum;
+  scaled = scaled < maximum ? scaled : maximum;
+  return static_cast<int32_t>(round_half_to_even(scaled)) + zero_point;
+}
+
+void requantize_float_scale_rows(const int32_t* accumulators, int64_t rows, int64_t channels,
+                                 const int32_t* channel_offsets, const float* scales, bool per_channel,
+                                 int32_t zero_point, DType output_type, void* out) {
+  if (output_type != DType::u8 && output_type != DType::i8) {
+    throw Error(ErrorKind::internal, "int8 requantization writes u8 or s8 only");
+  }
+  const size_t element = 1;
+  const bool vector = vector_math::uses_avx2();
+#pragma omp parallel for schedule(static) if (rows * channels > 16384)
+  for (int64_t row = 0; row < rows; ++row) {
+    const int32_t* source = accumulators + row * channels;
+    void* destination = static_cast<char*>(out) + row * channels * static_cast<int64_t>(element);
+#ifdef NPUKIT_INT8_X86
+    if (vector) {
+      requantize_row_avx2(source, channels, channel_offsets, scales, per_channel, zero_point, output_type, destination);
+      continue;
+    }
+#endif
+    (void)vector;
+    requantize_row_scalar(source, channels, channel_offsets, scales, per_channel, zero_point, output_type, destination);
+  }
+}
+
+namespace {
+
+using tag = dnnl::memory::format_tag;
+using data_type = dnnl::memory::data_type;
+
+// Split or not: split only where a pair can saturate (no VNNI, and some |w| > 64).
+int copies_for(const int8_t* weights, int64_t count) {
+  return has_int32_dot_product() || weights_fit_pairwise_int16(weights, count) ? 1 : 2;
+}
+
+void execute(const dnnl::primitive& primitive, const dnnl::memory::desc& source_desc, const void* source,
+             const dnnl::memory& weights, const dnnl::memory::desc& destination_desc, void* destination,
+             size_t scratchpad_bytes) {
+  dnnl::stream stream(engine());
+  std::unordered_map<int, dnnl::memory> arguments{
+      {DNNL_ARG_SRC, dnnl::memory(source_desc, engine(), const_cast<void*>(source))},
+      {DNNL_ARG_WEIGHTS, weights},
+      {DNNL_ARG_DST, dnnl::memory(destination_desc, engine(), destination)}};
+  if (scratchpad_bytes) {
+    arguments[DNNL_ARG_SCRATCHPAD] =
+        dnnl::memory(dnnl::memory::desc({static_cast<dnnl::memory::dim>(scratchpad_bytes)}, data_type::u8, tag::a),
+                     engine(), scratch(ScratchSlot::primitive, scratchpad_bytes));
+  }
+  primitive.execute(stream, arguments);
+  stream.wait();
+}
+
+dnnl::memory pack(const dnnl::memory::desc& plain, const dnnl::memory::desc& packed, const void* data) {
+  dnnl::memory plain_memory(plain, engine(), const_cast<void*>(data));
+  dnnl::memory result(packed, engine());
+  dnnl::stream stream(engine());
+  dnnl::reorder(plain_memory, result).execute(stream, plain_memory, result);
+  stream.wait();
+  return result;
+}
+
+}  // namespace
+
+ExactInt8Convolution::ExactInt8Convolution(const ConvolutionShape& shape, const int8_t* weights) : shape_(shape) {
+  const int64_t group_inputs = shape.channels / shape.groups;
+  const int64_t group_outputs = shape.output_channels / shape.groups;
+  const int64_t window = group_inputs * shape.kernel_height * shape.kernel_width;
+  const int64_t count = shape.output_channels * window;
+  copies_ = copies_for(weights, count);
+  weight_sums_.assign(static_cast<size_t>(shape.output_channels), 0);
+  for (int64_t oc = 0; oc < shape.output_channels; ++oc) {
+    for (int64_t i = 0; i < window; ++i) weight_sums_[static_cast<size_t>(oc)] += weights[oc * window + i];
+  }
+  // The weights as oneDNN reads them: [oc][copies · group_inputs][kh][kw], copy 0 = high half, copy 1 = low.
+  std::vector<int8_t> arranged(static_cast<size_t>(count * copies_));
+  if (copies_ == 1) {
+    std::copy(weights, weights + count, arranged.begin());
+  } else {
+    const SplitWeights split = split_weights_for_pairwise_int16(weights, count);
+    for (int64_t oc = 0; oc < shape.output_channels; ++oc) {
+      std::copy(split.high.begin() + oc * window, split.high.begin() + (oc + 1) * window,
+                arranged.begin() + oc * 2 * window);
+      std::copy(split.low.begin() + oc * window, split.low.begin() + (oc + 1) * window,
+                arranged.begin() + oc * 2 * window + window);
+    }
+  }
+  const int64_t source_channels = shape.channels * copies_;
+  source_ = dnnl::memory::desc({shape.batch, source_channels, shape.height, shape.width}, data_type::u8, tag::nhwc);
+  destination_ = dnnl::memory::desc({shape.batch, shape.output_channels, shape.output_height(), shape.output_width()},
+                                    data_type::s32, tag::nhwc);
+  dnnl::memory::dims weight_dims, strides{shape.stride_height, shape.stride_width},
+      dilations{shape.dilation_height - 1, shape.dilation_width - 1}, padding{0, 0};
+  dnnl::memory::desc plain_weights;
+  if (shape.groups == 1) {
+    weight_dims = {shape.output_channels, source_channels, shape.kernel_height, shape.kernel_width};
+    plain_weights = dnnl::memory::desc(weight_dims, data_type::s8, tag::oihw);
+  } else {
+    weight_dims = {shape.groups, group_outputs, group_inputs * copies_, shape.kernel_height, shape.kernel_width};
+    plain_weights = dnnl::memory::desc(weight_dims, data_type::s8, tag::goihw);
+  }
+  const dnnl::memory::desc any_weights(weight_dims, data_type::s8, tag::any);
+  dnnl::primitive_attr attributes;
+  attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::convolution_forward::desc description(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                              source_, any_weights, destination_, strides, dilations, padding, padding);
+  dnnl::convolution_forward::primitive_desc primitive_description(description, attributes, engine());
+  primitive_ = dnnl::convolution_forward(primitive_description);
+  scratchpad_bytes_ = primitive_description.scratchpad_desc().get_size();
+  weights_ = pack(plain_weights, primitive_description.weights_desc(), arranged.data());
+}
+
+int64_t ExactInt8Convolution::source_channel(int64_t channel, int copy) const {
+  const int64_t group_inputs = shape_.channels / shape_.groups;
+  const int64_t group = channel / group_inputs;
+  return group * group_inputs * copies_ + copy * group_inputs + channel % group_inputs;
+}
+
+void ExactInt8Convolution::run(const uint8_t* source, int32_t* accumulators) const {
+  execute(primitive_, source_, source, weights_, destination_, accumulators, scratchpad_bytes_);
+}
+
+ExactInt8MatMul::ExactInt8MatMul(int64_t rows, int64_t depth, int64_t columns, const int8_t* weights)
+    : rows_(rows), depth_(depth), columns_(columns) {
+  const int64_t count = depth * columns;
+  copies_ = copies_for(weights, count);
+  weight_sums_.assign(static_cast<size_t>(columns), 0);
+  for (int64_t k = 0; k < depth; ++k) {
+    for (int64_t n = 0; n < columns; ++n) weight_sums_[static_cast<size_t>(n)] += weights[k * columns + n];
+  }
+  // [copies · depth, columns]: the high halves' rows, then the low halves'.
+  std::vector<int8_t> arranged(static_cast<size_t>(count * copies_));
+  if (copies_ == 1) {
+    std::copy(weights, weights + count, arranged.begin());
+  } else {
+    const SplitWeights split = split_weights_for_pairwise_int16(weights, count);
+    std::copy(split.high.begin(), split.high.end(), arranged.begin());
+    std::copy(split.low.begin(), split.low.end(), arranged.begin() + count);
+  }
+  const int64_t source_depth = depth * copies_;
+  source_ = dnnl::memory::desc({rows, source_depth}, data_type::u8, tag::ab);
+  destination_ = dnnl::memory::desc({rows, columns}, data_type::s32, tag::ab);
+  const dnnl::memory::desc any_weights({source_depth, columns}, data_type::s8, tag::any);
+  dnnl::primitive_attr attributes;
+  attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::matmul::desc description(source_, any_weights, destination_);
+  dnnl::matmul::primitive_desc primitive_description(description, attributes, engine());
+  primitive_ = dnnl::matmul(primitive_description);
+  scratchpad_bytes_ = primitive_description.scratchpad_desc().get_size();
+  weights_ = pack(dnnl::memory::desc({source_depth, columns}, data_type::s8, tag::ab),
+                  primitive_description.weights_desc(), arranged.data());
+}
+
+void ExactInt8MatMul::run(const uint8_t* source, int32_t* accumulators) const {
+  execute(primitive_, source_, source, weights_, destination_, accumulators, scratchpad_bytes_);
+}
+
+}  // namespace npukit::runtime::cpu::int8

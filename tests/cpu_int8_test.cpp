@@ -1,0 +1,451 @@
+// The cpu backend's int8 path (issue 10 §4): QLinearConv / QLinearMatMul on oneDNN's exact s32 accumulation
+// plus ONNX Runtime's float-scale requantization, and the pass that turns QDQ groups into them.
+//   * the vector requantization equals its scalar definition and hand-computed ties;
+//   * every kernel case equals the ref kernel (the oracle, written from ORT's arithmetic) bit for bit, on odd
+//     shapes and on values built to overflow an int16 pair sum (255 · 127 · 2 > 32767: oneDNN's vpmaddubsw
+//     path on CPUs without VNNI; ctest runs this file again with ONEDNN_MAX_CPU_ISA=AVX2);
+//   * the QDQ models of tools/make_qdq_models.py are fused as ORT fuses them, and the outputs of the Conv /
+//     MatMul models equal ONNX Runtime's own (node, optimisations on) element by element.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "conformance/conformance_runner.h"
+#include "core/npy.h"
+#include "onnx/onnx_import.h"
+#include "passes/pass_lists.h"
+#include "ref_single_node.h"
+#include "runtime/kernels/cpu/int8_accumulation.h"
+
+namespace npukit::testing {
+namespace {
+
+const std::filesystem::path models_directory = NPUKIT_MODELS_DIR;
+
+ir::Attribute ints(std::vector<int64_t> values) {
+  ir::Attribute attribute;
+  attribute.kind = ir::Attribute::Kind::integers;
+  attribute.int_values = std::move(values);
+  return attribute;
+}
+ir::Attribute integer(int64_t value) {
+  ir::Attribute attribute;
+  attribute.kind = ir::Attribute::Kind::integer;
+  attribute.int_value = value;
+  return attribute;
+}
+
+Tensor scalar_of(DType type, int64_t value) {
+  Tensor tensor(type, Shape{});
+  if (type == DType::u8) tensor.data<uint8_t>()[0] = static_cast<uint8_t>(value);
+  if (type == DType::i8) tensor.data<int8_t>()[0] = static_cast<int8_t>(value);
+  return tensor;
+}
+Tensor float_scalar(float value) { return Tensor::from_vector<float>(DType::f32, Shape{}, {value}); }
+
+// Activations: pseudo-random, or (extreme) mostly the grid's top so that products pile up.
+Tensor activations(DType type, Shape shape, uint32_t seed, bool extreme) {
+  Tensor tensor(type, std::move(shape));
+  std::mt19937 generator(seed);
+  for (int64_t i = 0; i < tensor.element_count(); ++i) {
+    const uint32_t draw = generator();
+    if (type == DType::u8) {
+      tensor.data<uint8_t>()[i] = static_cast<uint8_t>(extreme ? (draw % 8 ? 255 : draw % 256) : draw % 256);
+    } else {
+      tensor.data<int8_t>()[i] = static_cast<int8_t>(extreme ? (draw % 8 ? 127 : -128) : static_cast<int>(draw % 256) - 128);
+    }
+  }
+  return tensor;
+}
+
+// Weights: pseudo-random s8, or (extreme) ±127 / -128 in runs of one sign, so an int16 pair sum overflows.
+Tensor weights(Shape shape, uint32_t seed, bool extreme) {
+  Tensor tensor(DType::i8, std::move(shape));
+  std::mt19937 generator(seed);
+  for (int64_t i = 0; i < tensor.element_count(); ++i) {
+    const uint32_t draw = generator();
+    const bool negative = (i / 7 + seed) % 2 == 1;
+    tensor.data<int8_t>()[i] = static_cast<int8_t>(extreme ? (negative ? -128 : 127) : static_cast<int>(draw % 256) - 128);
+  }
+  return tensor;
+}
+
+struct Int8Case {
+  std::string label;
+  std::string op_type;
+  std::vector<NodeInput> inputs;
+  std::map<std::string, ir::Attribute> attributes;
+};
+void PrintTo(const Int8Case& op, std::ostream* stream) { *stream << op.label; }
+
+// y scale chosen so that typical sums land inside the grid (about `depth` terms of |x - z| · |w| <= 255 · 128).
+float output_scale_for_depth(float input_scale, float weight_scale, int64_t depth, bool extreme) {
+  return input_scale * weight_scale * static_cast<float>(extreme ? 255.0 * 128.0 * depth / 100.0 : 64.0 * std::sqrt(depth) * 3.0);
+}
+
+Int8Case conv_case(std::string label, DType type, Shape input, int64_t output_channels, int64_t kernel, int64_t group,
+                   std::vector<int64_t> strides, std::vector<int64_t> pads, std::vector<int64_t> dilations,
+                   bool per_channel, bool bias, bool extreme) {
+  Int8Case op{std::move(label), "QLinearConv", {}, {}};
+  op.attributes = {{"strides", ints(strides)}, {"pads", ints(pads)}, {"dilations", ints(dilations)},
+                   {"group", integer(group)}, {"kernel_shape", ints({kernel, kernel})}};
+  const int64_t per_group = input[1] / group, depth = per_group * kernel * kernel;
+  const float input_scale = 0.02f;
+  const int64_t input_zero_point = type == DType::u8 ? (extreme ? 0 : 131) : (extreme ? -128 : 3);
+  std::vector<float> weight_scales;
+  for (int64_t oc = 0; oc < (per_channel ? output_channels : 1); ++oc) weight_scales.push_back(0.003f + 0.0007f * oc);
+  op.inputs.push_back({"x", activations(type, input, 11, extreme)});
+  op.inputs.push_back({"x_scale", float_scalar(input_scale), true});
+  op.inputs.push_back({"x_zero_point", scalar_of(type, input_zero_point), true});
+  op.inputs.push_back({"w", weights({output_channels, per_group, kernel, kernel}, 12, extreme), true});
+  op.inputs.push_back({"w_scale", per_channel ? Tensor::from_vector<float>(DType::f32, {output_channels}, weight_scales)
+                                               : float_scalar(weight_scales[0]), true});
+  op.inputs.push_back({"w_zero_point", per_channel ? Tensor(DType::i8, {output_channels}) : scalar_of(DType::i8, 0), true});
+  std::memset(op.inputs.back().tensor.raw_data(), 0, op.inputs.back().tensor.byte_size());
+  op.inputs.push_back({"y_scale", float_scalar(output_scale_for_depth(input_scale, weight_scales[0], depth, extreme)), true});
+  op.inputs.push_back({"y_zero_point", scalar_of(type, type == DType::u8 ? 120 : -5), true});
+  if (bias) {
+    std::vector<int32_t> values;
+    for (int64_t oc = 0; oc < output_channels; ++oc) values.push_back(static_cast<int32_t>((oc * 7919) % 20001) - 10000);
+    op.inputs.push_back({"b", Tensor::from_vector<int32_t>(DType::i32, {output_channels}, values), true});
+  }
+  return op;
+}
+
+Int8Case matmul_case(std::string label, DType type, Shape input, int64_t columns, bool per_column, bool extreme) {
+  Int8Case op{std::move(label), "QLinearMatMul", {}, {}};
+  const int64_t depth = input.back();
+  const float input_scale = 0.05f;
+  std::vector<float> weight_scales;
+  for (int64_t n = 0; n < (per_column ? columns : 1); ++n) weight_scales.push_back(0.002f + 0.0003f * n);
+  op.inputs.push_back({"a", activations(type, input, 21, extreme)});
+  op.inputs.push_back({"a_scale", float_scalar(input_scale), true});
+  op.inputs.push_back({"a_zero_point", scalar_of(type, type == DType::u8 ? (extreme ? 0 : 77) : (extreme ? -128 : -9)), true});
+  op.inputs.push_back({"b", weights({depth, columns}, 22, extreme), true});
+  op.inputs.push_back({"b_scale", per_column ? Tensor::from_vector<float>(DType::f32, {columns}, weight_scales)
+                                             : float_scalar(weight_scales[0]), true});
+  op.inputs.push_back({"b_zero_point", scalar_of(DType::i8, 0), true});
+  op.inputs.push_back({"y_scale", float_scalar(output_scale_for_depth(input_scale, weight_scales[0], depth, extreme)), true});
+  op.inputs.push_back({"y_zero_point", scalar_of(type, type == DType::u8 ? 128 : 0), true});
+  return op;
+}
+
+std::vector<Int8Case> int8_cases() {
+  std::vector<Int8Case> cases;
+  for (DType type : {DType::u8, DType::i8}) {
+    for (bool extreme : {false, true}) {
+      const std::string suffix = std::string(type == DType::u8 ? " u8" : " s8") + (extreme ? " extreme" : "");
+      cases.push_back(conv_case("conv 3x3 pad 1" + suffix, type, {1, 13, 11, 9}, 17, 3, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, true, extreme));
+      cases.push_back(conv_case("conv strided dilated asymmetric pads" + suffix, type, {2, 8, 15, 14}, 12, 3, 1, {2, 1},
+                                {0, 2, 1, 0}, {2, 2}, true, false, extreme));
+      cases.push_back(conv_case("conv depthwise" + suffix, type, {1, 24, 10, 10}, 24, 3, 24, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, true, extreme));
+      cases.push_back(conv_case("conv grouped per-tensor" + suffix, type, {1, 12, 7, 7}, 18, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, true, extreme));
+      cases.push_back(conv_case("conv 1x1 wide" + suffix, type, {1, 160, 5, 6}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
+      cases.push_back(conv_case("conv 1x1 to one pixel" + suffix, type, {1, 64, 1, 1}, 10, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
+      cases.push_back(matmul_case("matmul rank 3 per column" + suffix, type, {2, 5, 67}, 19, true, extreme));
+      cases.push_back(matmul_case("matmul rank 2 per tensor" + suffix, type, {7, 256}, 33, false, extreme));
+    }
+  }
+  return cases;
+}
+
+class CpuInt8Kernel : public ::testing::TestWithParam<Int8Case> {};
+
+TEST_P(CpuInt8Kernel, EqualsTheReferenceBitForBitAndRunsOnCpu) {
+  const Int8Case& op = GetParam();
+  SingleNodeModel built = single_node_model(op.op_type, op.inputs, op.attributes, 1, 17);
+  const Tensor expected = engine::Engine::from_model(built.model, {.backend = "ref"})->run(built.feeds).at("output0");
+  engine::EngineOptions options;
+  options.backend = "cpu";
+  options.threads = 2;
+  auto session = engine::Engine::from_model(built.model, options);
+  session->set_profiling(true);
+  const Tensor actual = session->run(built.feeds).at("output0");
+  ASSERT_EQ(session->last_profile().size(), 1u);
+  EXPECT_EQ(session->last_profile()[0].backend, "cpu") << op.label << " fell back to ref";
+  ASSERT_EQ(actual.dtype(), expected.dtype());
+  ASSERT_EQ(actual.shape(), expected.shape());
+  const auto* ours = static_cast<const uint8_t*>(actual.raw_data());
+  const auto* theirs = static_cast<const uint8_t*>(expected.raw_data());
+  int64_t differences = 0, saturated = 0;
+  for (int64_t i = 0; i < actual.element_count(); ++i) {
+    differences += ours[i] != theirs[i];
+    saturated += theirs[i] == (actual.dtype() == DType::u8 ? 255 : 127) || theirs[i] == (actual.dtype() == DType::u8 ? 0 : 128);
+  }
+  EXPECT_EQ(differences, 0) << op.label << ": " << differences << " of " << actual.element_count() << " elements differ";
+  // The case must exercise the requantization, not a clamped wall.
+  EXPECT_LT(saturated, actual.element_count() / 2) << op.label << ": most outputs sit on the grid's ends";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CpuInt8Kernel, ::testing::ValuesIn(int8_cases()),
+                         [](const ::testing::TestParamInfo<Int8Case>& info) {
+                           std::string name;
+                           for (char c : info.param.label) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return name;
+                         });
+
+// QuantizeLinear / DequantizeLinear on cpu equal ref bit for bit: odd counts (vector body and tail), ties,
+// values beyond the grid, infinities and NaN (→ the zero point's clamp of 0, as ref).
+TEST(CpuInt8QuantizeLinear, EqualsTheReferenceBitForBit) {
+  std::vector<float> values;
+  for (int i = 0; i < 1003; ++i) values.push_back(static_cast<float>((i * 37) % 601 - 300) * 0.25f);  // many .5 ties at scale 0.5
+  values[5] = INFINITY;
+  values[6] = -INFINITY;
+  values[7] = NAN;
+  for (DType type : {DType::u8, DType::i8}) {
+    SCOPED_TRACE(dtype_name(type));
+    const std::vector<NodeInput> inputs{{"x", Tensor::from_vector<float>(DType::f32, {1, 17, 59}, values)},
+                                        {"scale", float_scalar(0.5f), true},
+                                        {"zero_point", scalar_of(type, type == DType::u8 ? 3 : -2), true}};
+    SingleNodeModel quantize = single_node_model("QuantizeLinear", inputs, {}, 1, 13);
+    const Tensor expected = engine::Engine::from_model(quantize.model, {.backend = "ref"})->run(quantize.feeds).at("output0");
+    engine::EngineOptions options;
+    options.backend = "cpu";
+    auto session = engine::Engine::from_model(quantize.model, options);
+    session->set_profiling(true);
+    const Tensor actual = session->run(quantize.feeds).at("output0");
+    EXPECT_EQ(session->last_profile()[0].backend, "cpu");
+    ASSERT_EQ(std::memcmp(actual.raw_data(), expected.raw_data(), expected.byte_size()), 0);
+    // And back: DequantizeLinear of every code.
+    Tensor codes(type, {256});
+    for (int i = 0; i < 256; ++i) static_cast<uint8_t*>(codes.raw_data())[i] = static_cast<uint8_t>(i);
+    SingleNodeModel dequantize = single_node_model(
+        "DequantizeLinear", {{"x", codes}, {"scale", float_scalar(0.037f), true}, inputs[2]}, {}, 1, 13);
+    const Tensor reals = engine::Engine::from_model(dequantize.model, {.backend = "ref"})->run(dequantize.feeds).at("output0");
+    auto cpu = engine::Engine::from_model(dequantize.model, options);
+    cpu->set_profiling(true);
+    const Tensor ours = cpu->run(dequantize.feeds).at("output0");
+    EXPECT_EQ(cpu->last_profile()[0].backend, "cpu");
+    ASSERT_EQ(std::memcmp(ours.raw_data(), reals.raw_data(), reals.byte_size()), 0);
+  }
+}
+
+// Hand-computed: float(acc + offset) · scale, clamped, half to even, + zero point.
+TEST(CpuInt8Requantize, HandComputedTiesAndClamps) {
+  using runtime::cpu::int8::requantize_float_scale_one;
+  EXPECT_EQ(requantize_float_scale_one(5, 0, 0.5f, 0, DType::i8), 2);     // 2.5 → 2
+  EXPECT_EQ(requantize_float_scale_one(7, 0, 0.5f, 0, DType::i8), 4);     // 3.5 → 4
+  EXPECT_EQ(requantize_float_scale_one(-5, 0, 0.5f, 0, DType::i8), -2);   // -2.5 → -2
+  EXPECT_EQ(requantize_float_scale_one(-7, 0, 0.5f, 0, DType::i8), -4);   // -3.5 → -4
+  EXPECT_EQ(requantize_float_scale_one(3, 2, 0.5f, 10, DType::u8), 12);   // (3 + 2) · 0.5 = 2.5 → 2, + 10
+  EXPECT_EQ(requantize_float_scale_one(1000, 0, 1.0f, 0, DType::i8), 127);
+  EXPECT_EQ(requantize_float_scale_one(-1000, 0, 1.0f, 0, DType::u8), 0);
+  EXPECT_EQ(requantize_float_scale_one(-1000, 0, 1.0f, -100, DType::i8), -128);
+  // int32 wraps like ORT's paddd; float(2^24 + 1) rounds to 2^24 before the multiply.
+  EXPECT_EQ(requantize_float_scale_one(INT32_MAX, 1, 1e-9f, 0, DType::i8), -2);  // INT32_MIN · 1e-9 = -2.147
+  EXPECT_EQ(requantize_float_scale_one((1 << 24) + 1, 0, 1.0f / (1 << 24) * 2.5f, 0, DType::i8), 2);  // 2.5 exactly → 2
+}
+
+TEST(CpuInt8Requantize, VectorRowsEqualTheScalarDefinition) {
+  std::mt19937 generator(5);
+  const int64_t rows = 37, channels = 29;  // odd: vector body and scalar tail
+  std::vector<int32_t> accumulators(rows * channels), offsets(channels);
+  std::vector<float> scales(channels);
+  for (auto& value : accumulators) {
+    const uint32_t draw = generator();
+    value = draw % 5 == 0 ? static_cast<int32_t>(draw) : static_cast<int32_t>(draw % 20001) - 10000;
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    offsets[c] = static_cast<int32_t>(generator() % 2001) - 1000;
+    scales[c] = c % 3 == 0 ? 0.5f : 0.001f * static_cast<float>(c + 1);  // 0.5: ties on every odd sum
+  }
+  for (DType type : {DType::u8, DType::i8}) {
+    for (bool per_channel : {true, false}) {
+      std::vector<uint8_t> out(rows * channels);
+      runtime::cpu::int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(), scales.data(),
+                                                      per_channel, 7, type, out.data());
+      for (int64_t i = 0; i < rows * channels; ++i) {
+        const int64_t c = i % channels;
+        const int32_t expected = runtime::cpu::int8::requantize_float_scale_one(
+            accumulators[i], offsets[c], scales[per_channel ? c : 0], 7, type);
+        const int32_t actual = type == DType::u8 ? out[i] : static_cast<int8_t>(out[i]);
+        ASSERT_EQ(actual, expected) << "element " << i << (per_channel ? " per channel" : " per tensor");
+      }
+    }
+  }
+}
+
+TEST(CpuInt8Accumulation, WeightSplitIsExactAndFitsPairwiseInt16) {
+  std::vector<int8_t> all;
+  for (int value = -128; value <= 127; ++value) all.push_back(static_cast<int8_t>(value));
+  const auto split = runtime::cpu::int8::split_weights_for_pairwise_int16(all.data(), static_cast<int64_t>(all.size()));
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(split.high[i] + split.low[i], all[i]);
+    EXPECT_LE(std::abs(split.high[i]), 64);
+    EXPECT_LE(std::abs(split.low[i]), 64);
+  }
+  EXPECT_TRUE(runtime::cpu::int8::weights_fit_pairwise_int16(split.high.data(), static_cast<int64_t>(split.high.size())));
+  EXPECT_FALSE(runtime::cpu::int8::weights_fit_pairwise_int16(all.data(), static_cast<int64_t>(all.size())));
+}
+
+// --- QDQ models: the fusion and ONNX Runtime ------------------------------------------------------------
+
+std::filesystem::path qdq_model(const std::string& name) { return models_directory / "generated" / "qdq" / (name + ".onnx"); }
+
+size_t count_ops(const ir::Graph& graph, const std::string& op_type) {
+  size_t count = 0;
+  for (const auto& node : graph.nodes()) count += node->op_type == op_type;
+  return count;
+}
+
+TEST(CpuInt8Fusion, ConvAndMatMulGroupsBecomeIntegerOperators) {
+  for (const char* name : {"conv_relu_uint8", "conv_relu_int8", "conv_depthwise_uint8", "conv_grouped_int8",
+                           "conv_strided_dilated_uint8", "tie_conv_int8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    const size_t convolutions = count_ops(*model.graph, "Conv");
+    ASSERT_GT(convolutions, 0u);
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "Conv"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "QLinearConv"), convolutions);
+  }
+  ir::Model model = onnx_io::load_model(qdq_model("matmul_uint8").string());
+  passes::run_cpu_pass_list(model);
+  EXPECT_EQ(count_ops(*model.graph, "MatMul"), 0u);
+  EXPECT_EQ(count_ops(*model.graph, "QLinearMatMul"), 1u);
+}
+
+// A Relu whose Q does not start at the grid's bottom changes the result: it must stay (ORT keeps it too).
+TEST(CpuInt8Fusion, ReluIsKeptWhereItIsNotANoOp) {
+  ir::Model model = onnx_io::load_model(qdq_model("conv_relu_uint8").string());
+  for (const auto& value : model.graph->values()) {
+    // Move every QuantizeLinear zero point off the grid's bottom.
+    if (value->initializer && value->initializer->dtype() == DType::u8 && value->initializer->element_count() == 1 &&
+        value->name.find("zero_point") != std::string::npos) {
+      value->initializer->data<uint8_t>()[0] = 100;
+    }
+  }
+  ASSERT_GT(count_ops(*model.graph, "Relu"), 0u);
+  passes::run_cpu_pass_list(model);
+  EXPECT_EQ(count_ops(*model.graph, "QLinearConv"), 0u);  // the Conv stays float (then fused with its Relu)
+}
+
+// ONNX Runtime (node, graph optimisations on: how ORT really runs a QDQ file) against the cpu backend.
+std::map<std::string, Tensor> run_onnx_runtime(const std::string& name, const std::filesystem::path& input) {
+  const std::filesystem::path directory = std::filesystem::temp_directory_path() /
+                                          ("npukit_cpu_int8_ort_" + std::to_string(::getpid()) + "_" + name);
+  std::filesystem::remove_all(directory);
+  const std::filesystem::path script = models_directory.parent_path() / "tools" / "ort_run.js";
+  const std::string command = "node '" + script.string() + "' '" + qdq_model(name).string() + "' '" + directory.string() +
+                              "' input='" + input.string() + "' --threads 1 --optimization all";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("ONNX Runtime failed: " + command);
+  std::ifstream file(directory / "index.json");
+  const nlohmann::json index = nlohmann::json::parse(file);
+  std::map<std::string, Tensor> outputs;
+  for (const auto& [output, path] : index.items()) outputs[output] = read_npy(path.get<std::string>());
+  std::filesystem::remove_all(directory);
+  return outputs;
+}
+
+// The host itself (ONNX Runtime does not read ONEDNN_MAX_CPU_ISA).
+bool host_has_vnni() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+#else
+  return false;
+#endif
+}
+
+class CpuInt8OnnxRuntime : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
+  const std::string name = GetParam();
+  const std::filesystem::path input = models_directory / "generated" / "qdq" / (name + ".input.npy");
+  ASSERT_TRUE(std::filesystem::exists(input)) << "run tools/make_models.sh";
+  const std::map<std::string, Tensor> expected = run_onnx_runtime(name, input);
+  engine::EngineOptions options;
+  options.backend = "cpu";
+  options.threads = 2;
+  auto session = engine::Engine::from_model(std::make_shared<ir::Model>(onnx_io::load_model(qdq_model(name).string())), options);
+  session->set_profiling(true);
+  const std::map<std::string, Tensor> actual = session->run({{"input", read_npy(input.string())}});
+  size_t integer_operators = 0;
+  for (const auto& timing : session->last_profile()) {
+    if (timing.op_type == "QLinearConv" || timing.op_type == "QLinearMatMul") {
+      ++integer_operators;
+      EXPECT_EQ(timing.backend, "cpu") << timing.node << " fell back to ref";
+    }
+  }
+  // The shapes models (Reshape, Transpose, Flatten, Slice, ...) have no Conv / MatMul: ORT drops their DQ/Q
+  // pairs and moves integers; the float path here gives the same integers.
+  if (name.rfind("shapes", 0) != 0) EXPECT_GT(integer_operators, 0u) << "nothing ran as int8";
+  ASSERT_FALSE(expected.empty());
+  for (const auto& [output, reference] : expected) {
+    SCOPED_TRACE(output);
+    const Tensor& ours = actual.at(output);
+    ASSERT_EQ(ours.shape(), reference.shape());
+    const std::vector<float> a = ours.to_float_vector(), b = reference.to_float_vector();
+    int64_t differences = 0;
+    for (size_t i = 0; i < a.size(); ++i) differences += a[i] != b[i];
+    if (host_has_vnni()) {
+      EXPECT_EQ(differences, 0) << name << ": " << differences << " of " << a.size() << " elements differ from ONNX Runtime";
+    } else {
+      // Without VNNI, ONNX Runtime's own MLAS U8S8 kernels add product pairs in a saturating int16
+      // (vpmaddubsw; ORT's quantization docs say so): ORT is then not exact and npukit is. Rare with real
+      // weights; the few elements it touches are allowed, and counted.
+      std::cout << name << ": " << differences << " of " << a.size()
+                << " elements differ from ONNX Runtime, whose u8 x s8 kernels saturate on this CPU (no VNNI)\n";
+      EXPECT_LE(differences * 100, static_cast<int64_t>(a.size())) << name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
+                         ::testing::Values("conv_relu_uint8", "conv_relu_int8", "conv_depthwise_uint8",
+                                           "conv_depthwise_int8", "conv_grouped_uint8", "conv_grouped_int8",
+                                           "conv_strided_dilated_uint8", "conv_strided_dilated_int8", "matmul_uint8",
+                                           "matmul_int8", "tie_conv_uint8", "tie_conv_int8", "shapes_uint8",
+                                           "shapes_int8"));
+
+}  // namespace
+}  // namespace npukit::testing
+
+namespace npukit::testing {
+namespace {
+
+// The ONNX node tests of the quantization operators still pass with backend "cpu" (their scales and zero
+// points are graph inputs, and QLinearConv / QLinearMatMul there use u8 weights: the cpu kernels decline and
+// ref runs them; the test proves the cpu backend's choice leaves them right). The cpu kernels themselves are
+// checked against ref above (CpuInt8Kernel) and against ONNX Runtime below.
+TEST(CpuInt8Conformance, QuantizationNodeTestsPassOnTheCpuBackend) {
+  const std::string root = "/usr/share/libonnx-testdata/data/node/";
+  ASSERT_TRUE(std::filesystem::is_directory(root)) << root << " is missing: install libonnx-testdata";
+  for (const char* test : {"test_quantizelinear", "test_quantizelinear_axis", "test_dequantizelinear",
+                           "test_dequantizelinear_axis", "test_qlinearconv", "test_qlinearmatmul_2D",
+                           "test_qlinearmatmul_3D", "test_convinteger_with_padding", "test_convinteger_without_padding",
+                           "test_basic_convinteger", "test_matmulinteger", "test_dynamicquantizelinear",
+                           "test_dynamicquantizelinear_max_adjusted", "test_dynamicquantizelinear_min_adjusted"}) {
+    SCOPED_TRACE(test);
+    auto model = std::make_shared<ir::Model>(onnx_io::load_model(root + test + "/model.onnx"));
+    const std::vector<conformance::DataSet> data_sets = conformance::read_data_sets(root + test, *model->graph);
+    ASSERT_FALSE(data_sets.empty());
+    engine::EngineOptions options;
+    options.backend = "cpu";
+    auto session = engine::Engine::from_model(model, options);
+    for (const conformance::DataSet& data_set : data_sets) {
+      const std::map<std::string, Tensor> outputs = session->run(data_set.inputs);
+      for (size_t i = 0; i < data_set.expected_outputs.size(); ++i) {
+        const conformance::Comparison comparison =
+            conformance::compare_tensors(data_set.expected_outputs[i], outputs.at(model->graph->outputs[i]->name));
+        EXPECT_TRUE(comparison.equal) << data_set.name << " output " << i << ": " << comparison.reason;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace npukit::testing
