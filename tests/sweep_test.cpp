@@ -21,10 +21,8 @@ using SweepCli = CliRunner;
 
 std::string model(const std::string& name) { return std::string(NPUKIT_MODELS_DIR) + "/generated/" + name + ".onnx"; }
 
-// Three small models x every target: enough items (3 x 11) that each of 3 shards holds several of each kind.
-std::string sweep_models() {
-  return "'" + model("yolo_v8_raw_concat") + "' '" + model("yolo_v5_raw") + "' '" + model("yolo11_depthwise") + "'";
-}
+// Two small models x every target: enough items (2 x 12) that each of 3 shards holds several of each model.
+std::string sweep_models() { return "'" + model("yolo_v5_raw") + "' '" + model("yolo11_depthwise") + "'"; }
 
 // A record without its shard (the only field that says where it was computed).
 nlohmann::json without_shard(nlohmann::json record) {
@@ -72,7 +70,7 @@ TEST_F(SweepCli, ShardsMergedEqualTheUnshardedRunInAnyOrder) {
   EXPECT_NE(result.out.find("written to"), std::string::npos);
   const nlohmann::json unsharded = read_json(whole);
   const size_t items = unsharded["sweep"]["items"].get<size_t>();
-  ASSERT_GE(items, 30u);
+  ASSERT_GE(items, 20u);
   ASSERT_EQ(unsharded["records"].size(), items);
 
   std::vector<std::string> shards;
