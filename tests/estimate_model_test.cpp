@@ -200,6 +200,12 @@ TEST(EstimateFit, RecoversThePointsThatKnownParametersMade) {
   EXPECT_NEAR(reread.nested_leave_one_out_error.median_error, nested.nested_leave_one_out_error.median_error, 1e-12);
   EXPECT_EQ(reread.nested_choices, nested.nested_choices);
   EXPECT_EQ(reread.shrinkage_candidates, (std::vector<double>{1, 0.1}));
+  std::vector<std::pair<double, double>> nested_pairs;
+  for (const estimate::PointResult& point : reread.points) {
+    EXPECT_GT(point.nested_leave_one_out_milliseconds, 0) << point.point.model;
+    nested_pairs.push_back({point.nested_leave_one_out_milliseconds, point.point.milliseconds});
+  }
+  EXPECT_NEAR(estimate::summarize_errors(nested_pairs).max_ratio, reread.nested_leave_one_out_error.max_ratio, 1e-9);
 }
 
 TEST(EstimateData, EveryCalibrationPointNamesABuiltinTargetAndTheFitIsEmbedded) {

@@ -124,17 +124,19 @@ void run_fit(const EstimateArguments& arguments) {
     return;
   }
   Table table({{"target"}, {"model"}, {"published", Align::right}, {"fitted", Align::right}, {"leave-one-out", Align::right},
-               {"error", Align::right}, {"bottleneck"}});
+               {"error", Align::right}, {"nested", Align::right}, {"error", Align::right}, {"bottleneck"}});
   for (const estimate::PointResult& point : fitted.points) {
     table.add_row({point.point.target, point.point.published_model, format_number(point.point.milliseconds, 4) + " ms",
                    format_number(point.fitted_milliseconds, 4) + " ms", format_number(point.leave_one_out_milliseconds, 4) + " ms",
                    format_percent(std::abs(point.leave_one_out_milliseconds - point.point.milliseconds) / point.point.milliseconds),
+                   format_number(point.nested_leave_one_out_milliseconds, 4) + " ms",
+                   format_percent(std::abs(point.nested_leave_one_out_milliseconds - point.point.milliseconds) / point.point.milliseconds),
                    point.bottleneck});
   }
   for (const estimate::PointResult& point : fitted.held_out_points) {
     table.add_row({point.point.target + " (held out)", point.point.published_model, format_number(point.point.milliseconds, 4) + " ms",
                    "-", format_number(point.fitted_milliseconds, 4) + " ms",
-                   format_percent(std::abs(point.fitted_milliseconds - point.point.milliseconds) / point.point.milliseconds),
+                   format_percent(std::abs(point.fitted_milliseconds - point.point.milliseconds) / point.point.milliseconds), "-", "-",
                    point.bottleneck});
   }
   table.print(std::cout);

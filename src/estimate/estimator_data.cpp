@@ -213,6 +213,9 @@ FittedParameters parse_fitted_parameters(std::string_view json_text, const std::
     result.point = parse_point(object, file, "points[].");
     result.fitted_milliseconds = number_field(object, "fitted_ms", file, "points[].");
     result.leave_one_out_milliseconds = number_field(object, "leave_one_out_ms", file, "points[].");
+    if (object.contains("nested_leave_one_out_ms")) {
+      result.nested_leave_one_out_milliseconds = number_field(object, "nested_leave_one_out_ms", file, "points[].");
+    }
     result.bottleneck = text_field(object, "bottleneck", file, "points[].");
     fitted.points.push_back(std::move(result));
   }
@@ -260,6 +263,7 @@ std::string fitted_parameters_json(const FittedParameters& fitted) {
     nlohmann::ordered_json entry = point_json(result.point);
     entry["fitted_ms"] = result.fitted_milliseconds;
     entry["leave_one_out_ms"] = result.leave_one_out_milliseconds;
+    if (result.nested_leave_one_out_milliseconds > 0) entry["nested_leave_one_out_ms"] = result.nested_leave_one_out_milliseconds;
     entry["bottleneck"] = result.bottleneck;
     json["points"].push_back(entry);
   }

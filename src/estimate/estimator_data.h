@@ -97,6 +97,7 @@ struct PointResult {
   CalibrationPoint point;
   double fitted_milliseconds = 0;        // with parameters fitted on every point
   double leave_one_out_milliseconds = 0; // with parameters fitted on all the other points
+  double nested_leave_one_out_milliseconds = 0;  // the same, shrinkage chosen without this point (0: not computed)
   std::string bottleneck;
 };
 

@@ -367,6 +367,11 @@ void add_nested_leave_one_out(FittedParameters& fitted, const std::vector<Prepar
     const FitResult without = fit(others, chosen);
     const double predicted = point_seconds(*training[i], target_parameters(without.x, without.layout, training[i]->point.target));
     pairs.push_back({predicted * 1e3, training[i]->point.milliseconds});
+    // fitted.points lists the same fitted points in the same order (fit_prepared_points).
+    if (i < fitted.points.size() && fitted.points[i].point.model == training[i]->point.model &&
+        fitted.points[i].point.target == training[i]->point.target) {
+      fitted.points[i].nested_leave_one_out_milliseconds = predicted * 1e3;
+    }
   }
   fitted.nested_leave_one_out_error = summarize_errors(pairs);
 }
