@@ -179,6 +179,33 @@ TEST(EstimateFit, RecoversThePointsThatKnownParametersMade) {
   EXPECT_EQ(read.held_out_points.size(), 1u);
   EXPECT_NEAR(read.for_target("a").efficiency, with_held_out.for_target("a").efficiency, 1e-9);
   EXPECT_NEAR(read.leave_one_out_error.max_ratio, with_held_out.leave_one_out_error.max_ratio, 1e-9);
+  EXPECT_EQ(read.nested_leave_one_out_error.count, 0u);  // not computed: absent, not zero errors
+
+  // Nested leave-one-out: one shrinkage choice per fitted point (the held-out one takes no part), the choice made
+  // on the other points only; on points the model made itself every fold predicts its point.
+  estimate::FittedParameters nested = with_held_out;
+  estimate::add_nested_leave_one_out(nested, points, {1, 0.1});
+  EXPECT_EQ(nested.nested_leave_one_out_error.count, 7u);
+  size_t choices = 0;
+  for (const auto& [shrinkage, count] : nested.nested_choices) {
+    EXPECT_TRUE(shrinkage == "1" || shrinkage == "0.1") << shrinkage;
+    choices += count;
+  }
+  EXPECT_EQ(choices, 7u);
+  EXPECT_LT(nested.nested_leave_one_out_error.max_ratio, 1.05);
+  const double chosen = estimate::choose_shrinkage(points, {1, 0.1});
+  EXPECT_TRUE(chosen == 1 || chosen == 0.1);
+  const estimate::FittedParameters reread = estimate::parse_fitted_parameters(estimate::fitted_parameters_json(nested), "test");
+  EXPECT_EQ(reread.nested_leave_one_out_error.count, 7u);
+  EXPECT_NEAR(reread.nested_leave_one_out_error.median_error, nested.nested_leave_one_out_error.median_error, 1e-12);
+  EXPECT_EQ(reread.nested_choices, nested.nested_choices);
+  EXPECT_EQ(reread.shrinkage_candidates, (std::vector<double>{1, 0.1}));
+  std::vector<std::pair<double, double>> nested_pairs;
+  for (const estimate::PointResult& point : reread.points) {
+    EXPECT_GT(point.nested_leave_one_out_milliseconds, 0) << point.point.model;
+    nested_pairs.push_back({point.nested_leave_one_out_milliseconds, point.point.milliseconds});
+  }
+  EXPECT_NEAR(estimate::summarize_errors(nested_pairs).max_ratio, reread.nested_leave_one_out_error.max_ratio, 1e-9);
 }
 
 TEST(EstimateData, EveryCalibrationPointNamesABuiltinTargetAndTheFitIsEmbedded) {

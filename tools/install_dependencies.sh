@@ -14,6 +14,7 @@ packages=(build-essential cmake make pkg-config git
           libpolyclipping-dev                             # vision/: OCR's unclip (Clipper, as pyclipper)
           libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # vision/: video files (FFmpeg)
           libtbb-dev                                      # pipeline/: oneTBB's flow graph
+          libssl-dev                                      # the CLI's SHA-256 of models in sweep records (libcrypto)
           pybind11-dev python3-dev python3-numpy)         # the Python module (python/)
 if [ "$profile" = test ]; then
   packages+=(libonnx-testdata python3 python3-numpy python3-onnx python3-torch python3-torchvision

@@ -21,5 +21,6 @@ void register_version_command(CLI::App& app);      // version_command.cpp (also 
 void register_estimate_command(CLI::App& app);     // estimate_command.cpp
 void register_compare_command(CLI::App& app);      // compare_command.cpp
 void register_pipeline_command(CLI::App& app);     // pipeline_command.cpp
+void register_merge_command(CLI::App& app);        // merge_command.cpp (sweep shards)
 
 }  // namespace npukit::cli

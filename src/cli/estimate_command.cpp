@@ -14,6 +14,7 @@
 #include "check/target_check.h"
 #include "cli/commands.h"
 #include "cli/estimate_report.h"
+#include "cli/estimate_sweep.h"
 #include "cli/model_arguments.h"
 #include "cli/progress.h"
 #include "cli/table.h"
@@ -24,13 +25,17 @@
 #include "estimate/parameter_fit.h"
 #include "npukit/error.h"
 #include "report_html/estimate_sections.h"
+#include "sweep/sweep_document.h"
 
 namespace npukit::cli {
 
 namespace {
 
 struct EstimateArguments {
-  std::string model;
+  std::vector<std::string> models;  // one: the full single-model output; several (or --model-list/--shard/-o): a sweep
+  std::string model_list;
+  std::string shard;
+  std::string output;
   TargetArguments targets;
   bool json = false;
   int cores = 0;
@@ -43,7 +48,7 @@ struct EstimateArguments {
   bool fit = false;
   std::string fit_output = "src/estimate/fitted_parameters.json";
   std::string models_root = ".";
-  double shrinkage = 0.1;  // chosen among 1, 0.3 and 0.1 by leave-one-out error (docs/estimate.md)
+  double shrinkage = 0;  // 0: chosen among shrinkage_candidates by leave-one-out error (docs/estimate.md)
 };
 
 std::string utc_now() {
@@ -78,6 +83,7 @@ void run_fit(const EstimateArguments& arguments) {
     throw Error(ErrorKind::io, "the folder for the fitted parameters does not exist (run from the repository root or give --fit-output)",
                 arguments.fit_output);
   }
+  if (arguments.shrinkage < 0) throw Error(ErrorKind::invalid_argument, "--shrinkage must be positive (or left out to choose it)");
   const estimate::EstimatorInputs& inputs = estimate::builtin_estimator_inputs();
   Progress progress("preparing points", static_cast<int64_t>(inputs.points.size()));
   estimate::FitOptions options;
@@ -90,8 +96,21 @@ void run_fit(const EstimateArguments& arguments) {
     throw Error(ErrorKind::invalid_argument, "only " + std::to_string(points.size()) +
                                                  " published points could be prepared; run tools/make_models.sh or give --models-root");
   }
-  estimate::FittedParameters fitted = estimate::fit_prepared_points(points, arguments.shrinkage);
+  // The shrinkage: given, or chosen by leave-one-out on every point; the nested leave-one-out then chooses it again
+  // inside each fold, so the figure it reports did not see the point it predicts (docs/estimate.md).
+  const std::vector<double> candidates = {1, 0.3, 0.1, 0.03};
+  double shrinkage = arguments.shrinkage;
+  if (shrinkage <= 0) {
+    progress.update(static_cast<int64_t>(inputs.points.size()), "choosing the shrinkage (leave-one-out)");
+    shrinkage = estimate::choose_shrinkage(points, candidates);
+  }
+  estimate::FittedParameters fitted = estimate::fit_prepared_points(points, shrinkage);
   progress.finish();
+  {
+    Progress nested("nested leave-one-out (folds x shrinkages)", static_cast<int64_t>(fitted.points.size() * candidates.size()));
+    estimate::add_nested_leave_one_out(fitted, points, candidates,
+                                       [&nested](size_t done, size_t) { nested.update(static_cast<int64_t>(done)); });
+  }
   fitted.excluded = excluded;
   for (const estimate::LeftOutPoint& left : inputs.left_out) fitted.excluded.push_back(left.target + " " + left.published_model + ": " + left.reason);
   fitted.provenance = "written by `npukit estimate --fit` on " + utc_now() + " from the calibration_points of src/estimate/estimator_inputs.json "
@@ -105,25 +124,70 @@ void run_fit(const EstimateArguments& arguments) {
     return;
   }
   Table table({{"target"}, {"model"}, {"published", Align::right}, {"fitted", Align::right}, {"leave-one-out", Align::right},
-               {"error", Align::right}, {"bottleneck"}});
+               {"error", Align::right}, {"nested", Align::right}, {"error", Align::right}, {"bottleneck"}});
   for (const estimate::PointResult& point : fitted.points) {
     table.add_row({point.point.target, point.point.published_model, format_number(point.point.milliseconds, 4) + " ms",
                    format_number(point.fitted_milliseconds, 4) + " ms", format_number(point.leave_one_out_milliseconds, 4) + " ms",
                    format_percent(std::abs(point.leave_one_out_milliseconds - point.point.milliseconds) / point.point.milliseconds),
+                   format_number(point.nested_leave_one_out_milliseconds, 4) + " ms",
+                   format_percent(std::abs(point.nested_leave_one_out_milliseconds - point.point.milliseconds) / point.point.milliseconds),
                    point.bottleneck});
   }
   for (const estimate::PointResult& point : fitted.held_out_points) {
     table.add_row({point.point.target + " (held out)", point.point.published_model, format_number(point.point.milliseconds, 4) + " ms",
                    "-", format_number(point.fitted_milliseconds, 4) + " ms",
-                   format_percent(std::abs(point.fitted_milliseconds - point.point.milliseconds) / point.point.milliseconds),
+                   format_percent(std::abs(point.fitted_milliseconds - point.point.milliseconds) / point.point.milliseconds), "-", "-",
                    point.bottleneck});
   }
   table.print(std::cout);
   std::cout << "\n" << fit_quality_line(fitted) << "\n";
-  const bool met = fitted.leave_one_out_error.median_error <= 0.25 && fitted.leave_one_out_error.max_ratio <= 2.0;
-  std::cout << "bar (leave-one-out median <= 25%, none off by more than 2x): " << (met ? "met" : "NOT met") << "\n";
+  std::cout << "shrinkage " << estimate::shrinkage_text(fitted.shrinkage) << (arguments.shrinkage > 0 ? " (given)" : " (chosen by leave-one-out among 1, 0.3, 0.1, 0.03)")
+            << "; nested leave-one-out chose";
+  for (const auto& [value, count] : fitted.nested_choices) std::cout << " " << value << " in " << count << " folds";
+  std::cout << "\n";
+  const estimate::ErrorSummary& judged = fitted.nested_leave_one_out_error;
+  const bool met = judged.median_error <= 0.25 && judged.max_ratio <= 2.0;
+  std::cout << "bar (nested leave-one-out median <= 25%, none off by more than 2x): " << (met ? "met" : "NOT met") << "\n";
   for (const std::string& line : fitted.excluded) std::cout << "left out: " << line << "\n";
   std::cout << "written to " << arguments.fit_output << " (rebuild to embed it)\n";
+}
+
+// Several models, a model list, a shard or an output file: the sweep form (estimate_sweep.h).
+void run_sweep(const EstimateArguments& arguments) {
+  if (!arguments.report.empty()) {
+    throw Error(ErrorKind::invalid_argument, "--report is for one model; a sweep writes mergeable JSON (-o FILE) and `npukit merge` joins shards");
+  }
+  EstimateSweepSettings settings;
+  settings.shard = arguments.shard.empty() ? sweep::Shard{} : sweep::parse_shard(arguments.shard);
+  settings.models = arguments.models;
+  if (!arguments.model_list.empty()) {
+    const std::vector<std::string> listed = read_model_list(arguments.model_list);
+    settings.models.insert(settings.models.end(), listed.begin(), listed.end());
+  }
+  settings.profiles = resolve_targets(arguments.targets, true);
+  settings.cores = arguments.cores;
+  settings.cpu_slowdown = arguments.cpu_slowdown;
+  settings.no_cpu_timing = arguments.no_cpu_timing;
+  settings.input_shapes = arguments.input_shapes;
+  settings.input_values = arguments.input_values;
+  if (!arguments.output.empty()) {
+    // Refuse an unwritable destination before the sweep, not after it.
+    const std::filesystem::path folder = std::filesystem::path(arguments.output).parent_path();
+    if (!folder.empty() && !std::filesystem::is_directory(folder)) {
+      throw Error(ErrorKind::io, "the folder for -o does not exist", arguments.output);
+    }
+  }
+  const nlohmann::json document = run_estimate_sweep(settings);
+  if (!arguments.output.empty()) sweep::write_document(arguments.output, document);
+  if (arguments.json) {
+    std::cout << document.dump(2) << "\n";
+    return;
+  }
+  std::cout << "latency estimates, shard " << settings.shard.text() << " of a sweep of " << document["sweep"]["items"].get<size_t>()
+            << " items (model x target), " << document["records"].size() << " in this shard\n\n";
+  print_sweep_table(std::cout, document);
+  std::cout << "\n" << fit_quality_line(estimate::builtin_fitted_parameters()) << "\n";
+  if (!arguments.output.empty()) std::cout << "written to " << arguments.output << " (npukit merge joins the shards)\n";
 }
 
 void run_estimate(const EstimateArguments& arguments) {
@@ -131,14 +195,21 @@ void run_estimate(const EstimateArguments& arguments) {
     run_fit(arguments);
     return;
   }
-  if (arguments.model.empty()) throw Error(ErrorKind::invalid_argument, "give a MODEL to estimate (or --fit to refit the parameters)");
   if (arguments.cores < 0) throw Error(ErrorKind::invalid_argument, "--cores must be 1 or more (0: the target's default)");
   if (arguments.cpu_slowdown < 0) throw Error(ErrorKind::invalid_argument, "--cpu-slowdown must be a positive factor");
+  if (arguments.models.size() > 1 || !arguments.model_list.empty() || !arguments.shard.empty() || !arguments.output.empty()) {
+    run_sweep(arguments);
+    return;
+  }
+  if (arguments.models.empty()) {
+    throw Error(ErrorKind::invalid_argument, "give a MODEL to estimate (several, or --model-list FILE, for a sweep; --fit to refit the parameters)");
+  }
+  const std::string& model = arguments.models.front();
   if (!arguments.report.empty() && !report_html::is_report_path(arguments.report)) {
     throw Error(ErrorKind::invalid_argument, "--report takes a file ending in .html or .md", arguments.report);
   }
   std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, true);
-  preparation::PreparedModel prepared = load_model_argument(arguments.model, arguments.input_shapes, arguments.input_values);
+  preparation::PreparedModel prepared = load_model_argument(model, arguments.input_shapes, arguments.input_values);
   print_preparation_notes(std::cerr, prepared.report);
   // A latency at an unknown input size would be a figure the estimate cannot know: refuse, naming the input and
   // the --input-shape that fixes it (as bench does).
@@ -165,10 +236,10 @@ void run_estimate(const EstimateArguments& arguments) {
                                                  estimate::builtin_fitted_parameters(), estimate::builtin_estimator_inputs(), options));
   }
   const estimate::FittedParameters& fitted = estimate::builtin_fitted_parameters();
-  if (!arguments.report.empty()) report_html::write_estimate_report(arguments.report, arguments.model, estimates, fitted);
+  if (!arguments.report.empty()) report_html::write_estimate_report(arguments.report, model, estimates, fitted);
   if (arguments.json) {
     nlohmann::json json;
-    json["model"] = arguments.model;
+    json["model"] = model;
     json["preparation"] = preparation_json(prepared);
     json["fit"] = estimate::fit_quality_json(fitted);
     json["targets"] = nlohmann::json::array();
@@ -176,7 +247,7 @@ void run_estimate(const EstimateArguments& arguments) {
     std::cout << json.dump(2) << "\n";
     return;
   }
-  std::cout << "latency estimate for " << arguments.model << " (INT8, batch 1, the graph as given: no image pre-processing or NMS outside it)\n\n";
+  std::cout << "latency estimate for " << model << " (INT8, batch 1, the graph as given: no image pre-processing or NMS outside it)\n\n";
   print_estimate_summary(std::cout, estimates);
   if (estimates.size() == 1) print_estimate_details(std::cout, estimates.front(), arguments.layers);
   std::cout << "\n" << fit_quality_line(fitted) << "\n";
@@ -190,7 +261,11 @@ void register_estimate_command(CLI::App& app) {
   auto arguments = std::make_shared<EstimateArguments>();
   CLI::App* command = app.add_subcommand(
       "estimate", "Estimate a model's latency on a target board, per segment and layer, with its error band");
-  command->add_option("model", arguments->model, model_argument_help())->type_name("MODEL");
+  command->add_option("model", arguments->models, model_argument_help() + "; several make a sweep")->type_name("MODEL");
+  command->add_option("--model-list", arguments->model_list, "Sweep the models listed in FILE (one per line, # comments)")->type_name("FILE");
+  command->add_option("--shard", arguments->shard, "Run only shard i of N of the sweep (model x target items; 0 <= i < N)")->type_name("i/N");
+  command->add_option("-o,--output", arguments->output, "Write the sweep's mergeable JSON records to FILE (npukit merge joins shards)")
+      ->type_name("FILE");
   add_target_options(*command, arguments->targets, true);
   command->add_flag("--json", arguments->json, "Print JSON for programs (every layer, segment, transfer and assumption)");
   command->add_option("--cores", arguments->cores, "Accelerator cores to spread conv/elementwise work over (default: one, as published)")
@@ -208,7 +283,7 @@ void register_estimate_command(CLI::App& app) {
   command->add_option("--models-root", arguments->models_root, "Folder holding models/ for --fit (default: the current one)")
       ->type_name("DIR");
   command->add_option("--shrinkage", arguments->shrinkage,
-                      "--fit: pull of each target's parameters toward the shared prior (default 0.1)")
+                      "--fit: pull of each target's parameters toward the shared prior (default: chosen among 1, 0.3, 0.1, 0.03 by leave-one-out)")
       ->type_name("X");
   command->callback([arguments] { run_estimate(*arguments); });
 }

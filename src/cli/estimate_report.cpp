@@ -26,7 +26,11 @@ std::string fit_quality_line(const estimate::FittedParameters& fitted) {
   return "fitted on " + std::to_string(fitted.points.size()) + " published figures: fit median error " +
          format_percent(fitted.fit_error.median_error) + " (worst " + format_number(fitted.fit_error.max_ratio, 3) +
          "x), leave-one-out median error " + format_percent(fitted.leave_one_out_error.median_error) + " (worst " +
-         format_number(fitted.leave_one_out_error.max_ratio, 3) + "x)";
+         format_number(fitted.leave_one_out_error.max_ratio, 3) + "x)" +
+         (fitted.nested_leave_one_out_error.count > 0
+              ? ", nested leave-one-out median error " + format_percent(fitted.nested_leave_one_out_error.median_error) + " (worst " +
+                    format_number(fitted.nested_leave_one_out_error.max_ratio, 3) + "x)"
+              : std::string());
 }
 
 void print_estimate_summary(std::ostream& out, const std::vector<estimate::Estimate>& estimates) {

@@ -198,11 +198,24 @@ FittedParameters parse_fitted_parameters(std::string_view json_text, const std::
   for (const auto& [target, object] : required(json, "leave_one_out_by_target", file, "").items()) {
     fitted.leave_one_out_by_target[target] = parse_summary(object, file, "leave_one_out_by_target." + target + ".");
   }
+  if (json.contains("nested_leave_one_out")) {
+    const nlohmann::json& nested = json.at("nested_leave_one_out");
+    fitted.nested_leave_one_out_error = parse_summary(nested, file, "nested_leave_one_out.");
+    for (const nlohmann::json& value : required(nested, "shrinkage_candidates", file, "nested_leave_one_out.")) {
+      fitted.shrinkage_candidates.push_back(value.get<double>());
+    }
+    for (const auto& [shrinkage, count] : required(nested, "chosen", file, "nested_leave_one_out.").items()) {
+      fitted.nested_choices[shrinkage] = count.get<size_t>();
+    }
+  }
   for (const nlohmann::json& object : required(json, "points", file, "")) {
     PointResult result;
     result.point = parse_point(object, file, "points[].");
     result.fitted_milliseconds = number_field(object, "fitted_ms", file, "points[].");
     result.leave_one_out_milliseconds = number_field(object, "leave_one_out_ms", file, "points[].");
+    if (object.contains("nested_leave_one_out_ms")) {
+      result.nested_leave_one_out_milliseconds = number_field(object, "nested_leave_one_out_ms", file, "points[].");
+    }
     result.bottleneck = text_field(object, "bottleneck", file, "points[].");
     fitted.points.push_back(std::move(result));
   }
@@ -239,11 +252,18 @@ std::string fitted_parameters_json(const FittedParameters& fitted) {
   json["leave_one_out_error"] = summary_json(fitted.leave_one_out_error);
   json["leave_one_out_by_target"] = nlohmann::json::object();
   for (const auto& [target, summary] : fitted.leave_one_out_by_target) json["leave_one_out_by_target"][target] = summary_json(summary);
+  if (fitted.nested_leave_one_out_error.count > 0) {
+    nlohmann::ordered_json nested = summary_json(fitted.nested_leave_one_out_error);
+    nested["shrinkage_candidates"] = fitted.shrinkage_candidates;
+    nested["chosen"] = fitted.nested_choices;
+    json["nested_leave_one_out"] = nested;
+  }
   json["points"] = nlohmann::json::array();
   for (const PointResult& result : fitted.points) {
     nlohmann::ordered_json entry = point_json(result.point);
     entry["fitted_ms"] = result.fitted_milliseconds;
     entry["leave_one_out_ms"] = result.leave_one_out_milliseconds;
+    if (result.nested_leave_one_out_milliseconds > 0) entry["nested_leave_one_out_ms"] = result.nested_leave_one_out_milliseconds;
     entry["bottleneck"] = result.bottleneck;
     json["points"].push_back(entry);
   }

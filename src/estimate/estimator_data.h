@@ -97,6 +97,7 @@ struct PointResult {
   CalibrationPoint point;
   double fitted_milliseconds = 0;        // with parameters fitted on every point
   double leave_one_out_milliseconds = 0; // with parameters fitted on all the other points
+  double nested_leave_one_out_milliseconds = 0;  // the same, shrinkage chosen without this point (0: not computed)
   std::string bottleneck;
 };
 
@@ -109,6 +110,12 @@ struct FittedParameters {
   ErrorSummary fit_error;
   ErrorSummary leave_one_out_error;
   std::map<std::string, ErrorSummary> leave_one_out_by_target;
+  // Nested leave-one-out: for each point, the shrinkage is chosen among the candidates by a leave-one-out inside the
+  // other points only, then the point is predicted by a fit on the others with that choice. Unlike the figure
+  // above (whose shrinkage was chosen seeing every point), it is not optimistic. Empty (count 0) when not computed.
+  ErrorSummary nested_leave_one_out_error;
+  std::vector<double> shrinkage_candidates;
+  std::map<std::string, size_t> nested_choices;  // shrinkage (as printed) -> how many folds chose it
   std::vector<PointResult> points;
   std::vector<PointResult> held_out_points;    // predicted by the fit on every fitted point, not in the errors above
   std::vector<std::string> excluded;           // points that could not be evaluated (model missing), with why

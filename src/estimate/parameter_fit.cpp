@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <cstdio>
 #include <set>
 
 #include "check/target_check.h"
@@ -284,6 +285,95 @@ FittedParameters fit_prepared_points(const std::vector<PreparedPoint>& points, d
   fitted.leave_one_out_error = summarize_errors(loo_pairs);
   for (const auto& [target, pairs] : loo_by_target) fitted.leave_one_out_by_target[target] = summarize_errors(pairs);
   return fitted;
+}
+
+namespace {
+
+// Leave-one-out over `training`: each point predicted (seconds) by a fit on the others.
+std::vector<double> leave_one_out_seconds(const std::vector<const PreparedPoint*>& training, double shrinkage) {
+  std::vector<double> predicted;
+  for (size_t i = 0; i < training.size(); ++i) {
+    std::vector<const PreparedPoint*> others;
+    for (size_t j = 0; j < training.size(); ++j) {
+      if (j != i) others.push_back(training[j]);
+    }
+    const FitResult without = fit(others, shrinkage);
+    predicted.push_back(point_seconds(*training[i], target_parameters(without.x, without.layout, training[i]->point.target)));
+  }
+  return predicted;
+}
+
+double choose_among(const std::vector<const PreparedPoint*>& training, const std::vector<double>& candidates,
+                    const std::function<void()>& step) {
+  double best = candidates.front(), best_loss = 1e300;
+  for (double candidate : candidates) {
+    const std::vector<double> predicted = leave_one_out_seconds(training, candidate);
+    double loss = 0;
+    for (size_t i = 0; i < training.size(); ++i) {
+      const double error = std::log(predicted[i] / (training[i]->point.milliseconds * 1e-3));
+      loss += std::isfinite(error) ? error * error : 1e6;
+    }
+    loss /= static_cast<double>(std::max<size_t>(1, training.size()));
+    if (loss < best_loss) best = candidate, best_loss = loss;
+    if (step) step();
+  }
+  return best;
+}
+
+std::vector<const PreparedPoint*> fitted_points(const std::vector<PreparedPoint>& points) {
+  std::vector<const PreparedPoint*> training;
+  for (const PreparedPoint& point : points) {
+    if (!point.point.held_out) training.push_back(&point);
+  }
+  return training;
+}
+
+}  // namespace
+
+std::string shrinkage_text(double shrinkage) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", shrinkage);
+  return text;
+}
+
+double choose_shrinkage(const std::vector<PreparedPoint>& points, const std::vector<double>& candidates,
+                        const std::function<void(size_t done, size_t total)>& progress) {
+  if (candidates.empty()) throw Error(ErrorKind::invalid_argument, "no shrinkage candidates to choose among");
+  size_t done = 0;
+  return choose_among(fitted_points(points), candidates, [&] {
+    if (progress) progress(++done, candidates.size());
+  });
+}
+
+void add_nested_leave_one_out(FittedParameters& fitted, const std::vector<PreparedPoint>& points, const std::vector<double>& candidates,
+                              const std::function<void(size_t done, size_t total)>& progress) {
+  if (candidates.empty()) throw Error(ErrorKind::invalid_argument, "no shrinkage candidates to choose among");
+  const std::vector<const PreparedPoint*> training = fitted_points(points);
+  fitted.shrinkage_candidates = candidates;
+  fitted.nested_choices.clear();
+  std::vector<std::pair<double, double>> pairs;
+  const size_t total = training.size() * candidates.size();
+  size_t done = 0;
+  for (size_t i = 0; i < training.size(); ++i) {
+    std::vector<const PreparedPoint*> others;
+    for (size_t j = 0; j < training.size(); ++j) {
+      if (j != i) others.push_back(training[j]);
+    }
+    // The choice sees only the others: the held-out point plays no part in it.
+    const double chosen = choose_among(others, candidates, [&] {
+      if (progress) progress(++done, total);
+    });
+    ++fitted.nested_choices[shrinkage_text(chosen)];
+    const FitResult without = fit(others, chosen);
+    const double predicted = point_seconds(*training[i], target_parameters(without.x, without.layout, training[i]->point.target));
+    pairs.push_back({predicted * 1e3, training[i]->point.milliseconds});
+    // fitted.points lists the same fitted points in the same order (fit_prepared_points).
+    if (i < fitted.points.size() && fitted.points[i].point.model == training[i]->point.model &&
+        fitted.points[i].point.target == training[i]->point.target) {
+      fitted.points[i].nested_leave_one_out_milliseconds = predicted * 1e3;
+    }
+  }
+  fitted.nested_leave_one_out_error = summarize_errors(pairs);
 }
 
 }  // namespace npukit::estimate

@@ -38,4 +38,17 @@ std::vector<PreparedPoint> prepare_points(const EstimatorInputs& inputs, const F
 // The fit on prepared points (no I/O): parameters, fit and leave-one-out errors, per-point predictions.
 FittedParameters fit_prepared_points(const std::vector<PreparedPoint>& points, double shrinkage);
 
+// How a shrinkage is chosen among candidates: the smallest mean squared log error of leave-one-out over the fitted
+// (not held-out) points given. Ties go to the first candidate.
+double choose_shrinkage(const std::vector<PreparedPoint>& points, const std::vector<double>& candidates,
+                        const std::function<void(size_t done, size_t total)>& progress = {});
+
+// Nested leave-one-out: each fitted point predicted by a fit on the others whose shrinkage choose_shrinkage picked
+// on those others alone. Fills fitted.nested_leave_one_out_error, shrinkage_candidates and nested_choices.
+void add_nested_leave_one_out(FittedParameters& fitted, const std::vector<PreparedPoint>& points, const std::vector<double>& candidates,
+                              const std::function<void(size_t done, size_t total)>& progress = {});
+
+// The text of a shrinkage as the nested choices key it ("0.1").
+std::string shrinkage_text(double shrinkage);
+
 }  // namespace npukit::estimate
