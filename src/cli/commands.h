@@ -19,5 +19,6 @@ void register_ocr_command(CLI::App& app);          // ocr_command.cpp
 void register_eval_command(CLI::App& app);         // eval_command.cpp
 void register_version_command(CLI::App& app);      // version_command.cpp (also --version)
 void register_estimate_command(CLI::App& app);     // estimate_command.cpp
+void register_quantize_command(CLI::App& app);     // quantize_command.cpp
 
 }  // namespace npukit::cli

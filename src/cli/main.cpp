@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   npukit::cli::register_eval_command(app);
   npukit::cli::register_version_command(app);
   npukit::cli::register_estimate_command(app);
+  npukit::cli::register_quantize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
