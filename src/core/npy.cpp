@@ -316,6 +316,41 @@ Tensor read_npy(const std::string& path) {
   return tensor;
 }
 
+DType read_npy_dtype(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return read_layout(file, path).dtype;
+}
+
+Tensor read_npy_rows(const std::string& path, int64_t first, int64_t count) {
+  std::ifstream file(path, std::ios::binary);
+  const NpyLayout layout = read_layout(file, path);
+  if (layout.shape.empty()) throw Error(ErrorKind::invalid_argument, "a scalar .npy has no rows to read", path);
+  const int64_t rows = layout.shape[0];
+  if (first < 0 || count < 0 || first > rows || count > rows - first) {
+    throw Error(ErrorKind::invalid_argument,
+                "rows [" + std::to_string(first) + ", " + std::to_string(first + count) + ") are outside the " +
+                    std::to_string(rows) + " rows of shape " + shape_to_string(layout.shape),
+                path);
+  }
+  Shape shape = layout.shape;
+  shape[0] = count;
+  Tensor tensor;
+  try {
+    tensor = Tensor(layout.dtype, shape);
+  } catch (const Error& error) {
+    throw error.with_file(path);
+  }
+  // Bytes per row: the data size over the rows (exact: read_layout checked it against the shape).
+  const uint64_t row_bytes = rows == 0 ? 0 : layout.data_bytes / static_cast<uint64_t>(rows);
+  file.seekg(static_cast<std::streamoff>(row_bytes * static_cast<uint64_t>(first)), std::ios::cur);
+  file.read(static_cast<char*>(tensor.raw_data()), static_cast<std::streamsize>(tensor.byte_size()));
+  if (!file) throw Error(ErrorKind::io, "read error in the .npy data", path);
+  if (layout.dtype == DType::boolean) {
+    for (uint8_t& value : tensor.values<uint8_t>()) value = value != 0;
+  }
+  return tensor;
+}
+
 void write_npy(const std::string& path, const Tensor& tensor) {
   const char* descriptor = descriptor_for(tensor.dtype());
   if (!descriptor) {
