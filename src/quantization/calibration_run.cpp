@@ -57,8 +57,8 @@ CalibrationRunResult run_calibration(const ir::Model& model, const std::vector<s
     if (error.kind() != ErrorKind::invalid_argument) throw;
     const std::vector<std::string> missing = values_fused_away_on_cpu(model, kept);
     if (missing.empty()) throw;
-    result.notes.push_back("calibrated on the ref backend: the cpu backend fuses away " + join_names(missing) +
-                           ", which are quantization points here");
+    result.notes.push_back("calibrated on the ref backend: the cpu backend fuses away these quantization points: " +
+                           join_names(missing));
     engine_options.backend = "ref";
     engine = engine::Engine::from_model(shared, engine_options);
   }
