@@ -105,7 +105,9 @@ CalibrationRunResult run_calibration(const ir::Model& model, const std::vector<s
     if (options.progress) options.progress(index + 1, total);
   }
   result.samples = total;
-  result.diagnostics = input_statistics.diagnostics(source.preprocessing());
+  std::optional<vision::PreprocessingSpec> preprocessing = source.preprocessing();
+  if (!preprocessing) preprocessing = options.declared_preprocessing;
+  result.diagnostics = input_statistics.diagnostics(preprocessing);
   for (const auto& diagnostic : result.diagnostics) {
     if (diagnostic.is_error) {
       throw Error(ErrorKind::invalid_argument, "calibration data " + source.describe() + ": " + diagnostic.subject +

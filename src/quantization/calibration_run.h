@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct CalibrationRunOptions {
   int threads = 1;  // intra-op threads of the cpu backend
   // Called after each sample: (done, total).
   std::function<void(size_t, size_t)> progress;
+  // The pre-processing the user declared (--preprocess): the normalization check of .npy data compares with it
+  // (a picture source states its own).
+  std::optional<vision::PreprocessingSpec> declared_preprocessing;
 };
 
 struct CalibrationRunResult {

@@ -305,6 +305,7 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
   CalibrationRunOptions run_options;
   run_options.threads = options.threads;
   run_options.progress = options.progress;
+  if (!options.preprocessing.empty()) run_options.declared_preprocessing = preprocessing;
   const std::vector<std::string> calibrated = plan.calibrated_values();
   CalibrationRunResult run = run_calibration(model, calibrated, *source, run_options);
   result.calibration_backend = run.backend;
