@@ -20,7 +20,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNPUKIT_FUZZ=ON -DNPUKIT_BUILD_TESTS=OFF
-cmake --build "$build" -j"$jobs" --target onnx_loader_fuzzer image_decoding_fuzzer
+cmake --build "$build" -j"$jobs" --target onnx_loader_fuzzer image_decoding_fuzzer preprocessing_spec_fuzzer
 
 # Seed corpus: the ONNX conformance models (small, valid, nearly every op) and the corpus of earlier runs.
 corpus=$build/fuzz-corpus/onnx_loader
@@ -48,4 +48,14 @@ if [ -z "$(ls -A "$picture_corpus")" ]; then
 fi
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$build/image_decoding_fuzzer" "$picture_corpus" \
   -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-200000}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  -artifact_prefix="$artifacts" -print_final_stats=1
+
+# The pre-processing spec parser (--preprocess text), seeded with the specs the documentation shows.
+spec_corpus=$build/fuzz-corpus/preprocessing_spec
+mkdir -p "$spec_corpus"
+printf 'letterbox=640,mean=0,std=255,rgb,nchw' >"$spec_corpus/ultralytics"
+printf 'center_crop=224,shorter=256,mean=123.675/116.28/103.53,std=58.395/57.12/57.375' >"$spec_corpus/imagenet"
+printf 'resize=320x240,bgr,nhwc,dtype=i8,scale=0.0078125,zero_point=-128,pad=0' >"$spec_corpus/quantized"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$build/preprocessing_spec_fuzzer" "$spec_corpus" \
+  -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-200000}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
   -artifact_prefix="$artifacts" -print_final_stats=1

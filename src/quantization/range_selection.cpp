@@ -171,17 +171,47 @@ double mse_threshold(const HistogramView& absolute, int64_t levels) {
 
 Range mse_range(const HistogramView& signed_view, int64_t levels) {
   const int bins = static_cast<int>(signed_view.counts.size());
+  const double width = signed_view.bin_width();
   const Range observed = including_zero({signed_view.lower, signed_view.upper});
-  if (bins == 0 || observed.maximum <= observed.minimum) return observed;
+  if (bins == 0 || width <= 0) return observed;
+  // Prefix sums of count, count·c, count·c² (c: bin centre): the clipping error of any pair of edges in O(1).
+  std::vector<double> count_below(bins + 1, 0.0), first_below(bins + 1, 0.0), second_below(bins + 1, 0.0);
+  for (int i = 0; i < bins; ++i) {
+    const double centre = signed_view.lower + (i + 0.5) * width, count = signed_view.counts[i];
+    count_below[i + 1] = count_below[i] + count;
+    first_below[i + 1] = first_below[i] + count * centre;
+    second_below[i + 1] = second_below[i] + count * centre * centre;
+  }
+  const double total = count_below[bins];
+  if (total <= 0) return observed;
+  auto edge = [&](int i) { return i == bins ? signed_view.upper : signed_view.lower + i * width; };
+  // Candidate lower ends: the edges at or below 0 (just 0 when every value is positive); upper ends: the edges
+  // at or above 0. The bins clipped on the left are those below the lower edge's index, likewise on the right.
+  std::vector<std::pair<double, int>> lower_candidates, upper_candidates;
+  if (signed_view.lower >= 0) lower_candidates.push_back({0.0, 0});
+  for (int i = 0; i <= bins; ++i) {
+    if (signed_view.lower < 0 && edge(i) <= 0) lower_candidates.push_back({edge(i), i});
+    if (signed_view.upper > 0 && edge(i) >= 0) upper_candidates.push_back({edge(i), i});
+  }
+  if (signed_view.upper <= 0) upper_candidates.push_back({0.0, bins});
   double best_error = std::numeric_limits<double>::infinity();
   Range best = observed;
-  for (int k = bins; k >= 1; --k) {
-    const double factor = static_cast<double>(k) / bins;
-    const Range candidate{observed.minimum * factor, observed.maximum * factor};
-    const double error = expected_quantization_error(signed_view, candidate.minimum, candidate.maximum, levels);
-    if (error < best_error) {
-      best_error = error;
-      best = candidate;
+  // Widest first: on a tie the wider range wins (it clips nothing more).
+  for (const auto& [lower, i] : lower_candidates) {
+    const double left = lower * lower * count_below[i] - 2 * lower * first_below[i] + second_below[i];
+    for (auto it = upper_candidates.rbegin(); it != upper_candidates.rend(); ++it) {
+      const auto& [upper, j] = *it;
+      if (j < i || upper <= lower) continue;
+      const double above = total - count_below[j];
+      const double right = (second_below[bins] - second_below[j]) - 2 * upper * (first_below[bins] - first_below[j]) +
+                           upper * upper * above;
+      const double step = (upper - lower) / static_cast<double>(levels - 1);
+      const double inside = count_below[j] - count_below[i];
+      const double error = (inside * step * step / 12 + left + right) / total;
+      if (error < best_error) {
+        best_error = error;
+        best = {lower, upper};
+      }
     }
   }
   return best;

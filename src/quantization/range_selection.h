@@ -12,8 +12,8 @@
 //               asymmetric requests get [-t, t] intersected with the observed range.
 //   mse         the clip range of least expected squared error on the grid: inside, uniform rounding noise
 //               step² / 12; outside, the clipping distance² (bin centres). Symmetric: every threshold t on the
-//               |x| histogram, step = 2t / (levels − 1). Asymmetric: the observed range shrunk by a common
-//               factor α ∈ (0, 1], step = α(max − min) / (levels − 1) (PPQ's and NNCF's search space).
+//               |x| histogram, step = 2t / (levels − 1). Asymmetric: every pair of bin edges lo <= 0 <= hi of
+//               the signed histogram, step = (hi − lo) / (levels − 1) (prefix sums make each pair O(1)).
 //
 // Every range contains 0 (a zero point must exist on the grid); a value that was only ever 0 gets [0, 0], and
 // the quantizer decides what scale that means.
@@ -52,7 +52,7 @@ Range choose_range(const ValueHistogram& histogram, const RangeOptions& options)
 double entropy_threshold(const HistogramView& absolute, int quantized_bins);
 // The expected squared error of clipping to [minimum, maximum] on a grid of `levels` (bin centres).
 double expected_quantization_error(const HistogramView& view, double minimum, double maximum, int64_t levels);
-// The MSE search on an |x| view (symmetric threshold) or a signed view (common shrink factor).
+// The MSE search on an |x| view (symmetric threshold) or a signed view (both ends searched).
 double mse_threshold(const HistogramView& absolute, int64_t levels);
 Range mse_range(const HistogramView& signed_view, int64_t levels);
 
