@@ -22,5 +22,6 @@ void register_estimate_command(CLI::App& app);     // estimate_command.cpp
 void register_compare_command(CLI::App& app);      // compare_command.cpp
 void register_pipeline_command(CLI::App& app);     // pipeline_command.cpp
 void register_merge_command(CLI::App& app);        // merge_command.cpp (sweep shards)
+void register_quantize_command(CLI::App& app);     // quantize_command.cpp
 
 }  // namespace npukit::cli

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   npukit::cli::register_compare_command(app);
   npukit::cli::register_pipeline_command(app);
   npukit::cli::register_merge_command(app);
+  npukit::cli::register_quantize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,0 +1,175 @@
+// npukit quantize MODEL --target T --calibration PATH -o OUT.onnx: a QDQ model for the target's grids, its
+// OUT.quant.json manifest, and a per-layer table.
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/model_arguments.h"
+#include "cli/progress.h"
+#include "cli/table.h"
+#include "cli/target_arguments.h"
+#include "npukit/error.h"
+#include "quantization/quantization_manifest.h"
+#include "quantization/quantize_model.h"
+
+namespace npukit::cli {
+
+namespace {
+
+struct QuantizeArguments {
+  std::string model;
+  TargetArguments targets;
+  std::string calibration;
+  std::string output;
+  std::string method = "percentile";
+  double percentile = 99.99;
+  std::string preprocess;
+  std::string weights;
+  std::string activations;
+  std::vector<std::string> exclude;
+  bool per_tensor = false;
+  bool json = false;
+  std::string report;
+  int threads = 1;
+  std::vector<std::string> input_shapes;
+  std::vector<std::string> input_values;
+};
+
+void print_table(const quantization::QuantizeResult& result, const std::string& output, const std::string& manifest) {
+  std::cout << "Quantized " << result.model_path << " for " << result.target_id << " → " << output << "\n";
+  std::cout << "  calibration: " << result.calibration_description << ", run on the " << result.calibration_backend
+            << " backend\n";
+  std::cout << "  range method: " << quantization::range_method_name(result.range_options.method);
+  if (result.range_options.method == quantization::RangeMethod::percentile) {
+    std::cout << " " << format_number(result.range_options.percentile);
+  }
+  std::cout << "\n\n";
+  Table table({{"value"}, {"role"}, {"op"}, {"dtype"}, {"granularity"}, {"range", Align::right},
+               {"scale", Align::right}, {"zero point", Align::right}});
+  size_t activations = 0;
+  size_t weights = 0;
+  size_t biases = 0;
+  for (const quantization::QuantizedTensor& tensor : result.tensors) {
+    activations += tensor.role == quantization::PointRole::activation;
+    weights += tensor.role == quantization::PointRole::weight;
+    biases += tensor.role == quantization::PointRole::bias;
+    table.add_row({tensor.value, std::string(quantization::point_role_name(tensor.role)), tensor.op_type,
+                   std::string(dtype_name(tensor.params.storage)),
+                   std::string(ir::granularity_name(tensor.params.granularity())),
+                   "[" + format_number(tensor.range_minimum, 4) + ", " + format_number(tensor.range_maximum, 4) + "]",
+                   quantization::describe_scales(tensor.params), quantization::describe_zero_points(tensor.params)});
+  }
+  table.print(std::cout, 2);
+  std::cout << "\n  " << activations << " activations, " << weights << " weights, " << biases << " biases quantized; "
+            << result.float_nodes.size() << " nodes run in float";
+  if (!result.float_nodes.empty()) {
+    std::map<std::string, size_t> by_op;
+    for (const quantization::FloatNode& node : result.float_nodes) ++by_op[node.op_type];
+    std::string ops;
+    for (const auto& [op, count] : by_op) ops += (ops.empty() ? "" : ", ") + op + " " + std::to_string(count);
+    std::cout << " (" << ops << ")";
+  }
+  std::cout << "\n  numerics spec:\n";
+  for (const auto& [fact, text] : targets::summarize(result.spec)) std::cout << "    " << fact << ": " << text << "\n";
+  for (const quantization::CalibrationDiagnostic& diagnostic : result.diagnostics) {
+    std::cout << "  " << (diagnostic.is_error ? "error" : "warning") << ": " << diagnostic.subject << ": "
+              << diagnostic.message << "\n";
+  }
+  for (const std::string& note : result.notes) std::cout << "  note: " << note << "\n";
+  std::cout << "  wrote " << output << " and " << manifest << "\n";
+}
+
+void run_quantize(const QuantizeArguments& arguments) {
+  const std::vector<targets::TargetProfile> profiles = resolve_targets(arguments.targets, false);
+  quantization::QuantizeOptions options;
+  options.calibration = arguments.calibration;
+  options.preprocessing = arguments.preprocess;
+  options.input_shapes = parse_input_shapes(arguments.input_shapes);
+  const std::optional<quantization::RangeMethod> method = quantization::range_method_from_name(arguments.method);
+  if (!method) {
+    throw Error(ErrorKind::invalid_argument,
+                "--method '" + arguments.method + "': give minmax, percentile, entropy or mse");
+  }
+  options.method = *method;
+  if (!(arguments.percentile > 0 && arguments.percentile <= 100)) {
+    throw Error(ErrorKind::invalid_argument, "--percentile " + format_number(arguments.percentile) +
+                                                 ": give a value in (0, 100], such as 99.99");
+  }
+  options.percentile = arguments.percentile;
+  if (!arguments.weights.empty()) {
+    options.settings.weights = quantization::parse_storage_grid(arguments.weights, "--weights");
+  }
+  if (!arguments.activations.empty()) {
+    options.settings.activations = quantization::parse_storage_grid(arguments.activations, "--activations");
+  }
+  options.settings.per_tensor = arguments.per_tensor;
+  options.settings.exclude = arguments.exclude;
+  options.threads = arguments.threads;
+  if (!arguments.input_values.empty()) {
+    throw Error(ErrorKind::invalid_argument, "quantize does not take --input-value: an input held at a value would be "
+                                             "folded into the graph the QDQ file describes");
+  }
+  auto progress = std::make_shared<std::unique_ptr<Progress>>();
+  options.progress = [progress, &arguments](size_t done, size_t total) {
+    if (!*progress) *progress = std::make_unique<Progress>("calibrating", static_cast<int64_t>(total), !arguments.json);
+    (*progress)->update(static_cast<int64_t>(done), std::to_string(done) + " samples");
+  };
+  quantization::QuantizeResult result = quantization::quantize_model(arguments.model, profiles.front(), options);
+  if (*progress) (*progress)->finish();
+  const std::string manifest = quantization::write_quantized_model(result, arguments.output);
+  if (!arguments.report.empty()) {
+    const std::string temporary = arguments.report + ".partial";
+    std::ofstream file(temporary, std::ios::trunc);
+    file << quantization::manifest_markdown(result);
+    file.close();
+    if (!file || std::rename(temporary.c_str(), arguments.report.c_str()) != 0) {
+      std::remove(temporary.c_str());
+      throw Error(ErrorKind::io, "cannot write the report " + arguments.report + ": check the folder exists and is writable");
+    }
+  }
+  if (arguments.json) {
+    std::ifstream file(manifest);
+    std::cout << file.rdbuf();
+    return;
+  }
+  print_table(result, arguments.output, manifest);
+}
+
+}  // namespace
+
+void register_quantize_command(CLI::App& app) {
+  auto arguments = std::make_shared<QuantizeArguments>();
+  CLI::App* command = app.add_subcommand(
+      "quantize", "Calibrate a float model on data and write it as QDQ ONNX for a target's integer grids");
+  command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
+  add_target_options(*command, arguments->targets, false);
+  command->add_option("--calibration", arguments->calibration,
+                      "Calibration data: a .npy batch, a folder of .npy files, or a folder of pictures")
+      ->required()
+      ->type_name("PATH");
+  command->add_option("-o,--output", arguments->output, "QDQ model to write; OUT.quant.json is written beside it")
+      ->required()
+      ->type_name("OUT.onnx");
+  command->add_option("--method", arguments->method, "Range method: minmax, percentile, entropy, mse (default percentile)")
+      ->type_name("M");
+  command->add_option("--percentile", arguments->percentile, "Percentile for --method percentile (default 99.99)")
+      ->type_name("P");
+  command->add_option("--preprocess", arguments->preprocess,
+                      "How pictures become the input, e.g. letterbox=640,mean=0,std=255,rgb,nchw (default: letterbox "
+                      "at the input's size, /255, RGB)")
+      ->type_name("SPEC");
+  command->add_option("--weights", arguments->weights, "Weight grid: int8 | int16 (default: the target's)")->type_name("T");
+  command->add_option("--activations", arguments->activations, "Activation grid: int8 | uint8 | int16 (default: the target's)")
+      ->type_name("T");
+  command->add_option("--exclude", arguments->exclude, "Keep a node (by name) or every node of an op type in float")
+      ->type_name("NODE|OP_TYPE");
+  command->add_flag("--per-tensor", arguments->per_tensor, "Weights per tensor, whatever the target says");
+  command->add_option("--threads", arguments->threads, "Threads for the calibration run (default 1, 0: all cores)");
+  command->add_flag("--json", arguments->json, "Print the manifest (OUT.quant.json) for programs");
+  command->add_option("--report", arguments->report, "Also write a Markdown report")->type_name("FILE.md");
+  add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
+  command->callback([arguments] { run_quantize(*arguments); });
+}
+
+}  // namespace npukit::cli

@@ -1,0 +1,124 @@
+#include "quantization/calibration_run.h"
+
+#include <cmath>
+#include <memory>
+#include <set>
+
+#include "engine/engine.h"
+#include "npukit/error.h"
+#include "passes/pass_lists.h"
+
+namespace npukit::quantization {
+
+namespace {
+
+// The values of `wanted` that the cpu backend's passes remove from the graph it runs.
+std::vector<std::string> values_fused_away_on_cpu(const ir::Model& model, const std::vector<std::string>& wanted) {
+  ir::Model copy = model.clone();
+  passes::run_cpu_pass_list(copy);
+  std::vector<std::string> missing;
+  for (const std::string& name : wanted) {
+    const ir::Value* value = copy.graph->find_value(name);
+    if (!value || (!value->producer && !value->is_graph_input)) missing.push_back(name);
+  }
+  return missing;
+}
+
+std::string join_names(const std::vector<std::string>& names, size_t limit = 8) {
+  std::string text;
+  for (size_t i = 0; i < names.size() && i < limit; ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > limit) text += " and " + std::to_string(names.size() - limit) + " more";
+  return text;
+}
+
+}  // namespace
+
+CalibrationRunResult run_calibration(const ir::Model& model, const std::vector<std::string>& values,
+                                     CalibrationSource& source, const CalibrationRunOptions& options) {
+  CalibrationRunResult result;
+  std::set<std::string> input_names;
+  std::set<std::string> output_names;
+  for (const ir::Value* input : model.graph->inputs) input_names.insert(input->name);
+  for (const ir::Value* output : model.graph->outputs) output_names.insert(output->name);
+  std::vector<std::string> kept;
+  for (const std::string& name : values) {
+    if (!input_names.count(name) && !output_names.count(name)) kept.push_back(name);
+  }
+
+  auto shared = std::make_shared<const ir::Model>(model.clone());
+  engine::EngineOptions engine_options;
+  engine_options.backend = "cpu";
+  engine_options.threads = options.threads;
+  engine_options.keep_values = kept;
+  std::unique_ptr<engine::Engine> engine;
+  try {
+    engine = engine::Engine::from_model(shared, engine_options);
+  } catch (const Error& error) {
+    if (error.kind() != ErrorKind::invalid_argument) throw;
+    const std::vector<std::string> missing = values_fused_away_on_cpu(model, kept);
+    if (missing.empty()) throw;
+    result.notes.push_back("calibrated on the ref backend: the cpu backend fuses away these quantization points: " +
+                           join_names(missing));
+    engine_options.backend = "ref";
+    engine = engine::Engine::from_model(shared, engine_options);
+  }
+  result.backend = engine_options.backend;
+
+  std::map<std::string, std::string> first_non_finite;  // value -> first sample with NaN / Inf
+  for (const std::string& name : values) result.histograms.emplace(name, ValueHistogram(2048));
+  InputStatistics input_statistics(engine->inputs());
+  const size_t total = source.size();
+  if (const auto count = diagnose_sample_count(total); count && count->is_error) {
+    throw Error(ErrorKind::invalid_argument, "calibration data " + source.describe() + ": " + count->message);
+  }
+  auto observe = [&](const std::string& name, const Tensor& tensor, const std::string& origin) {
+    auto histogram = result.histograms.find(name);
+    if (histogram == result.histograms.end() || tensor.dtype() != DType::f32) return;
+    const uint64_t before = histogram->second.non_finite_count();
+    histogram->second.add(tensor.data<float>(), static_cast<size_t>(tensor.element_count()));
+    if (histogram->second.non_finite_count() != before && !first_non_finite.count(name)) first_non_finite[name] = origin;
+  };
+  for (size_t index = 0; index < total; ++index) {
+    CalibrationSample sample = source.sample(index);
+    input_statistics.add(sample);
+    for (const auto& [name, tensor] : sample.inputs) {
+      observe(name, tensor, sample.origin);
+      try {
+        engine->set_input(name, tensor);
+      } catch (const Error& error) {
+        throw Error(ErrorKind::invalid_argument, "calibration sample " + sample.origin + ": " + error.reason());
+      }
+    }
+    engine->run();
+    for (const std::string& name : values) {
+      if (input_names.count(name)) continue;
+      observe(name, engine->output(name), sample.origin);
+    }
+    // An activation that became NaN / Inf makes every range after it meaningless: stop at the first one.
+    for (const auto& [name, origin] : first_non_finite) {
+      if (input_names.count(name)) continue;
+      const auto diagnostic = diagnose_non_finite(name, result.histograms.at(name), origin);
+      throw Error(ErrorKind::invalid_argument,
+                  diagnostic ? diagnostic->message
+                             : "value '" + name + "' is NaN or infinite on calibration sample " + origin);
+    }
+    if (options.progress) options.progress(index + 1, total);
+  }
+  result.samples = total;
+  std::optional<vision::PreprocessingSpec> preprocessing = source.preprocessing();
+  if (!preprocessing) preprocessing = options.declared_preprocessing;
+  result.diagnostics = input_statistics.diagnostics(preprocessing);
+  for (const auto& diagnostic : result.diagnostics) {
+    if (diagnostic.is_error) {
+      throw Error(ErrorKind::invalid_argument, "calibration data " + source.describe() + ": " + diagnostic.subject +
+                                                   ": " + diagnostic.message);
+    }
+  }
+  for (const std::string& name : values) {
+    if (input_names.count(name)) continue;
+    if (auto outlier = diagnose_outliers(name, result.histograms.at(name))) result.diagnostics.push_back(*outlier);
+  }
+  return result;
+}
+
+}  // namespace npukit::quantization

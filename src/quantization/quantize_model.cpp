@@ -1,0 +1,463 @@
+#include "quantization/quantize_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <set>
+
+#include <onnx/onnx_pb.h>
+#include <onnx/version_converter/convert.h>
+
+#include "npukit/error.h"
+#include "onnx/onnx_export.h"
+#include "passes/batchnorm_folding.h"
+#include "passes/constant_folding.h"
+#include "passes/identity_elimination.h"
+#include "preparation/model_preparation.h"
+#include "quantization/calibration_data.h"
+#include "quantization/calibration_run.h"
+#include "quantization/quantization_manifest.h"
+#include "quantization/quantize.h"
+#include "vision/preprocessing_spec.h"
+
+namespace npukit::quantization {
+
+namespace {
+
+// Per-axis QuantizeLinear / DequantizeLinear arrived in opset 13.
+constexpr int64_t kQdqOpset = 13;
+
+struct GridBounds {
+  int64_t minimum;
+  int64_t maximum;
+};
+
+GridBounds grid_bounds(DType storage, bool narrow_range) {
+  ir::QuantParams probe;
+  probe.storage = storage;
+  probe.narrow_range = narrow_range;
+  probe.scales = {1.0f};
+  return {probe.storage_min(), probe.storage_max()};
+}
+
+std::vector<ValueInfo> input_infos(const ir::Model& model) {
+  std::vector<ValueInfo> infos;
+  for (const ir::Value* input : model.graph->inputs) {
+    if (input->initializer) continue;
+    ValueInfo info;
+    info.name = input->name;
+    info.dtype = input->type.dtype;
+    info.has_shape = input->type.shape.has_value();
+    if (input->type.shape) {
+      for (const ir::Dim& dim : *input->type.shape) {
+        info.shape.push_back(dim.is_static() ? dim.value : -1);
+        info.dim_names.push_back(dim.symbol);
+      }
+    }
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
+vision::PreprocessingSpec preprocessing_for(const std::string& text, const ir::Model& model) {
+  const std::vector<ValueInfo> inputs = input_infos(model);
+  if (text.empty()) {
+    // The default only means something for one picture input; .npy sources ignore it.
+    if (inputs.size() == 1 && inputs[0].shape.size() == 4 && (inputs[0].shape[1] == 3 || inputs[0].shape[3] == 3)) {
+      try {
+        return vision::default_preprocessing_spec(inputs[0]);
+      } catch (const Error&) {
+        return {};
+      }
+    }
+    return {};
+  }
+  vision::PreprocessingSpec spec = vision::parse_preprocessing_spec(text);
+  if (inputs.size() == 1) spec = vision::resolve_preprocessing_spec(spec, inputs[0]);
+  return spec;
+}
+
+// The model at opset 13 through libonnx's version converter (Clip's bounds become inputs, Softmax keeps its
+// meaning through a Flatten / Reshape where needed, ...), prepared again. The converter needs the shapes the
+// first preparation made static.
+ir::Model raise_opset(const ir::Model& model, const preparation::PreparationOptions& options,
+                      std::vector<std::string>& notes) {
+  const int64_t from = model.opset();
+  onnx::ModelProto proto = onnx_io::export_model(model);
+  onnx::ModelProto converted;
+  try {
+    converted = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kQdqOpset));
+  } catch (const std::exception& error) {
+    throw Error(ErrorKind::unsupported,
+                "the model's opset " + std::to_string(from) + " has no per-axis QuantizeLinear (opset 13), and "
+                    "libonnx's version converter could not raise it: " + error.what() +
+                    "; convert the model to opset 13 or later first, or give --per-tensor",
+                model.source_path);
+  }
+  preparation::PreparedModel prepared =
+      preparation::load_prepared_model_from_bytes(converted.SerializeAsString(), model.source_path, options);
+  prepared.model.source_path = model.source_path;
+  notes.push_back("opset raised from " + std::to_string(from) + " to " + std::to_string(kQdqOpset) +
+                  " (libonnx version converter): per-axis QuantizeLinear / DequantizeLinear need opset 13");
+  return std::move(prepared.model);
+}
+
+void note_pass(const passes::PassResult& result, std::vector<std::string>& notes) {
+  if (result.rewrites > 0) notes.push_back(result.pass + ": " + std::to_string(result.rewrites) + " rewrite(s)");
+}
+
+// What ONNX up to opset 17 (npukit's libonnx) cannot write, refused before any calibration runs.
+void check_expressible(const QuantizationPlan& plan, const std::string& file) {
+  for (const PlannedPoint& point : plan.points) {
+    if (point.role == PointRole::activation) {
+      if (point.storage != DType::i8 && point.storage != DType::u8) {
+        throw Error(ErrorKind::unsupported,
+                    "activation '" + point.value + "' would be " + std::string(dtype_name(point.storage)) +
+                        ": QuantizeLinear to int16 needs ONNX opset 21, npukit's libonnx knows opsets up to 17; "
+                        "give --activations int8 or uint8",
+                    file);
+      }
+      if (point.narrow_range) {
+        throw Error(ErrorKind::unsupported,
+                    "activation '" + point.value + "': the spec's narrow grid [-127, 127] cannot be stated by "
+                    "QuantizeLinear (it saturates to [-128, 127]); give --activations int8",
+                    file);
+      }
+    } else if (point.role == PointRole::weight) {
+      if (point.storage != DType::i8 && point.storage != DType::u8) {
+        throw Error(ErrorKind::unsupported,
+                    "weight '" + point.value + "' would be " + std::string(dtype_name(point.storage)) +
+                        ": DequantizeLinear of int16 needs ONNX opset 21, npukit's libonnx knows opsets up to 17; "
+                        "give --weights int8",
+                    file);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+ir::QuantParams params_for_range(double minimum, double maximum, DType storage, bool narrow_range, bool symmetric) {
+  const GridBounds grid = grid_bounds(storage, narrow_range);
+  const double low = std::min(minimum, 0.0);
+  const double high = std::max(maximum, 0.0);
+  ir::QuantParams params;
+  params.storage = storage;
+  params.narrow_range = narrow_range;
+  double scale = 0;
+  int64_t zero_point = 0;
+  if (symmetric) {
+    const bool is_signed = grid.minimum < 0;
+    scale = (is_signed ? std::max(-low, high) : high) / static_cast<double>(grid.maximum);
+  } else {
+    scale = (high - low) / static_cast<double>(grid.maximum - grid.minimum);
+    if (scale > 0) {
+      zero_point = static_cast<int64_t>(round_with(static_cast<double>(grid.minimum) - low / scale,
+                                                   ir::RoundingMode::half_to_even));
+      zero_point = std::clamp(zero_point, grid.minimum, grid.maximum);
+    }
+  }
+  float stored = static_cast<float>(scale);
+  // A value that was only ever zero (a dead channel) still needs a usable grid: any scale represents it.
+  if (!(stored > 0) || !std::isfinite(stored)) {
+    stored = 1.0f;
+    zero_point = symmetric ? 0 : std::clamp<int64_t>(0, grid.minimum, grid.maximum);
+  }
+  params.scales = {stored};
+  params.zero_points = {zero_point};
+  return params;
+}
+
+ir::QuantParams weight_params(const Tensor& weight, DType storage, bool narrow_range, bool symmetric, int64_t axis) {
+  const std::vector<float> values = weight.to_float_vector();
+  if (axis < 0) {
+    double low = 0;
+    double high = 0;
+    for (float value : values) {
+      low = std::min<double>(low, value);
+      high = std::max<double>(high, value);
+    }
+    return params_for_range(low, high, storage, narrow_range, symmetric);
+  }
+  const Shape& shape = weight.shape();
+  const int64_t channels = shape.at(static_cast<size_t>(axis));
+  int64_t inner = 1;
+  for (size_t dim = static_cast<size_t>(axis) + 1; dim < shape.size(); ++dim) inner *= shape[dim];
+  std::vector<double> low(static_cast<size_t>(channels), 0.0);
+  std::vector<double> high(static_cast<size_t>(channels), 0.0);
+  for (size_t index = 0; index < values.size(); ++index) {
+    const size_t channel = static_cast<size_t>((static_cast<int64_t>(index) / inner) % channels);
+    low[channel] = std::min<double>(low[channel], values[index]);
+    high[channel] = std::max<double>(high[channel], values[index]);
+  }
+  ir::QuantParams params;
+  params.storage = storage;
+  params.narrow_range = narrow_range;
+  params.axis = axis;
+  for (int64_t channel = 0; channel < channels; ++channel) {
+    const ir::QuantParams one = params_for_range(low[channel], high[channel], storage, narrow_range, symmetric);
+    params.scales.push_back(one.scales[0]);
+    params.zero_points.push_back(one.zero_points[0]);
+  }
+  return params;
+}
+
+ir::QuantParams bias_params(const ir::QuantParams& input, const ir::QuantParams& weight, DType storage,
+                            int64_t bias_length) {
+  ir::QuantParams params;
+  params.storage = storage;
+  const double input_scale = input.scales.at(0);
+  if (weight.scales.size() == 1) {
+    params.scales = {static_cast<float>(input_scale * weight.scales[0])};
+    params.zero_points = {0};
+    return params;
+  }
+  if (static_cast<int64_t>(weight.scales.size()) != bias_length) {
+    throw Error(ErrorKind::invalid_model, "a bias of " + std::to_string(bias_length) + " elements for a weight of " +
+                                              std::to_string(weight.scales.size()) + " channels");
+  }
+  params.axis = 0;
+  for (float weight_scale : weight.scales) {
+    params.scales.push_back(static_cast<float>(input_scale * weight_scale));
+    params.zero_points.push_back(0);
+  }
+  return params;
+}
+
+int widen_weight_scales_for_bias(const Tensor& bias, const ir::QuantParams& input, ir::QuantParams& weight,
+                                 int64_t bias_grid_maximum) {
+  const std::vector<float> values = bias.to_float_vector();
+  const double input_scale = input.scales.at(0);
+  // A margin below the grid's end, so float rounding of s_x · s_w cannot push the largest element over it.
+  const double limit = static_cast<double>(bias_grid_maximum) * 0.999;
+  int widened = 0;
+  for (size_t channel = 0; channel < weight.scales.size(); ++channel) {
+    double largest = 0;
+    for (size_t index = 0; index < values.size(); ++index) {
+      if (weight.scales.size() == 1 || index == channel) largest = std::max(largest, std::fabs(static_cast<double>(values[index])));
+    }
+    const double needed = largest / (input_scale * limit);
+    if (needed > weight.scales[channel]) {
+      weight.scales[channel] = static_cast<float>(needed);
+      ++widened;
+    }
+  }
+  return widened;
+}
+
+QuantizeResult quantize_model(const std::string& model_path, const targets::TargetProfile& target,
+                              const QuantizeOptions& options) {
+  QuantizeResult result;
+  result.model_path = model_path;
+  result.target_id = target.id;
+  result.spec = target.numerics;
+  if (options.calibration.empty()) {
+    throw Error(ErrorKind::invalid_argument,
+                "quantize needs calibration data: give --calibration PATH (a .npy batch, a folder of .npy files, or a "
+                "folder of pictures)");
+  }
+
+  // 1. Prepare at the given shapes; a dim left dynamic takes the first calibration sample's size.
+  preparation::PreparationOptions preparation_options;
+  preparation_options.input_shapes = options.input_shapes;
+  preparation::PreparedModel prepared = preparation::load_prepared_model(model_path, preparation_options);
+  if (!prepared.report.dynamic_inputs.empty()) {
+    const vision::PreprocessingSpec preprocessing = preprocessing_for(options.preprocessing, prepared.model);
+    std::unique_ptr<CalibrationSource> probe =
+        open_calibration_source(options.calibration, input_infos(prepared.model), preprocessing);
+    if (probe->size() == 0) {
+      throw Error(ErrorKind::invalid_argument, "calibration data " + options.calibration + " holds no sample");
+    }
+    const CalibrationSample first = probe->sample(0);
+    for (const auto& [name, tensor] : first.inputs) preparation_options.data_shapes[name] = tensor.shape();
+    prepared = preparation::load_prepared_model(model_path, preparation_options);
+    result.notes.push_back("dynamic input dims fixed at the calibration data's shape (" + first.origin + ")");
+  }
+  preparation::require_static_inputs(prepared.model, "quantize");
+  for (const std::string& note : prepared.report.notes) result.notes.push_back(note);
+  ir::Model model = std::move(prepared.model);
+  for (const ir::Value* input : model.graph->inputs) {
+    if (!input->initializer) result.calibrated_input_shapes[input->name] = input->type.static_shape();
+  }
+  if (model.opset() < kQdqOpset) {
+    preparation::PreparationOptions static_options;
+    static_options.input_shapes = result.calibrated_input_shapes;
+    model = raise_opset(model, static_options, result.notes);
+  }
+
+  // 2. Meaning-keeping passes that leave plain ONNX ops (no fused nodes: the file must run anywhere).
+  note_pass(passes::fold_constants(model), result.notes);
+  note_pass(passes::eliminate_identities(model), result.notes);
+  note_pass(passes::fold_batchnorm_into_conv(model), result.notes);
+
+  // 3. Placement.
+  const QuantizationPlan plan = plan_quantization_points(*model.graph, target.numerics, options.settings);
+  check_expressible(plan, model_path);
+  result.float_nodes = plan.float_nodes;
+
+  // 4. Calibration.
+  const vision::PreprocessingSpec preprocessing = preprocessing_for(options.preprocessing, model);
+  std::unique_ptr<CalibrationSource> source =
+      open_calibration_source(options.calibration, input_infos(model), preprocessing);
+  result.calibration_description = source->describe();
+  CalibrationRunOptions run_options;
+  run_options.threads = options.threads;
+  run_options.progress = options.progress;
+  if (!options.preprocessing.empty()) run_options.declared_preprocessing = preprocessing;
+  const std::vector<std::string> calibrated = plan.calibrated_values();
+  CalibrationRunResult run = run_calibration(model, calibrated, *source, run_options);
+  result.calibration_backend = run.backend;
+  result.calibration_samples = run.samples;
+  result.diagnostics = run.diagnostics;
+  result.notes.insert(result.notes.end(), run.notes.begin(), run.notes.end());
+
+  result.range_options.method = options.method;
+  result.range_options.percentile = options.percentile;
+  result.range_options.symmetric = target.numerics.activations.symmetric.value;
+  std::map<std::string, Range> chosen;
+  std::map<std::string, Range> group_range;
+  for (const PlannedPoint& point : plan.points) {
+    if (point.role != PointRole::activation) continue;
+    const ValueHistogram& histogram = run.histograms.at(point.value);
+    RangeOptions range_options = result.range_options;
+    const GridBounds grid = grid_bounds(point.storage, point.narrow_range);
+    range_options.quantized_levels = grid.maximum - grid.minimum + 1;
+    Range range;
+    if (histogram.finite_count() > 0) range = choose_range(histogram, range_options);
+    chosen[point.value] = range;
+    auto [entry, inserted] = group_range.try_emplace(point.scale_group, range);
+    if (!inserted) {
+      entry->second.minimum = std::min(entry->second.minimum, range.minimum);
+      entry->second.maximum = std::max(entry->second.maximum, range.maximum);
+    }
+  }
+
+  // 5-6. Parameters onto the graph.
+  std::map<std::string, ir::QuantParams> assigned;
+  for (const PlannedPoint& point : plan.points) {
+    ir::Value* value = model.graph->find_value(point.value);
+    QuantizedTensor record;
+    record.value = point.value;
+    record.role = point.role;
+    record.node = point.node;
+    record.op_type = point.op_type;
+    if (point.role == PointRole::activation) {
+      const Range range = group_range.at(point.scale_group);
+      record.params = params_for_range(range.minimum, range.maximum, point.storage, point.narrow_range, point.symmetric);
+      record.range_minimum = range.minimum;
+      record.range_maximum = range.maximum;
+      const ValueHistogram& histogram = run.histograms.at(point.value);
+      record.observed_minimum = histogram.minimum();
+      record.observed_maximum = histogram.maximum();
+      record.scale_group = point.scale_group;
+    } else if (point.role == PointRole::weight) {
+      record.params = weight_params(*value->initializer, point.storage, point.narrow_range, point.symmetric, point.axis);
+      const std::vector<float> values = value->initializer->to_float_vector();
+      if (!values.empty()) {
+        record.observed_minimum = *std::min_element(values.begin(), values.end());
+        record.observed_maximum = *std::max_element(values.begin(), values.end());
+      }
+      record.range_minimum = std::min(record.observed_minimum, 0.0);
+      record.range_maximum = std::max(record.observed_maximum, 0.0);
+    } else {
+      const auto input = assigned.find(point.bias_input);
+      const auto weight = assigned.find(point.bias_weight);
+      if (input == assigned.end() || weight == assigned.end()) continue;  // a side stayed float: so does the bias
+      // A bias that does not fit int32 at s_x · s_w (a nearly dead channel whose folded weights are tiny but whose
+      // bias is not) would be clamped to nothing: widen that channel's weight scale until it fits, as ONNX
+      // Runtime's quantizer does.
+      const int widened = widen_weight_scales_for_bias(*value->initializer, input->second, weight->second,
+                                                       grid_bounds(point.storage, false).maximum);
+      if (widened > 0) {
+        ir::Value* weight_value = model.graph->find_value(point.bias_weight);
+        weight_value->quant = weight->second;
+        for (QuantizedTensor& earlier : result.tensors) {
+          if (earlier.value == point.bias_weight) earlier.params = weight->second;
+        }
+        result.notes.push_back("weight '" + point.bias_weight + "': " + std::to_string(widened) +
+                               " channel scale(s) widened so that bias '" + point.value + "' fits int32 at s_x * s_w");
+      }
+      record.params = bias_params(input->second, weight->second, point.storage, value->initializer->element_count());
+      const std::vector<float> values = value->initializer->to_float_vector();
+      const GridBounds grid = grid_bounds(point.storage, false);
+      for (size_t index = 0; index < values.size(); ++index) {
+        const double scale = record.params.scales[record.params.scales.size() == 1 ? 0 : index];
+        const double step = std::nearbyint(values[index] / scale);
+        if (step < static_cast<double>(grid.minimum) || step > static_cast<double>(grid.maximum)) ++record.saturated;
+        record.observed_minimum = index == 0 ? values[index] : std::min<double>(record.observed_minimum, values[index]);
+        record.observed_maximum = index == 0 ? values[index] : std::max<double>(record.observed_maximum, values[index]);
+      }
+      record.range_minimum = record.observed_minimum;
+      record.range_maximum = record.observed_maximum;
+      if (record.saturated > 0) {
+        result.notes.push_back("bias '" + point.value + "': " + std::to_string(record.saturated) +
+                               " element(s) beyond the int32 grid at s_x * s_w were clamped");
+      }
+    }
+    record.params.rounding = target.numerics.quantize_rounding.value;
+    if (point.role == PointRole::activation) record.params.rounding = ir::RoundingMode::half_to_even;
+    record.params.validate(value->initializer ? std::optional(value->initializer->shape()) : ir::static_dims_of(value),
+                           "'" + point.value + "'");
+    assigned[point.value] = record.params;
+    value->quant = record.params;
+    result.tensors.push_back(std::move(record));
+  }
+  if (target.numerics.quantize_rounding.value != ir::RoundingMode::half_to_even) {
+    result.notes.push_back("the target rounds " + std::string(ir::rounding_mode_name(target.numerics.quantize_rounding.value)) +
+                           ": weights are stored so; activations are written half to even, the only rounding "
+                           "QuantizeLinear has (the sim backend applies the target's)");
+  }
+  result.model = std::move(model);
+  return result;
+}
+
+namespace {
+
+void write_through_temporary(const std::string& path, const std::string& bytes) {
+  const std::string temporary = path + ".partial";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    if (!file) throw Error(ErrorKind::io, "cannot write " + temporary + ": check the folder exists and is writable");
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    file.close();
+    if (!file) {
+      std::remove(temporary.c_str());
+      throw Error(ErrorKind::io, "writing " + temporary + " failed (disk full?)");
+    }
+  }
+}
+
+void rename_into_place(const std::string& path) {
+  const std::string temporary = path + ".partial";
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw Error(ErrorKind::io, "cannot rename " + temporary + " to " + path);
+  }
+}
+
+}  // namespace
+
+std::string write_quantized_model(const QuantizeResult& result, const std::string& output_path) {
+  std::string manifest_path = output_path;
+  if (manifest_path.size() > 5 && manifest_path.substr(manifest_path.size() - 5) == ".onnx") {
+    manifest_path.resize(manifest_path.size() - 5);
+  }
+  manifest_path += ".quant.json";
+  // Serialize both before writing either, so an export error leaves nothing behind.
+  const std::string model_bytes = onnx_io::serialize_model(result.model);
+  const std::string manifest = manifest_json(result);
+  write_through_temporary(output_path, model_bytes);
+  try {
+    write_through_temporary(manifest_path, manifest);
+  } catch (...) {
+    std::remove((output_path + ".partial").c_str());
+    throw;
+  }
+  rename_into_place(output_path);
+  rename_into_place(manifest_path);
+  return manifest_path;
+}
+
+}  // namespace npukit::quantization

@@ -1,0 +1,97 @@
+// `npukit quantize`: a float ONNX model, a target's numerics spec and calibration data in, a QDQ model out.
+//
+//   1. prepare the model (preparation/model_preparation.h) at --input-shape or, for dynamic dims, at the shape
+//      of the first calibration sample; raise an opset below 13 to 13 with libonnx's version converter
+//      (per-axis QuantizeLinear / DequantizeLinear need 13);
+//   2. the meaning-keeping passes: fold constants, drop identities, fold BatchNormalization into its Conv;
+//   3. place the quantization points (quantization_points.h);
+//   4. run the model over the calibration data (calibration_run.h) and choose every activation's range with
+//      the method asked for (range_selection.h); members of a scale group take the union of their ranges;
+//   5. weights: per-channel (or per-tensor) minimum / maximum; bias: int32 at s_x · s_w;
+//   6. the parameters go onto the graph's float values (ir::Value::quant), which the ONNX export writes as Q/DQ.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "quantization/calibration_diagnostics.h"
+#include "quantization/quantization_points.h"
+#include "quantization/range_selection.h"
+#include "targets/target_profile.h"
+
+namespace npukit::quantization {
+
+struct QuantizeOptions {
+  std::string calibration;                              // --calibration PATH
+  std::string preprocessing;                            // --preprocess SPEC ("" = the model's default)
+  std::map<std::string, std::vector<int64_t>> input_shapes;  // --input-shape
+  RangeMethod method = RangeMethod::percentile;
+  double percentile = 99.99;
+  QuantizationSettings settings;
+  int threads = 1;
+  std::function<void(size_t, size_t)> progress;         // calibration samples done / total
+};
+
+// One quantized tensor, as the manifest and the table show it.
+struct QuantizedTensor {
+  std::string value;
+  PointRole role = PointRole::activation;
+  std::string node;
+  std::string op_type;
+  ir::QuantParams params;
+  double range_minimum = 0;  // the clip range the parameters were made from (union over the scale group)
+  double range_maximum = 0;
+  double observed_minimum = 0;  // activations: what calibration saw; weights: the tensor's own extremes
+  double observed_maximum = 0;
+  std::string scale_group;      // activations: the group whose range it shares
+  int64_t saturated = 0;        // bias: elements that did not fit the int32 grid and were clamped
+};
+
+struct QuantizeResult {
+  ir::Model model;                                   // with QuantParams on every point
+  std::string model_path;
+  std::string target_id;
+  targets::NumericsSpec spec;
+  RangeOptions range_options;
+  std::string calibration_description;
+  std::string calibration_backend;
+  size_t calibration_samples = 0;
+  std::map<std::string, std::vector<int64_t>> calibrated_input_shapes;
+  std::vector<QuantizedTensor> tensors;              // activations (graph order), weights, biases
+  std::vector<FloatNode> float_nodes;
+  std::vector<CalibrationDiagnostic> diagnostics;
+  std::vector<std::string> notes;                    // preparation, opset, passes, fallbacks, saturation
+};
+
+// Parameters for a clip range on a grid: asymmetric scale = (max - min) / (qmax - qmin) and a zero point
+// rounded half to even into the grid; symmetric scale = max |x| / qmax with zero point 0 (an unsigned
+// symmetric grid keeps [0, max]). A range of only zero gets scale 1. The range is widened to contain 0 first.
+ir::QuantParams params_for_range(double minimum, double maximum, DType storage, bool narrow_range, bool symmetric);
+
+// Per-channel (axis >= 0) or per-tensor parameters from a float weight's own minimum and maximum.
+ir::QuantParams weight_params(const Tensor& weight, DType storage, bool narrow_range, bool symmetric, int64_t axis);
+
+// The bias grid: scale s_x · s_w (per channel when the weight is), zero point 0.
+ir::QuantParams bias_params(const ir::QuantParams& input, const ir::QuantParams& weight, DType storage,
+                            int64_t bias_length);
+
+// Raises the scale of every weight channel whose bias element would not fit the bias grid (maximum
+// `bias_grid_maximum`) at s_x · s_w, keeping its zero point (the weights then use less of their grid). Returns how
+// many channel scales changed.
+int widen_weight_scales_for_bias(const Tensor& bias, const ir::QuantParams& input, ir::QuantParams& weight,
+                                 int64_t bias_grid_maximum);
+
+// Steps 1 to 6. Throws npukit::Error naming the file, the value or the sample for anything the user can fix.
+QuantizeResult quantize_model(const std::string& model_path, const targets::TargetProfile& target,
+                              const QuantizeOptions& options);
+
+// Writes OUT.onnx and OUT.quant.json (quantization_manifest.h) through temporary files renamed into place, so a
+// failure leaves neither half written. Returns the manifest's path.
+std::string write_quantized_model(const QuantizeResult& result, const std::string& output_path);
+
+}  // namespace npukit::quantization
