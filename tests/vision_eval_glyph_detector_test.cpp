@@ -72,7 +72,8 @@ TEST_F(VisionEvalGlyphDetectorWholeModelTest, EvalAgreesWithNumpyOnItsBoxesAndWi
   EXPECT_NEAR(ours["map50"].get<double>(), independent["map50"].get<double>(), 0.005);
 
   // Box by box: nearly every box the reference is fairly sure of (score >= 0.1) has a box of its class among
-  // npukit's with IoU >= 0.95. (A letterbox with the picture at the top-left instead of centred keeps 46 of 430.)
+  // npukit's with IoU >= 0.95. (A letterbox with the picture at the top-left instead of centred keeps 86 of 779, and
+  // its mAP50-95 happens to be the same: mAP alone does not show a wrong letterbox.)
   const nlohmann::json ours_boxes = nlohmann::json::parse(read_text(path("boxes") + "/detections.json"));
   const nlohmann::json reference_boxes = nlohmann::json::parse(read_text(path("reference.json")));
   std::map<std::string, std::vector<nlohmann::json>> ours_by_picture;
@@ -97,11 +98,11 @@ TEST_F(VisionEvalGlyphDetectorWholeModelTest, EvalAgreesWithNumpyOnItsBoxesAndWi
       }
     }
   }
-  EXPECT_GT(compared, 300u);
+  EXPECT_GT(compared, 600u);
   EXPECT_GE(static_cast<double>(matched), 0.97 * static_cast<double>(compared)) << matched << " of " << compared;
 
   // The figure the README gives (measured, within the noise of another machine's float arithmetic).
-  EXPECT_NEAR(ours["map50_95"].get<double>(), 0.054, 0.01);
+  EXPECT_NEAR(ours["map50_95"].get<double>(), 0.102, 0.01);
 }
 
 }  // namespace
