@@ -36,6 +36,20 @@ TEST(VisionImage, GrayscaleAndAlphaBecomeRgb) {
   EXPECT_EQ(largest_difference(read_image(fixture("rgba.png")), image_from_npy(fixture("rgb.npy"))), 0);
 }
 
+TEST(VisionImage, GreyAlphaPaletteAndSixteenBitPngsBecomeTheRgbAnEightBitReaderSees) {
+  NPUKIT_REQUIRE_VISION_FIXTURES();
+  // Two channels (grey + alpha): the grey in all three, the alpha dropped.
+  EXPECT_EQ(largest_difference(read_image(fixture("gray_alpha.png")), image_from_npy(fixture("gray.npy"))), 0);
+  // One channel of palette indices: the palette's colours (PIL's convert("RGB")).
+  EXPECT_EQ(largest_difference(read_image(fixture("palette.png")), image_from_npy(fixture("palette.npy"))), 0);
+  // 16 bits per sample: the high byte, as cv2.imread(IMREAD_COLOR) gives it (the low byte runs 0..255 across the
+  // picture, so taking it, or rounding value / 257, would differ).
+  const Image sixteen = read_image(fixture("gray16.png"));
+  EXPECT_EQ(sixteen.width, 64);
+  EXPECT_EQ(sixteen.height, 48);
+  EXPECT_EQ(largest_difference(sixteen, image_from_npy(fixture("gray16_high_byte.npy"))), 0);
+}
+
 TEST(VisionImage, ExifOrientationSixTurnsThePictureClockwise) {
   NPUKIT_REQUIRE_VISION_FIXTURES();
   const Image image = read_image(fixture("exif6.jpg"));

@@ -65,6 +65,15 @@ def main():
     Image.fromarray(gray).save(os.path.join(out, "gray.png"))
     rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 77, np.uint8)], axis=-1)
     Image.fromarray(rgba).save(os.path.join(out, "rgba.png"))
+    # Other PNG channel layouts: grey + alpha, a palette, 16-bit grey (PNG keeps the high byte first; 8-bit
+    # readers such as cv2.imread(IMREAD_COLOR) take value >> 8).
+    Image.fromarray(np.stack([gray, np.full_like(gray, 200)], -1), "LA").save(os.path.join(out, "gray_alpha.png"))
+    palette = Image.fromarray(rgb).quantize(colors=16)
+    palette.save(os.path.join(out, "palette.png"))
+    np.save(os.path.join(out, "palette.npy"), np.asarray(palette.convert("RGB")))
+    gray16 = gray.astype(np.uint16) * 256 + (np.arange(gray.size) % 256).reshape(gray.shape).astype(np.uint16)
+    Image.fromarray(gray16, "I;16").save(os.path.join(out, "gray16.png"))
+    np.save(os.path.join(out, "gray16_high_byte.npy"), (gray16 >> 8).astype(np.uint8))
     Image.fromarray(rgb).save(os.path.join(out, "rgb.jpg"), quality=95)
     np.save(os.path.join(out, "rgb_jpg.npy"), np.asarray(Image.open(os.path.join(out, "rgb.jpg")).convert("RGB")))
     Image.fromarray(gray).save(os.path.join(out, "gray.jpg"), quality=95)

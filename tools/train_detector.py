@@ -312,6 +312,7 @@ def main():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--checkpoint", help="a .pt to save the weights to (and resume from)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (lower to continue a run)")
+    parser.add_argument("--init-onnx", help="start from this export's weights (batch norm stays folded: fine-tuning)")
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(arguments.seed)
@@ -321,6 +322,13 @@ def main():
     if arguments.checkpoint and os.path.exists(arguments.checkpoint):
         model.load_state_dict(torch.load(arguments.checkpoint))
         print(f"resumed from {arguments.checkpoint}", flush=True)
+    elif arguments.init_onnx:
+        from onnx_conv_weights import load_conv_weights
+        fold_batch_norm(model)
+        model.export_mode = True  # the export runs the DFL convolution too
+        load_conv_weights(model, arguments.init_onnx, (1, 3, INPUT_SIZE, INPUT_SIZE))
+        model.export_mode = False
+        print(f"started from {arguments.init_onnx}'s weights (batch norm folded)", flush=True)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0}],

@@ -40,6 +40,7 @@ struct DetectArguments {
   int max_detections = 300;
   bool agnostic = false;
   std::string backend = "cpu";
+  std::string target;  // --backend sim only
   int threads = 1;
   bool json = false;
   std::vector<std::string> input_shapes;
@@ -51,6 +52,7 @@ YoloDetectorOptions detector_options_of(const DetectArguments& arguments) {
   detector_options.model = arguments.model;
   detector_options.sidecar = arguments.sidecar;
   detector_options.backend = arguments.backend;
+  detector_options.target = arguments.target;
   detector_options.threads = arguments.threads;
   detector_options.input_shapes = arguments.input_shapes;
   detector_options.input_values = arguments.input_values;
@@ -228,7 +230,9 @@ void detect(const DetectArguments& arguments) {
     std::cout << nlohmann::json({{"model", arguments.model}, {"head", postprocessor.description()},
                                  {"notes", postprocessor.notes()},
                                  {"sidecar", sidecar_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sidecar_path)},
-                                 {"backend", arguments.backend}, {"input", {detector.input_height(), detector.input_width()}},
+                                 {"backend", arguments.backend},
+                                 {"target", arguments.target.empty() ? nlohmann::json(nullptr) : nlohmann::json(arguments.target)},
+                                 {"input", {detector.input_height(), detector.input_width()}},
                                  {"confidence", arguments.confidence}, {"iou", arguments.iou},
                                  {"max_detections", arguments.max_detections}, {"agnostic", arguments.agnostic},
                                  {"images", report_images}, {"coco_json", coco_path}})
@@ -271,6 +275,9 @@ void register_detect_command(CLI::App& app) {
   command->add_option("--max-det", arguments->max_detections, "Most boxes per picture (default 300)")->type_name("N");
   command->add_flag("--agnostic", arguments->agnostic, "NMS across classes (default: per class)");
   command->add_option("--backend", arguments->backend, "Backend: cpu (default) or ref")->type_name("NAME");
+  command->add_option("--target", arguments->target,
+                      "With --backend sim: the target whose integer arithmetic is simulated (a built-in profile name "
+                      "or a profile file)")->type_name("T");
   command->add_option("--threads,-t", arguments->threads, "Intra-op threads (default 1; 0 = all cores)")->type_name("N");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);

@@ -32,6 +32,7 @@ struct EvalArguments {
   double report_confidence = 0.25;
   bool agnostic = false;
   std::string backend = "cpu";
+  std::string target;  // --backend sim only
   int threads = 1;
   bool json = false;
   std::vector<std::string> input_shapes;
@@ -57,6 +58,7 @@ void evaluate(const EvalArguments& arguments) {
   detector_options.model = arguments.model;
   detector_options.sidecar = arguments.sidecar;
   detector_options.backend = arguments.backend;
+  detector_options.target = arguments.target;
   detector_options.threads = arguments.threads;
   detector_options.input_shapes = arguments.input_shapes;
   detector_options.input_values = arguments.input_values;
@@ -133,6 +135,7 @@ void evaluate(const EvalArguments& arguments) {
                                  {"sidecar", detector.sidecar_path().empty() ? nlohmann::json(nullptr)
                                                                              : nlohmann::json(detector.sidecar_path())},
                                  {"backend", arguments.backend},
+                                 {"target", arguments.target.empty() ? nlohmann::json(nullptr) : nlohmann::json(arguments.target)},
                                  {"input", {detector.input_height(), detector.input_width()}},
                                  {"images", image_count}, {"background_images", background_images},
                                  {"instances", label_boxes}, {"confidence", arguments.confidence},
@@ -195,6 +198,9 @@ void register_eval_command(CLI::App& app) {
                       "Score at which precision and recall are reported (default 0.25, as detect)")->type_name("P");
   command->add_flag("--agnostic", arguments->agnostic, "NMS across classes (default: per class)");
   command->add_option("--backend", arguments->backend, "Backend: cpu (default) or ref")->type_name("NAME");
+  command->add_option("--target", arguments->target,
+                      "With --backend sim: the target whose integer arithmetic is simulated (a built-in profile name "
+                      "or a profile file)")->type_name("T");
   command->add_option("--threads,-t", arguments->threads, "Intra-op threads (default 1; 0 = all cores)")->type_name("N");
   command->add_flag("--json", arguments->json, "Print JSON for programs");
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);

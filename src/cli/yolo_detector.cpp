@@ -18,12 +18,19 @@ std::string find_sidecar(const YoloDetectorOptions& options) {
 }
 
 YoloDetector::YoloDetector(const YoloDetectorOptions& options) {
+  // Only the sim backend reads a target; taking it quietly with cpu or ref would print float results under the
+  // name of a board.
+  if (!options.target.empty() && options.backend != "sim") {
+    throw Error(ErrorKind::invalid_argument, "--target " + options.target + " chooses the arithmetic of --backend sim; "
+                "the " + options.backend + " backend computes in float and ignores it: add --backend sim, or drop --target");
+  }
   preparation::PreparedModel prepared = load_model_argument(options.model, options.input_shapes, options.input_values);
   if (options.print_notes) print_preparation_notes(std::cerr, prepared.report);
   preparation::require_static_inputs(prepared.model, "detect");
   const std::map<std::string, std::string> metadata = prepared.model.metadata;
   engine::EngineOptions engine_options;
   engine_options.backend = options.backend;
+  engine_options.target = options.target;
   engine_options.threads = options.threads;
   session_ = engine::Engine::adopt(std::make_shared<ir::Model>(std::move(prepared.model)), engine_options);
   if (session_->inputs().size() != 1) {

@@ -23,6 +23,7 @@ struct YoloDetectorOptions {
   std::string model;
   std::string sidecar;  // empty: MODEL.postprocess.json beside the model when `patch` wrote one
   std::string backend = "cpu";
+  std::string target;  // EngineOptions::target: the sim backend's arithmetic; refused with another backend
   int threads = 1;
   std::vector<std::string> input_shapes, input_values;
   bool print_notes = true;  // preparation and head notes on stderr (off for --json)
