@@ -354,7 +354,7 @@ void register_bench_command(CLI::App& app) {
       ->type_name("N");
   command->add_option("--seed", arguments->seed, "Seed of the random inputs (default 0)")->type_name("N");
   command->add_option("--input,-i", arguments->inputs,
-                      "An input from a .npy file instead of random data: NAME=FILE.npy (repeat per input)")
+                      "An input from a .npy file or a picture (letterboxed, /255, RGB) instead of random data: NAME=FILE.npy|PICTURE.jpg (repeat per input)")
       ->type_name("NAME=FILE")
       ->take_all()
       ->allow_extra_args(false);

@@ -280,7 +280,7 @@ void register_compare_command(CLI::App& app) {
   command->add_option("--backend-b", arguments->backend_b, "B's backend (default cpu)")->type_name("NAME");
   command->add_option("--target-a", arguments->target_a, "With --backend-a sim: the target whose integer arithmetic runs A")->type_name("T");
   command->add_option("--target-b", arguments->target_b, "With --backend-b sim: the target whose integer arithmetic runs B")->type_name("T");
-  command->add_option("--input,-i", arguments->inputs, "An input from a .npy file: NAME=FILE.npy (repeat per input; others are random)")
+  command->add_option("--input,-i", arguments->inputs, "An input from a .npy file or a picture (letterboxed, /255, RGB): NAME=FILE.npy|PICTURE.jpg (repeat per input; others are random)")
       ->type_name("NAME=FILE")
       ->take_all()
       ->allow_extra_args(false);

@@ -1,10 +1,13 @@
 #include "cli/input_files.h"
 
+#include <cctype>
 #include <filesystem>
 #include <set>
 
 #include "cli/model_arguments.h"
 #include "core/npy.h"
+#include "vision/image_decoding.h"
+#include "vision/preprocessing_spec.h"
 #include "npukit/error.h"
 
 namespace npukit::cli {
@@ -58,6 +61,28 @@ void check_input(const ValueInfo& input, const Tensor& tensor, const std::string
                     " but " + path + " holds " + shape_to_string(tensor.shape()) +
                     "; save an array of that shape (or, if the model's dims are dynamic, fix them with "
                     "--input-shape " + input_shape_example(input) + ")",
+                model);
+  }
+}
+
+bool is_picture_path(const std::string& path) {
+  std::string extension = std::filesystem::path(path).extension().string();
+  for (char& character : extension) character = static_cast<char>(std::tolower(static_cast<unsigned char>(character)));
+  return extension == ".jpg" || extension == ".jpeg" || extension == ".png" || extension == ".bmp";
+}
+
+// A picture given for an image input goes through the one declared pre-processing (vision/preprocessing_spec.h)
+// at its default: letterbox at the input's H x W, /255, RGB, the input's layout — what detect and quantize's
+// calibration feed the same model, so a comparison or a run sees the pixels the model sees in use.
+Tensor read_input_picture(const ValueInfo& input, const std::string& path, const std::string& model) {
+  try {
+    const vision::PreprocessingSpec spec = vision::default_preprocessing_spec(input);
+    return vision::preprocess(vision::read_image(path), spec);
+  } catch (const Error& failure) {
+    throw Error(failure.kind(),
+                "input '" + input.name + "' from the picture '" + path + "': " + failure.reason() +
+                    " (pictures are letterboxed to a 4-D image input [N, 3, H, W] with static H and W; otherwise "
+                    "pass a .npy file)",
                 model);
   }
 }
@@ -137,7 +162,10 @@ std::vector<InputFile> read_input_files(const std::vector<std::string>& argument
     if (!given.insert(name).second) {
       throw Error(ErrorKind::invalid_argument, "input '" + name + "' is given twice", model);
     }
-    Tensor tensor = read_input_file(name, path, model);
+    std::error_code status_error;
+    Tensor tensor = is_picture_path(path) && std::filesystem::is_regular_file(path, status_error)
+                        ? read_input_picture(input, path, model)
+                        : read_input_file(name, path, model);
     check_input(input, tensor, path, model);
     files.push_back({name, path, std::move(tensor)});
   }

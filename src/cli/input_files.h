@@ -18,7 +18,9 @@ struct InputFile {
   Tensor tensor;
 };
 
-// Reads every --input argument: "NAME=FILE.npy", or a bare "FILE.npy" for a model with one input. Throws
+// Reads every --input argument: "NAME=FILE.npy", or a bare "FILE.npy" for a model with one input. A picture
+// (.jpg, .jpeg, .png, .bmp) for an image input is decoded and letterboxed at the input's size, /255, RGB (the
+// default of vision/preprocessing_spec.h). Throws
 // Error naming `model` when a name is unknown or given twice, a path is missing or a folder, a file is not
 // .npy, or its dtype or shape disagrees with the declaration.
 std::vector<InputFile> read_input_files(const std::vector<std::string>& arguments, const std::vector<ValueInfo>& declared,

@@ -271,7 +271,7 @@ void register_run_command(CLI::App& app) {
   auto arguments = std::make_shared<RunArguments>();
   CLI::App* command = app.add_subcommand("run", "Run a model once and write its outputs as .npy files");
   command->add_option("model", arguments->model, model_argument_help())->required()->type_name("MODEL");
-  command->add_option("--input,-i", arguments->inputs, "An input from a .npy file: NAME=FILE.npy (repeat per input)")
+  command->add_option("--input,-i", arguments->inputs, "An input from a .npy file or a picture (letterboxed, /255, RGB): NAME=FILE.npy|PICTURE.jpg (repeat per input)")
       ->type_name("NAME=FILE")
       ->take_all()
       ->allow_extra_args(false);
