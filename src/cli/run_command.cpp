@@ -47,25 +47,6 @@ struct PreparedInput {
   Tensor tensor;
 };
 
-// The shapes of the .npy files given with --input, by input name ("" for a bare FILE); files that cannot be
-// read are left out here and reported with their input below.
-std::map<std::string, std::vector<int64_t>> shapes_of_input_files(const std::vector<std::string>& arguments) {
-  std::map<std::string, std::vector<int64_t>> shapes;
-  for (const std::string& argument : arguments) {
-    const size_t equals = argument.find('=');
-    const std::string name = equals == std::string::npos ? "" : argument.substr(0, equals);
-    const std::string path = equals == std::string::npos ? argument : argument.substr(equals + 1);
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(path, error)) continue;
-    try {
-      const Shape shape = read_npy_shape(path);  // the header only: the data is read once, with its input, below
-      shapes[name] = std::vector<int64_t>(shape.begin(), shape.end());
-    } catch (const Error&) {
-    }
-  }
-  return shapes;
-}
-
 std::vector<PreparedInput> prepare_inputs(const RunArguments& arguments, const std::vector<ValueInfo>& declared) {
   std::vector<PreparedInput> prepared;
   std::set<std::string> given;
