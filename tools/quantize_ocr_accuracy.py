@@ -9,7 +9,10 @@ height 48 keeping the aspect ratio (width capped at 320), scaled to [-1, 1], pad
 The model has a dynamic width; it is calibrated and evaluated at the fixed shape 1x3x48x320.
 
   tools/quantize_ocr_accuracy.py [--work DIR] [--target rk3588] [--calibration-lines 64] [--lines 300]
-                                  [--method percentile] [--npukit build/npukit] [--json]
+                                  [--method percentile] [--npukit build/npukit] [--sim] [--json]
+
+--sim also runs the QDQ file on npukit's sim backend for the target (`npukit run --backend sim --target T`, one
+process per line) and reports its character accuracy beside ONNX Runtime's.
 
 Character accuracy = 1 - (sum of edit distances) / (sum of ground-truth characters), over every line.
 """
@@ -119,6 +122,22 @@ def run_ort(model, batch_path, output_path):
     return np.load(output_path)
 
 
+def run_sim(npukit, model, target, evaluation, work):
+    """The QDQ file on npukit's sim backend (the target's integer arithmetic), one line per run."""
+    outputs = []
+    for index, tensor in enumerate(evaluation):
+        line_path = os.path.join(work, "sim_line.npy")
+        output_directory = os.path.join(work, "sim_output")
+        np.save(line_path, tensor[None])
+        subprocess.run([npukit, "run", model, "--backend", "sim", "--target", target, "--input", "x=" + line_path,
+                        "--output-dir", output_directory], check=True, stdout=subprocess.DEVNULL)
+        files = sorted(os.listdir(output_directory))
+        if len(files) != 1:
+            raise SystemExit("expected one output of the recognizer in %s, found %s" % (output_directory, files))
+        outputs.append(np.load(os.path.join(output_directory, files[0])))
+    return np.concatenate(outputs, axis=0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default="/tmp/npukit_quantize_ocr")
@@ -130,6 +149,7 @@ def main():
     parser.add_argument("--method", default="percentile")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="further npukit quantize arguments")
     parser.add_argument("--npukit", default=os.path.join(REPOSITORY, "build", "npukit"))
+    parser.add_argument("--sim", action="store_true", help="also run the QDQ file on npukit's sim backend")
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
 
@@ -171,6 +191,14 @@ def main():
         "lines_that_differ": sum(a != b for a, b in zip(float_texts, quantized_texts)),
         "quantize_seconds": quantize_seconds,
     }
+    if arguments.sim:
+        started = time.time()
+        sim_texts = ctc_decode(run_sim(arguments.npukit, quantized, arguments.target, evaluation, arguments.work),
+                               characters)
+        result["sim_character_accuracy"] = character_accuracy(sim_texts, texts)
+        result["sim_drop_points"] = 100.0 * (float_accuracy - result["sim_character_accuracy"])
+        result["sim_lines_that_differ_from_ort_qdq"] = sum(a != b for a, b in zip(sim_texts, quantized_texts))
+        result["sim_seconds"] = time.time() - started
     if arguments.json:
         print(json.dumps(result, indent=1))
     else:
@@ -180,6 +208,11 @@ def main():
         print("  QDQ  character accuracy: %.2f%% (%s W8A8, %s, %d calibration lines)" %
               (100 * quantized_accuracy, arguments.target, arguments.method, arguments.calibration_lines))
         print("  drop: %.2f points; %d lines read differently" % (result["drop_points"], result["lines_that_differ"]))
+        if arguments.sim:
+            print("  sim  character accuracy: %.2f%% (npukit --backend sim --target %s; drop %.2f points; %d lines read "
+                  "differently from ONNX Runtime on the same file)" %
+                  (100 * result["sim_character_accuracy"], arguments.target, result["sim_drop_points"],
+                   result["sim_lines_that_differ_from_ort_qdq"]))
     return 0
 
 
