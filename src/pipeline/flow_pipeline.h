@@ -178,7 +178,9 @@ PipelineStatistics FlowPipeline<Payload>::run() {
       flow::join_node<Token, flow::queueing> wait_for_worker(graph);
       using InferenceNode = flow::multifunction_node<Token, std::tuple<int64_t, int>>;
       InferenceNode inference(graph, flow::unlimited, [this](const Token& token, typename InferenceNode::output_ports_type& ports) {
-        const auto [index, worker] = token;
+        // Plain variables, not a structured binding: clang 14 (the fuzz build) cannot capture those in a lambda.
+        const int64_t index = std::get<0>(token);
+        const int worker = std::get<1>(token);
         {
           HandOffScope scope(&hand_off_);
           run_stage(Stage::inference, index, [&](Payload& payload) {
