@@ -4,6 +4,7 @@
 #include <set>
 
 #include "npukit/error.h"
+#include "ir/value_info.h"
 
 namespace npukit::compare {
 
@@ -113,24 +114,6 @@ std::string dims_text(const ValueInfo& info) {
   return text + "]";
 }
 
-std::vector<ValueInfo> declared_inputs(const ir::Model& model) {
-  std::vector<ValueInfo> inputs;
-  for (const ir::Value* input : model.graph->inputs) {
-    if (input->initializer) continue;
-    ValueInfo info;
-    info.name = input->name;
-    info.dtype = input->type.dtype;
-    info.has_shape = input->type.shape.has_value();
-    if (input->type.shape) {
-      for (const ir::Dim& dim : *input->type.shape) {
-        info.shape.push_back(dim.is_static() ? dim.value : -1);
-        info.dim_names.push_back(dim.symbol);
-      }
-    }
-    inputs.push_back(info);
-  }
-  return inputs;
-}
 
 std::string names_of(const std::vector<ValueInfo>& inputs) {
   std::string names;
@@ -330,7 +313,7 @@ std::vector<size_t> values_to_show(const ModelComparison& comparison, size_t wor
 }
 
 std::vector<ValueInfo> common_inputs(const ComparisonSide& a, const ComparisonSide& b) {
-  const std::vector<ValueInfo> inputs_a = declared_inputs(*a.model), inputs_b = declared_inputs(*b.model);
+  const std::vector<ValueInfo> inputs_a = ir::declared_inputs(*a.model), inputs_b = ir::declared_inputs(*b.model);
   for (const ValueInfo& input : inputs_a) {
     auto match = std::find_if(inputs_b.begin(), inputs_b.end(), [&](const ValueInfo& other) { return other.name == input.name; });
     if (match == inputs_b.end()) {

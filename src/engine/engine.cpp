@@ -7,24 +7,12 @@
 #include "runtime/kept_values.h"
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_backend.h"
+#include "ir/value_info.h"
 #include "sim/sim_backend.h"
 
 namespace npukit::engine {
 
 namespace {
-ValueInfo describe_value(const ir::Value& value) {
-  ValueInfo info;
-  info.name = value.name;
-  info.dtype = value.type.dtype;
-  info.has_shape = value.type.shape.has_value();
-  if (value.type.shape) {
-    for (const ir::Dim& dim : *value.type.shape) {
-      info.shape.push_back(dim.is_static() ? dim.value : -1);
-      info.dim_names.push_back(dim.symbol);
-    }
-  }
-  return info;
-}
 
 // The cpu backend an engine runs on, configured from its options (null on ref, which needs no instance).
 std::unique_ptr<runtime::CpuBackend> configure_cpu_backend(const EngineOptions& options) {
@@ -152,15 +140,15 @@ std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, c
   impl->executor = std::make_unique<runtime::Executor>(model, backends);
   if (impl->cpu) check_blocked_values_stay_on_cpu(*impl->executor, impl->cpu->layouts(), model->source_path);
   for (const ir::Value* input : model->graph->inputs) {
-    if (!input->initializer) impl->inputs.push_back(describe_value(*input));
+    if (!input->initializer) impl->inputs.push_back(ir::describe_value(*input));
   }
-  for (const ir::Value* output : model->graph->outputs) impl->outputs.push_back(describe_value(*output));
+  for (const ir::Value* output : model->graph->outputs) impl->outputs.push_back(ir::describe_value(*output));
   if (!options.keep_values.empty()) {
     const std::vector<const ir::Value*> kept = runtime::find_kept_values(
         *model->graph, options.keep_values, names_before_passes, options.backend, model->source_path);
     impl->executor->keep_values(kept);
     for (const ir::Value* value : kept) {
-      impl->kept.push_back(describe_value(*value));
+      impl->kept.push_back(ir::describe_value(*value));
       impl->kept_blocked.push_back(impl->cpu && impl->cpu->layouts().is_blocked(value));
     }
   }

@@ -21,6 +21,7 @@
 #include "quantization/quantization_manifest.h"
 #include "quantization/quantize.h"
 #include "vision/preprocessing_spec.h"
+#include "ir/value_info.h"
 
 namespace npukit::quantization {
 
@@ -42,27 +43,9 @@ GridBounds grid_bounds(DType storage, bool narrow_range) {
   return {probe.storage_min(), probe.storage_max()};
 }
 
-std::vector<ValueInfo> input_infos(const ir::Model& model) {
-  std::vector<ValueInfo> infos;
-  for (const ir::Value* input : model.graph->inputs) {
-    if (input->initializer) continue;
-    ValueInfo info;
-    info.name = input->name;
-    info.dtype = input->type.dtype;
-    info.has_shape = input->type.shape.has_value();
-    if (input->type.shape) {
-      for (const ir::Dim& dim : *input->type.shape) {
-        info.shape.push_back(dim.is_static() ? dim.value : -1);
-        info.dim_names.push_back(dim.symbol);
-      }
-    }
-    infos.push_back(std::move(info));
-  }
-  return infos;
-}
 
 vision::PreprocessingSpec preprocessing_for(const std::string& text, const ir::Model& model) {
-  const std::vector<ValueInfo> inputs = input_infos(model);
+  const std::vector<ValueInfo> inputs = ir::declared_inputs(model);
   if (text.empty()) {
     // The default only means something for one picture input; .npy sources ignore it.
     if (inputs.size() == 1 && inputs[0].shape.size() == 4 && (inputs[0].shape[1] == 3 || inputs[0].shape[3] == 3)) {
@@ -266,7 +249,7 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
   if (!prepared.report.dynamic_inputs.empty()) {
     const vision::PreprocessingSpec preprocessing = preprocessing_for(options.preprocessing, prepared.model);
     std::unique_ptr<CalibrationSource> probe =
-        open_calibration_source(options.calibration, input_infos(prepared.model), preprocessing);
+        open_calibration_source(options.calibration, ir::declared_inputs(prepared.model), preprocessing);
     if (probe->size() == 0) {
       throw Error(ErrorKind::invalid_argument, "calibration data " + options.calibration + " holds no sample");
     }
@@ -300,7 +283,7 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
   // 4. Calibration.
   const vision::PreprocessingSpec preprocessing = preprocessing_for(options.preprocessing, model);
   std::unique_ptr<CalibrationSource> source =
-      open_calibration_source(options.calibration, input_infos(model), preprocessing);
+      open_calibration_source(options.calibration, ir::declared_inputs(model), preprocessing);
   result.calibration_description = source->describe();
   CalibrationRunOptions run_options;
   run_options.threads = options.threads;
