@@ -28,6 +28,7 @@ struct QuantizeArguments {
   std::string weights;
   std::string activations;
   std::vector<std::string> exclude;
+  std::string algorithms;
   bool per_tensor = false;
   bool json = false;
   std::string report;
@@ -70,6 +71,23 @@ void print_table(const quantization::QuantizeResult& result, const std::string& 
     for (const auto& [op, count] : by_op) ops += (ops.empty() ? "" : ", ") + op + " " + std::to_string(count);
     std::cout << " (" << ops << ")";
   }
+  if (!result.algorithms.empty()) {
+    std::cout << "\n\n";
+    Table algorithms({{"algorithm"}, {"metric"}, {"before", Align::right}, {"after", Align::right},
+                      {"seconds", Align::right}});
+    auto optional_text = [](const std::optional<double>& value) {
+      return value ? format_number(*value, 4) : std::string("-");
+    };
+    for (const quantization::AlgorithmOutcome& outcome : result.algorithms) {
+      algorithms.add_row({outcome.algorithm, outcome.metric.empty() ? "-" : outcome.metric,
+                          optional_text(outcome.before), optional_text(outcome.after),
+                          format_number(outcome.seconds, 3)});
+    }
+    algorithms.print(std::cout, 2);
+    for (const quantization::AlgorithmOutcome& outcome : result.algorithms) {
+      for (const std::string& note : outcome.notes) std::cout << "  " << outcome.algorithm << ": " << note << "\n";
+    }
+  }
   std::cout << "\n  numerics spec:\n";
   for (const auto& [fact, text] : targets::summarize(result.spec)) std::cout << "    " << fact << ": " << text << "\n";
   for (const quantization::CalibrationDiagnostic& diagnostic : result.diagnostics) {
@@ -106,6 +124,7 @@ void run_quantize(const QuantizeArguments& arguments) {
   options.settings.per_tensor = arguments.per_tensor;
   options.settings.exclude = arguments.exclude;
   options.threads = arguments.threads;
+  options.algorithms = quantization::parse_algorithm_list(arguments.algorithms);
   if (!arguments.input_values.empty()) {
     throw Error(ErrorKind::invalid_argument, "quantize does not take --input-value: an input held at a value would be "
                                              "folded into the graph the QDQ file describes");
@@ -115,8 +134,20 @@ void run_quantize(const QuantizeArguments& arguments) {
     if (!*progress) *progress = std::make_unique<Progress>("calibrating", static_cast<int64_t>(total), !arguments.json);
     (*progress)->update(static_cast<int64_t>(done), std::to_string(done) + " samples");
   };
+  auto algorithm_progress = std::make_shared<std::unique_ptr<Progress>>();
+  auto algorithm_label = std::make_shared<std::string>();
+  options.algorithm_progress = [algorithm_progress, algorithm_label, &arguments](size_t done, size_t total,
+                                                                                 const std::string& what) {
+    if (!*algorithm_progress || *algorithm_label != what) {
+      if (*algorithm_progress) (*algorithm_progress)->finish();
+      *algorithm_progress = std::make_unique<Progress>(what, static_cast<int64_t>(total), !arguments.json);
+      *algorithm_label = what;
+    }
+    (*algorithm_progress)->update(static_cast<int64_t>(done), std::to_string(done) + "/" + std::to_string(total));
+  };
   quantization::QuantizeResult result = quantization::quantize_model(arguments.model, profiles.front(), options);
   if (*progress) (*progress)->finish();
+  if (*algorithm_progress) (*algorithm_progress)->finish();
   const std::string manifest = quantization::write_quantized_model(result, arguments.output);
   if (!arguments.report.empty()) {
     const std::string temporary = arguments.report + ".partial";
@@ -164,6 +195,14 @@ void register_quantize_command(CLI::App& app) {
       ->type_name("T");
   command->add_option("--exclude", arguments->exclude, "Keep a node (by name) or every node of an op type in float")
       ->type_name("NODE|OP_TYPE");
+  std::string algorithm_names;
+  for (const quantization::QuantizationAlgorithm& algorithm : quantization::quantization_algorithms()) {
+    algorithm_names += (algorithm_names.empty() ? "" : ", ") + algorithm.name;
+  }
+  command->add_option("--algorithm", arguments->algorithms,
+                      "Accuracy algorithms to apply, comma-separated (" +
+                          (algorithm_names.empty() ? std::string("none built yet") : algorithm_names) + ")")
+      ->type_name("A,B,...");
   command->add_flag("--per-tensor", arguments->per_tensor, "Weights per tensor, whatever the target says");
   command->add_option("--threads", arguments->threads, "Threads for the calibration run (default 1, 0: all cores)");
   command->add_flag("--json", arguments->json, "Print the manifest (OUT.quant.json) for programs");

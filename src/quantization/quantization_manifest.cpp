@@ -72,6 +72,23 @@ std::string manifest_json(const QuantizeResult& result) {
                                {"subject", diagnostic.subject},
                                {"message", diagnostic.message}});
   }
+  Json algorithms = Json::array();
+  for (const AlgorithmOutcome& outcome : result.algorithms) {
+    Json layers = Json::array();
+    for (const LayerOutcome& layer : outcome.layers) {
+      layers.push_back(Json{{"node", layer.node},
+                            {"before", layer.before ? Json(*layer.before) : Json(nullptr)},
+                            {"after", layer.after ? Json(*layer.after) : Json(nullptr)},
+                            {"detail", layer.detail}});
+    }
+    algorithms.push_back(Json{{"algorithm", outcome.algorithm},
+                              {"metric", outcome.metric},
+                              {"before", outcome.before ? Json(*outcome.before) : Json(nullptr)},
+                              {"after", outcome.after ? Json(*outcome.after) : Json(nullptr)},
+                              {"seconds", outcome.seconds},
+                              {"layers", layers},
+                              {"notes", outcome.notes}});
+  }
   Json input_shapes = Json::object();
   for (const auto& [name, shape] : result.calibrated_input_shapes) input_shapes[name] = shape;
   Json manifest{
@@ -91,6 +108,7 @@ std::string manifest_json(const QuantizeResult& result) {
       {"numerics", numerics},
       {"tensors", tensors},
       {"float_nodes", float_nodes},
+      {"algorithms", algorithms},
       {"diagnostics", diagnostics},
       {"notes", result.notes},
   };
@@ -123,6 +141,32 @@ std::string zero_points_text(const ir::QuantParams& params) {
 
 }  // namespace
 
+std::string algorithm_outcomes_markdown(const std::vector<AlgorithmOutcome>& outcomes) {
+  auto optional_text = [](const std::optional<double>& value) {
+    return value ? report::format_number(*value, 4) : std::string("-");
+  };
+  std::ostringstream out;
+  out << "## Algorithms\n\n| algorithm | metric | before | after | seconds |\n|---|---|---|---|---|\n";
+  for (const AlgorithmOutcome& outcome : outcomes) {
+    out << "| " << outcome.algorithm << " | " << (outcome.metric.empty() ? "-" : outcome.metric) << " | "
+        << optional_text(outcome.before) << " | " << optional_text(outcome.after) << " | "
+        << report::format_number(outcome.seconds, 3) << " |\n";
+  }
+  for (const AlgorithmOutcome& outcome : outcomes) {
+    if (outcome.layers.empty() && outcome.notes.empty()) continue;
+    out << "\n### " << outcome.algorithm << "\n\n";
+    for (const std::string& note : outcome.notes) out << "- " << note << "\n";
+    if (!outcome.layers.empty()) {
+      out << "\n| layer | before | after | detail |\n|---|---|---|---|\n";
+      for (const LayerOutcome& layer : outcome.layers) {
+        out << "| " << layer.node << " | " << optional_text(layer.before) << " | " << optional_text(layer.after)
+            << " | " << layer.detail << " |\n";
+      }
+    }
+  }
+  return out.str();
+}
+
 std::string manifest_markdown(const QuantizeResult& result) {
   std::ostringstream out;
   out << "# Quantization of " << result.model_path << " for " << result.target_id << "\n\n";
@@ -147,6 +191,7 @@ std::string manifest_markdown(const QuantizeResult& result) {
     out << "\n## Nodes left in float\n\n| node | op | why |\n|---|---|---|\n";
     for (const FloatNode& node : result.float_nodes) out << "| " << node.node << " | " << node.op_type << " | " << node.reason << " |\n";
   }
+  if (!result.algorithms.empty()) out << "\n" << algorithm_outcomes_markdown(result.algorithms);
   if (!result.diagnostics.empty()) {
     out << "\n## Calibration diagnostics\n\n";
     for (const CalibrationDiagnostic& diagnostic : result.diagnostics) {

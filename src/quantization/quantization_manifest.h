@@ -14,8 +14,14 @@ namespace npukit::quantization {
 //     "range": {"method", "percentile", "symmetric"},
 //     "numerics": {FACT: {"value", "known", "source"}}, "tensors": [{"value", "role", "node", "op_type", "dtype",
 //     "granularity", "axis", "narrow_range", "scales", "zero_points", "range": [min, max], "observed": [min, max],
-//     "scale_group", "saturated"}], "float_nodes": [{"node", "op_type", "reason"}], "diagnostics", "notes" }
+//     "scale_group", "saturated"}], "float_nodes": [{"node", "op_type", "reason"}],
+//     "algorithms": [{"algorithm", "metric", "before", "after", "seconds", "layers": [{"node", "before",
+//     "after", "detail"}], "notes"}], "diagnostics", "notes" }
 std::string manifest_json(const QuantizeResult& result);
+
+// The "## Algorithms" section: one row per --algorithm with its metric before / after, then each one's
+// per-layer table and notes.
+std::string algorithm_outcomes_markdown(const std::vector<AlgorithmOutcome>& outcomes);
 
 // The same for people, as Markdown (`--report FILE.md`).
 std::string manifest_markdown(const QuantizeResult& result);

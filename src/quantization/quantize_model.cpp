@@ -1,6 +1,7 @@
 #include "quantization/quantize_model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -85,6 +86,18 @@ ir::Model raise_opset(const ir::Model& model, const preparation::PreparationOpti
   notes.push_back("opset raised from " + std::to_string(from) + " to " + std::to_string(kQdqOpset) +
                   " (libonnx version converter): per-axis QuantizeLinear / DequantizeLinear need opset 13");
   return std::move(prepared.model);
+}
+
+// Runs the asked algorithms of `stage`, timing each and keeping its outcome.
+void run_algorithms(AlgorithmStage stage, AlgorithmContext& context, QuantizeResult& result) {
+  for (const QuantizationAlgorithm* algorithm : context.options.algorithms) {
+    if (algorithm->stage != stage) continue;
+    const auto start = std::chrono::steady_clock::now();
+    AlgorithmOutcome outcome = algorithm->apply(context);
+    outcome.algorithm = algorithm->name;
+    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.algorithms.push_back(std::move(outcome));
+  }
 }
 
 void note_pass(const passes::PassResult& result, std::vector<std::string>& notes) {
@@ -280,11 +293,14 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
   check_expressible(plan, model_path);
   result.float_nodes = plan.float_nodes;
 
-  // 4. Calibration.
   const vision::PreprocessingSpec preprocessing = preprocessing_for(options.preprocessing, model);
   std::unique_ptr<CalibrationSource> source =
       open_calibration_source(options.calibration, ir::declared_inputs(model), preprocessing);
   result.calibration_description = source->describe();
+  AlgorithmContext context{model, target, plan, options, *source, nullptr, nullptr, nullptr, options.algorithm_progress};
+  run_algorithms(AlgorithmStage::before_calibration, context, result);
+
+  // 4. Calibration.
   CalibrationRunOptions run_options;
   run_options.threads = options.threads;
   run_options.progress = options.progress;
@@ -316,6 +332,10 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
       entry->second.maximum = std::max(entry->second.maximum, range.maximum);
     }
   }
+
+  context.calibration_run = &run;
+  context.group_ranges = &group_range;
+  run_algorithms(AlgorithmStage::after_calibration, context, result);
 
   // 5-6. Parameters onto the graph.
   std::map<std::string, ir::QuantParams> assigned;
@@ -387,6 +407,9 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
     value->quant = record.params;
     result.tensors.push_back(std::move(record));
   }
+  context.group_ranges = nullptr;
+  context.tensors = &result.tensors;
+  run_algorithms(AlgorithmStage::after_parameters, context, result);
   if (target.numerics.quantize_rounding.value != ir::RoundingMode::half_to_even) {
     result.notes.push_back("the target rounds " + std::string(ir::rounding_mode_name(target.numerics.quantize_rounding.value)) +
                            ": weights are stored so; activations are written half to even, the only rounding "

@@ -9,6 +9,7 @@
 //      the method asked for (range_selection.h); members of a scale group take the union of their ranges;
 //   5. weights: per-channel (or per-tensor) minimum / maximum; bias: int32 at s_x · s_w;
 //   6. the parameters go onto the graph's float values (ir::Value::quant), which the ONNX export writes as Q/DQ.
+// The --algorithm list runs at its stages: before step 4, between 4 and 5, after 6 (quantization_algorithm.h).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 
 #include "ir/graph.h"
 #include "quantization/calibration_diagnostics.h"
+#include "quantization/quantization_algorithm.h"
 #include "quantization/quantization_points.h"
 #include "quantization/range_selection.h"
 #include "targets/target_profile.h"
@@ -35,6 +37,9 @@ struct QuantizeOptions {
   QuantizationSettings settings;
   int threads = 1;
   std::function<void(size_t, size_t)> progress;         // calibration samples done / total
+  // --algorithm: run at their stages (quantization_algorithm.h), in registry order.
+  std::vector<const QuantizationAlgorithm*> algorithms;
+  std::function<void(size_t, size_t, const std::string&)> algorithm_progress;  // (done, total, what)
 };
 
 // One quantized tensor, as the manifest and the table show it.
@@ -66,6 +71,7 @@ struct QuantizeResult {
   std::vector<FloatNode> float_nodes;
   std::vector<CalibrationDiagnostic> diagnostics;
   std::vector<std::string> notes;                    // preparation, opset, passes, fallbacks, saturation
+  std::vector<AlgorithmOutcome> algorithms;          // what each --algorithm did, in the order they ran
 };
 
 // Parameters for a clip range on a grid: asymmetric scale = (max - min) / (qmax - qmin) and a zero point
