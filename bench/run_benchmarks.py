@@ -154,7 +154,8 @@ def main():
                 "per_round": [round(r["median_ms"], 1) for r in good]}, None
 
     lines = ["# Benchmarks: npukit cpu vs ONNX Runtime vs OpenCV DNN", "",
-             "Written by `bench/run_benchmarks.py` on %s UTC. Do not edit by hand; rerun the script." %
+             "Written by `bench/run_benchmarks.py` on %s UTC. Do not edit this section by hand; rerun the script"
+             " (it replaces only this section)." %
              datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), "",
              "- Machine: %s" % machine_description(),
              "- npukit: backend `cpu` (oneDNN %s + own kernels, ref fallback), `npukit bench --warmup %d --iterations %d`" %
@@ -191,10 +192,30 @@ def main():
                 result, _ = summary(model, threads, name)
                 parts.append("%s %s" % (name, result["per_round"] if result else "-"))
             lines.append("- %s, %d thread(s): %s" % (LABELS.get(model, model), threads, "; ".join(parts)))
-    os.makedirs(os.path.dirname(arguments.output), exist_ok=True)
-    with open(arguments.output, "w") as out:
-        out.write("\n".join(lines) + "\n")
-    print("wrote", arguments.output)
+    replace_section(arguments.output, "\n".join(lines))
+    print("wrote its section of", arguments.output)
+
+
+BEGIN_MARKER = "<!-- cpu fp32 benchmark: begin (written by bench/run_benchmarks.py; the rest of this file is kept) -->"
+END_MARKER = "<!-- cpu fp32 benchmark: end -->"
+
+
+def replace_section(path, body):
+    """Writes `body` between this script's markers in `path`, keeping every other section (vision, pipeline,
+    int8, ... written by other scripts or by hand); a file without the markers gets the section at its top."""
+    section = BEGIN_MARKER + "\n" + body.rstrip("\n") + "\n" + END_MARKER + "\n"
+    text = open(path).read() if os.path.exists(path) else ""
+    if BEGIN_MARKER in text and END_MARKER in text:
+        start = text.index(BEGIN_MARKER)
+        end = text.index(END_MARKER) + len(END_MARKER) + 1
+        text = text[:start] + section + text[end:]
+    else:
+        text = section + ("\n" + text if text else "")
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    temporary = path + ".partial"
+    with open(temporary, "w") as out:
+        out.write(text)
+    os.replace(temporary, path)
 
 
 if __name__ == "__main__":
