@@ -409,7 +409,7 @@ INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
                                            "conv_depthwise_int8", "conv_grouped_uint8", "conv_grouped_int8",
                                            "conv_strided_dilated_uint8", "conv_strided_dilated_int8", "matmul_uint8",
                                            "matmul_int8", "tie_conv_uint8", "tie_conv_int8", "shapes_uint8",
-                                           "shapes_int8"));
+                                           "shapes_int8", "add_uint8", "add_int8", "small_cnn_uint8", "small_cnn_int8"));
 
 }  // namespace
 }  // namespace npukit::testing
