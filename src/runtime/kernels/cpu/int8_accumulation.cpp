@@ -114,6 +114,41 @@ NPUKIT_TARGET_AVX2 void requantize_row_avx2(const int32_t* accumulators, int64_t
                           zero_point, output_type, static_cast<char*>(out) + c * static_cast<int64_t>(element));
   }
 }
+
+// The same arithmetic sixteen lanes at a time, the channel tail under a mask (AVX-512F; the narrowing stores
+// saturate, which changes nothing after the clamp).
+__attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* accumulators, int64_t channels,
+                                                               const int32_t* offsets, const float* scales,
+                                                               bool per_channel, int32_t zero_point,
+                                                               DType output_type, void* out) {
+  const __m512 minimum = _mm512_set1_ps(static_cast<float>(grid_minimum(output_type) - zero_point));
+  const __m512 maximum = _mm512_set1_ps(static_cast<float>(grid_maximum(output_type) - zero_point));
+  const __m512i zero_point_vector = _mm512_set1_epi32(zero_point);
+  const __m512 shared_scale = _mm512_set1_ps(scales[0]);
+  const bool is_unsigned = output_type == DType::u8;
+  uint8_t* destination = static_cast<uint8_t*>(out);
+  for (int64_t c = 0; c < channels; c += 16) {
+    const __mmask16 mask = channels - c >= 16 ? static_cast<__mmask16>(0xFFFF)
+                                              : static_cast<__mmask16>((1u << (channels - c)) - 1u);
+    const __m512i sum = _mm512_add_epi32(_mm512_maskz_loadu_epi32(mask, accumulators + c),
+                                         _mm512_maskz_loadu_epi32(mask, offsets + c));
+    const __m512 scale = per_channel ? _mm512_maskz_loadu_ps(mask, scales + c) : shared_scale;
+    __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), scale);
+    scaled = _mm512_min_ps(_mm512_max_ps(scaled, minimum), maximum);
+    scaled = _mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512i result = _mm512_add_epi32(_mm512_cvttps_epi32(scaled), zero_point_vector);
+    if (is_unsigned) {
+      _mm512_mask_cvtusepi32_storeu_epi8(destination + c, mask, result);
+    } else {
+      _mm512_mask_cvtsepi32_storeu_epi8(destination + c, mask, result);
+    }
+  }
+}
+
+bool uses_avx512() {
+  static const bool available = __builtin_cpu_supports("avx512f");
+  return available;
+}
 #endif
 
 }  // namespace
@@ -139,11 +174,19 @@ void requantize_float_scale_rows(const int32_t* accumulators, int64_t rows, int6
   }
   const size_t element = 1;
   const bool vector = vector_math::uses_avx2();
+#ifdef NPUKIT_INT8_X86
+  const bool wide = vector && uses_avx512();
+#endif
 #pragma omp parallel for schedule(static) if (rows * channels > 16384)
   for (int64_t row = 0; row < rows; ++row) {
     const int32_t* source = accumulators + row * channels;
     void* destination = static_cast<char*>(out) + row * channels * static_cast<int64_t>(element);
 #ifdef NPUKIT_INT8_X86
+    if (wide) {
+      requantize_row_avx512(source, channels, channel_offsets, scales, per_channel, zero_point, output_type,
+                            destination);
+      continue;
+    }
     if (vector) {
       requantize_row_avx2(source, channels, channel_offsets, scales, per_channel, zero_point, output_type, destination);
       continue;
@@ -163,12 +206,19 @@ void requantize_float_scale_rows_with_row_offsets(const int32_t* accumulators, i
   }
   if (offset_rows <= 0) throw Error(ErrorKind::internal, "int8 requantization needs offsets");
   const bool vector = vector_math::uses_avx2();
+#ifdef NPUKIT_INT8_X86
+  const bool wide = vector && uses_avx512();
+#endif
 #pragma omp parallel for schedule(static) if (rows * channels > 16384)
   for (int64_t row = 0; row < rows; ++row) {
     const int32_t* source = accumulators + row * channels;
     const int32_t* offsets = row_offsets[row % offset_rows];
     void* destination = static_cast<char*>(out) + row * channels;
 #ifdef NPUKIT_INT8_X86
+    if (wide) {
+      requantize_row_avx512(source, channels, offsets, scales, per_channel, zero_point, output_type, destination);
+      continue;
+    }
     if (vector) {
       requantize_row_avx2(source, channels, offsets, scales, per_channel, zero_point, output_type, destination);
       continue;
