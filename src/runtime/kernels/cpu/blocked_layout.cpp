@@ -34,7 +34,9 @@ bool is_cpu_qlinear_convolution(const ir::Node& node) {
 // The int8 operators that read and write channels-last (NHWC) activations.
 bool is_int8_layout_operator(const ir::Node& node) {
   return is_cpu_qlinear_convolution(node) ||
-         (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain && !qlinear_add_unsupported_reason(node, 1));
+         (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain && !qlinear_add_unsupported_reason(node, 1)) ||
+         (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain &&
+          !qlinear_global_average_pool_unsupported_reason(node, 1));
 }
 
 // How a node may hold one of its values.
@@ -86,6 +88,11 @@ Role role_of(const ir::Node& node, int index, int64_t opset) {
     // Elementwise on equal shapes (its kernel checks): A, B and C share a layout.
     if (qlinear_add_unsupported_reason(node, opset)) return Role::refuses;
     return index == -1 || index == 0 || index == 3 ? Role::joins : Role::either;
+  }
+  if (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain) {
+    // Reads either layout; writes [N, C, 1, 1], whose bytes are the same in both, plain.
+    if (qlinear_global_average_pool_unsupported_reason(node, opset)) return Role::refuses;
+    return index == 0 ? Role::either : Role::refuses;
   }
   if (!node.domain.empty() && node.domain != ir::fused_domain) return Role::refuses;
   const bool is_output = index < 0;

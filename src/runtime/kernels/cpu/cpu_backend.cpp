@@ -37,6 +37,8 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{"", "QLinearConv"}] = cpu::CpuOp{cpu::qlinear_convolution_unsupported_reason, cpu::prepare_qlinear_convolution};
     built[{"", "QLinearMatMul"}] = cpu::CpuOp{cpu::qlinear_matmul_unsupported_reason, cpu::prepare_qlinear_matmul};
     built[{ir::microsoft_domain, "QLinearAdd"}] = cpu::CpuOp{cpu::qlinear_add_unsupported_reason, cpu::prepare_qlinear_add};
+    built[{ir::microsoft_domain, "QLinearGlobalAveragePool"}] =
+        cpu::CpuOp{cpu::qlinear_global_average_pool_unsupported_reason, cpu::prepare_qlinear_global_average_pool};
     built[{"", "QuantizeLinear"}] = cpu::CpuOp{cpu::quantize_linear_unsupported_reason, cpu::prepare_quantize_linear};
     built[{"", "DequantizeLinear"}] = cpu::CpuOp{cpu::dequantize_linear_unsupported_reason, cpu::prepare_dequantize_linear};
     return built;
