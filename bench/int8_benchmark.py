@@ -2,7 +2,13 @@
 """int8 on the cpu backend vs ONNX Runtime on the same QDQ file vs npukit FP32, and a section of docs/benchmarks.md.
 
     /usr/bin/python3 bench/int8_benchmark.py [--models small_cnn_uint8,...] [--threads 1,2] [--rounds 3]
-                                             [--iterations 20] [--no-write]
+                                             [--iterations 20] [--no-write] [--whole-models] [--calibration-time]
+
+--whole-models adds MobileNetV2, ResNet50, YOLOv5s and YOLOv8n (models/generated/*.onnx) quantized here by
+`npukit quantize MODEL --target edgetpu --method minmax --calibration` a few random pictures of the model's input
+size (a .npy batch: 4 at 224x224, 2 at 640x640), the way docs/benchmarks.md's files were made. --calibration-time
+also writes 100 generated pictures (random PNG, 640x640) and times `npukit quantize` of YOLOv5s calibrated on
+them (one run; the table says so).
 
 Each QDQ model (models/generated/qdq/NAME.onnx, tools/make_qdq_models.py, or any QDQ file given as a path) is
 measured three ways, each a fresh process with warm-up and N timed runs, the three taking turns inside every
@@ -16,8 +22,10 @@ import argparse
 import datetime
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import onnx
@@ -83,6 +91,45 @@ def float_model_of(qdq_path, output_path):
     onnx.save(model, output_path)
 
 
+WHOLE_MODELS = [("mobilenetv2", 224, 4), ("resnet50", 224, 4), ("yolov5s", 640, 2), ("yolov8n", 640, 2)]
+
+
+def quantize_whole_models(arguments, work):
+    """QDQ files of the whole models, calibrated on random pictures (a .npy batch); returns their paths."""
+    paths = []
+    for name, size, count in WHOLE_MODELS:
+        source = os.path.join(REPOSITORY, "models", "generated", name + ".onnx")
+        batch = os.path.join(work, "calibration_%d.npy" % size)
+        if not os.path.exists(batch):
+            np.save(batch, np.random.default_rng(0).random((count, 3, size, size), dtype=np.float32))
+        output = os.path.join(work, name + "_qdq.onnx")
+        done = subprocess.run([arguments.npukit, "quantize", source, "--target", "edgetpu", "--method", "minmax",
+                               "--calibration", batch, "-o", output], capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit("npukit quantize %s failed: %s" % (name, done.stderr.strip()[-300:]))
+        paths.append(output)
+    return paths
+
+
+def time_calibration(arguments, work):
+    """Seconds `npukit quantize` takes on YOLOv5s calibrated on 100 generated 640x640 pictures."""
+    from PIL import Image
+    folder = os.path.join(work, "pictures")
+    os.makedirs(folder, exist_ok=True)
+    generator = np.random.default_rng(1)
+    for index in range(100):
+        pixels = generator.integers(0, 256, (640, 640, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(os.path.join(folder, "picture_%03d.png" % index))
+    start = time.monotonic()
+    done = subprocess.run([arguments.npukit, "quantize", os.path.join(REPOSITORY, "models", "generated", "yolov5s.onnx"),
+                           "--target", "edgetpu", "--method", "minmax", "--calibration", folder,
+                           "-o", os.path.join(work, "yolov5s_100.onnx")], capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if done.returncode != 0:
+        return "unknown (npukit quantize failed: %s)" % done.stderr.strip()[-200:]
+    return "%.1f s" % seconds
+
+
 def input_shape(path):
     model = onnx.load(path)
     first = model.graph.input[0]
@@ -116,11 +163,20 @@ def main():
     parser.add_argument("--ort-dir", default=os.path.join(REPOSITORY, "third_party", "ort"))
     parser.add_argument("--output", default=os.path.join(REPOSITORY, "docs", "benchmarks.md"))
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument("--whole-models", action="store_true",
+                        help="also quantize and measure MobileNetV2, ResNet50, YOLOv5s, YOLOv8n")
+    parser.add_argument("--calibration-time", action="store_true",
+                        help="also time npukit quantize of YOLOv5s on 100 generated pictures")
     arguments = parser.parse_args()
     threads_list = [int(t) for t in arguments.threads.split(",")]
     work = tempfile.mkdtemp(prefix="npukit_int8_bench_")
+    entries = [entry for entry in arguments.models.split(",") if entry]
+    if arguments.whole_models:
+        entries += quantize_whole_models(arguments, work)
+    calibration = time_calibration(arguments, work) if arguments.calibration_time else None
+    load_before = os.getloadavg()
     models = []
-    for entry in arguments.models.split(","):
+    for entry in entries:
         path = entry if entry.endswith(".onnx") else os.path.join(REPOSITORY, "models", "generated", "qdq", entry + ".onnx")
         label = os.path.splitext(os.path.basename(path))[0]
         float_path = os.path.join(work, label + ".fp32.onnx")
@@ -153,6 +209,9 @@ def main():
              "file; FP32 = npukit on the same graph without its Q/DQ." % (
                  datetime.date.today().isoformat(), arguments.rounds, arguments.iterations,
                  run_benchmarks.machine_description()),
+             "",
+             "Load average of the machine (1, 5, 15 min) at the start: %.1f %.1f %.1f; at the end: %.1f %.1f %.1f." % (
+                 load_before + os.getloadavg()),
              "", "| model | threads | int8 ms | ORT ms | FP32 ms | int8 / ORT | int8 / FP32 |",
              "|---|---|---|---|---|---|---|"]
     for model in models:
@@ -162,6 +221,9 @@ def main():
             lines.append("| %s %s | %d | %s | %s | %s | %s | %s |" % (model[0], "x".join(map(str, model[4])), threads,
                                                                     show(int8), show(ort), show(fp32),
                                                                     ratio(int8, ort), ratio(int8, fp32)))
+    if calibration is not None:
+        lines += ["", "Calibration time: `npukit quantize` of YOLOv5s (edgetpu, minmax) on 100 generated 640x640 "
+                  "pictures, one run, decode and pre-processing included: %s." % calibration]
     table = "\n".join(lines) + "\n"
     print(table)
     if arguments.no_write:

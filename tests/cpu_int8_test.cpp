@@ -29,6 +29,7 @@
 #include "passes/pass_lists.h"
 #include "ref_single_node.h"
 #include "runtime/kernels/cpu/int8_accumulation.h"
+#include "runtime/kernels/cpu/qlinear_add.h"
 
 namespace npukit::testing {
 namespace {
@@ -249,6 +250,27 @@ TEST(CpuInt8Requantize, HandComputedTiesAndClamps) {
   EXPECT_EQ(requantize_float_scale_one((1 << 24) + 1, 0, 1.0f / (1 << 24) * 2.5f, 0, DType::i8), 2);  // 2.5 exactly → 2
 }
 
+// ONNX Runtime's QLinearAdd (MLAS AVX2): fma(a, s_a/s_c, fma(b, s_b/s_c, z_c - (s_a/s_c·z_a + s_b/s_c·z_b))),
+// rounded half to even, saturated.
+TEST(CpuInt8QLinearAdd, HandComputedTiesZeroPointsAndSaturation) {
+  using runtime::cpu::int8::qlinear_add_one;
+  using runtime::cpu::int8::qlinear_add_parameters;
+  const auto plain = qlinear_add_parameters(0.5f, 0, 0.25f, 0, 1.0f, 0, DType::i8);
+  EXPECT_EQ(qlinear_add_one(3, 2, plain, false), 2);     // 1.5 + 0.5 = 2
+  EXPECT_EQ(qlinear_add_one(1, 0, plain, false), 0);     // 0.5 → 0 (even)
+  EXPECT_EQ(qlinear_add_one(3, 0, plain, false), 2);     // 1.5 → 2
+  EXPECT_EQ(qlinear_add_one(-3, 0, plain, false), -2);   // -1.5 → -2
+  EXPECT_EQ(qlinear_add_one(127, 127, plain, false), 95);  // 63.5 + 31.75 = 95.25
+  const auto saturating = qlinear_add_parameters(1.0f, 0, 1.0f, 0, 1.0f, 0, DType::i8);
+  EXPECT_EQ(qlinear_add_one(100, 100, saturating, false), 127);
+  EXPECT_EQ(qlinear_add_one(-100, -100, saturating, false), -128);
+  // u8 with zero points: (a - 128)·0.5 + (b - 10)·0.5 + 100 with a = 130, b = 13: 1 + 1.5 + 100 = 102.5 → 102.
+  const auto shifted = qlinear_add_parameters(0.5f, 128, 0.5f, 10, 1.0f, 100, DType::u8);
+  EXPECT_EQ(qlinear_add_one(130, 13, shifted, false), 102);
+  EXPECT_EQ(qlinear_add_one(0, 0, shifted, false), 31);     // -64 - 5 + 100
+  EXPECT_EQ(qlinear_add_one(255, 255, shifted, false), 255);  // saturates
+}
+
 TEST(CpuInt8Requantize, VectorRowsEqualTheScalarDefinition) {
   std::mt19937 generator(5);
   const int64_t rows = 37, channels = 29;  // odd: vector body and scalar tail
@@ -409,7 +431,9 @@ INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
                                            "conv_depthwise_int8", "conv_grouped_uint8", "conv_grouped_int8",
                                            "conv_strided_dilated_uint8", "conv_strided_dilated_int8", "matmul_uint8",
                                            "matmul_int8", "tie_conv_uint8", "tie_conv_int8", "shapes_uint8",
-                                           "shapes_int8"));
+                                           "shapes_int8", "add_uint8", "add_int8", "small_cnn_uint8", "small_cnn_int8",
+                                           "concat_uint8", "concat_int8", "mul_uint8", "mul_int8", "nonlinear_uint8",
+                                           "nonlinear_int8"));
 
 }  // namespace
 }  // namespace npukit::testing

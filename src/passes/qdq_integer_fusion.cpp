@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "ir/microsoft_domain.h"
 #include "passes/graph_editing.h"
 
 namespace npukit::passes {
@@ -190,6 +191,68 @@ std::optional<Group> match_group(const ir::Model& model, ir::Node* op, const std
   return group;
 }
 
+// DQ(a) + DQ(b) → Add → Q(c), every side per tensor and of one 8-bit type, a and b of one static shape (the
+// cpu QLinearAdd kernel is elementwise; ORT's broadcasting cases stay float here).
+struct BinaryGroup {
+  ir::Node* op = nullptr;
+  QuantizedSide first, second, output;
+  ir::Node* activation = nullptr;  // a Relu / Clip that Q's clamp makes a no-op (ORT's ReluQuantFusion)
+};
+
+std::optional<BinaryGroup> match_binary_group(const ir::Model& model, ir::Node* op,
+                                              const std::set<std::string>& protected_names) {
+  if (op->inputs.size() != 2) return std::nullopt;
+  std::optional<QuantizedSide> first = per_tensor_dequantize(op->input(0));
+  std::optional<QuantizedSide> second = per_tensor_dequantize(op->input(1));
+  if (!first || !second || first->type != second->type) return std::nullopt;
+  const ir::TensorType& first_type = first->integer->type;
+  const ir::TensorType& second_type = second->integer->type;
+  if (!first_type.has_static_shape() || !second_type.has_static_shape() ||
+      first_type.static_shape() != second_type.static_shape()) {
+    return std::nullopt;
+  }
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  ir::Node* next = result->consumers[0];
+  ir::Node* activation = nullptr;
+  if ((is_standard(next, "Relu") || is_standard(next, "Clip")) && next->input(0) == result) {
+    activation = next;
+    if (!is_private(next->output(0), protected_names)) return std::nullopt;
+    next = next->output(0)->consumers[0];
+  }
+  std::optional<QuantizedSide> output = per_tensor_quantize(next);
+  if (!output || next->input(0) != (activation ? activation->output(0) : result) || output->type != first->type) {
+    return std::nullopt;
+  }
+  if (activation && !activation_is_absorbed(*activation, model.opset(""), *output)) return std::nullopt;
+  return BinaryGroup{op, *first, *second, *output, activation};
+}
+
+// DQ(x) → GlobalAveragePool → Q(y), per tensor, one 8-bit type, x 4-D of static shape with a scale ORT's
+// kernel accepts: s_x / (s_y · H · W) in [2^-32, 256), H · W < 2^24 (else ORT throws; the float path stays).
+struct UnaryGroup {
+  ir::Node* op = nullptr;
+  QuantizedSide input, output;
+};
+
+std::optional<UnaryGroup> match_global_average_pool(ir::Node* op, const std::set<std::string>& protected_names) {
+  std::optional<QuantizedSide> input = per_tensor_dequantize(op->input(0));
+  if (!input || !input->integer->type.has_static_shape()) return std::nullopt;
+  const Shape shape = input->integer->type.static_shape();
+  if (shape.size() != 4) return std::nullopt;
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  std::optional<QuantizedSide> output = per_tensor_quantize(result->consumers[0]);
+  if (!output || output->type != input->type) return std::nullopt;
+  const int64_t pixels = shape[2] * shape[3];
+  if (pixels <= 0 || pixels >= (int64_t{1} << 24)) return std::nullopt;
+  const float input_scale = constant_of(input->scale)->data<float>()[0];
+  const float output_scale = constant_of(output->scale)->data<float>()[0];
+  const float scale = input_scale / (output_scale * static_cast<float>(pixels));
+  if (!(scale >= 0x1.0p-32f && scale < 256.0f)) return std::nullopt;
+  return UnaryGroup{op, *input, *output};
+}
+
 }  // namespace
 
 PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
@@ -228,6 +291,62 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     ir::Node* fused = graph.add_node(convolution ? "QLinearConv" : "QLinearMatMul", inputs, {output}, name);
     if (convolution) fused->attributes = std::move(attributes);
     result.notes.push_back("fused " + description + " into " + fused->op_type);
+    ++result.rewrites;
+  }
+  // Add groups → com.microsoft QLinearAdd (ORT's BinaryReplaceWithQLinear).
+  std::vector<ir::Node*> additions;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "Add")) additions.push_back(node.get());
+  }
+  for (ir::Node* op : additions) {
+    std::optional<BinaryGroup> group = match_binary_group(model, op, protected_names);
+    if (!group) continue;
+    auto zero_point_of = [&](const QuantizedSide& side, const std::string& stem) {
+      return side.zero_point ? side.zero_point : zero_point_constant(graph, op->name + stem, side.type);
+    };
+    std::vector<ir::Value*> inputs{group->first.integer,  group->first.scale,  zero_point_of(group->first, "_a_zero_point"),
+                                   group->second.integer, group->second.scale, zero_point_of(group->second, "_b_zero_point"),
+                                   group->output.scale,   zero_point_of(group->output, "_c_zero_point")};
+    const std::string description =
+        op->describe() + (group->activation ? " + " + group->activation->op_type : std::string()) + " + QuantizeLinear";
+    const std::string name = op->name;
+    ir::Value* output = group->output.integer;
+    graph.remove_node(op);
+    if (group->activation) graph.remove_node(group->activation);
+    graph.remove_node(group->output.node);
+    ir::Node* fused = graph.add_node("QLinearAdd", inputs, {output}, name, ir::microsoft_domain);
+    model.opset_imports[ir::microsoft_domain] = 1;
+    result.notes.push_back("fused " + description + " into QLinearAdd");
+    ++result.rewrites;
+    (void)fused;
+  }
+  // GlobalAveragePool groups → com.microsoft QLinearGlobalAveragePool (ORT's UnaryReplaceWithQLinear).
+  std::vector<ir::Node*> pools;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "GlobalAveragePool")) pools.push_back(node.get());
+  }
+  for (ir::Node* op : pools) {
+    std::optional<UnaryGroup> group = match_global_average_pool(op, protected_names);
+    if (!group) continue;
+    ir::Value* input_zero_point = group->input.zero_point ? group->input.zero_point
+                                                          : zero_point_constant(graph, op->name + "_x_zero_point", group->input.type);
+    ir::Value* output_zero_point = group->output.zero_point
+                                       ? group->output.zero_point
+                                       : zero_point_constant(graph, op->name + "_y_zero_point", group->output.type);
+    std::vector<ir::Value*> inputs{group->input.integer, group->input.scale, input_zero_point, group->output.scale,
+                                   output_zero_point};
+    const std::string description = op->describe() + " + QuantizeLinear";
+    const std::string name = op->name;
+    ir::Value* output = group->output.integer;
+    graph.remove_node(op);
+    graph.remove_node(group->output.node);
+    ir::Node* fused = graph.add_node("QLinearGlobalAveragePool", inputs, {output}, name, ir::microsoft_domain);
+    ir::Attribute channels_last;
+    channels_last.kind = ir::Attribute::Kind::integer;
+    channels_last.int_value = 0;
+    fused->attributes["channels_last"] = channels_last;
+    model.opset_imports[ir::microsoft_domain] = 1;
+    result.notes.push_back("fused " + description + " into QLinearGlobalAveragePool");
     ++result.rewrites;
   }
   if (result.rewrites) tidy_after_rewrites(graph);

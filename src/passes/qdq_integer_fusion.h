@@ -3,6 +3,9 @@
 //   DQ(x: u8/s8 per tensor) + DQ(w: s8 constant, per tensor or per output channel, zero point 0)
 //     [+ DQ(bias: int32 constant)] → Conv (2-D) [→ Relu / Clip] → Q(y: x's type)     ⇒ QLinearConv
 //   DQ(a) + DQ(b: s8 constant 2-D, per tensor or per column) → MatMul → Q(y: a's type)  ⇒ QLinearMatMul
+//   DQ(a) + DQ(b) → Add [→ Relu / Clip] → Q(c), one 8-bit type, per tensor, a and b of one static shape
+//                                                                              ⇒ com.microsoft QLinearAdd
+//   DQ(x: 4-D) → GlobalAveragePool → Q(y: x's type), per tensor  ⇒ com.microsoft QLinearGlobalAveragePool
 // A Relu or Clip between the operator and Q is swallowed only where Q's clamp makes it a no-op (Relu: Q's zero
 // point is the bottom of its grid; Clip: its bounds quantize to the grid's ends), as ORT's ReluQuantFusion /
 // ClipQuantFusion do. The bias is used as its raw int32 (ORT passes the DQ's input straight to QLinearConv).

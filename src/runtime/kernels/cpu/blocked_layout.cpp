@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "ir/fused_activation.h"
+#include "ir/microsoft_domain.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 
 namespace npukit::runtime::cpu {
@@ -22,6 +23,20 @@ bool is_cpu_convolution(const ir::Node& node) {
   const bool depthwise = input_per_group == 1 && output_per_group == 1;
   if (group > 1 && !depthwise && (output_per_group % channel_block() || input_per_group % channel_block())) return false;
   return true;
+}
+
+bool is_8bit(DType type) { return type == DType::u8 || type == DType::i8; }
+
+bool is_cpu_qlinear_convolution(const ir::Node& node) {
+  return node.op_type == "QLinearConv" && node.domain.empty() && !qlinear_convolution_unsupported_reason(node, 1);
+}
+
+// The int8 operators that read and write channels-last (NHWC) activations.
+bool is_int8_layout_operator(const ir::Node& node) {
+  return is_cpu_qlinear_convolution(node) ||
+         (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain && !qlinear_add_unsupported_reason(node, 1)) ||
+         (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain &&
+          !qlinear_global_average_pool_unsupported_reason(node, 1));
 }
 
 // How a node may hold one of its values.
@@ -68,6 +83,17 @@ bool is_channel_block_slice(const ir::Node& node) {
 
 // The role of the node's input `index`, or of its output -1 - `index` when `index` is negative.
 Role role_of(const ir::Node& node, int index, int64_t opset) {
+  if (is_cpu_qlinear_convolution(node)) return index == -1 || index == 0 ? Role::either : Role::refuses;
+  if (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain) {
+    // Elementwise on equal shapes (its kernel checks): A, B and C share a layout.
+    if (qlinear_add_unsupported_reason(node, opset)) return Role::refuses;
+    return index == -1 || index == 0 || index == 3 ? Role::joins : Role::either;
+  }
+  if (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain) {
+    // Reads either layout; writes [N, C, 1, 1], whose bytes are the same in both, plain.
+    if (qlinear_global_average_pool_unsupported_reason(node, opset)) return Role::refuses;
+    return index == 0 ? Role::either : Role::refuses;
+  }
   if (!node.domain.empty() && node.domain != ir::fused_domain) return Role::refuses;
   const bool is_output = index < 0;
   if (is_cpu_convolution(node)) {
@@ -150,6 +176,8 @@ bool is_eligible(const ir::Value* value) {
   if (!value || value->is_graph_output || value->is_graph_input || value->initializer || value->outer_scope) {
     return false;
   }
+  // int8 activations are held channels-last (NHWC), which has the plain tensor's bytes for any channel count.
+  if (is_8bit(value->type.dtype) && value->type.has_static_shape()) return value->type.static_shape().size() == 4;
   if (value->type.dtype != DType::f32 || !value->type.has_static_shape()) return false;
   const Shape shape = value->type.static_shape();
   return shape.size() == 4 && shape[0] == 1 && shape[1] % channel_block() == 0;
@@ -191,6 +219,8 @@ BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset) {
     const ir::Value* joined = nullptr;
     auto note = [&](const ir::Value* value, Role role) {
       if (!value || value->name.empty() || value->initializer) return;
+      // The float rules know blocked f32 tensors only: an int8 value any other op touches stays plain.
+      if (is_8bit(value->type.dtype) && !is_int8_layout_operator(*node)) role = Role::refuses;
       uses.emplace_back(value, role);
       if (role != Role::joins) return;
       if (joined) components.join(value, joined);
@@ -216,9 +246,12 @@ BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset) {
   for (const auto& [value, role] : uses) {
     Verdict& verdict = verdicts[components.root(value)];
     if (role == Role::refuses || !is_eligible(value)) verdict.possible = false;
-    if (role == Role::either && value->producer && is_cpu_convolution(*value->producer)) verdict.touches_convolution = true;
+    if (role == Role::either && value->producer &&
+        (is_cpu_convolution(*value->producer) || is_cpu_qlinear_convolution(*value->producer))) {
+      verdict.touches_convolution = true;
+    }
     for (const ir::Node* consumer : value->consumers) {
-      if (is_cpu_convolution(*consumer)) verdict.touches_convolution = true;
+      if (is_cpu_convolution(*consumer) || is_cpu_qlinear_convolution(*consumer)) verdict.touches_convolution = true;
     }
   }
   BlockedLayoutPlan plan;
@@ -233,15 +266,24 @@ BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset) {
 
 dnnl::memory::desc held_desc(const Shape& shape, bool blocked) {
   if (!blocked) return plain_desc(shape);
+  return held_desc(shape, DType::f32, true);
+}
+
+dnnl::memory::desc held_desc(const Shape& shape, DType type, bool blocked) {
+  if (is_8bit(type)) {
+    return dnnl::memory::desc(to_dims(shape), type == DType::u8 ? dnnl::memory::data_type::u8 : dnnl::memory::data_type::s8,
+                              blocked ? dnnl::memory::format_tag::nhwc : dnnl::memory::format_tag::nchw);
+  }
+  if (!blocked) return plain_desc(shape);
   return dnnl::memory::desc(to_dims(shape), dnnl::memory::data_type::f32,
                             channel_block() == 16 ? dnnl::memory::format_tag::nChw16c
                                                   : dnnl::memory::format_tag::nChw8c);
 }
 
 Tensor plain_copy_of_blocked(const Tensor& held) {
-  Tensor plain(DType::f32, held.shape());
-  dnnl::memory source(held_desc(held.shape(), true), engine(), const_cast<void*>(held.raw_data()));
-  dnnl::memory destination(plain_desc(held.shape()), engine(), plain.raw_data());
+  Tensor plain(held.dtype(), held.shape());
+  dnnl::memory source(held_desc(held.shape(), held.dtype(), true), engine(), const_cast<void*>(held.raw_data()));
+  dnnl::memory destination(held_desc(held.shape(), held.dtype(), false), engine(), plain.raw_data());
   dnnl::stream stream(engine());
   dnnl::reorder(source, destination).execute(stream, source, destination);
   stream.wait();

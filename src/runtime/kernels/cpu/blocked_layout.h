@@ -15,6 +15,11 @@
 //   - it touches at least one convolution (otherwise there is nothing to gain).
 // Convolutions choose each side on its own (oneDNN takes either layout); any other node the rules do
 // not know makes its values plain.
+//
+// int8 activations (u8 / s8, 4-D, static shape) follow the same rules with their own operators: QLinearConv
+// takes either layout on each side, QLinearAdd joins its operands and result, any other reader (DequantizeLinear,
+// QLinearMatMul, ...) makes the value plain. Their "blocked" layout is channels-last (NHWC), whose bytes
+// a plain tensor of the same shape holds exactly; a component is held NHWC when it touches a QLinearConv.
 #pragma once
 
 #include <dnnl.hpp>
@@ -35,6 +40,9 @@ BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset);
 
 // How a value of this shape is held: blocked or plain.
 dnnl::memory::desc held_desc(const Shape& shape, bool blocked);
+// The same for a value of `type`: f32 as above; u8 / s8 "blocked" means channels-last (NHWC), the layout the
+// int8 operators (QLinearConv, QLinearAdd) keep between them.
+dnnl::memory::desc held_desc(const Shape& shape, DType type, bool blocked);
 
 // A plain (NCHW) copy of a tensor held in the blocked layout, for handing a value to the caller
 // (Session's kept values). The tensor's shape is the plain shape; its bytes are in blocked order.

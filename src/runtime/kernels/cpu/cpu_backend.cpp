@@ -6,6 +6,7 @@
 #include "runtime/kernels/cpu/cpu_backend.h"
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
+#include "ir/microsoft_domain.h"
 
 namespace npukit::runtime {
 
@@ -35,6 +36,9 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{"", "Softmax"}] = built[{"", "LogSoftmax"}] = cpu::CpuOp{cpu::softmax_unsupported_reason, cpu::prepare_softmax};
     built[{"", "QLinearConv"}] = cpu::CpuOp{cpu::qlinear_convolution_unsupported_reason, cpu::prepare_qlinear_convolution};
     built[{"", "QLinearMatMul"}] = cpu::CpuOp{cpu::qlinear_matmul_unsupported_reason, cpu::prepare_qlinear_matmul};
+    built[{ir::microsoft_domain, "QLinearAdd"}] = cpu::CpuOp{cpu::qlinear_add_unsupported_reason, cpu::prepare_qlinear_add};
+    built[{ir::microsoft_domain, "QLinearGlobalAveragePool"}] =
+        cpu::CpuOp{cpu::qlinear_global_average_pool_unsupported_reason, cpu::prepare_qlinear_global_average_pool};
     built[{"", "QuantizeLinear"}] = cpu::CpuOp{cpu::quantize_linear_unsupported_reason, cpu::prepare_quantize_linear};
     built[{"", "DequantizeLinear"}] = cpu::CpuOp{cpu::dequantize_linear_unsupported_reason, cpu::prepare_dequantize_linear};
     return built;

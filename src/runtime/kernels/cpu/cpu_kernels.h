@@ -74,6 +74,16 @@ std::unique_ptr<NodeExecutable> prepare_qlinear_convolution(const ir::Node& node
 std::optional<std::string> qlinear_matmul_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_qlinear_matmul(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 
+// com.microsoft QLinearAdd of two u8 / s8 tensors of one shape, ONNX Runtime's MLAS arithmetic (qlinear_add.cpp)
+std::optional<std::string> qlinear_add_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_qlinear_add(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+
+// com.microsoft QLinearGlobalAveragePool (NCHW, or NHWC when held channels-last), ORT's arithmetic
+// (qlinear_global_average_pool.cpp)
+std::optional<std::string> qlinear_global_average_pool_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_qlinear_global_average_pool(const ir::Node& node, int64_t opset,
+                                                                    const BlockedLayoutPlan& layouts);
+
 // QuantizeLinear (f32 → u8 / s8), DequantizeLinear (u8 / s8 → f32), per tensor (quantize_linear.cpp)
 std::optional<std::string> quantize_linear_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_quantize_linear(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <unordered_map>
 
 #include "runtime/kernels/cpu/dnnl_runtime.h"
@@ -89,8 +90,11 @@ NPUKIT_TARGET_AVX2 void requantize_row_avx2(const int32_t* accumulators, int64_t
   const __m256 maximum = _mm256_set1_ps(static_cast<float>(grid_maximum(output_type) - zero_point));
   const __m256i zero_point_vector = _mm256_set1_epi32(zero_point);
   const __m256 shared_scale = _mm256_set1_ps(scales[0]);
+  // The results sit inside the grid after the clamp, so the saturating packs below change nothing: they only
+  // narrow 32 → 16 → 8 bits; the permute gathers the two 4-byte groups the in-lane packs leave.
+  const __m256i gather = _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0);
+  const bool is_unsigned = output_type == DType::u8;
   int64_t c = 0;
-  alignas(32) int32_t lanes[8];
   for (; c + 8 <= channels; c += 8) {
     __m256i sum = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(accumulators + c)),
                                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets + c)));
@@ -99,20 +103,51 @@ NPUKIT_TARGET_AVX2 void requantize_row_avx2(const int32_t* accumulators, int64_t
     scaled = _mm256_min_ps(_mm256_max_ps(scaled, minimum), maximum);
     scaled = _mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const __m256i result = _mm256_add_epi32(_mm256_cvttps_epi32(scaled), zero_point_vector);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), result);
-    if (output_type == DType::u8) {
-      uint8_t* destination = static_cast<uint8_t*>(out) + c;
-      for (int lane = 0; lane < 8; ++lane) destination[lane] = static_cast<uint8_t>(lanes[lane]);
-    } else {
-      int8_t* destination = static_cast<int8_t*>(out) + c;
-      for (int lane = 0; lane < 8; ++lane) destination[lane] = static_cast<int8_t>(lanes[lane]);
-    }
+    const __m256i words = _mm256_packs_epi32(result, result);
+    const __m256i bytes = is_unsigned ? _mm256_packus_epi16(words, words) : _mm256_packs_epi16(words, words);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(static_cast<uint8_t*>(out) + c),
+                     _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(bytes, gather)));
   }
   if (c < channels) {
     const size_t element = output_type == DType::u8 ? sizeof(uint8_t) : sizeof(int8_t);
     requantize_row_scalar(accumulators + c, channels - c, offsets + c, per_channel ? scales + c : scales, per_channel,
                           zero_point, output_type, static_cast<char*>(out) + c * static_cast<int64_t>(element));
   }
+}
+
+// The same arithmetic sixteen lanes at a time, the channel tail under a mask (AVX-512F; the narrowing stores
+// saturate, which changes nothing after the clamp).
+__attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* accumulators, int64_t channels,
+                                                               const int32_t* offsets, const float* scales,
+                                                               bool per_channel, int32_t zero_point,
+                                                               DType output_type, void* out) {
+  const __m512 minimum = _mm512_set1_ps(static_cast<float>(grid_minimum(output_type) - zero_point));
+  const __m512 maximum = _mm512_set1_ps(static_cast<float>(grid_maximum(output_type) - zero_point));
+  const __m512i zero_point_vector = _mm512_set1_epi32(zero_point);
+  const __m512 shared_scale = _mm512_set1_ps(scales[0]);
+  const bool is_unsigned = output_type == DType::u8;
+  uint8_t* destination = static_cast<uint8_t*>(out);
+  for (int64_t c = 0; c < channels; c += 16) {
+    const __mmask16 mask = channels - c >= 16 ? static_cast<__mmask16>(0xFFFF)
+                                              : static_cast<__mmask16>((1u << (channels - c)) - 1u);
+    const __m512i sum = _mm512_add_epi32(_mm512_maskz_loadu_epi32(mask, accumulators + c),
+                                         _mm512_maskz_loadu_epi32(mask, offsets + c));
+    const __m512 scale = per_channel ? _mm512_maskz_loadu_ps(mask, scales + c) : shared_scale;
+    __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), scale);
+    scaled = _mm512_min_ps(_mm512_max_ps(scaled, minimum), maximum);
+    scaled = _mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512i result = _mm512_add_epi32(_mm512_cvttps_epi32(scaled), zero_point_vector);
+    if (is_unsigned) {
+      _mm512_mask_cvtusepi32_storeu_epi8(destination + c, mask, result);
+    } else {
+      _mm512_mask_cvtsepi32_storeu_epi8(destination + c, mask, result);
+    }
+  }
+}
+
+bool uses_avx512() {
+  static const bool available = __builtin_cpu_supports("avx512f");
+  return available;
 }
 #endif
 
@@ -139,11 +174,19 @@ void requantize_float_scale_rows(const int32_t* accumulators, int64_t rows, int6
   }
   const size_t element = 1;
   const bool vector = vector_math::uses_avx2();
+#ifdef NPUKIT_INT8_X86
+  const bool wide = vector && uses_avx512();
+#endif
 #pragma omp parallel for schedule(static) if (rows * channels > 16384)
   for (int64_t row = 0; row < rows; ++row) {
     const int32_t* source = accumulators + row * channels;
     void* destination = static_cast<char*>(out) + row * channels * static_cast<int64_t>(element);
 #ifdef NPUKIT_INT8_X86
+    if (wide) {
+      requantize_row_avx512(source, channels, channel_offsets, scales, per_channel, zero_point, output_type,
+                            destination);
+      continue;
+    }
     if (vector) {
       requantize_row_avx2(source, channels, channel_offsets, scales, per_channel, zero_point, output_type, destination);
       continue;
@@ -151,6 +194,38 @@ void requantize_float_scale_rows(const int32_t* accumulators, int64_t rows, int6
 #endif
     (void)vector;
     requantize_row_scalar(source, channels, channel_offsets, scales, per_channel, zero_point, output_type, destination);
+  }
+}
+
+void requantize_float_scale_rows_with_row_offsets(const int32_t* accumulators, int64_t rows, int64_t channels,
+                                                  const int32_t* const* row_offsets, int64_t offset_rows,
+                                                  const float* scales, bool per_channel, int32_t zero_point,
+                                                  DType output_type, void* out) {
+  if (output_type != DType::u8 && output_type != DType::i8) {
+    throw Error(ErrorKind::internal, "int8 requantization writes u8 or s8 only");
+  }
+  if (offset_rows <= 0) throw Error(ErrorKind::internal, "int8 requantization needs offsets");
+  const bool vector = vector_math::uses_avx2();
+#ifdef NPUKIT_INT8_X86
+  const bool wide = vector && uses_avx512();
+#endif
+#pragma omp parallel for schedule(static) if (rows * channels > 16384)
+  for (int64_t row = 0; row < rows; ++row) {
+    const int32_t* source = accumulators + row * channels;
+    const int32_t* offsets = row_offsets[row % offset_rows];
+    void* destination = static_cast<char*>(out) + row * channels;
+#ifdef NPUKIT_INT8_X86
+    if (wide) {
+      requantize_row_avx512(source, channels, offsets, scales, per_channel, zero_point, output_type, destination);
+      continue;
+    }
+    if (vector) {
+      requantize_row_avx2(source, channels, offsets, scales, per_channel, zero_point, output_type, destination);
+      continue;
+    }
+#endif
+    (void)vector;
+    requantize_row_scalar(source, channels, offsets, scales, per_channel, zero_point, output_type, destination);
   }
 }
 
@@ -198,9 +273,17 @@ ExactInt8Convolution::ExactInt8Convolution(const ConvolutionShape& shape, const 
   const int64_t window = group_inputs * shape.kernel_height * shape.kernel_width;
   const int64_t count = shape.output_channels * window;
   copies_ = copies_for(weights, count);
+  if (shape.signed_source && !has_int32_dot_product()) {
+    throw Error(ErrorKind::internal, "s8 activations on oneDNN are exact with VNNI only");
+  }
+  const int64_t taps = shape.kernel_height * shape.kernel_width;
   weight_sums_.assign(static_cast<size_t>(shape.output_channels), 0);
+  tap_weight_sums_.assign(static_cast<size_t>(shape.output_channels * taps), 0);
   for (int64_t oc = 0; oc < shape.output_channels; ++oc) {
-    for (int64_t i = 0; i < window; ++i) weight_sums_[static_cast<size_t>(oc)] += weights[oc * window + i];
+    for (int64_t i = 0; i < window; ++i) {
+      weight_sums_[static_cast<size_t>(oc)] += weights[oc * window + i];
+      tap_weight_sums_[static_cast<size_t>(oc * taps + i % taps)] += weights[oc * window + i];
+    }
   }
   // The weights as oneDNN reads them: [oc][copies · group_inputs][kh][kw], copy 0 = high half, copy 1 = low.
   std::vector<int8_t> arranged(static_cast<size_t>(count * copies_));
@@ -216,11 +299,13 @@ ExactInt8Convolution::ExactInt8Convolution(const ConvolutionShape& shape, const 
     }
   }
   const int64_t source_channels = shape.channels * copies_;
-  source_ = dnnl::memory::desc({shape.batch, source_channels, shape.height, shape.width}, data_type::u8, tag::nhwc);
+  source_ = dnnl::memory::desc({shape.batch, source_channels, shape.height, shape.width},
+                               shape.signed_source ? data_type::s8 : data_type::u8, tag::nhwc);
   destination_ = dnnl::memory::desc({shape.batch, shape.output_channels, shape.output_height(), shape.output_width()},
                                     data_type::s32, tag::nhwc);
   dnnl::memory::dims weight_dims, strides{shape.stride_height, shape.stride_width},
-      dilations{shape.dilation_height - 1, shape.dilation_width - 1}, padding{0, 0};
+      dilations{shape.dilation_height - 1, shape.dilation_width - 1}, padding{shape.pad_top, shape.pad_left},
+      padding_end{shape.pad_bottom, shape.pad_right};
   dnnl::memory::desc plain_weights;
   if (shape.groups == 1) {
     weight_dims = {shape.output_channels, source_channels, shape.kernel_height, shape.kernel_width};
@@ -233,7 +318,7 @@ ExactInt8Convolution::ExactInt8Convolution(const ConvolutionShape& shape, const 
   dnnl::primitive_attr attributes;
   attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::convolution_forward::desc description(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                              source_, any_weights, destination_, strides, dilations, padding, padding);
+                                              source_, any_weights, destination_, strides, dilations, padding, padding_end);
   dnnl::convolution_forward::primitive_desc primitive_description(description, attributes, engine());
   primitive_ = dnnl::convolution_forward(primitive_description);
   scratchpad_bytes_ = primitive_description.scratchpad_desc().get_size();
@@ -246,8 +331,57 @@ int64_t ExactInt8Convolution::source_channel(int64_t channel, int copy) const {
   return group * group_inputs * copies_ + copy * group_inputs + channel % group_inputs;
 }
 
-void ExactInt8Convolution::run(const uint8_t* source, int32_t* accumulators) const {
+void ExactInt8Convolution::run(const void* source, int32_t* accumulators) const {
   execute(primitive_, source_, source, weights_, destination_, accumulators, scratchpad_bytes_);
+}
+
+BorderOffsets border_offsets(const ExactInt8Convolution& convolution, const std::vector<int32_t>& base,
+                             int32_t zero_point) {
+  const ConvolutionShape& shape = convolution.shape();
+  const int64_t output_height = shape.output_height(), output_width = shape.output_width();
+  const int64_t taps = shape.kernel_height * shape.kernel_width;
+  // Which kernel rows (columns) of an output row (column) read inside the image: a bit mask per position.
+  auto valid_taps = [](int64_t position, int64_t stride, int64_t pad, int64_t dilation, int64_t kernel, int64_t size) {
+    std::vector<bool> valid(static_cast<size_t>(kernel));
+    for (int64_t k = 0; k < kernel; ++k) {
+      const int64_t at = position * stride - pad + k * dilation;
+      valid[static_cast<size_t>(k)] = at >= 0 && at < size;
+    }
+    return valid;
+  };
+  BorderOffsets result;
+  result.pixel_row.resize(static_cast<size_t>(output_height * output_width));
+  std::map<std::pair<std::vector<bool>, std::vector<bool>>, int32_t> rows_by_window;
+  const uint32_t zero = static_cast<uint32_t>(zero_point);
+  for (int64_t y = 0; y < output_height; ++y) {
+    const std::vector<bool> rows = valid_taps(y, shape.stride_height, shape.pad_top, shape.dilation_height,
+                                              shape.kernel_height, shape.height);
+    for (int64_t x = 0; x < output_width; ++x) {
+      std::vector<bool> columns = valid_taps(x, shape.stride_width, shape.pad_left, shape.dilation_width,
+                                             shape.kernel_width, shape.width);
+      auto key = std::make_pair(rows, std::move(columns));
+      auto found = rows_by_window.find(key);
+      if (found == rows_by_window.end()) {
+        std::vector<int32_t> offsets(base.size());
+        for (size_t oc = 0; oc < base.size(); ++oc) {
+          uint32_t inside = 0;  // wrapping, as the int32 accumulator
+          for (int64_t kh = 0; kh < shape.kernel_height; ++kh) {
+            for (int64_t kw = 0; kw < shape.kernel_width; ++kw) {
+              if (key.first[static_cast<size_t>(kh)] && key.second[static_cast<size_t>(kw)]) {
+                inside += static_cast<uint32_t>(
+                    convolution.tap_weight_sums()[oc * static_cast<size_t>(taps) + static_cast<size_t>(kh * shape.kernel_width + kw)]);
+              }
+            }
+          }
+          offsets[oc] = static_cast<int32_t>(static_cast<uint32_t>(base[oc]) - zero * inside);
+        }
+        found = rows_by_window.emplace(std::move(key), static_cast<int32_t>(result.rows.size())).first;
+        result.rows.push_back(std::move(offsets));
+      }
+      result.pixel_row[static_cast<size_t>(y * output_width + x)] = found->second;
+    }
+  }
+  return result;
 }
 
 ExactInt8MatMul::ExactInt8MatMul(int64_t rows, int64_t depth, int64_t columns, const int8_t* weights)

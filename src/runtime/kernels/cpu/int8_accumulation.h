@@ -61,17 +61,36 @@ void requantize_float_scale_rows(const int32_t* accumulators, int64_t rows, int6
                                  const int32_t* channel_offsets, const float* scales, bool per_channel,
                                  int32_t zero_point, DType output_type, void* out);
 
+// The same, with each row's own offsets: row r adds row_offsets[r % offset_rows][c]. A convolution whose
+// border taps read oneDNN's zero padding instead of the input's zero point needs a different z_x · sum(w)
+// correction at the image's edges (one offsets row per output pixel of one image; batches repeat it).
+void requantize_float_scale_rows_with_row_offsets(const int32_t* accumulators, int64_t rows, int64_t channels,
+                                                  const int32_t* const* row_offsets, int64_t offset_rows,
+                                                  const float* scales, bool per_channel, int32_t zero_point,
+                                                  DType output_type, void* out);
+
 // A 2-D convolution (groups allowed) of u8 activations with constant s8 weights into exact s32 sums, on a oneDNN
-// int8 primitive. The source is NHWC, ALREADY PADDED (with the input's zero point, so that the padded
-// border contributes like ONNX's zero real value) and laid out by source_channel(): when the weights were
-// split (no VNNI), each group's channels appear twice, [x_g ; x_g], against [high_g ; low_g]. The result is
-// NHWC s32: sum over the window of x_u8 · w; the caller subtracts z_x · weight_sums()[oc].
+// int8 primitive. The source is NHWC and laid out by source_channel(): when the weights were split (no VNNI),
+// each group's channels appear twice, [x_g ; x_g], against [high_g ; low_g]. The result is NHWC s32: sum over
+// the window of x · w; the caller subtracts z_x · (the sum of the weights the window read).
+// Padding: either the caller pads the source itself (with the input's zero point, so that the border contributes
+// like ONNX's zero real value; pads 0 here) and subtracts z_x · weight_sums()[oc], or oneDNN pads (pad_* > 0)
+// with the integer 0, and the caller subtracts z_x · the sum over the taps that fell inside the image only
+// (valid_tap_weight_sums).
+// signed_source: s8 activations handed to oneDNN as s8. Exact with VNNI only (oneDNN then adds 128 to the
+// source bytes and corrects in int32); without VNNI it halves the weights, so the constructor refuses it there.
 struct ConvolutionShape {
-  int64_t batch = 1, channels = 0, height = 0, width = 0;  // padded input, original channel count
+  int64_t batch = 1, channels = 0, height = 0, width = 0;  // input as handed to oneDNN, original channel count
   int64_t output_channels = 0, groups = 1, kernel_height = 1, kernel_width = 1;
   int64_t stride_height = 1, stride_width = 1, dilation_height = 1, dilation_width = 1;
-  int64_t output_height() const { return (height - ((kernel_height - 1) * dilation_height + 1)) / stride_height + 1; }
-  int64_t output_width() const { return (width - ((kernel_width - 1) * dilation_width + 1)) / stride_width + 1; }
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;  // oneDNN's own zero padding
+  bool signed_source = false;
+  int64_t output_height() const {
+    return (height + pad_top + pad_bottom - ((kernel_height - 1) * dilation_height + 1)) / stride_height + 1;
+  }
+  int64_t output_width() const {
+    return (width + pad_left + pad_right - ((kernel_width - 1) * dilation_width + 1)) / stride_width + 1;
+  }
 };
 
 class ExactInt8Convolution {
@@ -83,13 +102,16 @@ class ExactInt8Convolution {
   int64_t source_channel(int64_t channel, int copy) const;
   int copies() const { return copies_; }
   const std::vector<int32_t>& weight_sums() const { return weight_sums_; }
+  // Per output channel and tap: the sum of the weights over the group's input channels, [oc][kh][kw].
+  const std::vector<int32_t>& tap_weight_sums() const { return tap_weight_sums_; }
   const ConvolutionShape& shape() const { return shape_; }
-  void run(const uint8_t* source, int32_t* accumulators) const;
+  // `source`: u8, or s8 when shape().signed_source.
+  void run(const void* source, int32_t* accumulators) const;
 
  private:
   ConvolutionShape shape_;
   int copies_ = 1;
-  std::vector<int32_t> weight_sums_;
+  std::vector<int32_t> weight_sums_, tap_weight_sums_;
   dnnl::primitive primitive_;
   dnnl::memory weights_;
   dnnl::memory::desc source_, destination_;
@@ -115,6 +137,17 @@ class ExactInt8MatMul {
   dnnl::memory::desc source_, destination_;
   size_t scratchpad_bytes_ = 0;
 };
+
+// For a convolution padded by oneDNN: one offsets row per output pixel of one image (output_height x
+// output_width rows of output_channels), row = base[oc] - zero_point · (sum of the weights over the taps of that
+// pixel's window that lie inside the image), in wrapping int32 arithmetic as ORT's accumulator. Pixels
+// whose windows are whole share the interior row. Returns the distinct rows and each pixel's row index.
+struct BorderOffsets {
+  std::vector<std::vector<int32_t>> rows;
+  std::vector<int32_t> pixel_row;  // output_height · output_width
+};
+BorderOffsets border_offsets(const ExactInt8Convolution& convolution, const std::vector<int32_t>& base,
+                             int32_t zero_point);
 
 // One element of requantize_float_scale_rows: the readable definition the vector code must equal.
 int32_t requantize_float_scale_one(int32_t accumulator, int32_t offset, float scale, int32_t zero_point,

@@ -1,8 +1,17 @@
 // QLinearConv on the cpu backend, equal to ONNX Runtime's CPU execution provider to the bit (and to the ref
-// kernel, the oracle): the input copied once into a padded NHWC u8 buffer (border = the input's zero point,
-// s8 shifted by 128), an exact s32 accumulation on oneDNN (int8_accumulation.h), then ORT's float-scale
-// requantization with bias - z_x · sum(w) folded into one int32 offset per output channel, and a reorder back
-// to NCHW. 2-D convolutions with explicit pads (auto_pad NOTSET or VALID); anything else runs on ref.
+// kernel, the oracle): an exact s32 accumulation on oneDNN (int8_accumulation.h), then ORT's float-scale
+// requantization with bias - z_x · (sum of the weights the window read) folded into one int32 offset per
+// output channel (and per border pixel class).
+//
+// Layout. The input and output are NCHW, or NHWC when the cpu backend's layout plan holds them channels-last
+// (blocked_layout.h: chains of int8 operators keep their activations NHWC and reorder only at the chain's
+// ends). Two ways to feed oneDNN:
+//   - direct: the NHWC input as it is (u8; or s8 on a VNNI machine, where oneDNN's s8 path is exact), oneDNN
+//     pads with the integer 0 and the border pixels get their own offsets (border_offsets);
+//   - padded copy: when the weights must be split (no VNNI, some |w| > 64) or s8 meets a CPU without VNNI, the
+//     input is copied once into a padded NHWC u8 buffer (border = the input's zero point, s8 shifted by 128,
+//     channels duplicated for the split).
+// 2-D convolutions with explicit pads (auto_pad NOTSET or VALID); anything else runs on ref.
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -20,18 +29,24 @@ using data_type = dnnl::memory::data_type;
 
 struct ConvolutionPlan {
   std::unique_ptr<int8::ExactInt8Convolution> accumulation;
+  bool direct = false;  // oneDNN reads the NHWC input itself and pads (see the file comment)
   int64_t input_height = 0, input_width = 0;
-  std::vector<int32_t> offsets;  // bias - z_x(u8) · sum(w), per output channel
+  std::vector<std::vector<int32_t>> offset_rows;  // bias - z_x · sum(w read), per output channel
+  std::vector<const int32_t*> pixel_offsets;      // per output pixel of one image (or one for all)
   std::optional<dnnl::reorder> to_nchw;
   dnnl::memory::desc nhwc_output, nchw_output;
-  dnnl::reorder to_nhwc;  // the input, NCHW → NHWC, before padding
+  std::optional<dnnl::reorder> to_nhwc;  // the input, NCHW → NHWC, when it arrives NCHW
   dnnl::memory::desc nchw_input, nhwc_input;
 };
 
 class QLinearConvolutionExecutable final : public CpuExecutable {
  public:
-  QLinearConvolutionExecutable(const ir::Node& node, QLinearOperands operands)
-      : node_(node), operands_(std::move(operands)) {
+  QLinearConvolutionExecutable(const ir::Node& node, QLinearOperands operands, bool input_channels_last,
+                               bool output_channels_last)
+      : node_(node),
+        operands_(std::move(operands)),
+        input_channels_last_(input_channels_last),
+        output_channels_last_(output_channels_last) {
     const Tensor& weights = *operands_.weights;
     output_channels_ = weights.dim(0);
     group_ = node.get_int("group", 1);
@@ -52,6 +67,10 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
       bias_.assign(data, data + output_channels_);
     }
     unsigned_zero_point_ = operands_.input_zero_point + (operands_.input_type == DType::i8 ? 128 : 0);
+    // Direct feeding needs unsplit weights, and s8 needs VNNI (int8_accumulation.h).
+    const bool unsplit = int8::has_int32_dot_product() ||
+                         int8::weights_fit_pairwise_int16(weights.data<int8_t>(), weights.element_count());
+    direct_ = unsplit && (operands_.input_type == DType::u8 || int8::has_int32_dot_product());
     const ir::Value* input = node.input(0);
     if (input->type.has_static_shape()) plan_for(input->type.static_shape());
   }
@@ -70,21 +89,37 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
     if (output_height <= 0 || output_width <= 0) context.invalid("the kernel does not fit the padded input");
     Tensor& output = context.allocate_output(0, operands_.output_type,
                                              {shape.batch, output_channels_, output_height, output_width});
-    const int64_t source_channels = plan.accumulation->source_channels();
-    const size_t source_bytes = static_cast<size_t>(shape.batch * shape.height * shape.width * source_channels);
     const size_t output_pixels = static_cast<size_t>(shape.batch * output_height * output_width);
     const size_t nhwc_bytes = output_pixels * static_cast<size_t>(output_channels_);
-    uint8_t* source = static_cast<uint8_t*>(scratch(ScratchSlot::source, std::max(source_bytes, nhwc_bytes)));
     int32_t* accumulators =
         static_cast<int32_t*>(scratch(ScratchSlot::destination, output_pixels * output_channels_ * sizeof(int32_t)));
-    fill_padded_source(input, plan, source);
-    plan.accumulation->run(source, accumulators);
-    // The padded source is spent: its buffer takes the NHWC result before the reorder to NCHW.
-    void* nhwc = plan.to_nchw ? static_cast<void*>(source) : output.raw_data();
-    int8::requantize_float_scale_rows(accumulators, static_cast<int64_t>(output_pixels), output_channels_,
-                                      plan.offsets.data(), scales_.data(), true, operands_.output_zero_point,
-                                      operands_.output_type, nhwc);
-    if (plan.to_nchw) {
+    if (plan.direct) {
+      const void* source = input.raw_data();
+      if (plan.to_nhwc) {
+        void* nhwc = scratch(ScratchSlot::staging, static_cast<size_t>(input.element_count()));
+        dnnl::stream stream(engine());
+        dnnl::memory from(plan.nchw_input, engine(), const_cast<void*>(input.raw_data())), to(plan.nhwc_input, engine(), nhwc);
+        plan.to_nhwc->execute(stream, from, to);
+        stream.wait();
+        source = nhwc;
+      }
+      plan.accumulation->run(source, accumulators);
+    } else {
+      const size_t source_bytes =
+          static_cast<size_t>(shape.batch * shape.height * shape.width * plan.accumulation->source_channels());
+      uint8_t* source = static_cast<uint8_t*>(scratch(ScratchSlot::source, source_bytes));
+      fill_padded_source(input, plan, source);
+      plan.accumulation->run(source, accumulators);
+    }
+    // The NHWC result goes straight to the output when the output is held channels-last or NHWC equals NCHW;
+    // else through a scratch buffer and a reorder.
+    const bool reorder_output = !output_channels_last_ && plan.to_nchw;
+    void* nhwc = reorder_output ? scratch(ScratchSlot::source, nhwc_bytes) : output.raw_data();
+    int8::requantize_float_scale_rows_with_row_offsets(
+        accumulators, static_cast<int64_t>(output_pixels), output_channels_, plan.pixel_offsets.data(),
+        static_cast<int64_t>(plan.pixel_offsets.size()), scales_.data(), true, operands_.output_zero_point,
+        operands_.output_type, nhwc);
+    if (reorder_output) {
       dnnl::stream stream(engine());
       dnnl::memory from(plan.nhwc_output, engine(), nhwc), to(plan.nchw_output, engine(), output.raw_data());
       plan.to_nchw->execute(stream, from, to);
@@ -93,9 +128,9 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
   }
 
  private:
-  // NCHW u8 / s8 → padded NHWC u8, each channel at plan.accumulation->source_channel (twice when split). The
-  // transposition is oneDNN's reorder (a cache-friendly blocked one: a plain per-pixel gather costs more than
-  // the convolution on 112x112 planes); then each row is copied into the padded buffer.
+  // NCHW or NHWC u8 / s8 → padded NHWC u8, each channel at plan.accumulation->source_channel (twice when split).
+  // An NCHW input is first transposed by oneDNN's reorder (a cache-friendly blocked one: a plain per-pixel
+  // gather costs more than the convolution on 112x112 planes); then each row is copied into the padded buffer.
   void fill_padded_source(const Tensor& input, const ConvolutionPlan& plan, uint8_t* source) const {
     const int8::ConvolutionShape& shape = plan.accumulation->shape();
     const int64_t channels = shape.channels, source_channels = plan.accumulation->source_channels();
@@ -103,13 +138,14 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
     const int copies = plan.accumulation->copies();
     const uint8_t flip = operands_.input_type == DType::i8 ? 0x80 : 0;  // s8 q → u8 q + 128: the byte XOR 0x80
     const uint8_t border = static_cast<uint8_t>(unsigned_zero_point_);
-    const size_t input_bytes = static_cast<size_t>(input.element_count());
-    uint8_t* nhwc = static_cast<uint8_t*>(scratch(ScratchSlot::staging, input_bytes));
-    {
+    const uint8_t* nhwc = static_cast<const uint8_t*>(input.raw_data());
+    if (plan.to_nhwc) {
+      uint8_t* staging = static_cast<uint8_t*>(scratch(ScratchSlot::staging, static_cast<size_t>(input.element_count())));
       dnnl::stream stream(engine());
-      dnnl::memory from(plan.nchw_input, engine(), const_cast<void*>(input.raw_data())), to(plan.nhwc_input, engine(), nhwc);
-      plan.to_nhwc.execute(stream, from, to);
+      dnnl::memory from(plan.nchw_input, engine(), const_cast<void*>(input.raw_data())), to(plan.nhwc_input, engine(), staging);
+      plan.to_nhwc->execute(stream, from, to);
       stream.wait();
+      nhwc = staging;
     }
     const int64_t group_inputs = channels / shape.groups;
 #pragma omp parallel for schedule(static)
@@ -156,8 +192,19 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
     shape.channels = input_shape[1];
     plan->input_height = input_shape[2];
     plan->input_width = input_shape[3];
-    shape.height = input_shape[2] + pads_[0] + pads_[2];
-    shape.width = input_shape[3] + pads_[1] + pads_[3];
+    plan->direct = direct_;
+    if (direct_) {
+      shape.height = input_shape[2];
+      shape.width = input_shape[3];
+      shape.pad_top = pads_[0];
+      shape.pad_left = pads_[1];
+      shape.pad_bottom = pads_[2];
+      shape.pad_right = pads_[3];
+      shape.signed_source = operands_.input_type == DType::i8;
+    } else {
+      shape.height = input_shape[2] + pads_[0] + pads_[2];
+      shape.width = input_shape[3] + pads_[1] + pads_[3];
+    }
     shape.output_channels = output_channels_;
     shape.groups = group_;
     shape.kernel_height = kernel_[0];
@@ -171,19 +218,30 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
                   "the kernel does not fit the padded input " + shape_to_string(input_shape), {}, node_.describe());
     }
     plan->accumulation = std::make_unique<int8::ExactInt8Convolution>(shape, operands_.weights->data<int8_t>());
-    plan->offsets.resize(static_cast<size_t>(output_channels_));
-    for (int64_t oc = 0; oc < output_channels_; ++oc) {
-      // Wrapping int32 arithmetic, as ORT's int32 accumulator + bias.
-      const uint32_t correction = static_cast<uint32_t>(unsigned_zero_point_) *
-                                  static_cast<uint32_t>(plan->accumulation->weight_sums()[static_cast<size_t>(oc)]);
-      plan->offsets[static_cast<size_t>(oc)] =
-          static_cast<int32_t>(static_cast<uint32_t>(bias_[static_cast<size_t>(oc)]) - correction);
+    if (direct_) {
+      // oneDNN's border reads the integer 0: each border pixel class subtracts z_x only for the taps inside.
+      int8::BorderOffsets border = int8::border_offsets(*plan->accumulation, bias_, operands_.input_zero_point);
+      plan->offset_rows = std::move(border.rows);
+      for (int32_t row : border.pixel_row) plan->pixel_offsets.push_back(plan->offset_rows[static_cast<size_t>(row)].data());
+    } else {
+      std::vector<int32_t> offsets(static_cast<size_t>(output_channels_));
+      for (int64_t oc = 0; oc < output_channels_; ++oc) {
+        // Wrapping int32 arithmetic, as ORT's int32 accumulator + bias.
+        const uint32_t correction = static_cast<uint32_t>(unsigned_zero_point_) *
+                                    static_cast<uint32_t>(plan->accumulation->weight_sums()[static_cast<size_t>(oc)]);
+        offsets[static_cast<size_t>(oc)] =
+            static_cast<int32_t>(static_cast<uint32_t>(bias_[static_cast<size_t>(oc)]) - correction);
+      }
+      plan->offset_rows.push_back(std::move(offsets));
+      plan->pixel_offsets.push_back(plan->offset_rows[0].data());
     }
     const data_type input_type = operands_.input_type == DType::u8 ? data_type::u8 : data_type::s8;
     const dnnl::memory::dims input_dims{shape.batch, shape.channels, plan->input_height, plan->input_width};
     plan->nchw_input = dnnl::memory::desc(input_dims, input_type, tag::nchw);
     plan->nhwc_input = dnnl::memory::desc(input_dims, input_type, tag::nhwc);
-    plan->to_nhwc = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plan->nchw_input, engine(), plan->nhwc_input));
+    if (!input_channels_last_ && shape.channels > 1 && plan->input_height * plan->input_width > 1) {
+      plan->to_nhwc = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plan->nchw_input, engine(), plan->nhwc_input));
+    }
     const dnnl::memory::dims dims{shape.batch, output_channels_, shape.output_height(), shape.output_width()};
     const data_type type = operands_.output_type == DType::u8 ? data_type::u8 : data_type::s8;
     plan->nhwc_output = dnnl::memory::desc(dims, type, tag::nhwc);
@@ -196,6 +254,7 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
 
   const ir::Node& node_;
   QLinearOperands operands_;
+  bool input_channels_last_ = false, output_channels_last_ = false, direct_ = false;
   int64_t output_channels_ = 0, group_ = 1;
   int32_t unsigned_zero_point_ = 0;
   std::vector<int64_t> kernel_, strides_, dilations_, pads_;
@@ -246,7 +305,8 @@ std::unique_ptr<NodeExecutable> prepare_qlinear_convolution(const ir::Node& node
   if (std::optional<std::string> reason = read_qlinear_operands(node, output_channels, operands)) {
     throw Error(ErrorKind::unsupported, *reason, {}, node.describe());
   }
-  return std::make_unique<QLinearConvolutionExecutable>(node, std::move(operands));
+  return std::make_unique<QLinearConvolutionExecutable>(node, std::move(operands), layouts.is_blocked(node.inputs[0]),
+                                                        layouts.is_blocked(node.outputs[0]));
 }
 
 }  // namespace npukit::runtime::cpu
