@@ -320,6 +320,82 @@ TEST(ModelComparison, FloatAgainstItsQdqExportPairsValuesThroughTheDequantizeLin
   EXPECT_LE(integers->metrics.lsb->largest_step, 1);
 }
 
+// Every activation and weight of the CNN quantized (int8 per-channel weights, int8 activations): on the sim
+// backend each Conv (+ Relu) becomes one IntegerConv writing the QuantizeLinear's integer output.
+std::string write_fully_quantized_cnn(const std::string& float_path, const std::string& qdq_path) {
+  ir::Model model = onnx_io::load_model(float_path);
+  auto activation = [](float peak, bool non_negative) {
+    ir::QuantParams params;
+    params.storage = DType::i8;
+    params.scales = {peak / (non_negative ? 255.0f : 127.0f)};
+    params.zero_points = {non_negative ? -128 : 0};
+    return params;
+  };
+  model.graph->find_value("x")->quant = activation(1.0f, true);
+  model.graph->find_value("r1")->quant = activation(1.25f, true);
+  model.graph->find_value("r2")->quant = activation(2.0f, true);
+  model.graph->find_value("y")->quant = activation(2.0f, false);
+  for (const std::string& name : {"w1", "w2", "w3"}) {
+    ir::QuantParams weights;
+    weights.storage = DType::i8;
+    weights.narrow_range = true;
+    weights.axis = 0;
+    weights.scales.assign(channels, 0.4f / 127);
+    model.graph->find_value(name)->quant = weights;
+  }
+  onnx_io::save_model(model, qdq_path);
+  return qdq_path;
+}
+
+TEST(ModelComparison, FloatAgainstItsQdqFileOnSimComparesEveryLayer) {
+  TemporaryFolder folder;
+  const std::string float_model = write_cnn(folder.file("float.onnx"));
+  const std::string qdq_model = write_fully_quantized_cnn(float_model, folder.file("qdq.onnx"));
+  compare::ComparisonSide simulated = side_of(qdq_model, "sim");
+  simulated.options.target = "edgetpu";
+  compare::ModelComparison comparison = compare::compare_models(side_of(float_model, "ref"), simulated, uniform_input());
+  const std::optional<compare::ErrorEntry> entry = compare::locate_error_entry(comparison);
+
+  // The lowering renamed the values (its integer ops write the QuantizeLinear outputs): each is paired with the
+  // float value it stands for, on its own grid.
+  for (const std::string name : {"r1", "r2"}) {
+    const compare::ValueComparison* value = find(comparison, name, name + "_quantized");
+    ASSERT_NE(value, nullptr) << name;
+    EXPECT_EQ(value->dtype_b, DType::i8) << name;
+    EXPECT_EQ(value->op_b, "IntegerConv") << name;
+    EXPECT_EQ(value->grid_side, "B") << name;
+    ASSERT_TRUE(value->metrics.lsb.has_value()) << name;
+    EXPECT_GT(value->metrics.sqnr_db, 15) << name;
+    EXPECT_LT(value->metrics.sqnr_db, 60) << name;
+    EXPECT_FALSE(value->inputs.empty()) << name;
+  }
+  // The quantized graph input is compared too: the first layer's inputs carry the input's quantization error,
+  // and quantizing an input is no layer.
+  const compare::ValueComparison* input = find(comparison, "x", "x_quantized");
+  ASSERT_NE(input, nullptr);
+  EXPECT_LT(input->metrics.sqnr_db, 60);
+  EXPECT_FALSE(input->error_enters_here);
+  const compare::ValueComparison* first = find(comparison, "r1", "r1_quantized");
+  ASSERT_TRUE(first->inputs_sqnr_db.has_value());
+  EXPECT_DOUBLE_EQ(*first->inputs_sqnr_db, input->metrics.sqnr_db);
+
+  // Where the error enters is a layer of the run, named, with the SQNR its inputs had.
+  ASSERT_TRUE(entry.has_value());
+  const compare::ValueComparison& entered = comparison.values[entry->value];
+  EXPECT_TRUE(entered.error_enters_here);
+  EXPECT_EQ(entered.op_b, "IntegerConv");
+  EXPECT_TRUE(std::isfinite(entry->inputs_sqnr_db));
+  const std::string text = compare::verdict(comparison, entry);
+  EXPECT_EQ(text.rfind("error enters at '", 0), 0u) << text;
+  EXPECT_NE(text.find(entered.layer_a.empty() ? entered.layer_b : entered.layer_a), std::string::npos) << text;
+  EXPECT_EQ(text.find("identical inputs"), std::string::npos) << text;
+  // Nothing the float model computes is left unpaired for want of a name.
+  for (const compare::NotComparable& item : comparison.not_comparable) {
+    EXPECT_NE(item.reason, "B has no value of this name") << item.name;
+    EXPECT_FALSE(item.name == "r1" || item.name == "r2") << item.name << ": " << item.reason;
+  }
+}
+
 TEST(ModelComparison, DifferentInputsAreRefusedNamingTheInput) {
   TemporaryFolder folder;
   const std::string small = write_cnn(folder.file("small.onnx"));

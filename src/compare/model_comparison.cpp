@@ -5,13 +5,18 @@
 
 #include "npukit/error.h"
 #include "ir/value_info.h"
+#include "sim/integer_ops.h"
+#include "sim/lowering.h"
 
 namespace npukit::compare {
 
 namespace {
 
 bool is_quantization_node(const ir::Node* node) {
-  return node && node->domain.empty() && (node->op_type == "QuantizeLinear" || node->op_type == "DequantizeLinear");
+  if (!node) return false;
+  // The sim backend's IntegerQuantize is a graph input's QuantizeLinear, lowered (sim/lowering.h).
+  if (node->domain == sim::kIntegerDomain) return node->op_type == sim::ops::quantize;
+  return node->domain.empty() && (node->op_type == "QuantizeLinear" || node->op_type == "DequantizeLinear");
 }
 
 // One side after its run: the graph its backend executed, the tensors it handed back, and what it knows of
@@ -26,6 +31,8 @@ struct SideRun {
   const std::map<std::string, Tensor>* inputs = nullptr;
   std::map<const ir::Value*, bool> constant;    // initializers and values computed from constants alone
   std::map<const ir::Node*, size_t> node_position;
+  // On the sim backend: which float value of the QDQ file each lowered integer value stands for.
+  const std::map<std::string, std::vector<std::string>>* source_names = nullptr;
 
   const ir::Value* value(const std::string& name) const { return graph->find_value(name); }
 
@@ -129,6 +136,7 @@ void prepare_side(SideRun& run, const ComparisonSide& side, const std::string& l
   options.keep_values = {"all"};
   run.engine = engine::Engine::from_model(side.model, options);
   run.graph = run.engine->model().graph.get();
+  if (const sim::LoweringReport* lowering = run.engine->simulation_report()) run.source_names = &lowering->source_names;
   for (const auto& value : side.model->graph->values()) run.loaded_names.insert(value->name);
   for (const ValueInfo& kept : run.engine->kept_values()) run.computed.insert(kept.name);
   for (const ValueInfo& output : run.engine->outputs()) run.computed.insert(output.name);
@@ -175,6 +183,25 @@ std::vector<Pair> pair_values(const SideRun& a, const SideRun& b) {
     const std::string source = b.dequantized_source(value.get());
     if (!source.empty() && !a.value(name) && a.has(source)) add(source, name);
   }
+  // A sim run's integer values, under the names of the float values they quantize (the lowering renamed them:
+  // the QDQ file's `x` is gone, its QuantizeLinear's output `x_quantized` is what the integer op writes).
+  // A quantized graph input is paired too (the graph input itself compares identical; its integer copy carries
+  // the input's quantization error into the first layer's "inputs" SQNR).
+  auto stands_for = [](const SideRun& side, const std::string& integer, const std::string& real) {
+    return side.has(integer) && (!side.has(real) || side.value(real)->is_graph_input);
+  };
+  if (b.source_names) {
+    for (const auto& [integer, names] : *b.source_names) {
+      auto real = std::find_if(names.begin(), names.end(), [&](const std::string& name) { return stands_for(b, integer, name) && a.has(name); });
+      if (real != names.end()) add(*real, integer);
+    }
+  }
+  if (a.source_names) {
+    for (const auto& [integer, names] : *a.source_names) {
+      auto real = std::find_if(names.begin(), names.end(), [&](const std::string& name) { return stands_for(a, integer, name) && b.has(name); });
+      if (real != names.end()) add(integer, *real);
+    }
+  }
   std::stable_sort(pairs.begin(), pairs.end(), [](const Pair& x, const Pair& y) { return x.position < y.position; });
   return pairs;
 }
@@ -186,6 +213,14 @@ std::string unpaired_reason(const SideRun& side, const SideRun& other, const ir:
   if (other.loaded_names.count(name) && (!there || !other.has(name))) {
     return "not computed on " + other.label + ": its " + other.side->options.backend +
            " backend fused it into another node (its passes removed the value)";
+  }
+  if (!side.loaded_names.count(name) && value->producer && value->producer->domain == sim::kIntegerDomain) {
+    return "made by the " + side.side->options.backend + " backend's lowering (an " + value->producer->op_type +
+           " between integer ops): the models have no value it stands for";
+  }
+  if (side.source_names && side.source_names->count(name) && !side.source_names->at(name).empty()) {
+    return "the integer value of '" + side.source_names->at(name).back() + "' on " + side.label + ", which " + other.label +
+           " does not compute (its backend fused it into another node, or its model has no such value)";
   }
   if (value->producer && value->producer->domain.empty() && value->producer->op_type == "QuantizeLinear") {
     return "the integer tensor of a QuantizeLinear on " + side.label + "; " + other.label +

@@ -132,6 +132,8 @@ std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, c
     // needs: MobileNetV2 went from 18 ms to over 100 ms that way.)
     cpu->use_threads_on_this_thread();
   }
+  // The sim backend's fast kernels run on oneDNN and OpenMP too (sim/fast_integer_kernels.h): the same rule.
+  if (sim) runtime::cpu::set_intra_op_threads(options.threads);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->model = model;
@@ -210,6 +212,7 @@ void Engine::run() {
   // OpenMP's thread count is a per-thread setting: set it on the thread that runs this session, every run,
   // so sessions with different counts on different threads keep theirs.
   if (impl_->cpu) impl_->cpu->use_threads_on_this_thread();
+  if (impl_->sim) runtime::cpu::set_intra_op_threads(impl_->options.threads);
   std::vector<Tensor> kept;
   std::vector<Tensor> results = impl_->executor->run(impl_->input_tensors, impl_->profiling ? &impl_->node_seconds : nullptr,
                                                      impl_->kept.empty() ? nullptr : &kept);

@@ -12,6 +12,7 @@
 #include "runtime/kernels/integer/lookup_table.h"
 #include "runtime/kernels/integer/matmul.h"
 #include "runtime/kernels/integer/requantize.h"
+#include "sim/fast_integer_kernels.h"
 #include "sim/integer_ops.h"
 #include "sim/lowering.h"
 
@@ -108,6 +109,7 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     p.input_zero_point = int_attribute(node, "input_zero_point");
     p.weight_zero_points = int32_values(node.get_ints("weight_zero_points"));
     p.output = output_stage(node);
+    if (auto fast = prepare_fast_convolution(node, p)) return fast;
     return executable([p](runtime::KernelContext& context) {
       return convolution(context.input(0), context.input(1), context.optional_input(2), p);
     });
@@ -117,6 +119,7 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     p.a_zero_point = int_attribute(node, "a_zero_point");
     p.b_zero_points = int32_values(node.get_ints("b_zero_points"));
     p.output = output_stage(node);
+    if (auto fast = prepare_fast_matmul(node, p)) return fast;
     return executable([p](runtime::KernelContext& context) {
       return matmul(context.input(0), context.input(1), context.optional_input(2), p);
     });
@@ -130,6 +133,7 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     p.a_requantizer = requantizer_from(node, "a_multipliers");
     p.b_requantizer = requantizer_from(node, "b_multipliers");
     p.output = output_stage(node);
+    if (auto fast = prepare_fast_add(node, p)) return fast;
     return executable([p](runtime::KernelContext& context) { return add(context.input(0), context.input(1), p); });
   }
   if (op == ops::mul) {
@@ -137,6 +141,7 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     p.a_zero_point = int_attribute(node, "a_zero_point");
     p.b_zero_point = int_attribute(node, "b_zero_point");
     p.output = output_stage(node);
+    if (auto fast = prepare_fast_mul(node, p)) return fast;
     return executable([p](runtime::KernelContext& context) { return mul(context.input(0), context.input(1), p); });
   }
   if (op == ops::average_pool) {
@@ -154,6 +159,7 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     RequantizeParameters p;
     p.input_zero_point = int_attribute(node, "input_zero_point");
     p.output = output_stage(node);
+    if (auto fast = prepare_fast_requantize(node, p)) return fast;
     return executable([p](runtime::KernelContext& context) { return requantize(context.input(0), p); });
   }
   if (op == ops::lookup_table) {
@@ -162,6 +168,7 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     table.values = int32_values(node.get_ints("table"));
     table.output_dtype = output_dtype(node);
     if (table.values.empty()) bad_attribute(node, "the table is empty");
+    if (auto fast = prepare_fast_lookup_table(node, table)) return fast;
     return executable([table](runtime::KernelContext& context) { return look_up(context.input(0), table); });
   }
   if (op == ops::quantize) {

@@ -1,6 +1,7 @@
 // The sim backend's node executables: each reads its integer op's attributes once (zero points, multipliers,
-// clamp bounds, table), builds the kernel's parameters, and runs the integer kernel of
-// runtime/kernels/integer on every call.
+// clamp bounds, table), builds the kernel's parameters, and runs the fast kernel of sim/fast_integer_kernels.h
+// where it covers the op (8-bit grids: the usual case), else the plain integer kernel of
+// runtime/kernels/integer (the oracle, which the fast kernels equal bit for bit).
 #pragma once
 
 #include <memory>

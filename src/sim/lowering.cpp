@@ -221,11 +221,26 @@ class Lowering {
   // Removes the group's float op, its fused activation and its QuantizeLinear (the integer node takes over
   // the QuantizeLinear's output value).
   void remove_group(Node& node, const QuantizedOutput& output) {
+    record_source(*output.quantize);
     for (Node* member : {output.quantize, output.activation, &node}) {
       if (!member) continue;
       removed_.insert(member);
       graph_.remove_node(member);
     }
+  }
+
+  // The integer value a QuantizeLinear wrote stands for the float value it read: remembered for compare.
+  // Its DequantizeLinear outputs come first (the quantized real value, under the float model's name in an
+  // export that renames the float value before its QuantizeLinear), then the QuantizeLinear's input.
+  void record_source(const Node& quantize) {
+    const Value* integer = quantize.output(0);
+    const Value* real = quantize.input(0);
+    if (!integer || !real) return;
+    std::vector<std::string>& names = report_.source_names[integer->name];
+    for (const Node* consumer : integer->consumers) {
+      if (consumer->domain.empty() && consumer->op_type == "DequantizeLinear" && consumer->output(0)) names.push_back(consumer->output(0)->name);
+    }
+    names.push_back(real->name);
   }
 
   Node* add_integer_node(const std::string& op_type, std::vector<Value*> inputs, std::vector<Value*> outputs,
@@ -575,6 +590,7 @@ class Lowering {
     require_per_tensor(params, "the graph input");
     const std::string name = node.name;
     Value* input = node.input(0);
+    record_source(node);
     removed_.insert(&node);
     graph_.remove_node(&node);
     Node* quantize = add_integer_node(ops::quantize, {input}, {output}, name);

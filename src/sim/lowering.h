@@ -19,6 +19,7 @@
 // The model's DequantizeLinear nodes that feed graph outputs stay: outputs leave as ONNX defines DQ.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,12 @@ struct LoweringReport {
   std::vector<Entry> integer_nodes;
   std::vector<Entry> float_nodes;
   std::vector<std::string> notes;  // adjustments worth knowing (a bias rescaled to s_x * s_w, ...)
+  // Each integer value a lowered group writes (a QuantizeLinear's output in the QDQ file) → the float values of
+  // the QDQ file it stands for: the outputs of the DequantizeLinear nodes that read it, then the float value the
+  // QuantizeLinear read. One of them carries the float model's name: how compare pairs the sim run's values
+  // with a float run's. Values the lowering adds (requantized copies, an op's output at its input's grid) have
+  // no entry.
+  std::map<std::string, std::vector<std::string>> source_names;
 };
 
 // Rewrites `model` in place for `spec` (which must be present). Throws Error(invalid_model) naming the node

@@ -30,6 +30,11 @@ class Requantizer {
   size_t channels() const { return real_multipliers_.size(); }
   targets::Requantization variant() const { return variant_; }
   const std::vector<double>& real_multipliers() const { return real_multipliers_; }
+  // The encoded form of channel `channel`'s multiplier, for code that computes the same arithmetic another
+  // way (sim/vector_output_stage.h): fixed-point variants, float_scale, power_of_two respectively.
+  quantization::QuantizedMultiplier fixed_point(size_t channel) const { return fixed_point_[channel % fixed_point_.size()]; }
+  float float_scale(size_t channel) const { return float_scales_[channel % float_scales_.size()]; }
+  int exponent(size_t channel) const { return exponents_[channel % exponents_.size()]; }
 
  private:
   targets::Requantization variant_ = targets::Requantization::fixed_point_double_rounding;

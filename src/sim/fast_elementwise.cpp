@@ -1,0 +1,235 @@
+// IntegerAdd, IntegerMul, IntegerRequantize and IntegerLookupTable on the sim backend, fast, for 8-bit
+// tensors (Add and Mul: of one shape, no broadcasting). Each element does the plain kernel's integer steps
+// (runtime/kernels/integer/elementwise.cpp, requantize.cpp, lookup_table.cpp) in blocks: the per-input
+// rescaling of Add and the output stage run through VectorOutputStage, eight lanes at a time.
+#include <algorithm>
+#include <array>
+
+#include "npukit/error.h"
+#include "sim/fast_integer_kernels.h"
+#include "sim/vector_output_stage.h"
+
+namespace npukit::sim {
+
+namespace {
+
+constexpr int64_t kBlock = 1024;
+
+bool is_eight_bit(DType dtype) { return dtype == DType::i8 || dtype == DType::u8; }
+
+DType grid_of(const ir::Value* value) { return value->quant ? value->quant->storage : value->type.dtype; }
+
+// Widens `count` bytes of an 8-bit tensor from `first` and subtracts the zero point (the compiler vectorizes it).
+void centred(const Tensor& tensor, int64_t first, int64_t count, int32_t zero_point, int32_t* out) {
+  if (tensor.dtype() == DType::u8) {
+    const uint8_t* data = tensor.data<uint8_t>() + first;
+    for (int64_t i = 0; i < count; ++i) out[i] = static_cast<int32_t>(data[i]) - zero_point;
+  } else {
+    const int8_t* data = tensor.data<int8_t>() + first;
+    for (int64_t i = 0; i < count; ++i) out[i] = static_cast<int32_t>(data[i]) - zero_point;
+  }
+}
+
+// A per-tensor output stage applied to a block of `count` values: VectorOutputStage over one row.
+class BlockStage {
+ public:
+  explicit BlockStage(const runtime::integer::OutputStage& stage) : stage_(stage, kBlock) {}
+  // `values` -> bytes (the stage's dtype) at out.
+  void finish(const int32_t* values, int64_t count, void* out) const {
+    if (count == kBlock) return stage_.finish_rows(values, 1, out);
+    // The last, shorter block: the same arithmetic one element at a time.
+    for (int64_t i = 0; i < count; ++i) {
+      const int32_t value = stage_.stage().finish(values[i], 0);
+      if (stage_.dtype() == DType::u8) {
+        static_cast<uint8_t*>(out)[i] = static_cast<uint8_t>(value);
+      } else {
+        static_cast<int8_t*>(out)[i] = static_cast<int8_t>(value);
+      }
+    }
+  }
+  DType dtype() const { return stage_.dtype(); }
+
+ private:
+  VectorOutputStage stage_;
+};
+
+// Add: both inputs centred and shifted left, each rescaled by its own requantizer (int32), summed, finished.
+class FastAdd final : public runtime::NodeExecutable {
+ public:
+  FastAdd(const runtime::integer::AddParameters& parameters, DType a_type, DType b_type)
+      : parameters_(parameters), a_type_(a_type), b_type_(b_type), output_(parameters.output),
+        a_rescale_(parameters.a_requantizer, kBlock), b_rescale_(parameters.b_requantizer, kBlock) {}
+
+  bool writes_whole_outputs() const override { return true; }
+
+  void run(runtime::KernelContext& context) const override {
+    const Tensor& a = context.input(0);
+    const Tensor& b = context.input(1);
+    if (a.dtype() != a_type_ || b.dtype() != b_type_ || a.shape() != b.shape()) {
+      context.set_output(0, runtime::integer::add(a, b, parameters_));
+      return;
+    }
+    Tensor& output = context.allocate_output(0, output_.dtype(), a.shape());
+    const int64_t count = a.element_count();
+    std::array<int32_t, kBlock> x{}, y{};
+    const int32_t shift = int32_t{1} << parameters_.left_shift;
+    for (int64_t first = 0; first < count; first += kBlock) {
+      const int64_t n = std::min(kBlock, count - first);
+      centred(a, first, n, parameters_.a_zero_point, x.data());
+      centred(b, first, n, parameters_.b_zero_point, y.data());
+      for (int64_t i = 0; i < n; ++i) {
+        x[static_cast<size_t>(i)] *= shift;
+        y[static_cast<size_t>(i)] *= shift;
+      }
+      rescale(a_rescale_, x.data(), n);
+      rescale(b_rescale_, y.data(), n);
+      for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] += y[static_cast<size_t>(i)];
+      output_.finish(x.data(), n, static_cast<uint8_t*>(output.raw_data()) + first);
+    }
+  }
+
+ private:
+  static void rescale(const VectorOutputStage& stage, int32_t* values, int64_t count) {
+    if (count == kBlock) return stage.rescale_rows(values, 1, values);
+    for (int64_t i = 0; i < count; ++i) values[i] = stage.stage().requantizer.apply(values[i], 0);
+  }
+
+  runtime::integer::AddParameters parameters_;
+  DType a_type_, b_type_;
+  BlockStage output_;
+  VectorOutputStage a_rescale_, b_rescale_;
+};
+
+class FastMul final : public runtime::NodeExecutable {
+ public:
+  FastMul(const runtime::integer::MulParameters& parameters, DType a_type, DType b_type)
+      : parameters_(parameters), a_type_(a_type), b_type_(b_type), output_(parameters.output) {}
+
+  bool writes_whole_outputs() const override { return true; }
+
+  void run(runtime::KernelContext& context) const override {
+    const Tensor& a = context.input(0);
+    const Tensor& b = context.input(1);
+    if (a.dtype() != a_type_ || b.dtype() != b_type_ || a.shape() != b.shape()) {
+      context.set_output(0, runtime::integer::mul(a, b, parameters_));
+      return;
+    }
+    Tensor& output = context.allocate_output(0, output_.dtype(), a.shape());
+    const int64_t count = a.element_count();
+    std::array<int32_t, kBlock> x{}, y{};
+    for (int64_t first = 0; first < count; first += kBlock) {
+      const int64_t n = std::min(kBlock, count - first);
+      centred(a, first, n, parameters_.a_zero_point, x.data());
+      centred(b, first, n, parameters_.b_zero_point, y.data());
+      for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] *= y[static_cast<size_t>(i)];
+      output_.finish(x.data(), n, static_cast<uint8_t*>(output.raw_data()) + first);
+    }
+  }
+
+ private:
+  runtime::integer::MulParameters parameters_;
+  DType a_type_, b_type_;
+  BlockStage output_;
+};
+
+class FastRequantize final : public runtime::NodeExecutable {
+ public:
+  FastRequantize(const runtime::integer::RequantizeParameters& parameters, DType input_type)
+      : parameters_(parameters), input_type_(input_type), output_(parameters.output) {}
+
+  bool writes_whole_outputs() const override { return true; }
+
+  void run(runtime::KernelContext& context) const override {
+    const Tensor& input = context.input(0);
+    if (input.dtype() != input_type_) {
+      context.set_output(0, runtime::integer::requantize(input, parameters_));
+      return;
+    }
+    Tensor& output = context.allocate_output(0, output_.dtype(), input.shape());
+    const int64_t count = input.element_count();
+    std::array<int32_t, kBlock> x{};
+    for (int64_t first = 0; first < count; first += kBlock) {
+      const int64_t n = std::min(kBlock, count - first);
+      centred(input, first, n, parameters_.input_zero_point, x.data());
+      output_.finish(x.data(), n, static_cast<uint8_t*>(output.raw_data()) + first);
+    }
+  }
+
+ private:
+  runtime::integer::RequantizeParameters parameters_;
+  DType input_type_;
+  BlockStage output_;
+};
+
+// A table over every value of an 8-bit input: the stored byte indexes 256 output bytes.
+class FastLookupTable final : public runtime::NodeExecutable {
+ public:
+  FastLookupTable(const runtime::integer::LookupTable& table, DType input_type) : table_(table), input_type_(input_type) {
+    for (int byte = 0; byte < 256; ++byte) {
+      const int32_t value = input_type == DType::i8 ? static_cast<int8_t>(byte) : byte;
+      const int32_t result = table.values[static_cast<size_t>(value - table.input_minimum)];
+      bytes_[static_cast<size_t>(byte)] = static_cast<uint8_t>(result);  // an 8-bit output: its bit pattern
+    }
+  }
+
+  bool writes_whole_outputs() const override { return true; }
+
+  void run(runtime::KernelContext& context) const override {
+    const Tensor& input = context.input(0);
+    if (input.dtype() != input_type_) {
+      context.set_output(0, runtime::integer::look_up(input, table_));
+      return;
+    }
+    Tensor& output = context.allocate_output(0, table_.output_dtype, input.shape());
+    const auto* in = static_cast<const uint8_t*>(input.raw_data());
+    auto* out = static_cast<uint8_t*>(output.raw_data());
+    const int64_t count = input.element_count();
+    for (int64_t i = 0; i < count; ++i) out[i] = bytes_[in[i]];
+  }
+
+ private:
+  runtime::integer::LookupTable table_;
+  DType input_type_;
+  std::array<uint8_t, 256> bytes_{};
+};
+
+bool eight_bit_inputs(const ir::Node& node, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    if (!node.input(i) || !is_eight_bit(grid_of(node.input(i)))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<runtime::NodeExecutable> prepare_fast_add(const ir::Node& node, const runtime::integer::AddParameters& parameters) {
+  if (!eight_bit_inputs(node, 2) || VectorOutputStage::unsupported_reason(parameters.output)) return nullptr;
+  if (VectorOutputStage::unsupported_rescaling_reason(parameters.a_requantizer) ||
+      VectorOutputStage::unsupported_rescaling_reason(parameters.b_requantizer)) {
+    return nullptr;
+  }
+  return std::make_unique<FastAdd>(parameters, grid_of(node.input(0)), grid_of(node.input(1)));
+}
+
+std::unique_ptr<runtime::NodeExecutable> prepare_fast_mul(const ir::Node& node, const runtime::integer::MulParameters& parameters) {
+  if (!eight_bit_inputs(node, 2) || VectorOutputStage::unsupported_reason(parameters.output)) return nullptr;
+  return std::make_unique<FastMul>(parameters, grid_of(node.input(0)), grid_of(node.input(1)));
+}
+
+std::unique_ptr<runtime::NodeExecutable> prepare_fast_requantize(const ir::Node& node,
+                                                                 const runtime::integer::RequantizeParameters& parameters) {
+  if (!eight_bit_inputs(node, 1) || VectorOutputStage::unsupported_reason(parameters.output)) return nullptr;
+  return std::make_unique<FastRequantize>(parameters, grid_of(node.input(0)));
+}
+
+std::unique_ptr<runtime::NodeExecutable> prepare_fast_lookup_table(const ir::Node& node,
+                                                                   const runtime::integer::LookupTable& table) {
+  if (!eight_bit_inputs(node, 1) || !is_eight_bit(table.output_dtype)) return nullptr;
+  const DType input_type = grid_of(node.input(0));
+  const int32_t lowest = input_type == DType::i8 ? -128 : 0;
+  // The table must cover every byte value; a narrower one goes to the plain kernel, which reports the miss.
+  if (table.input_minimum > lowest || table.input_minimum + static_cast<int64_t>(table.values.size()) < lowest + 256) return nullptr;
+  return std::make_unique<FastLookupTable>(table, input_type);
+}
+
+}  // namespace npukit::sim

@@ -1,0 +1,407 @@
+// The sim backend's fast kernels (sim/fast_integer_kernels.h, sim/vector_output_stage.h) against the plain
+// integer kernels of runtime/kernels/integer (the oracle), bit for bit, on random data and on extremes:
+// INT32_MIN / INT32_MAX accumulators, exact ties, zero points at both ends of the grid, per-channel
+// multipliers with large left and right shifts, every requantization variant, i8 and u8 grids, weights
+// whose zero points are not 0, and weights large enough that oneDNN must split them without VNNI.
+// ctest runs these again with ONEDNN_MAX_CPU_ISA=AVX2 (sim_fast_kernels_without_vnni): oneDNN's other path.
+#include <gtest/gtest.h>
+
+#include <climits>
+#include <cmath>
+#include <random>
+
+#include "ir/graph.h"
+#include "runtime/kernel.h"
+#include "runtime/kernels/integer/integer_tensor.h"
+#include "sim/fast_integer_kernels.h"
+#include "sim/vector_output_stage.h"
+
+namespace npukit {
+namespace {
+
+using runtime::integer::OutputStage;
+using runtime::integer::Requantizer;
+using sim::VectorOutputStage;
+using targets::Requantization;
+
+const std::vector<Requantization> kVariants{Requantization::float_scale,
+                                            Requantization::fixed_point_double_rounding,
+                                            Requantization::fixed_point_single_rounding,
+                                            Requantization::fixed_point_upward,
+                                            Requantization::fixed_point_to_nearest,
+                                            Requantization::power_of_two};
+
+// Multipliers spanning large right shifts (2^-31 and below) to large left shifts (2^29), powers of two for
+// the power_of_two variant.
+std::vector<double> multipliers_for(Requantization variant, size_t count, std::mt19937& random) {
+  std::vector<double> result;
+  std::uniform_real_distribution<double> exponent(-31.0, 29.0);
+  std::uniform_int_distribution<int> integer_exponent(-31, 20);
+  const std::vector<double> edges{0.0, std::ldexp(1.0, -31), std::ldexp(1.0, -32), 0.5, 1.0, std::ldexp(1.0, 29),
+                                  std::ldexp(0.9999999, 0), 0.75, 1.0 / 3.0};
+  for (size_t i = 0; i < count; ++i) {
+    if (variant == Requantization::power_of_two) {
+      result.push_back(std::ldexp(1.0, integer_exponent(random)));
+    } else if (i < edges.size()) {
+      result.push_back(edges[i]);
+    } else {
+      result.push_back(std::exp2(exponent(random)));
+    }
+  }
+  return result;
+}
+
+// Values a kernel can feed the output stage: extremes, ties for the given multipliers, random int32.
+std::vector<int32_t> test_values(size_t count, std::mt19937& random) {
+  std::vector<int32_t> values{INT32_MIN, INT32_MAX, INT32_MIN + 1, INT32_MAX - 1, 0, 1, -1, 2, -2, 3, -3,
+                              (1 << 30), -(1 << 30), (1 << 29) + 1, -(1 << 29) - 1, 1 << 16, -(1 << 16),
+                              (1 << 15) + (1 << 14), -((1 << 15) + (1 << 14)), 127, -128, 255, -255};
+  std::uniform_int_distribution<int32_t> any(INT32_MIN, INT32_MAX);
+  std::uniform_int_distribution<int32_t> small(-70000, 70000);
+  std::uniform_int_distribution<int> shift(0, 31);
+  while (values.size() < count) {
+    switch (values.size() % 3) {
+      case 0: values.push_back(any(random)); break;
+      case 1: values.push_back(small(random)); break;
+      default: {  // an odd multiple of a power of two: a tie after a right shift by that power + 1
+        const int k = shift(random);
+        values.push_back(static_cast<int32_t>(static_cast<int64_t>(small(random) | 1) << std::min(k, 14)));
+      }
+    }
+  }
+  return values;
+}
+
+void expect_output_stage_matches(const OutputStage& stage, int64_t channels, int64_t rows, std::mt19937& random,
+                                 const std::string& label) {
+  ASSERT_FALSE(VectorOutputStage::unsupported_reason(stage)) << label;
+  const VectorOutputStage vector_stage(stage, channels);
+  const std::vector<int32_t> values = test_values(static_cast<size_t>(rows * channels), random);
+  std::vector<uint8_t> portable(values.size()), vectorized(values.size());
+  vector_stage.finish_rows(values.data(), rows, portable.data(), VectorOutputStage::Path::portable);
+  if (VectorOutputStage::avx2_available()) {
+    vector_stage.finish_rows(values.data(), rows, vectorized.data(), VectorOutputStage::Path::avx2);
+  } else {
+    vectorized = portable;
+  }
+  int failures = 0;
+  for (size_t i = 0; i < values.size() && failures < 5; ++i) {
+    const int32_t expected = stage.finish(values[i], i % static_cast<size_t>(channels));
+    const int32_t as_portable = stage.dtype == DType::u8 ? portable[i] : static_cast<int8_t>(portable[i]);
+    const int32_t as_vector = stage.dtype == DType::u8 ? vectorized[i] : static_cast<int8_t>(vectorized[i]);
+    if (as_portable != expected || as_vector != expected) {
+      ++failures;
+      ADD_FAILURE() << label << ": value " << values[i] << " channel " << i % static_cast<size_t>(channels)
+                    << " (multiplier " << stage.requantizer.real_multipliers()[i % stage.requantizer.channels()]
+                    << "): oracle " << expected << ", portable " << as_portable << ", avx2 " << as_vector;
+    }
+  }
+}
+
+TEST(SimFastOutputStage, EveryVariantEqualsTheOracleOnExtremesAndTies) {
+  std::mt19937 random(7);
+  for (Requantization variant : kVariants) {
+    for (DType dtype : {DType::i8, DType::u8}) {
+      for (bool per_channel : {false, true}) {
+        const int64_t channels = 37;  // four vectors and a tail
+        for (int bits : {31, 16}) {
+          OutputStage stage;
+          stage.requantizer = Requantizer(multipliers_for(variant, per_channel ? channels : 1, random), variant, bits);
+          stage.dtype = dtype;
+          const int32_t grid_min = runtime::integer::grid_minimum(dtype), grid_max = runtime::integer::grid_maximum(dtype);
+          // Zero points at both grid ends and inside; the clamp the whole grid or narrowed (a fused Relu / Relu6).
+          for (int32_t zero_point : {grid_min, grid_max, grid_min + 100}) {
+            for (bool narrowed : {false, true}) {
+              stage.zero_point = zero_point;
+              stage.minimum = narrowed ? zero_point : grid_min;
+              stage.maximum = narrowed ? std::min(grid_max, zero_point + 60) : grid_max;
+              expect_output_stage_matches(stage, channels, 9, random,
+                                          std::string(targets::requantization_name(variant)) + " " +
+                                              std::string(dtype_name(dtype)) + (per_channel ? " per channel" : " per tensor") +
+                                              " bits " + std::to_string(bits) + " zp " + std::to_string(zero_point));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(SimFastOutputStage, RescalingAloneEqualsTheRequantizer) {
+  std::mt19937 random(11);
+  for (Requantization variant : kVariants) {
+    const Requantizer requantizer(multipliers_for(variant, 16, random), variant, 31);
+    ASSERT_FALSE(VectorOutputStage::unsupported_rescaling_reason(requantizer));
+    const VectorOutputStage stage(requantizer, 16);
+    const std::vector<int32_t> values = test_values(16 * 40, random);
+    for (VectorOutputStage::Path path : {VectorOutputStage::Path::portable, VectorOutputStage::Path::automatic}) {
+      std::vector<int32_t> result(values.size());
+      stage.rescale_rows(values.data(), 40, result.data(), path);
+      for (size_t i = 0; i < values.size(); ++i) {
+        ASSERT_EQ(result[i], requantizer.apply(values[i], i % 16))
+            << targets::requantization_name(variant) << " value " << values[i] << " multiplier "
+            << requantizer.real_multipliers()[i % 16];
+      }
+    }
+  }
+}
+
+TEST(SimFastOutputStage, RefusesWhatItCannotCompute) {
+  OutputStage stage;
+  stage.requantizer = Requantizer({0.5}, Requantization::float_scale, 31);
+  stage.dtype = DType::i16;
+  EXPECT_TRUE(VectorOutputStage::unsupported_reason(stage));  // 16-bit output: the plain kernel runs
+  stage.dtype = DType::i8;
+  EXPECT_FALSE(VectorOutputStage::unsupported_reason(stage));
+  stage.requantizer = Requantizer({std::ldexp(1.0, 31)}, Requantization::float_scale, 31);
+  EXPECT_TRUE(VectorOutputStage::unsupported_reason(stage));
+  stage.requantizer = Requantizer({std::ldexp(1.0, -40)}, Requantization::power_of_two, 31);
+  EXPECT_TRUE(VectorOutputStage::unsupported_reason(stage));
+}
+
+// ---- kernels: a node whose inputs carry the types and constants the fast kernels read ----
+
+template <typename T>
+Tensor random_tensor(DType dtype, Shape shape, std::mt19937& random, int low, int high) {
+  Tensor tensor(dtype, shape);
+  std::uniform_int_distribution<int> value(low, high);
+  for (int64_t i = 0; i < tensor.element_count(); ++i) tensor.data<T>()[i] = static_cast<T>(value(random));
+  return tensor;
+}
+
+Tensor random_grid(DType dtype, Shape shape, std::mt19937& random, int spread = 256) {
+  if (dtype == DType::u8) return random_tensor<uint8_t>(dtype, std::move(shape), random, 0, std::min(255, spread - 1));
+  return random_tensor<int8_t>(dtype, std::move(shape), random, -128, std::min(127, -128 + spread - 1));
+}
+
+Tensor run_executable(const runtime::NodeExecutable& executable, const ir::Node& node, const std::vector<const Tensor*>& inputs) {
+  std::vector<Tensor> outputs(1);
+  runtime::KernelContext context(node, 1, inputs, outputs, nullptr);
+  executable.run(context);
+  return outputs[0];
+}
+
+void expect_same_tensor(const Tensor& actual, const Tensor& expected, const std::string& label) {
+  ASSERT_EQ(actual.dtype(), expected.dtype()) << label;
+  ASSERT_EQ(actual.shape(), expected.shape()) << label;
+  const std::vector<int32_t> a = runtime::integer::widen(actual, "actual"), e = runtime::integer::widen(expected, "expected");
+  int64_t differing = 0;
+  size_t first = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != e[i] && differing++ == 0) first = i;
+  }
+  EXPECT_EQ(differing, 0) << label << ": " << differing << " of " << a.size() << " differ, first at " << first << " ("
+                          << (differing ? a[first] : 0) << " instead of " << (differing ? e[first] : 0) << ")";
+}
+
+struct ConvolutionCase {
+  int64_t channels, outputs, group, kernel, stride, dilation, height, width;
+  std::vector<int64_t> pads;
+};
+
+TEST(SimFastKernel, ConvolutionEqualsThePlainKernel) {
+  std::mt19937 random(3);
+  const std::vector<ConvolutionCase> cases{
+      {16, 24, 1, 1, 1, 1, 7, 9, {0, 0, 0, 0}},    // pointwise
+      {8, 16, 1, 3, 2, 1, 11, 10, {1, 0, 2, 1}},   // 3x3, stride 2, asymmetric pads
+      {24, 24, 24, 3, 1, 1, 9, 9, {1, 1, 1, 1}},   // depthwise
+      {12, 18, 3, 3, 1, 2, 10, 12, {2, 2, 2, 2}},  // grouped, dilated
+      {3, 5, 1, 5, 1, 1, 6, 6, {0, 0, 0, 0}},      // few channels, a wide kernel
+  };
+  int index = 0;
+  for (const ConvolutionCase& shape : cases) {
+    for (DType input_type : {DType::i8, DType::u8}) {
+      for (DType weight_type : {DType::i8, DType::u8}) {
+        const Requantization variant = kVariants[static_cast<size_t>(index++) % kVariants.size()];
+        const bool weight_zero_points = index % 2 == 0;
+        ir::Graph graph;
+        ir::Value* input = graph.add_value("x", ir::TensorType{input_type, {}});
+        const Tensor weights = random_grid(weight_type, {shape.outputs, shape.channels / shape.group, shape.kernel, shape.kernel}, random);
+        ir::Value* weight_value = graph.add_initializer("w", weights);
+        Tensor bias = random_tensor<int32_t>(DType::i32, {shape.outputs}, random, -100000, 100000);
+        bias.data<int32_t>()[0] = 0;
+        ir::Value* bias_value = graph.add_initializer("b", bias);
+        ir::Value* output = graph.add_value("y", ir::TensorType{DType::i8, {}});
+        const ir::Node* node = graph.add_node("IntegerConv", {input, weight_value, bias_value}, {output}, "conv");
+
+        runtime::integer::ConvolutionParameters p;
+        p.strides = {shape.stride, shape.stride};
+        p.dilations = {shape.dilation, shape.dilation};
+        p.pads = shape.pads;
+        p.group = shape.group;
+        p.input_zero_point = input_type == DType::u8 ? (index % 3 == 0 ? 255 : 0) : (index % 3 == 0 ? 127 : -128);
+        if (weight_zero_points) {
+          std::uniform_int_distribution<int> zero(runtime::integer::grid_minimum(weight_type), runtime::integer::grid_maximum(weight_type));
+          for (int64_t m = 0; m < shape.outputs; ++m) p.weight_zero_points.push_back(m == 0 ? runtime::integer::grid_minimum(weight_type) : zero(random));
+        }
+        p.output.dtype = index % 2 ? DType::i8 : DType::u8;
+        output->type.dtype = p.output.dtype;
+        p.output.zero_point = p.output.dtype == DType::u8 ? 3 : -100;
+        p.output.minimum = runtime::integer::grid_minimum(p.output.dtype);
+        p.output.maximum = runtime::integer::grid_maximum(p.output.dtype);
+        std::vector<double> multipliers;
+        for (int64_t m = 0; m < shape.outputs; ++m) {
+          multipliers.push_back(variant == Requantization::power_of_two ? std::ldexp(1.0, -10 - static_cast<int>(m % 8))
+                                                                          : std::exp2(-18.0 + 8.0 * (m % 5) / 5.0));
+        }
+        p.output.requantizer = Requantizer(multipliers, variant, 31);
+        const std::string label = "case " + std::to_string(index) + " " + std::string(dtype_name(input_type)) + " x " +
+                                  std::string(dtype_name(weight_type)) + " " + std::string(targets::requantization_name(variant)) +
+                                  (weight_zero_points ? " with weight zero points" : "");
+        const auto executable = sim::prepare_fast_convolution(*node, p);
+        ASSERT_TRUE(executable) << label << ": the fast kernel refused the case";
+        for (int run = 0; run < 2; ++run) {  // batch 1, then batch 2: one plan per input shape
+          const Tensor x = random_grid(input_type, {run + 1, shape.channels, shape.height, shape.width}, random);
+          const Tensor expected = runtime::integer::convolution(x, weights, &bias, p);
+          expect_same_tensor(run_executable(*executable, *node, {&x, &weights, &bias}), expected, label);
+        }
+      }
+    }
+  }
+}
+
+TEST(SimFastKernel, ConvolutionAtTheExtremesOfTheAccumulator) {
+  // Every activation and weight at the far end of its grid: the largest accumulators a 3x3x64 conv can make.
+  std::mt19937 random(5);
+  for (int sign : {1, -1}) {
+    ir::Graph graph;
+    ir::Value* input = graph.add_value("x", ir::TensorType{DType::u8, {}});
+    Tensor weights(DType::i8, {4, 64, 3, 3});
+    for (int64_t i = 0; i < weights.element_count(); ++i) weights.data<int8_t>()[i] = sign > 0 ? 127 : -128;
+    ir::Value* weight_value = graph.add_initializer("w", weights);
+    ir::Value* output = graph.add_value("y", ir::TensorType{DType::i8, {}});
+    const ir::Node* node = graph.add_node("IntegerConv", {input, weight_value}, {output}, "conv");
+    runtime::integer::ConvolutionParameters p;
+    p.pads = {1, 1, 1, 1};
+    p.input_zero_point = 0;
+    p.weight_zero_points = {sign > 0 ? -128 : 127};  // w - z_w = +-255
+    p.output.dtype = DType::i8;
+    p.output.requantizer = Requantizer({std::ldexp(1.0, -17), std::ldexp(1.0, -14), 1e-6, 0.0}, Requantization::fixed_point_double_rounding, 31);
+    const auto executable = sim::prepare_fast_convolution(*node, p);
+    ASSERT_TRUE(executable);
+    Tensor x(DType::u8, {1, 64, 5, 5});
+    for (int64_t i = 0; i < x.element_count(); ++i) x.data<uint8_t>()[i] = 255;
+    expect_same_tensor(run_executable(*executable, *node, {&x, &weights}), runtime::integer::convolution(x, weights, nullptr, p),
+                       sign > 0 ? "largest positive" : "largest negative");
+  }
+}
+
+TEST(SimFastKernel, MatMulEqualsThePlainKernel) {
+  std::mt19937 random(9);
+  int index = 0;
+  for (DType input_type : {DType::i8, DType::u8}) {
+    for (DType weight_type : {DType::i8, DType::u8}) {
+      for (Requantization variant : kVariants) {
+        ++index;
+        const int64_t depth = 70, columns = 19;
+        ir::Graph graph;
+        ir::Value* input = graph.add_value("a", ir::TensorType{input_type, {}});
+        const Tensor weights = random_grid(weight_type, {depth, columns}, random);
+        ir::Value* weight_value = graph.add_initializer("b", weights);
+        const Tensor bias = random_tensor<int32_t>(DType::i32, {columns}, random, -50000, 50000);
+        ir::Value* bias_value = graph.add_initializer("bias", bias);
+        ir::Value* output = graph.add_value("y", ir::TensorType{DType::u8, {}});
+        const ir::Node* node = graph.add_node("IntegerMatMul", {input, weight_value, bias_value}, {output}, "matmul");
+        runtime::integer::MatMulParameters p;
+        p.a_zero_point = input_type == DType::u8 ? 200 : -3;
+        if (index % 2) {
+          std::uniform_int_distribution<int> zero(runtime::integer::grid_minimum(weight_type), runtime::integer::grid_maximum(weight_type));
+          for (int64_t n = 0; n < columns; ++n) p.b_zero_points.push_back(zero(random));
+        }
+        p.output.dtype = DType::u8;
+        p.output.zero_point = 128;
+        p.output.minimum = 0;
+        p.output.maximum = 255;
+        std::vector<double> multipliers;
+        for (int64_t n = 0; n < columns; ++n) multipliers.push_back(variant == Requantization::power_of_two ? std::ldexp(1.0, -12) : 1.0 / (3000.0 + 17 * n));
+        p.output.requantizer = Requantizer(multipliers, variant, 31);
+        const auto executable = sim::prepare_fast_matmul(*node, p);
+        ASSERT_TRUE(executable);
+        const Tensor a = random_grid(input_type, {2, 3, depth}, random);
+        expect_same_tensor(run_executable(*executable, *node, {&a, &weights, &bias}), runtime::integer::matmul(a, weights, &bias, p),
+                           "matmul " + std::string(targets::requantization_name(variant)) + " " + std::string(dtype_name(input_type)) +
+                               " x " + std::string(dtype_name(weight_type)));
+      }
+    }
+  }
+}
+
+TEST(SimFastKernel, ElementwiseOpsEqualThePlainKernels) {
+  std::mt19937 random(13);
+  for (Requantization variant : kVariants) {
+    for (DType type : {DType::i8, DType::u8}) {
+      const Shape shape{1, 3, 29, 31};  // 2697 elements: two full blocks of 1024 and a tail
+      const int32_t low = runtime::integer::grid_minimum(type), high = runtime::integer::grid_maximum(type);
+      const std::string label = std::string(targets::requantization_name(variant)) + " " + std::string(dtype_name(type));
+      ir::Graph graph;
+      ir::Value* a_value = graph.add_value("a", ir::TensorType{type, {}});
+      ir::Value* b_value = graph.add_value("b", ir::TensorType{type, {}});
+      ir::Value* output = graph.add_value("y", ir::TensorType{type, {}});
+      const ir::Node* node = graph.add_node("IntegerAdd", {a_value, b_value}, {output}, "op");
+      const ir::Node* unary = graph.add_node("IntegerRequantize", {a_value}, {graph.add_value("z", ir::TensorType{type, {}})}, "unary");
+      const Tensor a = random_grid(type, shape, random), b = random_grid(type, shape, random);
+      const bool powers = variant == Requantization::power_of_two;
+
+      OutputStage stage;
+      stage.dtype = type;
+      stage.zero_point = high;  // the grid's end
+      stage.minimum = low;
+      stage.maximum = high;
+
+      runtime::integer::AddParameters add;
+      add.a_zero_point = low;
+      add.b_zero_point = high;
+      add.a_requantizer = Requantizer({powers ? 0.5 : 0.37}, variant, 31);
+      add.b_requantizer = Requantizer({powers ? 0.25 : 0.5}, variant, 31);
+      add.output = stage;
+      add.output.requantizer = Requantizer({powers ? std::ldexp(1.0, -19) : 1.3 / (1 << 20)}, variant, 31);
+      auto fast_add = sim::prepare_fast_add(*node, add);
+      ASSERT_TRUE(fast_add) << label;
+      expect_same_tensor(run_executable(*fast_add, *node, {&a, &b}), runtime::integer::add(a, b, add), "Add " + label);
+
+      runtime::integer::MulParameters mul;
+      mul.a_zero_point = low + 7;
+      mul.b_zero_point = high;
+      mul.output = stage;
+      mul.output.requantizer = Requantizer({powers ? std::ldexp(1.0, -7) : 0.0071}, variant, 31);
+      auto fast_mul = sim::prepare_fast_mul(*node, mul);
+      ASSERT_TRUE(fast_mul) << label;
+      expect_same_tensor(run_executable(*fast_mul, *node, {&a, &b}), runtime::integer::mul(a, b, mul), "Mul " + label);
+
+      runtime::integer::RequantizeParameters requantize;
+      requantize.input_zero_point = low;
+      requantize.output = stage;
+      requantize.output.zero_point = low;
+      requantize.output.requantizer = Requantizer({powers ? 0.5 : 0.61}, variant, 31);
+      auto fast_requantize = sim::prepare_fast_requantize(*unary, requantize);
+      ASSERT_TRUE(fast_requantize) << label;
+      expect_same_tensor(run_executable(*fast_requantize, *unary, {&a}), runtime::integer::requantize(a, requantize), "Requantize " + label);
+
+      runtime::integer::LookupTable table;
+      table.input_minimum = low;
+      table.output_dtype = type;
+      for (int32_t q = low; q <= high; ++q) table.values.push_back(std::clamp((q * 37 + 11) % 300 - 150, low, high));
+      auto fast_table = sim::prepare_fast_lookup_table(*unary, table);
+      ASSERT_TRUE(fast_table) << label;
+      expect_same_tensor(run_executable(*fast_table, *unary, {&a}), runtime::integer::look_up(a, table), "LookupTable " + label);
+    }
+  }
+}
+
+TEST(SimFastKernel, BroadcastingAndOtherShapesGoToThePlainKernel) {
+  // Add of [1, 3, 4, 4] and [1, 3, 1, 1]: not the fast kernel's one shape; it must still give the oracle's answer.
+  std::mt19937 random(17);
+  ir::Graph graph;
+  ir::Value* a_value = graph.add_value("a", ir::TensorType{DType::i8, {}});
+  ir::Value* b_value = graph.add_value("b", ir::TensorType{DType::i8, {}});
+  const ir::Node* node = graph.add_node("IntegerMul", {a_value, b_value}, {graph.add_value("y", ir::TensorType{DType::i8, {}})}, "mul");
+  runtime::integer::MulParameters mul;
+  mul.output.requantizer = Requantizer({0.01}, Requantization::fixed_point_double_rounding, 31);
+  auto fast = sim::prepare_fast_mul(*node, mul);
+  ASSERT_TRUE(fast);
+  const Tensor a = random_grid(DType::i8, {1, 3, 4, 4}, random), b = random_grid(DType::i8, {1, 3, 1, 1}, random);
+  expect_same_tensor(run_executable(*fast, *node, {&a, &b}), runtime::integer::mul(a, b, mul), "broadcast Mul");
+}
+
+}  // namespace
+}  // namespace npukit
