@@ -24,6 +24,11 @@ struct EqualizedPair {
   LinearLayer second;
   ir::Node* activation_node = nullptr;
   Activation activation = Activation::none;
+  // Clip(0, c) pairs: c, the largest pre-activation of each channel on the calibration data (before CLE), and the
+  // product of the scales applied so far, so that each channel keeps c / S_i ≥ its maximum / S_i.
+  double clip_high = 0;
+  std::vector<double> channel_maximum;
+  std::vector<double> applied;
 };
 
 // The only consumer of `value` when it has exactly one and is no graph output.
@@ -129,8 +134,19 @@ double equalize_pair(ir::Graph& graph, EqualizedPair& pair) {
     }
     // A dead channel on either side has nothing to balance.
     if (!(first_range > 0) || !(second_range > 0)) continue;
-    const double scale = std::sqrt(first_range * second_range) / second_range;
+    double scale = std::sqrt(first_range * second_range) / second_range;
     if (!std::isfinite(scale) || scale <= 0) continue;
+    if (pair.activation == Activation::clip_from_zero) {
+      // Clip(x / S, 0, c) · S = Clip(x, 0, c · S): the same as Clip(x, 0, c) on the data when the channel never
+      // reached c (max ≤ c) and S ≥ max / c; a channel that did reach c keeps S = 1.
+      const size_t c = static_cast<size_t>(channel);
+      const double maximum = pair.channel_maximum.empty() ? std::numeric_limits<double>::infinity() : pair.channel_maximum[c];
+      if (!(maximum <= pair.clip_high)) continue;
+      const double lowest = std::max(maximum, 0.0) / pair.clip_high;
+      if (pair.applied[c] * scale < lowest) scale = lowest / pair.applied[c];
+      if (std::fabs(std::log(scale)) < 1e-12) continue;
+      pair.applied[c] *= scale;
+    }
     largest_step = std::max(largest_step, std::fabs(std::log(scale)));
     for (float& value : first_rows[static_cast<size_t>(channel)]) value = static_cast<float>(value / scale);
     first_bias[static_cast<size_t>(channel)] = static_cast<float>(first_bias[static_cast<size_t>(channel)] / scale);
@@ -146,17 +162,34 @@ double equalize_pair(ir::Graph& graph, EqualizedPair& pair) {
   return largest_step;
 }
 
-// The Clip(0, c) of an equalized pair becomes a Relu (inputs min / max dropped).
-void clip_to_relu(ir::Node& node) {
-  for (size_t index = 1; index < node.inputs.size(); ++index) {
-    ir::Value* bound = node.inputs[index];
-    if (!bound) continue;
-    auto found = std::find(bound->consumers.begin(), bound->consumers.end(), &node);
-    if (found != bound->consumers.end()) bound->consumers.erase(found);
+// The largest pre-activation per channel of every Clip(0, c) pair's first Conv, on up to kStatisticsSamples
+// calibration samples of the float model as it is before equalization.
+void measure_clip_channels(const ir::Model& model, std::vector<EqualizedPair>& pairs, CalibrationSource& source) {
+  std::map<std::string, EqualizedPair*> by_value;
+  for (EqualizedPair& pair : pairs) {
+    if (pair.activation != Activation::clip_from_zero) continue;
+    pair.clip_high = scalar_initializer(pair.activation_node->input(2)).value_or(0.0);
+    pair.applied.assign(static_cast<size_t>(pair.first.output_channels), 1.0);
+    pair.channel_maximum.assign(static_cast<size_t>(pair.first.output_channels), -std::numeric_limits<double>::infinity());
+    by_value[pair.first.node->output(0)->name] = &pair;
   }
-  node.inputs.resize(1);
-  node.op_type = "Relu";
-  node.attributes.clear();
+  if (by_value.empty()) return;
+  std::vector<std::string> values;
+  for (const auto& [name, pair] : by_value) values.push_back(name);
+  for_each_float_sample(model, values, source, kStatisticsSamples, [&](size_t, const std::map<std::string, Tensor>& captured) {
+    for (const auto& [name, tensor] : captured) {
+      EqualizedPair& pair = *by_value.at(name);
+      const Shape& dims = tensor.shape();
+      if (dims.size() < 2 || dims[1] != pair.first.output_channels) continue;
+      int64_t inner = 1;
+      for (size_t axis = 2; axis < dims.size(); ++axis) inner *= dims[axis];
+      const std::span<const float> data = tensor.values<float>();
+      for (size_t index = 0; index < data.size(); ++index) {
+        const size_t channel = static_cast<size_t>((static_cast<int64_t>(index) / inner) % dims[1]);
+        pair.channel_maximum[channel] = std::max<double>(pair.channel_maximum[channel], data[index]);
+      }
+    }
+  });
 }
 
 struct ChannelStatistics {
@@ -171,7 +204,7 @@ int absorb_high_biases(ir::Model& model, std::vector<EqualizedPair>& pairs, Cali
   std::vector<EqualizedPair*> eligible;
   std::vector<std::string> values;
   for (EqualizedPair& pair : pairs) {
-    if (pair.activation == Activation::none || pair.second.padded || !pair.first.bias) continue;
+    if (pair.activation != Activation::relu || pair.second.padded || !pair.first.bias) continue;
     eligible.push_back(&pair);
     values.push_back(pair.first.node->output(0)->name);
   }
@@ -293,6 +326,7 @@ AlgorithmOutcome equalize(AlgorithmContext& context) {
     }
   }
 
+  measure_clip_channels(model, pairs, context.calibration);
   int sweeps = 0;
   double step = 0;
   for (; sweeps < kMaxSweeps; ++sweeps) {
@@ -310,22 +344,22 @@ AlgorithmOutcome equalize(AlgorithmContext& context) {
     }
   }
   if (context.progress) context.progress(kMaxSweeps, kMaxSweeps, "equalizing channel ranges");
-  int replaced = 0;
+  size_t clip_channels = 0, held_channels = 0;
   for (EqualizedPair& pair : pairs) {
     pair.first = *linear_layer(pair.first.node);
     pair.second = *linear_layer(pair.second.node);
-    if (pair.activation == Activation::clip_from_zero) {
-      clip_to_relu(*pair.activation_node);
-      pair.activation = Activation::relu;
-      ++replaced;
+    if (pair.activation != Activation::clip_from_zero) continue;
+    for (double maximum : pair.channel_maximum) {
+      ++clip_channels;
+      if (!(maximum <= pair.clip_high)) ++held_channels;
     }
   }
   outcome.notes.push_back(std::to_string(pairs.size()) + " Conv pair(s) equalized in " + std::to_string(sweeps) +
                           " sweep(s) (last largest |log s| " + format_number(step) + ")");
-  if (replaced > 0) {
-    outcome.notes.push_back(std::to_string(replaced) +
-                            " Clip(0, c) between equalized Convs replaced by Relu (Clip is not positively homogeneous; "
-                            "as DFQ and AIMET do for ReLU6)");
+  if (clip_channels > 0) {
+    outcome.notes.push_back("Clip(0, c) pairs: " + std::to_string(held_channels) + " of " + std::to_string(clip_channels) +
+                            " channel(s) reached c on the calibration data and keep their scale (Clip is not positively "
+                            "homogeneous); the others were scaled no further than keeps them below c");
   }
   absorb_high_biases(model, pairs, context.calibration, outcome.notes);
 
