@@ -31,6 +31,27 @@ def build_mobilenetv2(generator):
     return model
 
 
+def build_mobilenetv2_spread(generator):
+    """MobileNetV2 as cross-layer equalization meets it in trained networks (Nagel et al. 2019, §3.1, Fig. 2): the
+    per-channel ranges of the folded weights spread over two orders of magnitude, here by BatchNorm scales drawn
+    log-uniformly in [0.1, 10] (a random export's scales in [0.6, 1.4] leave CLE little to do). ReLU6 is ReLU, as
+    the DFQ paper runs MobileNetV2 (§5), so equalization keeps the float function exactly."""
+    import torchvision
+    model = torchvision.models.mobilenet_v2(weights=None)
+    for module in list(model.modules()):
+        for child_name, child in module.named_children():
+            if isinstance(child, torch.nn.ReLU6):
+                setattr(module, child_name, torch.nn.ReLU(inplace=True))
+    randomize_batchnorm_affine(model, generator)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                exponent = torch.rand(module.weight.shape, generator=generator) * 2.0 - 1.0
+                module.weight.mul_(torch.pow(10.0, exponent))
+    calibrate_batchnorm(model, (4, 3, 224, 224), generator)
+    return model
+
+
 def build_resnet50(generator):
     import torchvision
     model = torchvision.models.resnet50(weights=None)
@@ -67,6 +88,7 @@ def build_vit(generator):
 # up to 17; 13 is what most published YOLOv8 ONNX files use.
 MODELS = {
     "mobilenetv2": (build_mobilenetv2, (1, 3, 224, 224), 13, "input", ["output"]),
+    "mobilenetv2_spread": (build_mobilenetv2_spread, (1, 3, 224, 224), 13, "input", ["output"]),
     "resnet50": (build_resnet50, (1, 3, 224, 224), 13, "input", ["output"]),
     "yolov5s": (lambda g: build_yolo(YOLOv5, True, g), (1, 3, 640, 640), 12, "images", ["output0"]),
     "yolov5s_raw": (lambda g: build_yolo(YOLOv5, False, g), (1, 3, 640, 640), 12, "images",
@@ -80,7 +102,7 @@ MODELS = {
 }
 
 # Seeds per model family: the raw and decoded YOLO exports share weights, so their head maps agree.
-SEEDS = {"mobilenetv2": 1, "resnet50": 2, "yolov5s": 5, "yolov5s_raw": 5, "yolov8n": 8, "yolov8n_raw": 8, "vit": 17,
+SEEDS = {"mobilenetv2": 1, "mobilenetv2_spread": 1, "resnet50": 2, "yolov5s": 5, "yolov5s_raw": 5, "yolov8n": 8, "yolov8n_raw": 8, "vit": 17,
          "yolov8n_large": 80}
 
 

