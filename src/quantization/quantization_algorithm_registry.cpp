@@ -2,11 +2,14 @@
 // add it here in the order algorithms should run when several are named.
 #include "quantization/quantization_algorithm.h"
 
+#include "quantization/algorithms/adaround.h"
+
 namespace npukit::quantization {
 
 const std::vector<QuantizationAlgorithm>& quantization_algorithms() {
   static const std::vector<QuantizationAlgorithm> algorithms = [] {
     std::vector<QuantizationAlgorithm> list;
+    list.push_back(adaround_algorithm());
     return list;
   }();
   return algorithms;
