@@ -86,19 +86,37 @@ LearnedRounding learn_layer_rounding(const LinearLayer& layer, const LayerRows& 
   if (rows.rows == 0 || rows.inputs.size() != rows.rows * width || rows.targets.size() != rows.rows * outputs) {
     throw Error(ErrorKind::internal, "rows of layer '" + layer.node->name + "' do not match its shape");
   }
-  std::vector<float> inputs(rows.inputs.begin(), rows.inputs.end());
+  // Every fifth row is held out: the rounding learns on the others and is judged (kept or not, reported) on rows it
+  // has not seen, so a rounding that only fits the noise of its rows is caught.
+  const bool hold_out = rows.rows >= 20;
+  std::vector<float> inputs, targets, held_inputs, held_targets;
+  for (size_t r = 0; r < rows.rows; ++r) {
+    const bool held = hold_out && r % 5 == 4;
+    std::vector<float>& x = held ? held_inputs : inputs;
+    std::vector<float>& y = held ? held_targets : targets;
+    x.insert(x.end(), rows.inputs.begin() + static_cast<std::ptrdiff_t>(r * width),
+             rows.inputs.begin() + static_cast<std::ptrdiff_t>((r + 1) * width));
+    y.insert(y.end(), rows.targets.begin() + static_cast<std::ptrdiff_t>(r * outputs),
+             rows.targets.begin() + static_cast<std::ptrdiff_t>((r + 1) * outputs));
+  }
+  if (!hold_out) {
+    held_inputs = inputs;
+    held_targets = targets;
+  }
+  const size_t training_rows = targets.size() / outputs, judged_rows = held_targets.size() / outputs;
   LearnedRounding result;
+  result.judged_rows = judged_rows;
   std::vector<float> predicted;
-  layer_forward(layer, inputs.data(), rows.rows, centred_weights(layer, layer.nearest), predicted, nullptr);
-  result.nearest_db = rows_sqnr_db(rows.targets, predicted);
+  layer_forward(layer, held_inputs.data(), judged_rows, centred_weights(layer, layer.nearest), predicted, nullptr);
+  result.nearest_db = rows_sqnr_db(held_targets, predicted);
 
   SoftRounding soft(layer);
   std::mt19937 random(settings.seed);
-  const size_t batch = std::min(settings.batch_rows, rows.rows);
+  const size_t batch = std::min(settings.batch_rows, training_rows);
   std::vector<float> batch_inputs(batch * width), batch_targets(batch * outputs);
   std::vector<float> centred, derivative, gradient_accumulator(batch * outputs), gradient;
   std::vector<uint8_t> in_bounds;
-  std::uniform_int_distribution<size_t> pick(0, rows.rows - 1);
+  std::uniform_int_distribution<size_t> pick(0, training_rows - 1);
   const int64_t outputs_per_group = layer.outputs / layer.group;
   // The loss is measured in output steps (ŷ - y) / s_y: every layer's error on the same footing, whatever its
   // scale, so λ means the same everywhere.
@@ -106,9 +124,9 @@ LearnedRounding learn_layer_rounding(const LinearLayer& layer, const LayerRows& 
   for (int iteration = 0; iteration < settings.iterations; ++iteration) {
     if (std::chrono::steady_clock::now() >= deadline) break;
     for (size_t b = 0; b < batch; ++b) {
-      const size_t row = batch == rows.rows ? b : pick(random);
+      const size_t row = batch == training_rows ? b : pick(random);
       std::copy_n(inputs.data() + row * width, width, batch_inputs.data() + b * width);
-      std::copy_n(rows.targets.data() + row * outputs, outputs, batch_targets.data() + b * outputs);
+      std::copy_n(targets.data() + row * outputs, outputs, batch_targets.data() + b * outputs);
     }
     soft.soft_weights(centred, derivative);
     layer_forward(layer, batch_inputs.data(), batch, centred, predicted, &in_bounds);
@@ -138,10 +156,10 @@ LearnedRounding learn_layer_rounding(const LinearLayer& layer, const LayerRows& 
     ++result.iterations;
   }
   std::vector<int32_t> learned = soft.hard_integers();
-  layer_forward(layer, inputs.data(), rows.rows, centred_weights(layer, learned), predicted, nullptr);
-  result.learned_db = rows_sqnr_db(rows.targets, predicted);
+  layer_forward(layer, held_inputs.data(), judged_rows, centred_weights(layer, learned), predicted, nullptr);
+  result.learned_db = rows_sqnr_db(held_targets, predicted);
   if (result.learned_db < result.nearest_db) {
-    // Worse than nearest on the very rows it learned from (too few iterations, a budget cut short): keep nearest.
+    // Worse than nearest on the held-out rows (it fitted noise, or a budget cut it short): keep nearest.
     result.kept_nearest = true;
     result.integers = layer.nearest;
   } else {
@@ -279,7 +297,7 @@ AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
     kept_nearest += learned.kept_nearest;
     fewest_iterations = std::min(fewest_iterations, learned.iterations);
     std::string detail = learned.kept_nearest
-                             ? "nearest kept: the learned rounding was worse on these rows (" +
+                             ? "nearest kept: the learned rounding was worse on the held-out rows (" +
                                    format_db(learned.learned_db) + " dB)"
                              : std::to_string(learned.changed) + " of " + std::to_string(learned.integers.size()) +
                                    " weights rounded the other way";
@@ -295,8 +313,9 @@ AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
   outcome.before = decibels(before_signal, before_noise);
   outcome.after = decibels(after_signal, after_noise);
   outcome.notes.push_back("model output SQNR on the first " + std::to_string(output_samples) +
-                          " calibration sample(s); layer SQNR on up to " + std::to_string(kRowsPerLayer) +
-                          " sampled output positions of " + std::to_string(samples) + " sample(s)");
+                          " calibration sample(s); layer SQNR on the held-out fifth of up to " +
+                          std::to_string(kRowsPerLayer) + " sampled output positions of " + std::to_string(samples) +
+                          " sample(s) (the rounding learns on the other four fifths)");
   outcome.notes.push_back(std::to_string(learned_layers) + " layer(s) learned, " + std::to_string(changed) + " of " +
                           std::to_string(weights) + " weights rounded the other way than nearest; " +
                           std::to_string(settings.iterations) + " iterations per layer asked" +

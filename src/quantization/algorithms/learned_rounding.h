@@ -39,7 +39,7 @@ struct RoundingLearningSettings {
   double beta_start = 20;           // β annealed from 20 to 2 after the warm start
   double beta_end = 2;
   double warm_start = 0.2;          // share of the iterations without the rounding regularizer
-  double learning_rate = 0.1;       // Adam (AIMET: 0.001 over 10 000 iterations; ours are fewer)
+  double learning_rate = 0.03;      // Adam (AIMET: 0.001 over 10 000 iterations; ours are fewer)
   uint32_t seed = 1;
 };
 
