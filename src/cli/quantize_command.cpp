@@ -1,5 +1,6 @@
 // npukit quantize MODEL --target T --calibration PATH -o OUT.onnx: a QDQ model for the target's grids, its
 // OUT.quant.json manifest, and a per-layer table.
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -29,6 +30,9 @@ struct QuantizeArguments {
   std::string activations;
   std::vector<std::string> exclude;
   std::string algorithms;
+  int adaround_iterations = 0;
+  size_t adaround_samples = 0;
+  double time_budget = 0;
   bool per_tensor = false;
   bool json = false;
   std::string report;
@@ -125,6 +129,12 @@ void run_quantize(const QuantizeArguments& arguments) {
   options.settings.exclude = arguments.exclude;
   options.threads = arguments.threads;
   options.algorithms = quantization::parse_algorithm_list(arguments.algorithms);
+  if (arguments.adaround_iterations < 0 || arguments.time_budget < 0 || !std::isfinite(arguments.time_budget)) {
+    throw Error(ErrorKind::invalid_argument, "--adaround-iterations and --time-budget take a number >= 0 (0: the default)");
+  }
+  options.adaround_iterations = arguments.adaround_iterations;
+  options.adaround_samples = arguments.adaround_samples;
+  options.time_budget_seconds = arguments.time_budget;
   if (!arguments.input_values.empty()) {
     throw Error(ErrorKind::invalid_argument, "quantize does not take --input-value: an input held at a value would be "
                                              "folded into the graph the QDQ file describes");
@@ -203,6 +213,16 @@ void register_quantize_command(CLI::App& app) {
                       "Accuracy algorithms to apply, comma-separated (" +
                           (algorithm_names.empty() ? std::string("none built yet") : algorithm_names) + ")")
       ->type_name("A,B,...");
+  command->add_option("--adaround-iterations", arguments->adaround_iterations,
+                      "adaround / block-reconstruction: Adam iterations per layer or block (default 1000)")
+      ->type_name("N");
+  command->add_option("--adaround-samples", arguments->adaround_samples,
+                      "adaround / block-reconstruction: calibration samples to learn the rounding on (default 16)")
+      ->type_name("N");
+  command->add_option("--time-budget", arguments->time_budget,
+                      "adaround / block-reconstruction: seconds they may take together; they stop learning early "
+                      "and keep what they learned (default: no limit)")
+      ->type_name("SECONDS");
   command->add_flag("--per-tensor", arguments->per_tensor, "Weights per tensor, whatever the target says");
   command->add_option("--threads", arguments->threads, "Threads for the calibration run (default 1, 0: all cores)");
   command->add_flag("--json", arguments->json, "Print the manifest (OUT.quant.json) for programs");

@@ -40,6 +40,12 @@ struct QuantizeOptions {
   // --algorithm: run at their stages (quantization_algorithm.h), in registry order.
   std::vector<const QuantizationAlgorithm*> algorithms;
   std::function<void(size_t, size_t, const std::string&)> algorithm_progress;  // (done, total, what)
+  // adaround, block-reconstruction: Adam iterations per layer or block (--adaround-iterations; 0: the default),
+  // calibration samples they learn on (--adaround-samples; 0: the default), and the wall time they may take
+  // together (--time-budget SECONDS; 0: no limit).
+  int adaround_iterations = 0;
+  size_t adaround_samples = 0;
+  double time_budget_seconds = 0;
 };
 
 // One quantized tensor, as the manifest and the table show it.

@@ -1,0 +1,243 @@
+// `quantize --algorithm adaround` (src/quantization/algorithms/adaround.cpp): the learned rounding lowers each
+// layer's output error against nearest rounding on the calibration data, moves no weight more than one step
+// from nearest, leaves weights the export stores exactly, and behaves as documented on thin or odd data.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "core/npy.h"
+#include "npukit/error.h"
+#include "onnx_test_models.h"
+#include "quantization/algorithms/adaround.h"
+#include "quantization/quantize.h"
+#include "quantization/quantize_model.h"
+#include "quantization_fixtures.h"
+#include "targets/profile_loader.h"
+
+namespace npukit::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace npukit::quantization;
+
+// The float weight `name` of `model` on its grid: q per element (the export's own quantize_tensor).
+std::vector<int64_t> weight_integers(const ir::Model& model, const std::string& name) {
+  const ir::Value* weight = model.graph->find_value(name);
+  const Tensor q = quantize_tensor(*weight->initializer, *weight->quant);
+  std::vector<int64_t> integers;
+  for (int64_t i = 0; i < q.element_count(); ++i) integers.push_back(q.value_as_int64(i));
+  return integers;
+}
+
+class Adaround : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = fs::temp_directory_path() / ("npukit_adaround_" + std::to_string(::getpid()));
+    fs::create_directories(folder_);
+    model_ = write_conv_bn_relu_net((folder_ / "net.onnx").string());
+    calibration_ = write_calibration_folder((folder_ / "calibration").string(), 8, 500);
+  }
+  void TearDown() override { fs::remove_all(folder_); }
+
+  QuantizeResult quantize(const std::string& calibration, bool adaround, int iterations = 400, double budget = 0) {
+    QuantizeOptions options;
+    options.calibration = calibration;
+    options.method = RangeMethod::minmax;
+    options.adaround_iterations = iterations;
+    options.time_budget_seconds = budget;
+    if (adaround) options.algorithms = parse_algorithm_list("adaround");
+    return quantize_model(model_, targets::find_builtin_target("rk3588"), options);
+  }
+
+  fs::path folder_;
+  std::string model_;
+  std::string calibration_;
+};
+
+TEST_F(Adaround, LearnedRoundingLowersEveryLayersOutputErrorOnTheCalibrationData) {
+  const QuantizeResult result = quantize(calibration_, true);
+  ASSERT_EQ(result.algorithms.size(), 1u);
+  const AlgorithmOutcome& outcome = result.algorithms[0];
+  EXPECT_EQ(outcome.algorithm, "adaround");
+  ASSERT_EQ(outcome.layers.size(), 2u) << "both convolutions are learned";
+  bool strictly_better = false;
+  for (const LayerOutcome& layer : outcome.layers) {
+    ASSERT_TRUE(layer.before && layer.after) << layer.node << ": " << layer.detail;
+    // SQNR in dB: higher is a lower error. Never worse than nearest on the rows it learned from.
+    EXPECT_GE(*layer.after, *layer.before) << layer.node;
+    strictly_better |= *layer.after > *layer.before + 0.05;
+  }
+  EXPECT_TRUE(strictly_better) << "AdaRound should beat nearest rounding on at least one layer";
+  ASSERT_TRUE(outcome.before && outcome.after);
+  EXPECT_TRUE(std::isfinite(*outcome.before));
+  EXPECT_FALSE(outcome.notes.empty());
+}
+
+TEST_F(Adaround, ChosenIntegersAreWithinOneStepOfNearestAndTheExportStoresThemExactly) {
+  const QuantizeResult nearest = quantize(calibration_, false);
+  const QuantizeResult learned = quantize(calibration_, true);
+  size_t moved = 0;
+  std::vector<std::string> names;
+  for (const QuantizedTensor& tensor : learned.tensors) {
+    if (tensor.role == PointRole::weight) names.push_back(tensor.value);
+  }
+  ASSERT_EQ(names.size(), 2u);
+  for (const std::string& name : names) {
+    const ir::Value* weight = learned.model.graph->find_value(name);
+    ASSERT_NE(weight, nullptr) << name;
+    ASSERT_TRUE(weight->quant.has_value());
+    EXPECT_EQ(*weight->quant, *nearest.model.graph->find_value(name)->quant) << "parameters must not change";
+    const std::vector<int64_t> a = weight_integers(nearest.model, name);
+    const std::vector<int64_t> b = weight_integers(learned.model, name);
+    ASSERT_EQ(a.size(), b.size());
+    const std::vector<float> stored = weight->initializer->to_float_vector();
+    const ir::QuantParams& params = *weight->quant;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_LE(std::llabs(a[i] - b[i]), 1) << name << "[" << i << "]";
+      moved += a[i] != b[i];
+      // The float weight is exactly s · (q - z): the export's Q lands on q and its DQ gives the same float back.
+      const size_t channel = parameter_index(params, weight->initializer->shape(), static_cast<int64_t>(i));
+      EXPECT_EQ(stored[i], params.scales[channel] * static_cast<float>(b[i] - params.zero_point(channel)))
+          << name << "[" << i << "]";
+    }
+  }
+  EXPECT_GT(moved, 0u) << "some weights should round the other way";
+}
+
+TEST_F(Adaround, OneSampleWorksAndSaysItMayOverfit) {
+  const std::string one = write_calibration_folder((folder_ / "one").string(), 1, 900);
+  const QuantizeResult result = quantize(one, true, 100);
+  const AlgorithmOutcome& outcome = result.algorithms.at(0);
+  bool warned = false;
+  for (const std::string& note : outcome.notes) warned |= note.find("1 calibration sample") != std::string::npos;
+  EXPECT_TRUE(warned);
+  for (const LayerOutcome& layer : outcome.layers) {
+    if (layer.before && layer.after) EXPECT_GE(*layer.after, *layer.before) << layer.node;
+  }
+}
+
+TEST_F(Adaround, ConstantCalibrationDataIsRefusedBeforeAnythingIsLearned) {
+  const fs::path constant = folder_ / "constant";
+  fs::create_directories(constant);
+  for (int i = 0; i < 4; ++i) {
+    write_npy((constant / ("sample_" + std::to_string(i) + ".npy")).string(),
+              Tensor::from_vector<float>(DType::f32, {1, 3, 8, 8}, std::vector<float>(192, 0.25f)));
+  }
+  try {
+    quantize(constant.string(), true, 100);
+    FAIL() << "constant calibration data was accepted";
+  } catch (const Error& error) {
+    EXPECT_NE(error.reason().find("nothing to calibrate"), std::string::npos) << error.reason();
+  }
+}
+
+TEST_F(Adaround, ATinyTimeBudgetCutsTheIterationsAndKeepsAValidModel) {
+  const QuantizeResult result = quantize(calibration_, true, 100000, 0.5);
+  const AlgorithmOutcome& outcome = result.algorithms.at(0);
+  EXPECT_LT(outcome.seconds, 30.0);
+  bool cut = false;
+  for (const std::string& note : outcome.notes) cut |= note.find("time budget cut") != std::string::npos;
+  EXPECT_TRUE(cut);
+  for (const LayerOutcome& layer : outcome.layers) {
+    if (layer.before && layer.after) EXPECT_GE(*layer.after, *layer.before) << layer.node;
+  }
+}
+
+// A layer built by hand (a Gemm-like product of 24 inputs to 6 outputs, fixed-point double rounding): the learned
+// rounding's output error is lower than nearest's on the rows, and a zero weight tensor stays zero.
+LinearLayer hand_layer(const std::vector<float>& weights, float weight_scale) {
+  LinearLayer layer;
+  layer.outputs = 6;
+  layer.patch = 24;
+  layer.input_channels = 24;
+  layer.weight_zero_points.assign(6, 0);
+  layer.bias.assign(6, 0);
+  layer.output_scale = 0.05f;
+  const float input_scale = 0.02f;
+  layer.multipliers.assign(6, static_cast<double>(input_scale) * weight_scale / layer.output_scale);
+  layer.output_stage.requantizer =
+      runtime::integer::Requantizer(layer.multipliers, targets::Requantization::fixed_point_double_rounding, 31);
+  layer.output_stage.minimum = -128;
+  layer.output_stage.maximum = 127;
+  layer.weight_minimum = -127;
+  layer.weight_maximum = 127;
+  for (float w : weights) {
+    const float ratio = w / weight_scale;
+    layer.floor_plus_zero.push_back(std::floor(ratio));
+    layer.fraction.push_back(ratio - std::floor(ratio));
+    layer.nearest.push_back(static_cast<int32_t>(std::nearbyint(ratio)));
+  }
+  layer.weight_scales.assign(6, weight_scale);
+  return layer;
+}
+
+TEST(AdaroundLayer, LearnedRoundingHasALowerOutputErrorThanNearestOnAHandBuiltLayer) {
+  std::vector<float> weights = seeded_values(6 * 24, 77, -0.3f, 0.3f);
+  const float weight_scale = 0.3f / 7.0f;  // a coarse grid (about 4 bits): rounding matters
+  ir::Node node;
+  node.name = "hand";
+  LinearLayer layer = hand_layer(weights, weight_scale);
+  layer.node = &node;
+  LayerRows rows;
+  std::mt19937 random(3);
+  // Correlated inputs (4 hidden factors mixed into 24 channels, as neighbouring pixels and channels of a
+  // feature map are): with independent inputs nearest rounding is already optimal (a diagonal Hessian), which is
+  // exactly when AdaRound has nothing to win.
+  std::uniform_real_distribution<float> factor(-1.0f, 1.0f);
+  const std::vector<float> mixing = seeded_values(24 * 4, 78, -1.0f, 1.0f);
+  rows.rows = 512;
+  for (size_t r = 0; r < rows.rows; ++r) {
+    std::vector<float> x(24);
+    float hidden[4];
+    for (float& h : hidden) h = factor(random);
+    for (int k = 0; k < 24; ++k) {
+      float mixed = 0;
+      for (int j = 0; j < 4; ++j) mixed += mixing[k * 4 + j] * hidden[j];
+      x[k] = std::nearbyint(std::clamp(40.0f * mixed, -127.0f, 127.0f));
+      rows.inputs.push_back(static_cast<int16_t>(x[k]));
+    }
+    for (int m = 0; m < 6; ++m) {
+      double y = 0;
+      for (int k = 0; k < 24; ++k) y += 0.02 * x[k] * weights[m * 24 + k];
+      rows.targets.push_back(static_cast<float>(y));
+    }
+  }
+  RoundingLearningSettings settings;
+  settings.iterations = 1000;
+  const LearnedRounding learned =
+      learn_layer_rounding(layer, rows, settings, std::chrono::steady_clock::time_point::max());
+  EXPECT_FALSE(learned.kept_nearest);
+  EXPECT_GT(learned.learned_db, learned.nearest_db + 2.0) << "nearest " << learned.nearest_db << " dB";
+  EXPECT_GT(learned.changed, 0u);
+  EXPECT_EQ(learned.iterations, 1000);
+  for (size_t i = 0; i < learned.integers.size(); ++i) {
+    EXPECT_LE(std::abs(learned.integers[i] - layer.nearest[i]), 1) << i;
+  }
+
+  // A constant input (every row the same): the rounding cannot be told apart from any other that gives the same
+  // sums; the result is never worse than nearest.
+  LayerRows constant = rows;
+  for (size_t r = 1; r < constant.rows; ++r) {
+    std::copy_n(constant.inputs.begin(), 24, constant.inputs.begin() + static_cast<std::ptrdiff_t>(r * 24));
+    std::copy_n(constant.targets.begin(), 6, constant.targets.begin() + static_cast<std::ptrdiff_t>(r * 6));
+  }
+  const LearnedRounding flat =
+      learn_layer_rounding(layer, constant, settings, std::chrono::steady_clock::time_point::max());
+  EXPECT_TRUE(flat.kept_nearest || flat.learned_db >= flat.nearest_db);
+  if (flat.kept_nearest) EXPECT_EQ(flat.integers, layer.nearest);
+
+  // A zero weight tensor: every weight on its grid point; nothing may move it off (it would only add error).
+  LinearLayer zero = hand_layer(std::vector<float>(6 * 24, 0.0f), 1.0f);
+  zero.node = &node;
+  LayerRows silent = rows;
+  std::fill(silent.targets.begin(), silent.targets.end(), 0.0f);
+  const LearnedRounding still =
+      learn_layer_rounding(zero, silent, settings, std::chrono::steady_clock::time_point::max());
+  for (int32_t q : still.integers) EXPECT_EQ(q, 0);
+}
+
+}  // namespace
+}  // namespace npukit::testing
