@@ -1,12 +1,14 @@
 // The one list of `quantize --algorithm` choices. Each algorithm's file declares a function that describes it;
 // add it here in the order algorithms should run when several are named.
 #include "quantization/quantization_algorithm.h"
+#include "quantization/algorithms/sensitivity.h"
 
 namespace npukit::quantization {
 
 const std::vector<QuantizationAlgorithm>& quantization_algorithms() {
   static const std::vector<QuantizationAlgorithm> algorithms = [] {
     std::vector<QuantizationAlgorithm> list;
+    list.push_back(sensitivity_algorithm());  // last: it measures what the others left
     return list;
   }();
   return algorithms;

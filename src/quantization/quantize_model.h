@@ -40,6 +40,7 @@ struct QuantizeOptions {
   // --algorithm: run at their stages (quantization_algorithm.h), in registry order.
   std::vector<const QuantizationAlgorithm*> algorithms;
   std::function<void(size_t, size_t, const std::string&)> algorithm_progress;  // (done, total, what)
+  size_t sensitivity_samples = 4;  // --sensitivity-samples: calibration samples the sensitivity analysis runs
 };
 
 // One quantized tensor, as the manifest and the table show it.
