@@ -20,6 +20,7 @@
 #include "quantization/calibration_data.h"
 #include "quantization/calibration_run.h"
 #include "quantization/full_range_values.h"
+#include "quantization/output_grid_check.h"
 #include "quantization/quantization_manifest.h"
 #include "quantization/quantize.h"
 #include "vision/preprocessing_spec.h"
@@ -346,6 +347,10 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
       entry->second.maximum = std::max(entry->second.maximum, range.maximum);
     }
   }
+
+  const std::vector<std::string> mixed_grids =
+      mixed_output_grid_notes(plan, values_kept_at_full_range(*model.graph, plan), chosen);
+  result.notes.insert(result.notes.end(), mixed_grids.begin(), mixed_grids.end());
 
   context.calibration_run = &run;
   context.group_ranges = &group_range;
