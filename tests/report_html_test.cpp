@@ -16,6 +16,7 @@
 #include "report_html/report.h"
 #include "report_html/svg_chart.h"
 #include "vision/image_decoding.h"
+#include "quantization_fixtures.h"
 
 namespace npukit::testing {
 namespace {
@@ -271,6 +272,26 @@ TEST_F(ReportHtmlWholeModel, PipelineBenchReportOpensInHeadlessChromiumWithItsCh
   EXPECT_GT(count_colour(shot, 0x94, 0x67, 0xbd), 1000u);
   EXPECT_GT(count_colour(shot, 0x2f, 0x6f, 0xb0), 200u);
   EXPECT_GT(count_colour(shot, 0xe0, 0x7b, 0x39), 50u);
+}
+
+// `npukit quantize --keep-float 1 --report FILE.html` (issue 11 §9): the sensitivity chart, the layer kept float
+// in red among the int8 ones in blue, opens in headless Chromium.
+TEST_F(ReportHtmlWholeModel, QuantizeReportOpensInHeadlessChromiumWithItsSensitivityChart) {
+  const std::string model = write_conv_bn_relu_net(path("net.onnx"));
+  const std::string calibration = write_calibration_folder(path("calibration"), 6, 900);
+  const std::string html = path("quantize.html");
+  CommandResult quantize = run("quantize '" + model + "' --target rk3588 --calibration '" + calibration +
+                               "' --keep-float 1 --sensitivity-samples 2 -o '" + path("q.onnx") + "' --report '" + html + "'");
+  ASSERT_EQ(quantize.exit_code, 0) << quantize.err;
+  const ChromiumView view = open_in_chromium(html);
+  EXPECT_NE(view.dom.find("<svg"), std::string::npos);
+  EXPECT_NE(view.dom.find("Per-layer sensitivity"), std::string::npos);
+  EXPECT_NE(view.dom.find("Output SQNR with only this layer quantized"), std::string::npos);
+  EXPECT_NE(view.dom.find("mixed-precision"), std::string::npos);
+  const vision::Image& shot = view.screenshot;
+  ASSERT_EQ(shot.width, 1200);
+  EXPECT_GT(count_colour(shot, 0x2f, 0x6f, 0xb0), 500u);  // int8 layers
+  EXPECT_GT(count_colour(shot, 0xc0, 0x39, 0x2b), 200u);  // the layer kept float
 }
 
 }  // namespace

@@ -11,8 +11,13 @@
 #include "cli/table.h"
 #include "cli/target_arguments.h"
 #include "npukit/error.h"
+#include "cli/precision_latency.h"
+#include "quantization/mixed_precision.h"
 #include "quantization/quantization_manifest.h"
 #include "quantization/quantize_model.h"
+#include "quantization/vendor_hints.h"
+#include "report_html/quantize_sections.h"
+#include "report_html/report.h"
 
 namespace npukit::cli {
 
@@ -37,6 +42,10 @@ struct QuantizeArguments {
   bool json = false;
   std::string report;
   int threads = 1;
+  int keep_float = -1;          // --keep-float N (-1: not given)
+  double budget_latency = 0;    // --budget-latency MS (0: not given)
+  std::string vendor_hints;     // --vendor-hints DIR
+  int sensitivity_samples = 4;  // --sensitivity-samples N
   std::vector<std::string> input_shapes;
   std::vector<std::string> input_values;
 };
@@ -155,11 +164,51 @@ void run_quantize(const QuantizeArguments& arguments) {
     }
     (*algorithm_progress)->update(static_cast<int64_t>(done), std::to_string(done) + "/" + std::to_string(total));
   };
-  quantization::QuantizeResult result = quantization::quantize_model(arguments.model, profiles.front(), options);
+  if (arguments.sensitivity_samples < 1) {
+    throw Error(ErrorKind::invalid_argument, "--sensitivity-samples " + std::to_string(arguments.sensitivity_samples) +
+                                                 ": give at least 1 (default 4)");
+  }
+  options.sensitivity_samples = static_cast<size_t>(arguments.sensitivity_samples);
+  if (!arguments.report.empty() && !report_html::is_report_path(arguments.report)) {
+    throw Error(ErrorKind::invalid_argument, "--report takes a file ending in .md or .html", arguments.report);
+  }
+  const bool mixed_precision = arguments.keep_float >= 0 || arguments.budget_latency != 0;
+  if (!arguments.vendor_hints.empty() && !mixed_precision) {
+    throw Error(ErrorKind::invalid_argument, "--vendor-hints lists the layers kept in high precision: give --keep-float N "
+                                             "or --budget-latency MS with it");
+  }
+  quantization::QuantizeResult result;
+  std::vector<quantization::QuantizedLayer> float_layers;
+  if (mixed_precision) {
+    quantization::MixedPrecisionOptions mixed;
+    if (arguments.keep_float >= 0) mixed.keep_float = static_cast<size_t>(arguments.keep_float);
+    if (arguments.budget_latency != 0) {
+      mixed.budget_latency_ms = arguments.budget_latency;
+      const PrecisionLatency latency = precision_latency(profiles.front());
+      mixed.estimate_milliseconds = latency.milliseconds;
+      mixed.estimate_basis = latency.basis;
+    }
+    quantization::MixedPrecisionResult mixed_result =
+        quantization::quantize_with_mixed_precision(arguments.model, profiles.front(), options, mixed);
+    result = std::move(mixed_result.quantized);
+    float_layers = std::move(mixed_result.float_layers);
+  } else {
+    result = quantization::quantize_model(arguments.model, profiles.front(), options);
+  }
   if (*progress) (*progress)->finish();
   if (*algorithm_progress) (*algorithm_progress)->finish();
   const std::string manifest = quantization::write_quantized_model(result, arguments.output);
-  if (!arguments.report.empty()) {
+  if (!arguments.vendor_hints.empty()) {
+    for (const std::string& path : quantization::write_vendor_hints(
+             arguments.vendor_hints,
+             quantization::vendor_hint_files(result.model, float_layers, arguments.model, result.target_id))) {
+      if (!arguments.json) std::cerr << "wrote " << path << "\n";
+    }
+  }
+  if (!arguments.report.empty() && arguments.report.size() > 3 &&
+      arguments.report.substr(arguments.report.size() - 3) != ".md") {
+    report_html::write_quantize_report(arguments.report, result, arguments.output);
+  } else if (!arguments.report.empty()) {
     const std::string temporary = arguments.report + ".partial";
     std::ofstream file(temporary, std::ios::trunc);
     file << quantization::manifest_markdown(result);
@@ -226,7 +275,22 @@ void register_quantize_command(CLI::App& app) {
   command->add_flag("--per-tensor", arguments->per_tensor, "Weights per tensor, whatever the target says");
   command->add_option("--threads", arguments->threads, "Threads for the calibration run (default 1, 0: all cores)");
   command->add_flag("--json", arguments->json, "Print the manifest (OUT.quant.json) for programs");
-  command->add_option("--report", arguments->report, "Also write a Markdown report")->type_name("FILE.md");
+  command->add_option("--report", arguments->report,
+                      "Also write a report: Markdown (.md) or HTML with a sensitivity chart (.html)")
+      ->type_name("FILE.md|FILE.html");
+  command->add_option("--keep-float", arguments->keep_float,
+                      "Keep the N layers most sensitive to quantization in float (sensitivity on sim, then --exclude)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--budget-latency", arguments->budget_latency,
+                      "Keep sensitive layers float while the estimated latency stays within MS milliseconds")
+      ->type_name("MS");
+  command->add_option("--vendor-hints", arguments->vendor_hints,
+                      "Write the layers kept float as RKNN hybrid-quantization and Hailo model-script lines into DIR")
+      ->type_name("DIR");
+  command->add_option("--sensitivity-samples", arguments->sensitivity_samples,
+                      "Calibration samples the sensitivity analysis runs on sim (default 4)")
+      ->type_name("N");
   add_input_shape_option(*command, arguments->input_shapes, arguments->input_values);
   command->callback([arguments] { run_quantize(*arguments); });
 }

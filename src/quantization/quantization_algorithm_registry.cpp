@@ -5,6 +5,7 @@
 #include "quantization/algorithms/bias_correction.h"
 #include "quantization/algorithms/clipping_search.h"
 #include "quantization/algorithms/cross_layer_equalization.h"
+#include "quantization/algorithms/sensitivity.h"
 
 namespace npukit::quantization {
 
@@ -16,6 +17,7 @@ const std::vector<QuantizationAlgorithm>& quantization_algorithms() {
     list.push_back(adaround_algorithm());  // rounding learned before bias correction measures what is left
     list.push_back(empirical_bias_correction_algorithm());
     list.push_back(analytic_bias_correction_algorithm());
+    list.push_back(sensitivity_algorithm());  // last: it measures what the others left
     return list;
   }();
   return algorithms;

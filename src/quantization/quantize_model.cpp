@@ -19,6 +19,8 @@
 #include "preparation/model_preparation.h"
 #include "quantization/calibration_data.h"
 #include "quantization/calibration_run.h"
+#include "quantization/full_range_values.h"
+#include "quantization/output_grid_check.h"
 #include "quantization/quantization_manifest.h"
 #include "quantization/quantize.h"
 #include "vision/preprocessing_spec.h"
@@ -317,10 +319,23 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
   result.range_options.symmetric = target.numerics.activations.symmetric.value;
   std::map<std::string, Range> chosen;
   std::map<std::string, Range> group_range;
+  // The values a graph output is read from keep their whole range under a clipping method (full_range_values.h).
+  const std::set<std::string> full_range = options.method == RangeMethod::minmax
+                                               ? std::set<std::string>{}
+                                               : values_kept_at_full_range(*model.graph, plan);
+  if (!full_range.empty()) {
+    std::string names;
+    for (const std::string& name : full_range) names += (names.empty() ? "" : ", ") + name;
+    result.notes.push_back("kept at their full calibrated range (minmax), not " +
+                           std::string(range_method_name(options.method)) + ": " + names +
+                           " (a graph output is read from them: clipping the largest logit or the farthest box edge "
+                           "changes the answer)");
+  }
   for (const PlannedPoint& point : plan.points) {
     if (point.role != PointRole::activation) continue;
     const ValueHistogram& histogram = run.histograms.at(point.value);
     RangeOptions range_options = result.range_options;
+    if (full_range.count(point.value)) range_options.method = RangeMethod::minmax;
     const GridBounds grid = grid_bounds(point.storage, point.narrow_range);
     range_options.quantized_levels = grid.maximum - grid.minimum + 1;
     Range range;
@@ -332,6 +347,10 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
       entry->second.maximum = std::max(entry->second.maximum, range.maximum);
     }
   }
+
+  const std::vector<std::string> mixed_grids =
+      mixed_output_grid_notes(plan, values_kept_at_full_range(*model.graph, plan), chosen);
+  result.notes.insert(result.notes.end(), mixed_grids.begin(), mixed_grids.end());
 
   context.calibration_run = &run;
   context.group_ranges = &group_range;

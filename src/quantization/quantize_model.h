@@ -46,6 +46,7 @@ struct QuantizeOptions {
   int adaround_iterations = 0;
   size_t adaround_samples = 0;
   double time_budget_seconds = 0;
+  size_t sensitivity_samples = 4;  // --sensitivity-samples: calibration samples the sensitivity analysis runs
 };
 
 // One quantized tensor, as the manifest and the table show it.
