@@ -6,7 +6,8 @@
 
 --whole-models adds MobileNetV2, ResNet50, YOLOv5s and YOLOv8n (models/generated/*.onnx) quantized here by
 `npukit quantize MODEL --target edgetpu --method minmax --calibration` a few random pictures of the model's input
-size (a .npy batch: 4 at 224x224, 2 at 640x640), the way docs/benchmarks.md's files were made. --calibration-time
+size (a .npy batch: 4 at 224x224, 2 at 640x640), the way docs/benchmarks.md's files were made; --activations uint8
+makes uint8-activation files (the ones ONNX Runtime's x86 CPU EP runs as QLinearConv / QLinearMatMul). --calibration-time
 also writes 100 generated pictures (random PNG, 640x640) and times `npukit quantize` of YOLOv5s calibrated on
 them (one run; the table says so).
 
@@ -102,9 +103,13 @@ def quantize_whole_models(arguments, work):
         batch = os.path.join(work, "calibration_%d.npy" % size)
         if not os.path.exists(batch):
             np.save(batch, np.random.default_rng(0).random((count, 3, size, size), dtype=np.float32))
-        output = os.path.join(work, name + "_qdq.onnx")
-        done = subprocess.run([arguments.npukit, "quantize", source, "--target", "edgetpu", "--method", "minmax",
-                               "--calibration", batch, "-o", output], capture_output=True, text=True)
+        suffix = "_qdq" if not arguments.activations else "_qdq_" + arguments.activations
+        output = os.path.join(work, name + suffix + ".onnx")
+        command = [arguments.npukit, "quantize", source, "--target", "edgetpu", "--method", "minmax",
+                   "--calibration", batch, "-o", output]
+        if arguments.activations:
+            command += ["--activations", arguments.activations]
+        done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit("npukit quantize %s failed: %s" % (name, done.stderr.strip()[-300:]))
         paths.append(output)
@@ -165,6 +170,9 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     parser.add_argument("--whole-models", action="store_true",
                         help="also quantize and measure MobileNetV2, ResNet50, YOLOv5s, YOLOv8n")
+    parser.add_argument("--activations", default="",
+                        help="with --whole-models: npukit quantize --activations (int8 | uint8; default the target's, "
+                             "int8 for edgetpu). ONNX Runtime on x86 runs Conv / MatMul as integer kernels for uint8 only")
     parser.add_argument("--calibration-time", action="store_true",
                         help="also time npukit quantize of YOLOv5s on 100 generated pictures")
     arguments = parser.parse_args()

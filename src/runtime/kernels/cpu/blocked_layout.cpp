@@ -85,8 +85,10 @@ bool is_channel_block_slice(const ir::Node& node) {
 Role role_of(const ir::Node& node, int index, int64_t opset) {
   if (is_cpu_qlinear_convolution(node)) return index == -1 || index == 0 ? Role::either : Role::refuses;
   if (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain) {
-    // Elementwise on equal shapes (its kernel checks): A, B and C share a layout.
+    // Elementwise on equal shapes (its kernel checks): A, B and C share a layout. A constant operand is stored
+    // NCHW and is not in the plan, so then every value of the node stays plain.
     if (qlinear_add_unsupported_reason(node, opset)) return Role::refuses;
+    if (node.inputs[0]->initializer || node.inputs[3]->initializer) return Role::refuses;
     return index == -1 || index == 0 || index == 3 ? Role::joins : Role::either;
   }
   if (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain) {
