@@ -190,16 +190,21 @@ std::vector<Pair> pair_values(const SideRun& a, const SideRun& b) {
   auto stands_for = [](const SideRun& side, const std::string& integer, const std::string& real) {
     return side.has(integer) && (!side.has(real) || side.value(real)->is_graph_input);
   };
+  // (Plain variables, not structured bindings: clang 14, the fuzz build's compiler, cannot capture those.)
   if (b.source_names) {
-    for (const auto& [integer, names] : *b.source_names) {
-      auto real = std::find_if(names.begin(), names.end(), [&](const std::string& name) { return stands_for(b, integer, name) && a.has(name); });
-      if (real != names.end()) add(*real, integer);
+    for (const auto& entry : *b.source_names) {
+      const std::string& integer = entry.first;
+      auto real = std::find_if(entry.second.begin(), entry.second.end(),
+                               [&](const std::string& name) { return stands_for(b, integer, name) && a.has(name); });
+      if (real != entry.second.end()) add(*real, integer);
     }
   }
   if (a.source_names) {
-    for (const auto& [integer, names] : *a.source_names) {
-      auto real = std::find_if(names.begin(), names.end(), [&](const std::string& name) { return stands_for(a, integer, name) && b.has(name); });
-      if (real != names.end()) add(integer, *real);
+    for (const auto& entry : *a.source_names) {
+      const std::string& integer = entry.first;
+      auto real = std::find_if(entry.second.begin(), entry.second.end(),
+                               [&](const std::string& name) { return stands_for(a, integer, name) && b.has(name); });
+      if (real != entry.second.end()) add(integer, *real);
     }
   }
   std::stable_sort(pairs.begin(), pairs.end(), [](const Pair& x, const Pair& y) { return x.position < y.position; });
