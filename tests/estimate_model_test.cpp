@@ -245,6 +245,100 @@ TEST(EstimateData, AMisspelledAssumptionOrBadJsonIsRefusedNamingTheField) {
   EXPECT_THROW(estimate::parse_fitted_parameters(R"({"provenance": "x"})", "fit.json"), Error);
 }
 
+// A published figure at batch 2 shares the per-call costs (invoke, per-layer overhead, each transfer's fixed latency)
+// between its two images; the per-image work does not shrink.
+TEST(EstimateModel, AtBatchTwoThePerCallCostsAreSharedByTheImages) {
+  TestGraph graph = conv_graph(false);
+  const ir::Model& model = graph.model;
+  const targets::TargetProfile& profile = targets::find_builtin_target("rk3588");
+  const check::CheckResult check = check::check_model(model, profile);
+  const std::vector<estimate::LayerFeatures> layers = estimate::extract_layer_features(*model.graph);
+  const estimate::TargetFacts facts = estimate::resolve_target_facts(profile, estimate::builtin_estimator_inputs());
+  const estimate::Estimate estimate = estimate::estimate_latency(*model.graph, check, layers, facts, test_parameters(), {});
+  EXPECT_NEAR(estimate.link_fixed_seconds, 2 * 100e-6, 1e-15);  // two hand-overs of 100 us on the SoC
+  const estimate::CompactEstimate compact = estimate::compact_estimate(estimate, layers, check);
+  EXPECT_NEAR(estimate::predict_seconds(compact, test_parameters()), estimate.seconds, 1e-12);
+  const double compute = 32.0 * 32 * 32 * 16 * 9 / (1e12 * 0.5);
+  const double bytes = (16.0 * 32 * 32 + 32.0 * 32 * 32) / 17e9;
+  EXPECT_NEAR(estimate::predict_seconds(compact, test_parameters(), 2), compute + bytes + (2e-6 + 100e-6 + 2 * 100e-6) / 2, 1e-12);
+}
+
+// Targets of one architecture family share the depthwise efficiency; a target of that family without points of its
+// own gets the family's value, an unlisted one the global value.
+TEST(EstimateFit, TargetsOfOneFamilyShareTheirDepthwiseEfficiency) {
+  estimate::ModelParameters truth;
+  truth.efficiency = 0.3;
+  truth.layer_overhead_seconds = 30e-6;
+  truth.other_op_efficiency = 0.2;
+  truth.invoke_overhead_seconds = 200e-6;
+  std::vector<estimate::PreparedPoint> points;
+  for (const std::string& target : {"a", "b", "c"}) {
+    estimate::ModelParameters made = truth;
+    made.depthwise_efficiency = target == std::string("c") ? 0.5 : 0.05;  // a and b: a slow-depthwise family
+    for (int model = 0; model < 4; ++model) {
+      estimate::PreparedPoint point;
+      point.point.target = target;
+      point.point.model = "m" + std::to_string(model);
+      point.point.basis = "latency";
+      point.point.source = "made by the model";
+      point.compact.family = target == std::string("c") ? "fast" : "slow";
+      point.compact.peak_macs_per_second = 1e12;
+      point.compact.accelerator_segments = 1;
+      for (int layer = 0; layer < 10 + 10 * model; ++layer) {
+        // Dense work grows faster than the layer count (else it and the per-layer overhead cannot be told apart).
+        point.compact.layers.push_back({1e7 * (1 + layer % 3) * (model + 1), model % 2 == 1 ? 5e6 * (1 + layer % 2) : 0.0, 1e5 * layer, 0, false});
+      }
+      point.point.milliseconds = estimate::predict_seconds(point.compact, made) * 1e3;
+      points.push_back(point);
+    }
+  }
+  const estimate::FittedParameters fitted = estimate::fit_prepared_points(points, 1e-4);
+  EXPECT_LT(fitted.fit_error.max_ratio, 1.02);
+  ASSERT_EQ(fitted.family_depthwise_efficiency.size(), 2u);
+  // The synthetic points do not pin each parameter down alone (dense work, per-layer overhead and the depthwise
+  // share trade off), but the families come out apart, in the made order, each shared by its targets.
+  EXPECT_GT(fitted.family_depthwise_efficiency.at("fast"), 3 * fitted.family_depthwise_efficiency.at("slow"));
+  EXPECT_DOUBLE_EQ(fitted.for_target("b").depthwise_efficiency, fitted.family_depthwise_efficiency.at("slow"));
+  EXPECT_DOUBLE_EQ(fitted.for_target("c").depthwise_efficiency, fitted.family_depthwise_efficiency.at("fast"));
+  EXPECT_DOUBLE_EQ(fitted.for_target("a").depthwise_efficiency, fitted.family_depthwise_efficiency.at("slow"));
+  // A target without points: its family's value, or the global one when its family had none.
+  EXPECT_DOUBLE_EQ(fitted.for_target("d", "slow").depthwise_efficiency, fitted.family_depthwise_efficiency.at("slow"));
+  EXPECT_DOUBLE_EQ(fitted.for_target("d", "unlisted").depthwise_efficiency, fitted.shared.depthwise_efficiency);
+  const estimate::FittedParameters read = estimate::parse_fitted_parameters(estimate::fitted_parameters_json(fitted), "test");
+  EXPECT_EQ(read.family_depthwise_efficiency, fitted.family_depthwise_efficiency);
+}
+
+TEST(EstimateData, FamiliesBatchAndDerivedFiguresAreReadAndCheckedAndTheBuiltinOnesResolve) {
+  const std::string two_families = R"({"assumptions": {}, "calibration_points": [],
+    "architecture_families": {"x": {"targets": ["rk3588"], "reason": "r"}, "y": {"targets": ["rk3588"], "reason": "r"}}})";
+  try {
+    estimate::parse_estimator_inputs(two_families, "inputs.json");
+    FAIL() << "accepted a target in two families";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("two architecture families"), std::string::npos) << error.what();
+  }
+  const std::string bad_batch = R"({"assumptions": {}, "calibration_points": [{"target": "rk3588", "model": "m.onnx",
+    "published_model": "m", "ms": 1, "basis": "throughput", "source": "s", "batch": 1.5}]})";
+  EXPECT_THROW(estimate::parse_estimator_inputs(bad_batch, "inputs.json"), Error);
+  const estimate::EstimatorInputs& inputs = estimate::builtin_estimator_inputs();
+  EXPECT_EQ(inputs.families.at("hailo8").first, "dataflow");
+  EXPECT_EQ(inputs.families.at("edgetpu").first, "systolic");
+  EXPECT_EQ(estimate::resolve_target_facts(targets::find_builtin_target("hailo8l"), inputs).family, "dataflow");
+  size_t derived = 0, batched = 0;
+  for (const estimate::CalibrationPoint& point : inputs.points) {
+    derived += point.derived.empty() ? 0 : 1;
+    batched += point.batch > 1 ? 1 : 0;
+  }
+  EXPECT_EQ(derived, 3u);  // Hailo-8L's one-context frame times
+  EXPECT_EQ(batched, 1u);  // Jetson DLA ResNet-50 at batch 2
+  // The fitted parameters know the families, and every point's derivation survives the round trip.
+  const estimate::FittedParameters& fitted = estimate::builtin_fitted_parameters();
+  EXPECT_TRUE(fitted.family_depthwise_efficiency.count("dataflow"));
+  size_t derived_fitted = 0;
+  for (const estimate::PointResult& point : fitted.points) derived_fitted += point.point.derived.empty() ? 0 : 1;
+  EXPECT_EQ(derived_fitted, 3u);
+}
+
 TEST(EstimateData, SummarizeErrorsGivesMedianAndWorstRatio) {
   const estimate::ErrorSummary summary = estimate::summarize_errors({{1.0, 1.0}, {2.0, 1.0}, {1.0, 4.0}});
   // |predicted - published| / published: 0, 1 and 0.75; the worst ratio is 4 (1 predicted for 4 published).

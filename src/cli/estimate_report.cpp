@@ -88,7 +88,8 @@ void print_estimate_details(std::ostream& out, const estimate::Estimate& estimat
   table.print(out, 2);
   out << "\nparameters (fitted): efficiency " << format_percent(estimate.parameters.efficiency) << ", layer overhead "
       << format_seconds(estimate.parameters.layer_overhead_seconds) << ", depthwise "
-      << format_percent(estimate.parameters.depthwise_efficiency) << ", other ops "
+      << format_percent(estimate.parameters.depthwise_efficiency)
+      << (estimate.facts.family.empty() ? "" : " (" + estimate.facts.family + " family)") << ", other ops "
       << format_percent(estimate.parameters.other_op_efficiency) << ", invoke "
       << format_seconds(estimate.parameters.invoke_overhead_seconds) << "\n";
   out << "error band: " << estimate.band.basis << "\n";

@@ -1,10 +1,11 @@
 // npukit merge A.json B.json ... -o all.json: joins the shard files of a sweep (`npukit estimate ... --shard i/N
-// -o FILE`) into one document, refusing mixed versions or conditions, shards of another sweep, a shard or record
+// -o FILE` or `npukit bench ... --shard i/N -o FILE`) into one document, refusing mixed versions or conditions, shards of another sweep, a shard or record
 // given twice and missing shards (sweep/sweep_document.h). The output is the same whatever order the files come in.
 #include <filesystem>
 #include <iostream>
 #include <memory>
 
+#include "cli/bench_sweep.h"
 #include "cli/commands.h"
 #include "cli/estimate_sweep.h"
 #include "npukit/error.h"
@@ -44,6 +45,7 @@ void run_merge(const MergeArguments& arguments) {
   std::cout << "merged " << arguments.files.size() << " file(s): " << merged["shards"].size() << " of " << count << " shards, "
             << merged["records"].size() << " of " << merged["sweep"]["items"].get<size_t>() << " records\n\n";
   if (merged["command"] == "estimate") print_sweep_table(std::cout, merged);
+  if (merged["command"] == "bench") print_bench_sweep_table(std::cout, merged);
   std::cout << "\nwritten to " << arguments.output << "\n";
 }
 
@@ -51,7 +53,7 @@ void run_merge(const MergeArguments& arguments) {
 
 void register_merge_command(CLI::App& app) {
   auto arguments = std::make_shared<MergeArguments>();
-  CLI::App* command = app.add_subcommand("merge", "Join the shard files of a sweep (estimate --shard i/N -o FILE) into one");
+  CLI::App* command = app.add_subcommand("merge", "Join the shard files of a sweep (estimate or bench --shard i/N -o FILE) into one");
   command->add_option("files", arguments->files, "The shard files (any order)")->type_name("FILE...");
   command->add_option("-o,--output", arguments->output, "Where the merged records go")->type_name("FILE");
   command->add_flag("--allow-partial", arguments->allow_partial, "Merge even when some shards are missing (the output says which it holds)");

@@ -47,6 +47,8 @@ nlohmann::json estimate_json(const Estimate& estimate, bool every_layer) {
                         {"invoke_overhead_us", estimate.parameters.invoke_overhead_seconds * 1e6}};
   const TargetFacts& facts = estimate.facts;
   json["facts"] = {{"tops_int8", figure_json(facts.tops_int8)},
+                   {"dense_share_of_tops", figure_json(facts.dense_share_of_tops)},
+                   {"architecture_family", facts.family.empty() ? nlohmann::json(nullptr) : nlohmann::json(facts.family)},
                    {"cores_in_tops", figure_json(facts.cores_in_tops)},
                    {"on_chip_bytes", figure_json(facts.on_chip_bytes)},
                    {"dram_bytes_per_second", figure_json(facts.dram_bytes_per_second)},

@@ -89,6 +89,8 @@ nlohmann::json point_json(const CalibrationPoint& point) {
                          {"ms", point.milliseconds}, {"basis", point.basis}, {"source", point.source}};
   if (!point.input_shape.empty()) json["input_shape"] = point.input_shape;
   if (point.parallel_instances != 1) json["parallel_instances"] = point.parallel_instances;
+  if (point.batch != 1) json["batch"] = point.batch;
+  if (!point.derived.empty()) json["derived"] = point.derived;
   if (point.held_out) {
     json["role"] = "held_out";
     json["reason"] = point.held_out_reason;
@@ -112,7 +114,13 @@ CalibrationPoint parse_point(const nlohmann::json& object, const std::string& fi
       point.input_shape.push_back(dim.get<int64_t>());
     }
   }
+  if (object.contains("derived")) point.derived = text_field(object, "derived", file, where);
   if (object.contains("parallel_instances")) point.parallel_instances = static_cast<int>(number_field(object, "parallel_instances", file, where));
+  if (object.contains("batch")) {
+    const double batch = number_field(object, "batch", file, where);
+    if (batch < 1 || batch > 4096 || batch != std::floor(batch)) data_error(file, "field '" + where + "batch' must be a whole number from 1 to 4096");
+    point.batch = static_cast<int>(batch);
+  }
   if (point.parallel_instances < 1) data_error(file, "field '" + where + "parallel_instances' must be >= 1");
   if (object.contains("role")) {
     const std::string role = text_field(object, "role", file, where);
@@ -133,12 +141,16 @@ std::optional<Figure> profile_number(const targets::Fact& fact, const std::strin
 
 double TargetFacts::peak_macs_per_second() const {
   const double cores = std::max(1.0, cores_in_tops.value);
-  return tops_int8.value * 1e12 / 2.0 / cores * std::max(1.0, cores_used.value);
+  return tops_int8.value * dense_share_of_tops.value * 1e12 / 2.0 / cores * std::max(1.0, cores_used.value);
 }
 
-ModelParameters FittedParameters::for_target(const std::string& target_id) const {
+ModelParameters FittedParameters::for_target(const std::string& target_id, const std::string& family) const {
   auto found = per_target.find(target_id);
-  return found != per_target.end() ? found->second : shared;
+  if (found != per_target.end()) return found->second;
+  ModelParameters parameters = shared;
+  auto family_value = family_depthwise_efficiency.find(family);
+  if (family_value != family_depthwise_efficiency.end()) parameters.depthwise_efficiency = family_value->second;
+  return parameters;
 }
 
 EstimatorInputs parse_estimator_inputs(std::string_view json_text, const std::string& file) {
@@ -159,9 +171,27 @@ EstimatorInputs parse_estimator_inputs(std::string_view json_text, const std::st
       static const std::set<std::string> known = {"activation_bytes_per_element", "channel_alignment", "dram_bytes_per_second",
                                                    "link_efficiency", "link_latency_us", "on_soc_transfer_us", "cores_used",
                                                    "cores_in_tops", "cpu_slowdown_vs_host", "slow_path_efficiency", "tops_int8",
-                                                   "on_chip_bytes", "pipelined", "stream_weights_over_link"};
+                                                   "on_chip_bytes", "pipelined", "stream_weights_over_link", "dense_share_of_tops"};
       if (!known.count(name)) data_error(file, "field 'assumptions." + target + "." + name + "' is not a fact the estimator reads");
       inputs.assumptions[target][name] = {number_field(fact, "value", file, where), text_field(fact, "reason", file, where)};
+    }
+  }
+  if (json.contains("architecture_families")) {
+    const nlohmann::json& families = json.at("architecture_families");
+    if (!families.is_object()) data_error(file, "field 'architecture_families' must be an object");
+    for (const auto& [family, entry] : families.items()) {
+      const std::string where = "architecture_families." + family + ".";
+      const std::string reason = text_field(entry, "reason", file, where);
+      const nlohmann::json& members = required(entry, "targets", file, where);
+      if (!members.is_array() || members.empty()) data_error(file, "field '" + where + "targets' must be a non-empty list of target ids");
+      for (const nlohmann::json& member : members) {
+        if (!member.is_string()) data_error(file, "field '" + where + "targets' must hold target ids (strings)");
+        const std::string target = member.get<std::string>();
+        if (inputs.families.count(target)) {
+          data_error(file, "target '" + target + "' is in two architecture families (" + inputs.families[target].first + " and " + family + ")");
+        }
+        inputs.families[target] = {family, reason};
+      }
     }
   }
   const nlohmann::json& points = required(json, "calibration_points", file, "");
@@ -189,6 +219,11 @@ FittedParameters parse_fitted_parameters(std::string_view json_text, const std::
   fitted.provenance = text_field(json, "provenance", file, "");
   fitted.shrinkage = number_field(json, "shrinkage", file, "");
   fitted.shared = parse_parameters(required(json, "shared", file, ""), file, "shared.");
+  if (json.contains("families")) {
+    for (const auto& [family, object] : json.at("families").items()) {
+      fitted.family_depthwise_efficiency[family] = number_field(object, "depthwise_efficiency", file, "families." + family + ".");
+    }
+  }
   for (const auto& [target, object] : required(json, "targets", file, "").items()) {
     fitted.per_target[target] = parse_parameters(object, file, "targets." + target + ".");
     fitted.points_per_target[target] = static_cast<size_t>(number_field(object, "points", file, "targets." + target + "."));
@@ -241,6 +276,8 @@ std::string fitted_parameters_json(const FittedParameters& fitted) {
   json["provenance"] = fitted.provenance;
   json["shrinkage"] = fitted.shrinkage;
   json["shared"] = parameters_json(fitted.shared);
+  json["families"] = nlohmann::json::object();
+  for (const auto& [family, value] : fitted.family_depthwise_efficiency) json["families"][family] = {{"depthwise_efficiency", value}};
   json["targets"] = nlohmann::json::object();
   for (const auto& [target, parameters] : fitted.per_target) {
     nlohmann::ordered_json entry = parameters_json(parameters);
@@ -316,6 +353,13 @@ TargetFacts resolve_target_facts(const targets::TargetProfile& profile, const Es
   if (!facts.missing.empty() && facts.missing.back() == "tops_int8") {
     facts.missing.back() = "a TOPS figure (profile: " + profile.compute.tops_int8.text + ")";
   }
+  // A TOPS figure counted with structured sparsity (Jetson) is twice what dense INT8, as published figures run, reaches.
+  if (auto dense = assumption("dense_share_of_tops")) {
+    if (!(dense->value > 0 && dense->value <= 1)) facts.missing.push_back("a dense share of TOPS in (0, 1]");
+    facts.dense_share_of_tops = *dense;
+  } else {
+    facts.dense_share_of_tops = Figure{1, false, "the TOPS figure is dense INT8"};
+  }
   // An assumption about how many cores the TOPS covers overrides the profile's core count (Jetson: 2 DLAs).
   std::optional<Figure> cores_assumed = assumption("cores_in_tops");
   std::optional<Figure> cores_profile = profile_number(profile.compute.cores, "compute.cores");
@@ -346,6 +390,10 @@ TargetFacts resolve_target_facts(const targets::TargetProfile& profile, const Es
     facts.pipelined_reason = pipelined->origin;
   }
   if (auto stream = assumption("stream_weights_over_link"); stream && stream->value != 0) facts.stream_weights_over_link = true;
+  if (auto family = inputs.families.find(profile.id); family != inputs.families.end()) {
+    facts.family = family->second.first;
+    facts.family_reason = family->second.second;
+  }
   if (!(facts.tops_int8.value > 0) && facts.missing.empty()) facts.missing.push_back("a positive TOPS figure");
   return facts;
 }

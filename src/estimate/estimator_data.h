@@ -28,6 +28,7 @@ struct Figure {
 struct TargetFacts {
   std::string target_id;
   Figure tops_int8;             // peak INT8 TOPS of the whole device (all cores)
+  Figure dense_share_of_tops{1, false, "the TOPS figure is dense INT8"};  // the share of that figure dense INT8 reaches (0.5 when the TOPS is a sparse figure)
   Figure cores_in_tops;         // how many cores that TOPS covers
   Figure cores_used;            // how many the estimate runs on
   Figure on_chip_bytes;         // SRAM the accelerator can keep tensors or weights in (0: none / unknown)
@@ -44,10 +45,15 @@ struct TargetFacts {
   std::string pipelined_reason;
   bool stream_weights_over_link = false;  // weights beyond on-chip memory cross the link every inference
   bool on_soc = true;
+  // The architecture family (estimator_inputs.json "architecture_families"): targets of one family share a fitted
+  // depthwise efficiency, since how a depthwise convolution maps onto the hardware depends on the kind of array
+  // (dataflow fabric, systolic array, MAC-array NPU cores), not on the board. Empty: unlisted, the global value.
+  std::string family;
+  std::string family_reason;
   std::string link_name;        // the profile's link text
   std::vector<std::string> missing;  // facts neither profile nor assumptions give (the estimate is unknown then)
 
-  double peak_macs_per_second() const;  // of the cores used: tops / 2 ops per MAC, per core × cores used
+  double peak_macs_per_second() const;  // of the cores used: dense tops / 2 ops per MAC, per core × cores used
 };
 
 struct CalibrationPoint {
@@ -58,7 +64,10 @@ struct CalibrationPoint {
   double milliseconds = 0;
   std::string basis;                  // "latency" or "throughput" (1000 / FPS)
   int parallel_instances = 1;         // throughput over N independent instances (2 DLAs)
+  int batch = 1;                      // images per call in the published run: per-call costs are shared by them
   std::string source;
+  std::string derived;                // how `milliseconds` was derived from the published figures, when it is not one of
+                                      // them (Hailo-8L: one-context frame time from its batch-1 and batch-8 FPS)
   bool held_out = false;              // role "held_out": predicted and reported, never fitted
   std::string held_out_reason;
 };
@@ -70,6 +79,8 @@ struct LeftOutPoint {
 struct EstimatorInputs {
   // target id ("default" for all) -> fact name -> (value, reason)
   std::map<std::string, std::map<std::string, std::pair<double, std::string>>> assumptions;
+  // target id -> (architecture family, why the target belongs to it)
+  std::map<std::string, std::pair<std::string, std::string>> families;
   std::vector<CalibrationPoint> points;
   std::vector<LeftOutPoint> left_out;
 };
@@ -105,6 +116,7 @@ struct FittedParameters {
   bool present = false;                        // false: no fit yet (a fresh checkout before --fit)
   ModelParameters shared;                      // global parameters; efficiency and overhead are the prior
   std::map<std::string, ModelParameters> per_target;  // targets with published points
+  std::map<std::string, double> family_depthwise_efficiency;  // architecture family -> its fitted depthwise efficiency
   std::map<std::string, size_t> points_per_target;
   double shrinkage = 0;
   ErrorSummary fit_error;
@@ -121,8 +133,9 @@ struct FittedParameters {
   std::vector<std::string> excluded;           // points that could not be evaluated (model missing), with why
   std::string provenance;
 
-  // The parameters for a target: its own when it had points, else the shared prior.
-  ModelParameters for_target(const std::string& target_id) const;
+  // The parameters for a target: its own when it had points, else the shared prior (with its family's depthwise
+  // efficiency when the family had points).
+  ModelParameters for_target(const std::string& target_id, const std::string& family = "") const;
 };
 
 EstimatorInputs parse_estimator_inputs(std::string_view json_text, const std::string& file);

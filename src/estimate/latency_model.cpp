@@ -115,6 +115,7 @@ Estimate estimate_latency(const ir::Graph& graph, const check::CheckResult& chec
     if (figure.assumed) estimate.assumptions.push_back(what + " = " + shown + ": " + figure.origin);
   };
   assumed("peak INT8 TOPS", facts.tops_int8, format_number(facts.tops_int8.value));
+  assumed("dense share of the TOPS figure", facts.dense_share_of_tops, format_number(facts.dense_share_of_tops.value));
   assumed("cores the TOPS covers", facts.cores_in_tops, format_number(facts.cores_in_tops.value));
   if (options.cores <= 0) assumed("cores used", facts.cores_used, format_number(facts.cores_used.value));
   assumed("on-chip memory", facts.on_chip_bytes, format_bytes_plain(facts.on_chip_bytes.value));
@@ -222,14 +223,16 @@ Estimate estimate_latency(const ir::Graph& graph, const check::CheckResult& chec
                                     ? std::max<size_t>(1, dtype_size(value->second->type.dtype))
                                     : 4;
     if (transfer.bytes) entry.bytes = static_cast<double>(*transfer.bytes) / static_cast<double>(element_size) * facts.bytes_per_element.value;
+    double fixed = 0;
     if (facts.on_soc) {
-      entry.seconds = facts.on_soc_transfer_seconds.value +
-                      (facts.dram_bytes_per_second.value > 0 ? entry.bytes / facts.dram_bytes_per_second.value : 0);
+      fixed = facts.on_soc_transfer_seconds.value;
+      entry.seconds = fixed + (facts.dram_bytes_per_second.value > 0 ? entry.bytes / facts.dram_bytes_per_second.value : 0);
     } else {
       // Streaming frames queue their transfers back to back: on a pipelined target only the bandwidth limits.
-      entry.seconds = (facts.pipelined ? 0 : facts.link_latency_seconds.value) +
-                      entry.bytes / (facts.link_bytes_per_second.value * facts.link_efficiency.value);
+      fixed = facts.pipelined ? 0 : facts.link_latency_seconds.value;
+      entry.seconds = fixed + entry.bytes / (facts.link_bytes_per_second.value * facts.link_efficiency.value);
     }
+    estimate.link_fixed_seconds += fixed;
     estimate.link_seconds += entry.seconds;
     estimate.transfers.push_back(entry);
   }
@@ -286,7 +289,9 @@ CompactEstimate compact_estimate(const Estimate& estimate, const std::vector<Lay
   const TargetFacts& facts = estimate.facts;
   compact.peak_macs_per_second = facts.peak_macs_per_second() / std::max(1.0, facts.cores_used.value);
   compact.pipelined = estimate.pipelined;
+  compact.family = facts.family;
   compact.link_seconds = estimate.link_seconds;
+  compact.link_fixed_seconds = estimate.link_fixed_seconds;
   compact.cpu_seconds = estimate.cpu_seconds;
   compact.fixed_seconds = estimate.link_seconds + estimate.cpu_seconds;
   double accelerator_weight_bytes = 0;
@@ -303,17 +308,19 @@ CompactEstimate compact_estimate(const Estimate& estimate, const std::vector<Lay
   return compact;
 }
 
-double predict_seconds(const CompactEstimate& compact, const ModelParameters& parameters) {
-  const double invoke = static_cast<double>(compact.accelerator_segments) * parameters.invoke_overhead_seconds;
-  const double layer_overhead = compact.pipelined ? 0 : parameters.layer_overhead_seconds;
+double predict_seconds(const CompactEstimate& compact, const ModelParameters& parameters, int batch) {
+  const double images = static_cast<double>(std::max(1, batch));
+  const double invoke = static_cast<double>(compact.accelerator_segments) * parameters.invoke_overhead_seconds / images;
+  const double layer_overhead = compact.pipelined ? 0 : parameters.layer_overhead_seconds / images;
   double accelerator = 0;
   for (const CompactEstimate::Layer& layer : compact.layers) {
     const LayerWork work{layer.dense_work, layer.depthwise_work, layer.other_work, layer.memory_seconds};
     accelerator += std::max(compute_seconds(work, parameters, compact.peak_macs_per_second), layer.memory_seconds) +
                    (layer.fused ? 0 : layer_overhead);
   }
-  if (compact.pipelined) return std::max({accelerator, compact.link_seconds, compact.cpu_seconds}) + invoke;
-  return accelerator + invoke + compact.fixed_seconds;
+  const double link = compact.link_seconds - compact.link_fixed_seconds * (1 - 1 / images);
+  if (compact.pipelined) return std::max({accelerator, link, compact.cpu_seconds}) + invoke;
+  return accelerator + invoke + compact.fixed_seconds - (compact.link_seconds - link);
 }
 
 }  // namespace npukit::estimate

@@ -76,6 +76,7 @@ struct Estimate {
   double seconds = 0;            // latency (or time per frame at throughput when pipelined)
   bool pipelined = false;
   double compute_seconds = 0, memory_seconds = 0, overhead_seconds = 0, link_seconds = 0, cpu_seconds = 0;
+  double link_fixed_seconds = 0; // the part of link_seconds paid per transfer whatever its size (latency, hand-over)
   std::string bottleneck;        // compute, memory, overhead, link, cpu
   ErrorBand band;
   std::vector<LayerEstimate> layers;
@@ -118,10 +119,14 @@ struct CompactEstimate {
   double peak_macs_per_second = 0;
   double fixed_seconds = 0;     // link + cpu + streamed weights (parameter-free)
   double link_seconds = 0, cpu_seconds = 0;
+  double link_fixed_seconds = 0;  // per-transfer costs whatever the size: paid once per batch
   size_t accelerator_segments = 0;
   bool pipelined = false;
+  std::string family;           // the target's architecture family: the fit shares the depthwise efficiency within it
 };
 CompactEstimate compact_estimate(const Estimate& estimate, const std::vector<LayerFeatures>& layers, const check::CheckResult& check);
-double predict_seconds(const CompactEstimate& compact, const ModelParameters& parameters);
+// Seconds per image. At batch > 1 (a published figure's condition) the costs paid per call rather than per image —
+// the invoke, the per-layer overhead and each transfer's fixed latency — are shared by the batch's images.
+double predict_seconds(const CompactEstimate& compact, const ModelParameters& parameters, int batch = 1);
 
 }  // namespace npukit::estimate

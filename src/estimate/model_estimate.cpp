@@ -17,7 +17,7 @@ Estimate estimate_model(const ir::Model& model, const check::CheckResult& check,
   const std::vector<LayerFeatures> layers = extract_layer_features(*model.graph);
   EstimateOptions estimate_options;
   estimate_options.cores = options.cores;
-  Estimate estimate = estimate_latency(*model.graph, check, layers, facts, fitted.for_target(profile.id), cpu_times, estimate_options);
+  Estimate estimate = estimate_latency(*model.graph, check, layers, facts, fitted.for_target(profile.id, facts.family), cpu_times, estimate_options);
   if (estimate.available) {
     estimate.band = error_band(fitted, profile.id, estimate.seconds);
     if (fitted.present && !fitted.per_target.count(profile.id)) {

@@ -20,13 +20,27 @@ namespace {
 double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double logit(double p) { return std::log(p / (1.0 - p)); }
 
-// The parameter vector: [shared: logit depthwise, logit other, prior logit efficiency, prior log layer overhead,
-// prior log invoke overhead] then per target [logit efficiency, log layer overhead, log invoke overhead].
+// The parameter vector: [shared: logit depthwise (the prior of the families'), logit other, prior logit efficiency,
+// prior log layer overhead, prior log invoke overhead], then per architecture family with points [logit depthwise],
+// then per target [logit efficiency, log layer overhead, log invoke overhead].
 constexpr size_t shared_count = 5;
 constexpr size_t per_target_count = 3;
 
 struct Layout {
-  std::vector<std::string> targets;  // with points in the training set
+  std::vector<std::string> families;                 // with points in the training set
+  std::vector<std::string> targets;                  // with points in the training set
+  std::map<std::string, std::string> family_of;      // target -> family ("" when unlisted)
+
+  size_t family_index(const std::string& family) const {
+    return shared_count + static_cast<size_t>(std::find(families.begin(), families.end(), family) - families.begin());
+  }
+  size_t target_index(size_t t) const { return shared_count + families.size() + per_target_count * t; }
+  bool is_logit(size_t i) const {
+    if (i < 3) return true;
+    if (i < shared_count) return false;
+    if (i < shared_count + families.size()) return true;
+    return (i - shared_count - families.size()) % per_target_count == 0;
+  }
 };
 
 ModelParameters shared_parameters(const std::vector<double>& x) {
@@ -39,19 +53,27 @@ ModelParameters shared_parameters(const std::vector<double>& x) {
   return parameters;
 }
 
-ModelParameters target_parameters(const std::vector<double>& x, const Layout& layout, const std::string& target) {
+ModelParameters target_parameters(const std::vector<double>& x, const Layout& layout, const std::string& target,
+                                  const std::string& family) {
   ModelParameters parameters = shared_parameters(x);
+  if (std::find(layout.families.begin(), layout.families.end(), family) != layout.families.end()) {
+    parameters.depthwise_efficiency = logistic(x[layout.family_index(family)]);
+  }
   auto found = std::find(layout.targets.begin(), layout.targets.end(), target);
   if (found == layout.targets.end()) return parameters;  // no points: the prior
-  const size_t index = shared_count + per_target_count * static_cast<size_t>(found - layout.targets.begin());
+  const size_t index = layout.target_index(static_cast<size_t>(found - layout.targets.begin()));
   parameters.efficiency = logistic(x[index]);
   parameters.layer_overhead_seconds = std::exp(x[index + 1]);
   parameters.invoke_overhead_seconds = std::exp(x[index + 2]);
   return parameters;
 }
 
+ModelParameters point_parameters(const std::vector<double>& x, const Layout& layout, const PreparedPoint& prepared) {
+  return target_parameters(x, layout, prepared.point.target, prepared.compact.family);
+}
+
 double point_seconds(const PreparedPoint& prepared, const ModelParameters& parameters) {
-  return predict_seconds(prepared.compact, parameters) / static_cast<double>(prepared.point.parallel_instances);
+  return predict_seconds(prepared.compact, parameters, prepared.point.batch) / static_cast<double>(prepared.point.parallel_instances);
 }
 
 // The residuals whose squares the fit minimises: one log error per training point, then sqrt(shrinkage) × each
@@ -62,16 +84,17 @@ std::vector<double> residuals(const std::vector<double>& x, const Layout& layout
   std::vector<double> result;
   result.reserve(training.size() + x.size() * 2);
   for (const PreparedPoint* prepared : training) {
-    const double predicted = point_seconds(*prepared, target_parameters(x, layout, prepared->point.target));
+    const double predicted = point_seconds(*prepared, point_parameters(x, layout, *prepared));
     const double error = std::log(predicted / (prepared->point.milliseconds * 1e-3));
     result.push_back(std::isfinite(error) ? error : 1e3);
   }
   const double pull = std::sqrt(shrinkage);
+  for (size_t f = 0; f < layout.families.size(); ++f) result.push_back(pull * (x[shared_count + f] - x[0]));
   for (size_t t = 0; t < layout.targets.size(); ++t) {
-    for (size_t k = 0; k < per_target_count; ++k) result.push_back(pull * (x[shared_count + per_target_count * t + k] - x[2 + k]));
+    for (size_t k = 0; k < per_target_count; ++k) result.push_back(pull * (x[layout.target_index(t) + k] - x[2 + k]));
   }
   for (size_t i = 0; i < x.size(); ++i) {
-    const bool is_logit = i < 3 || (i >= shared_count && (i - shared_count) % per_target_count == 0);
+    const bool is_logit = layout.is_logit(i);
     const double low = is_logit ? -12 : std::log(1e-8), high = is_logit ? 8 : std::log(1e-1);
     result.push_back(x[i] < low ? x[i] - low : x[i] > high ? x[i] - high : 0.0);
   }
@@ -168,12 +191,18 @@ struct FitResult {
 
 FitResult fit(const std::vector<const PreparedPoint*>& training, double shrinkage) {
   FitResult result;
-  std::set<std::string> targets;
-  for (const PreparedPoint* prepared : training) targets.insert(prepared->point.target);
+  std::set<std::string> targets, families;
+  for (const PreparedPoint* prepared : training) {
+    targets.insert(prepared->point.target);
+    if (!prepared->compact.family.empty()) families.insert(prepared->compact.family);
+    result.layout.family_of[prepared->point.target] = prepared->compact.family;
+  }
   result.layout.targets.assign(targets.begin(), targets.end());
+  result.layout.families.assign(families.begin(), families.end());
   const ModelParameters start;
   std::vector<double> x = {logit(start.depthwise_efficiency), logit(start.other_op_efficiency), logit(start.efficiency),
                            std::log(start.layer_overhead_seconds), std::log(start.invoke_overhead_seconds)};
+  for (size_t f = 0; f < result.layout.families.size(); ++f) x.push_back(logit(start.depthwise_efficiency));
   for (size_t t = 0; t < result.layout.targets.size(); ++t) {
     x.push_back(logit(start.efficiency));
     x.push_back(std::log(start.layer_overhead_seconds));
@@ -251,7 +280,12 @@ FittedParameters fit_prepared_points(const std::vector<PreparedPoint>& points, d
   }
   const FitResult full = fit(all, shrinkage);
   fitted.shared = shared_parameters(full.x);
-  for (const std::string& target : full.layout.targets) fitted.per_target[target] = target_parameters(full.x, full.layout, target);
+  for (const std::string& family : full.layout.families) {
+    fitted.family_depthwise_efficiency[family] = logistic(full.x[full.layout.family_index(family)]);
+  }
+  for (const std::string& target : full.layout.targets) {
+    fitted.per_target[target] = target_parameters(full.x, full.layout, target, full.layout.family_of.at(target));
+  }
   std::vector<std::pair<double, double>> fit_pairs, loo_pairs;
   std::map<std::string, std::vector<std::pair<double, double>>> loo_by_target;
   for (size_t i = 0; i < points.size(); ++i) {
@@ -260,7 +294,7 @@ FittedParameters fit_prepared_points(const std::vector<PreparedPoint>& points, d
       PointResult result;
       result.point = point.point;
       result.bottleneck = point.bottleneck;
-      result.fitted_milliseconds = point_seconds(point, target_parameters(full.x, full.layout, point.point.target)) * 1e3;
+      result.fitted_milliseconds = point_seconds(point, point_parameters(full.x, full.layout, point)) * 1e3;
       result.leave_one_out_milliseconds = result.fitted_milliseconds;
       fitted.held_out_points.push_back(std::move(result));
       continue;
@@ -274,8 +308,8 @@ FittedParameters fit_prepared_points(const std::vector<PreparedPoint>& points, d
     PointResult result;
     result.point = point.point;
     result.bottleneck = point.bottleneck;
-    result.fitted_milliseconds = point_seconds(point, target_parameters(full.x, full.layout, point.point.target)) * 1e3;
-    result.leave_one_out_milliseconds = point_seconds(point, target_parameters(without.x, without.layout, point.point.target)) * 1e3;
+    result.fitted_milliseconds = point_seconds(point, point_parameters(full.x, full.layout, point)) * 1e3;
+    result.leave_one_out_milliseconds = point_seconds(point, point_parameters(without.x, without.layout, point)) * 1e3;
     fit_pairs.push_back({result.fitted_milliseconds, point.point.milliseconds});
     loo_pairs.push_back({result.leave_one_out_milliseconds, point.point.milliseconds});
     loo_by_target[point.point.target].push_back(loo_pairs.back());
@@ -298,7 +332,7 @@ std::vector<double> leave_one_out_seconds(const std::vector<const PreparedPoint*
       if (j != i) others.push_back(training[j]);
     }
     const FitResult without = fit(others, shrinkage);
-    predicted.push_back(point_seconds(*training[i], target_parameters(without.x, without.layout, training[i]->point.target)));
+    predicted.push_back(point_seconds(*training[i], point_parameters(without.x, without.layout, *training[i])));
   }
   return predicted;
 }
@@ -365,7 +399,7 @@ void add_nested_leave_one_out(FittedParameters& fitted, const std::vector<Prepar
     });
     ++fitted.nested_choices[shrinkage_text(chosen)];
     const FitResult without = fit(others, chosen);
-    const double predicted = point_seconds(*training[i], target_parameters(without.x, without.layout, training[i]->point.target));
+    const double predicted = point_seconds(*training[i], point_parameters(without.x, without.layout, *training[i]));
     pairs.push_back({predicted * 1e3, training[i]->point.milliseconds});
     // fitted.points lists the same fitted points in the same order (fit_prepared_points).
     if (i < fitted.points.size() && fitted.points[i].point.model == training[i]->point.model &&

@@ -2,11 +2,13 @@
 // estimator_inputs.json that this repository can reproduce (the model file is present), and measures how well it
 // predicts figures it has not seen (leave-one-out: each point predicted by a fit on all the others).
 //
-// Parameters: per target with points, its dense-convolution efficiency and per-layer overhead; shared, the
-// depthwise and other-op efficiencies, the invoke overhead, and the prior (mean) of the per-target ones that a
-// target without points uses. The loss is the sum of squared log errors, plus `shrinkage` × the squared distance
-// of each target's (logit efficiency, log overhead) from the prior, so a target with few points leans on the
-// others. Minimised by Levenberg-Marquardt from fixed starting values (deterministic for given inputs).
+// Parameters: per target with points, its dense-convolution efficiency, per-layer and invoke overheads; per
+// architecture family with points (estimator_inputs.json: dataflow, systolic, NPU cores), its depthwise efficiency;
+// shared, the other-op efficiency and the priors (means) of the per-target and per-family ones, which a target or
+// family without points uses. The loss is the sum of squared log errors, plus `shrinkage` × the squared distance
+// of each target's (logit efficiency, log overheads) and each family's logit depthwise efficiency from the prior,
+// so a target or family with few points leans on the others. Minimised by Levenberg-Marquardt from fixed starting
+// values (deterministic for given inputs).
 #pragma once
 
 #include <functional>

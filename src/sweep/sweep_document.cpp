@@ -30,7 +30,7 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b, c
 }
 
 void require(bool condition, const std::string& file, const std::string& reason) {
-  if (!condition) throw Error(ErrorKind::invalid_argument, reason + " (not a shard file of npukit estimate --shard ... -o FILE?)", file);
+  if (!condition) throw Error(ErrorKind::invalid_argument, reason + " (not a shard file of npukit estimate/bench --shard ... -o FILE?)", file);
 }
 
 std::string shard_text(size_t index, size_t count) { return std::to_string(index) + "/" + std::to_string(count); }

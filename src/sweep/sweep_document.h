@@ -1,5 +1,5 @@
-// The mergeable JSON a sharded sweep writes (`npukit estimate MODEL... --shard i/N -o FILE`) and `npukit merge`
-// joins. One document per shard:
+// The mergeable JSON a sharded sweep writes (`npukit estimate MODEL... --shard i/N -o FILE`, `npukit bench MODEL...
+// --threads 1,2 --shard i/N -o FILE`) and `npukit merge` joins. One document per shard:
 //   {"schema": "npukit-sweep/1", "command": "estimate",
 //    "sweep": {"items": 40, "digest": "<sha256 of the ordered work items and settings>"},
 //    "shard_count": 4, "shards": [1],
