@@ -1,5 +1,6 @@
 #include "qalgo_fixtures.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/engine.h"
@@ -29,7 +30,8 @@ void set_int(onnx::NodeProto* node, const std::string& name, int64_t value) {
 
 }  // namespace
 
-std::string write_depthwise_separable_net(const std::string& path, const std::string& activation, int64_t size) {
+std::string write_depthwise_separable_net(const std::string& path, const std::string& activation, int64_t size,
+                                          bool dead_channels) {
   onnx::ModelProto model = make_model(13);
   onnx::GraphProto* graph = model.mutable_graph();
   add_input(graph, "x", {1, 3, size, size});
@@ -56,6 +58,14 @@ std::string write_depthwise_separable_net(const std::string& path, const std::st
   std::vector<float> w3 = seeded_values(4 * channels, 23, -0.5f, 0.5f);
   for (int output = 0; output < 4; ++output) {
     for (int channel = 0; channel < channels; ++channel) w3[output * channels + channel] /= second_spread[channel];
+  }
+  if (dead_channels) {
+    for (int channel : {1, 5}) {
+      std::fill(w1.begin() + channel * 3, w1.begin() + (channel + 1) * 3, 0.0f);
+      std::fill(w2.begin() + channel * 9, w2.begin() + (channel + 1) * 9, 0.0f);
+      b1[channel] = 0.0f;
+      b2[channel] = 0.0f;
+    }
   }
   add_float_initializer(graph, "w1", {channels, 3, 1, 1}, w1);
   add_float_initializer(graph, "b1", {channels}, b1);

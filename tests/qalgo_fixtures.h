@@ -15,7 +15,9 @@ namespace npukit::testing {
 // act "Relu" or "Clip" (Clip(0, 6)). The channels of c1 and dw have ranges spread over two orders of magnitude
 // (as a trained MobileNet's depthwise layers do), compensated in the next layer so the outputs stay of order 1;
 // even channels of c1 and dw have biases that keep them positive (high-bias absorption has work).
-std::string write_depthwise_separable_net(const std::string& path, const std::string& activation, int64_t size = 8);
+// `dead_channels`: channels 1 and 5 of c1 and dw have all-zero weights and bias (a pruned or dead channel).
+std::string write_depthwise_separable_net(const std::string& path, const std::string& activation, int64_t size = 8,
+                                          bool dead_channels = false);
 
 // Output SQNR (dB, over all samples together) of the quantized model simulated on `target` against the float
 // model in `float_model_path`, on the samples of `folder`.

@@ -42,9 +42,7 @@ double output_error(const LayerData& data, const std::function<void(const std::v
     for (const std::vector<float>& patch : data.patches.by_group[group]) {
       difference(patch, delta);
       for (int64_t row = static_cast<int64_t>(group) * rows_per_group; row < static_cast<int64_t>(group + 1) * rows_per_group; ++row) {
-        const std::vector<float>& weights = data.rows[static_cast<size_t>(row)];
-        double sum = 0;
-        for (size_t j = 0; j < delta.size(); ++j) sum += static_cast<double>(weights[j]) * delta[j];
+        const double sum = dot_product(data.rows[static_cast<size_t>(row)].data(), delta.data(), delta.size());
         total += sum * sum;
       }
     }
@@ -228,8 +226,7 @@ AlgorithmOutcome search(AlgorithmContext& context) {
         const size_t group = row / static_cast<size_t>(rows_per_group);
         double total = 0;
         for (const std::vector<float>& patch : data.patches.by_group[group]) {
-          double sum = 0;
-          for (size_t j = 0; j < delta.size(); ++j) sum += static_cast<double>(delta[j]) * patch[j];
+          const double sum = dot_product(delta.data(), patch.data(), delta.size());
           total += sum * sum;
         }
         errors[row][candidate] = total;

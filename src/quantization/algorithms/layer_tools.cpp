@@ -232,6 +232,18 @@ void sample_patches(const LinearLayer& layer, const Tensor& input, size_t per_sa
   }
 }
 
+float dot_product(const float* a, const float* b, size_t length) {
+  float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t index = 0;
+  for (; index + 8 <= length; index += 8) {
+    for (size_t lane = 0; lane < 8; ++lane) partial[lane] += a[index + lane] * b[index + lane];
+  }
+  float sum = 0;
+  for (; index < length; ++index) sum += a[index] * b[index];
+  for (float value : partial) sum += value;
+  return sum;
+}
+
 float fake_quantize(float value, float scale, int64_t zero_point, int64_t minimum, int64_t maximum,
                     ir::RoundingMode rounding) {
   const double steps = round_with(static_cast<double>(value) / scale, rounding) + static_cast<double>(zero_point);
