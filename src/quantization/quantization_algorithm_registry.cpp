@@ -3,6 +3,7 @@
 #include "quantization/quantization_algorithm.h"
 
 #include "quantization/algorithms/adaround.h"
+#include "quantization/algorithms/block_reconstruction.h"
 
 namespace npukit::quantization {
 
@@ -10,6 +11,7 @@ const std::vector<QuantizationAlgorithm>& quantization_algorithms() {
   static const std::vector<QuantizationAlgorithm> algorithms = [] {
     std::vector<QuantizationAlgorithm> list;
     list.push_back(adaround_algorithm());
+    list.push_back(block_reconstruction_algorithm());
     return list;
   }();
   return algorithms;
