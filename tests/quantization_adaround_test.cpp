@@ -210,6 +210,8 @@ TEST(AdaroundLayer, LearnedRoundingHasALowerOutputErrorThanNearestOnAHandBuiltLa
   settings.iterations = 1000;
   const LearnedRounding learned =
       learn_layer_rounding(layer, rows, settings, std::chrono::steady_clock::time_point::max());
+  std::printf("hand-built layer output SQNR on held-out rows: nearest %.2f dB, learned %.2f dB, %zu weights moved\n",
+              learned.nearest_db, learned.learned_db, learned.changed);
   EXPECT_FALSE(learned.kept_nearest);
   EXPECT_GT(learned.learned_db, learned.nearest_db + 2.0) << "nearest " << learned.nearest_db << " dB";
   EXPECT_GT(learned.changed, 0u);
