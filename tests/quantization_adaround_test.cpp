@@ -12,6 +12,7 @@
 #include "npukit/error.h"
 #include "onnx_test_models.h"
 #include "quantization/algorithms/adaround.h"
+#include "quantization/algorithms/block_reconstruction.h"
 #include "quantization/quantize.h"
 #include "quantization/quantize_model.h"
 #include "quantization_fixtures.h"
@@ -209,6 +210,8 @@ TEST(AdaroundLayer, LearnedRoundingHasALowerOutputErrorThanNearestOnAHandBuiltLa
   settings.iterations = 1000;
   const LearnedRounding learned =
       learn_layer_rounding(layer, rows, settings, std::chrono::steady_clock::time_point::max());
+  std::printf("hand-built layer output SQNR on held-out rows: nearest %.2f dB, learned %.2f dB, %zu weights moved\n",
+              learned.nearest_db, learned.learned_db, learned.changed);
   EXPECT_FALSE(learned.kept_nearest);
   EXPECT_GT(learned.learned_db, learned.nearest_db + 2.0) << "nearest " << learned.nearest_db << " dB";
   EXPECT_GT(learned.changed, 0u);
@@ -237,6 +240,111 @@ TEST(AdaroundLayer, LearnedRoundingHasALowerOutputErrorThanNearestOnAHandBuiltLa
   const LearnedRounding still =
       learn_layer_rounding(zero, silent, settings, std::chrono::steady_clock::time_point::max());
   for (int32_t q : still.integers) EXPECT_EQ(q, 0);
+}
+
+}  // namespace
+}  // namespace npukit::testing
+
+namespace npukit::testing {
+namespace {
+
+// x[1,3,10,10] → Conv(3→8, 3×3, pad 1) → Relu → Conv(8→4, 3×3, pad 1) → y: one block of two chained layers.
+std::string write_two_conv_block(const std::string& path) {
+  onnx::ModelProto model = make_model(13);
+  onnx::GraphProto* graph = model.mutable_graph();
+  add_input(graph, "x", {1, 3, 10, 10});
+  add_output(graph, "y", {1, 4, 10, 10});
+  add_float_initializer(graph, "w1", {8, 3, 3, 3}, seeded_values(216, 11, -0.4f, 0.4f));
+  add_float_initializer(graph, "b1", {8}, seeded_values(8, 12, -0.1f, 0.1f));
+  add_float_initializer(graph, "w2", {4, 8, 3, 3}, seeded_values(288, 13, -0.3f, 0.3f));
+  add_float_initializer(graph, "b2", {4}, seeded_values(4, 14, -0.1f, 0.1f));
+  auto padded = [](onnx::NodeProto* conv) {
+    onnx::AttributeProto* pads = conv->add_attribute();
+    pads->set_name("pads");
+    pads->set_type(onnx::AttributeProto::INTS);
+    for (int i = 0; i < 4; ++i) pads->add_ints(1);
+  };
+  padded(add_node(graph, "Conv", {"x", "w1", "b1"}, {"conv1"}, "conv1"));
+  add_node(graph, "Relu", {"conv1"}, {"relu1"}, "relu1");
+  padded(add_node(graph, "Conv", {"relu1", "w2", "b2"}, {"y"}, "conv2"));
+  return write_model(model, path);
+}
+
+class BlockReconstruction : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = fs::temp_directory_path() / ("npukit_block_" + std::to_string(::getpid()));
+    fs::create_directories(folder_ / "calibration");
+    model_ = write_two_conv_block((folder_ / "block.onnx").string());
+    // Smooth pictures (neighbouring pixels alike, as in photographs): correlated inputs, where learned rounding
+    // has something to win.
+    for (int index = 0; index < 8; ++index) {
+      const std::vector<float> noise = seeded_values(300, 600 + static_cast<uint32_t>(index), -1.0f, 1.0f);
+      std::vector<float> picture(300);
+      for (int c = 0; c < 3; ++c) {
+        for (int h = 0; h < 10; ++h) {
+          for (int w = 0; w < 10; ++w) {
+            picture[(c * 10 + h) * 10 + w] =
+                0.5f * noise[c * 100] + 0.3f * std::sin(0.4f * h + noise[c * 100 + 1]) * std::cos(0.3f * w) +
+                0.2f * noise[(c * 10 + h) * 10 + w];
+          }
+        }
+      }
+      write_npy((folder_ / "calibration" / ("sample_" + std::to_string(index) + ".npy")).string(),
+                Tensor::from_vector<float>(DType::f32, {1, 3, 10, 10}, picture));
+    }
+  }
+  void TearDown() override { fs::remove_all(folder_); }
+
+  QuantizeResult quantize(const std::string& algorithms) {
+    QuantizeOptions options;
+    options.calibration = (folder_ / "calibration").string();
+    options.method = RangeMethod::minmax;
+    options.adaround_iterations = 600;
+    options.algorithms = parse_algorithm_list(algorithms);
+    return quantize_model(model_, targets::find_builtin_target("rk3588"), options);
+  }
+
+  fs::path folder_;
+  std::string model_;
+};
+
+TEST_F(BlockReconstruction, LearnsTheTwoConvBlockTogetherAndItsOutputBeatsNearest) {
+  const QuantizeResult block = quantize("block-reconstruction");
+  const AlgorithmOutcome& outcome = block.algorithms.at(0);
+  EXPECT_EQ(outcome.algorithm, "block-reconstruction");
+  ASSERT_EQ(outcome.layers.size(), 1u) << "conv1 → relu1 → conv2 is one block";
+  EXPECT_NE(outcome.layers[0].node.find(" + "), std::string::npos) << outcome.layers[0].node;
+  ASSERT_TRUE(outcome.layers[0].before && outcome.layers[0].after);
+  EXPECT_GT(*outcome.layers[0].after, *outcome.layers[0].before) << outcome.layers[0].detail;
+}
+
+TEST_F(BlockReconstruction, BlockOutputBeatsNearestAndStaysNearLayerWiseAdaround) {
+  // The block's output is the model's output: the outcome's model SQNR (sim backend, first 4 samples) compares them.
+  const QuantizeResult layer_wise = quantize("adaround");
+  const QuantizeResult block = quantize("block-reconstruction");
+  const double nearest = *layer_wise.algorithms.at(0).before;
+  const double adaround = *layer_wise.algorithms.at(0).after;
+  const double reconstructed = *block.algorithms.at(0).after;
+  EXPECT_DOUBLE_EQ(*block.algorithms.at(0).before, nearest);
+  std::printf("block output SQNR: nearest %.3f dB, adaround %.3f dB, block-reconstruction %.3f dB\n", nearest, adaround,
+              reconstructed);
+  EXPECT_GT(reconstructed, nearest);
+  EXPECT_GT(adaround, nearest);
+  // Measured, not asserted: at 8 bits on this block, learning the pair together does NOT beat sequential
+  // layer-wise AdaRound (nearest 39.66, adaround 41.44, block 40.81 dB at 600 iterations; 41.16 and 40.95 at
+  // 2000): adaround's second layer already learns on the first one's quantized output and compensates its error.
+  // docs/quantization.md says so. The block stays within 1 dB of it.
+  EXPECT_GT(reconstructed, adaround - 1.0);
+}
+
+TEST_F(BlockReconstruction, RefusesToRunWithAdaroundNamedToo) {
+  try {
+    quantize("adaround,block-reconstruction");
+    FAIL() << "both were accepted";
+  } catch (const Error& error) {
+    EXPECT_NE(error.reason().find("not both"), std::string::npos) << error.reason();
+  }
 }
 
 }  // namespace

@@ -172,6 +172,13 @@ LearnedRounding learn_layer_rounding(const LinearLayer& layer, const LayerRows& 
 namespace {
 
 AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
+  for (const QuantizationAlgorithm* other : context.options.algorithms) {
+    if (other->name == "block-reconstruction") {
+      throw Error(ErrorKind::invalid_argument,
+                  "--algorithm: give adaround or block-reconstruction, not both (block-reconstruction learns the layers "
+                  "outside its blocks as adaround does, from the float weights adaround would already have moved)");
+    }
+  }
   AlgorithmOutcome outcome;
   outcome.metric = "output SQNR (dB) on the sim backend";
   const RoundingLearningSettings settings = rounding_settings(context);
