@@ -132,6 +132,10 @@ TEST_F(MixedPrecision, TheSensitivityAlgorithmReportsEveryLayerAndChangesNothing
   EXPECT_EQ(outcome.before, outcome.after);
   EXPECT_EQ(outcome.layers.size(), 4u);
   EXPECT_NE(outcome.layers[0].detail.find("rank 1"), std::string::npos);
+  const bool proposed = std::any_of(outcome.notes.begin(), outcome.notes.end(), [](const std::string& note) {
+    return note.rfind("proposed exclusions: ", 0) == 0;
+  });
+  EXPECT_TRUE(proposed);
   ASSERT_EQ(plain.tensors.size(), analyzed.tensors.size());
   for (size_t index = 0; index < plain.tensors.size(); ++index) {
     EXPECT_EQ(plain.tensors[index].params.scales, analyzed.tensors[index].params.scales) << plain.tensors[index].value;

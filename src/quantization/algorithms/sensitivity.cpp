@@ -3,10 +3,15 @@
 #include <cmath>
 
 #include "quantization/quantize_model.h"
+#include "report/table.h"
 
 namespace npukit::quantization {
 
 namespace {
+
+// A proposal names at most this many layers, each gaining at least this much output SQNR when left float alone.
+constexpr size_t kProposedExclusions = 3;
+constexpr double kProposalGainDb = 1.0;
 
 std::optional<double> figure(double db) {
   if (std::isnan(db) || std::isinf(db)) return std::nullopt;
@@ -40,6 +45,26 @@ AlgorithmOutcome sensitivity_outcome(const SensitivityAnalysis& analysis) {
     }
     if (row.layer.nodes.empty()) layer.detail += "; a graph input: --exclude cannot keep it float";
     outcome.layers.push_back(std::move(layer));
+  }
+  // Proposed exclusions: the layers whose float alone gains most, among the first candidates of the ranking.
+  std::string proposal;
+  size_t proposed = 0;
+  for (const LayerSensitivity& row : analysis.layers) {
+    if (proposed == kProposedExclusions) break;
+    if (row.layer.nodes.empty() || std::isnan(row.all_but_db) || std::isnan(analysis.all_quantized_db)) continue;
+    const double gain = row.all_but_db - analysis.all_quantized_db;
+    if (!(gain >= kProposalGainDb)) continue;
+    proposal += (proposal.empty() ? "" : ", ") + row.layer.name + " (+" + report::format_number(gain, 3) + " dB)";
+    ++proposed;
+  }
+  if (!proposal.empty()) {
+    outcome.notes.push_back("proposed exclusions: " + proposal +
+                            " — the first layers of the ranking whose float alone raises the output SQNR by " +
+                            report::format_number(kProposalGainDb) +
+                            " dB or more; give their nodes to --exclude, or --keep-float N for the first N of the ranking");
+  } else {
+    outcome.notes.push_back("proposed exclusions: none; no layer left float alone raises the output SQNR by " +
+                            report::format_number(kProposalGainDb) + " dB or more");
   }
   outcome.notes.push_back("measured through the target's integer arithmetic (sim backend) on the first " +
                           std::to_string(analysis.samples) +
