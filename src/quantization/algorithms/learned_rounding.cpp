@@ -41,6 +41,31 @@ void multiply_matrices(char transpose_a, char transpose_b, int64_t rows, int64_t
     for (int64_t i = 0; i < rows; ++i) std::fill_n(c + i * ldc, columns, 0.0f);
     return;
   }
+  // Small products in plain loops: oneDNN's OpenMP threads cost more than they give on a few thousand
+  // multiply-adds, and on a loaded machine their spin-waits turn milliseconds into seconds.
+  if (rows * columns * depth < (int64_t{1} << 20)) {
+    auto a_at = [&](int64_t i, int64_t p) { return transpose_a == 'N' ? a[i * lda + p] : a[p * lda + i]; };
+    for (int64_t i = 0; i < rows; ++i) {
+      float* out = c + i * ldc;
+      if (transpose_b == 'T') {
+        for (int64_t j = 0; j < columns; ++j) {
+          const float* column = b + j * ldb;
+          float sum = 0;
+          for (int64_t p = 0; p < depth; ++p) sum += a_at(i, p) * column[p];
+          out[j] = sum;
+        }
+        continue;
+      }
+      std::fill_n(out, columns, 0.0f);
+      for (int64_t p = 0; p < depth; ++p) {
+        const float scale = a_at(i, p);
+        if (scale == 0.0f) continue;
+        const float* row = b + p * ldb;
+        for (int64_t j = 0; j < columns; ++j) out[j] += scale * row[j];
+      }
+    }
+    return;
+  }
   const dnnl_status_t status =
       dnnl_sgemm(transpose_a, transpose_b, rows, columns, depth, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
   if (status != dnnl_success) throw Error(ErrorKind::internal, "oneDNN sgemm failed in the rounding optimizer");
