@@ -50,6 +50,11 @@ bool is_clip_from_zero(const ir::Node& node) {
   return low && *low == 0.0 && high && std::isfinite(*high) && *high > 0;
 }
 
+bool owned_by_one_node(const LinearLayer& layer) {
+  return layer.weight->consumers.size() == 1 && !layer.weight->is_graph_output &&
+         (!layer.bias || (layer.bias->consumers.size() == 1 && !layer.bias->is_graph_output));
+}
+
 std::vector<EqualizedPair> find_pairs(ir::Graph& graph) {
   std::vector<EqualizedPair> pairs;
   for (const auto& node : graph.nodes()) {
@@ -75,6 +80,8 @@ std::vector<EqualizedPair> find_pairs(ir::Graph& graph) {
     }
     std::optional<LinearLayer> second = linear_layer(next);
     if (!second || second->input_channels != first->output_channels) continue;
+    // A weight or bias another node also reads would change that node too.
+    if (!owned_by_one_node(*first) || !owned_by_one_node(*second)) continue;
     pair.first = *first;
     pair.second = *second;
     pairs.push_back(pair);
