@@ -148,7 +148,7 @@ double equalize_pair(ir::Graph& graph, EqualizedPair& pair) {
       // reached c (max ≤ c) and S ≥ max / c; a channel that did reach c keeps S = 1.
       const size_t c = static_cast<size_t>(channel);
       const double maximum = pair.channel_maximum.empty() ? std::numeric_limits<double>::infinity() : pair.channel_maximum[c];
-      if (!(maximum <= pair.clip_high)) continue;
+      if (!std::isfinite(maximum) || !(maximum <= pair.clip_high)) continue;  // reached c, or never measured
       const double lowest = std::max(maximum, 0.0) / pair.clip_high;
       if (pair.applied[c] * scale < lowest) scale = lowest / pair.applied[c];
       if (std::fabs(std::log(scale)) < 1e-12) continue;
@@ -358,7 +358,7 @@ AlgorithmOutcome equalize(AlgorithmContext& context) {
     if (pair.activation != Activation::clip_from_zero) continue;
     for (double maximum : pair.channel_maximum) {
       ++clip_channels;
-      if (!(maximum <= pair.clip_high)) ++held_channels;
+      if (!std::isfinite(maximum) || !(maximum <= pair.clip_high)) ++held_channels;
     }
   }
   outcome.notes.push_back(std::to_string(pairs.size()) + " Conv pair(s) equalized in " + std::to_string(sweeps) +
