@@ -58,7 +58,9 @@ std::vector<CorrectedLayer> corrected_layers(AlgorithmContext& context, std::vec
   for (const auto& node : graph.nodes()) {
     if (!bias_by_node.count(node->name)) continue;
     std::optional<LinearLayer> layer = linear_layer(node.get());
-    if (!layer || !layer->bias || layer->bias->name != bias_by_node[node->name]->value) {
+    // A bias another node also reads is left alone: its correction would be that node's error too.
+    if (!layer || !layer->bias || layer->bias->name != bias_by_node[node->name]->value ||
+        layer->bias->consumers.size() != 1) {
       ++skipped;
       continue;
     }

@@ -50,6 +50,11 @@ bool is_clip_from_zero(const ir::Node& node) {
   return low && *low == 0.0 && high && std::isfinite(*high) && *high > 0;
 }
 
+bool owned_by_one_node(const LinearLayer& layer) {
+  return layer.weight->consumers.size() == 1 && !layer.weight->is_graph_output &&
+         (!layer.bias || (layer.bias->consumers.size() == 1 && !layer.bias->is_graph_output));
+}
+
 std::vector<EqualizedPair> find_pairs(ir::Graph& graph) {
   std::vector<EqualizedPair> pairs;
   for (const auto& node : graph.nodes()) {
@@ -75,6 +80,8 @@ std::vector<EqualizedPair> find_pairs(ir::Graph& graph) {
     }
     std::optional<LinearLayer> second = linear_layer(next);
     if (!second || second->input_channels != first->output_channels) continue;
+    // A weight or bias another node also reads would change that node too.
+    if (!owned_by_one_node(*first) || !owned_by_one_node(*second)) continue;
     pair.first = *first;
     pair.second = *second;
     pairs.push_back(pair);
@@ -141,7 +148,7 @@ double equalize_pair(ir::Graph& graph, EqualizedPair& pair) {
       // reached c (max ≤ c) and S ≥ max / c; a channel that did reach c keeps S = 1.
       const size_t c = static_cast<size_t>(channel);
       const double maximum = pair.channel_maximum.empty() ? std::numeric_limits<double>::infinity() : pair.channel_maximum[c];
-      if (!(maximum <= pair.clip_high)) continue;
+      if (!std::isfinite(maximum) || !(maximum <= pair.clip_high)) continue;  // reached c, or never measured
       const double lowest = std::max(maximum, 0.0) / pair.clip_high;
       if (pair.applied[c] * scale < lowest) scale = lowest / pair.applied[c];
       if (std::fabs(std::log(scale)) < 1e-12) continue;
@@ -351,7 +358,7 @@ AlgorithmOutcome equalize(AlgorithmContext& context) {
     if (pair.activation != Activation::clip_from_zero) continue;
     for (double maximum : pair.channel_maximum) {
       ++clip_channels;
-      if (!(maximum <= pair.clip_high)) ++held_channels;
+      if (!std::isfinite(maximum) || !(maximum <= pair.clip_high)) ++held_channels;
     }
   }
   outcome.notes.push_back(std::to_string(pairs.size()) + " Conv pair(s) equalized in " + std::to_string(sweeps) +
