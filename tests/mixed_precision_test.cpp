@@ -263,6 +263,27 @@ TEST_F(MixedPrecision, CommandLineKeepFloatWritesHintsAnHtmlReportAndTheManifest
   EXPECT_NE(html.find("mixed-precision"), std::string::npos);
 }
 
+TEST_F(MixedPrecision, CommandLineBudgetUsesTheRk3588EstimateAndStaysWithinIt) {
+  const CommandResult result =
+      run("quantize '" + model_ + "' --target rk3588 --calibration '" + calibration_ + "' --budget-latency 1000 "
+          "--keep-float 2 --sensitivity-samples 2 --json -o '" + path("q.onnx") + "'");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json manifest = nlohmann::json::parse(result.out);
+  ASSERT_EQ(manifest["algorithms"].size(), 2u);
+  const nlohmann::json& mixed = manifest["algorithms"][1];
+  size_t floats = 0;
+  for (const auto& layer : mixed["layers"]) floats += layer["detail"].get<std::string>().rfind("float", 0) == 0;
+  EXPECT_EQ(floats, 2u);  // a generous budget: --keep-float 2 is the limit
+  bool estimated = false;
+  for (const auto& note : mixed["notes"]) {
+    const std::string text = note.get<std::string>();
+    estimated = estimated || (text.find("estimated latency: all int8 ") != std::string::npos &&
+                              text.find("budget 1000 ms") != std::string::npos &&
+                              text.find("assumed: a float16 layer takes 2x its int8 time") != std::string::npos);
+  }
+  EXPECT_TRUE(estimated) << mixed["notes"].dump();
+}
+
 TEST_F(MixedPrecision, CommandLineRefusesHintsWithoutAChoiceAndAnImpossibleBudget) {
   const std::string base = "quantize '" + model_ + "' --target rk3588 --calibration '" + calibration_ + "' -o '" +
                            path("q.onnx") + "' ";

@@ -57,11 +57,12 @@ ir::Model keep_only(const ir::Model& quantized, const QuantizationPlan& plan, co
 
 double evaluate(const ir::Model& model, const std::string& target_id,
                 const std::vector<std::map<std::string, Tensor>>& inputs,
-                const std::vector<std::map<std::string, Tensor>>& reference) {
+                const std::vector<std::map<std::string, Tensor>>& reference, std::string& problem) {
   try {
     return output_sqnr_db(model, target_id, inputs, reference);
-  } catch (const Error&) {
+  } catch (const Error& error) {
     // A partly quantized model the sim backend cannot lower: unknown, ranked last rather than stopping the analysis.
+    if (problem.empty()) problem = error.reason();
     return std::numeric_limits<double>::quiet_NaN();
   }
 }
@@ -191,7 +192,7 @@ SensitivityAnalysis analyze_layer_sensitivity(const ir::Model& quantized, const 
     row.layer = layer;
     std::set<std::string> alone(layer.points.begin(), layer.points.end());
     alone.insert(layer.inputs.begin(), layer.inputs.end());
-    row.alone_db = evaluate(keep_only(quantized, plan, alone), target.id, inputs, reference);
+    row.alone_db = evaluate(keep_only(quantized, plan, alone), target.id, inputs, reference, row.problem);
     if (progress) progress(++done, total);
     std::set<std::string> all_but;
     if (layer.nodes.empty()) {
@@ -205,7 +206,7 @@ SensitivityAnalysis analyze_layer_sensitivity(const ir::Model& quantized, const 
         if (every_point.count(point.value)) all_but.insert(point.value);
       }
     }
-    row.all_but_db = evaluate(keep_only(quantized, plan, all_but), target.id, inputs, reference);
+    row.all_but_db = evaluate(keep_only(quantized, plan, all_but), target.id, inputs, reference, row.problem);
     if (progress) progress(++done, total);
     analysis.layers.push_back(std::move(row));
   }

@@ -41,6 +41,7 @@ struct LayerSensitivity {
   QuantizedLayer layer;
   double alone_db = 0;    // output SQNR with only this layer quantized
   double all_but_db = 0;  // output SQNR with every layer quantized but this one
+  std::string problem;    // why a figure is NaN: the sim backend could not run that partly quantized model
 };
 
 struct SensitivityAnalysis {

@@ -43,6 +43,7 @@ AlgorithmOutcome sensitivity_outcome(const SensitivityAnalysis& analysis) {
       const std::string text = describe(db);
       if (!text.empty()) layer.detail += "; " + std::string(label) + text;
     }
+    if (!row.problem.empty()) layer.detail += " (" + row.problem + ")";
     if (row.layer.nodes.empty()) layer.detail += "; a graph input: --exclude cannot keep it float";
     outcome.layers.push_back(std::move(layer));
   }
