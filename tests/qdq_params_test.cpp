@@ -338,7 +338,7 @@ TEST(QdqExport, WhatOnnxCannotStateIsRefusedNamingTheValue) {
   // w is a MatMul weight [K 3, N 2]: per group, 2 columns of 3 inputs each in groups of 2 = 2 groups per column.
   groups.scales = {0.1f, 0.1f, 0.1f, 0.1f};
   model.graph->find_value("w")->quant = groups;
-  EXPECT_NE(export_error(model).find("groups of 2 do not divide the 3 inputs of each channel"), std::string::npos);
+  EXPECT_EQ(export_error(model), "");  // groups of 2 and a short last group of 1: written (padded, then sliced)
   groups.scales = {0.1f};
   model.graph->find_value("w")->quant = groups;
   EXPECT_NE(export_error(model).find("1 scales, but axis 1 has 2 channels of 3 elements"), std::string::npos);

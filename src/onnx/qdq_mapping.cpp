@@ -96,11 +96,7 @@ void plan_group_layout(const ir::Value& value, const ir::QuantParams& params, Qd
   const int64_t channels = shape.at(static_cast<size_t>(params.axis));
   const int64_t inputs = channels > 0 ? value.initializer->element_count() / channels : 0;
   const int64_t group = params.group_size;
-  if (inputs % group != 0) {
-    refuse(value, "groups of " + std::to_string(group) + " do not divide the " + std::to_string(inputs) +
-                      " inputs of each channel (opset 21's block_size would allow a short last group)");
-  }
-  const int64_t groups = inputs / group;
+  const int64_t groups = (inputs + group - 1) / group;
   if (params.axis == 0) {
     point.grouped_shape = {channels, groups, group};
     point.group_parameter_shape = {channels, groups, 1};
@@ -118,6 +114,15 @@ void plan_group_layout(const ir::Value& value, const ir::QuantParams& params, Qd
   point.integers_name = unique_name(graph, taken, value.name + "_integers");
   if (!params.symmetric()) point.centred_name = unique_name(graph, taken, value.name + "_centred");
   point.scaled_name = unique_name(graph, taken, value.name + "_grouped");
+  point.inputs = inputs;
+  if (groups * group != inputs) {
+    point.flat_shape_name = unique_name(graph, taken, value.name + "_padded_shape");
+    point.flat_name = unique_name(graph, taken, value.name + "_padded");
+    point.slice_starts_name = unique_name(graph, taken, value.name + "_slice_starts");
+    point.slice_ends_name = unique_name(graph, taken, value.name + "_slice_ends");
+    point.slice_axes_name = unique_name(graph, taken, value.name + "_slice_axes");
+    point.sliced_name = unique_name(graph, taken, value.name + "_sliced");
+  }
 }
 
 onnx::NodeProto* add_node(onnx::GraphProto& proto, const std::string& op_type, const std::string& name,
@@ -135,9 +140,22 @@ void write_grouped_weight(const QdqPoint& point, onnx::GraphProto& proto) {
   const ir::QuantParams& params = *point.value->quant;
   const DType container = quantization::container_dtype(params.storage);
   const Tensor integers = quantization::quantize_tensor(*point.value->initializer, params);
+  // Zero-padded to whole groups when the last one is short: channel c's inputs (channels first) or the first K
+  // rows (a [K, N] weight) are copied, the padding is cut off again by the Slice after the Mul.
   Tensor grouped(container, point.grouped_shape);
-  std::copy_n(static_cast<const std::byte*>(integers.raw_data()), integers.byte_size(),
-              static_cast<std::byte*>(grouped.raw_data()));
+  std::fill_n(static_cast<std::byte*>(grouped.raw_data()), grouped.byte_size(), std::byte{0});
+  const auto* from = static_cast<const std::byte*>(integers.raw_data());
+  auto* to = static_cast<std::byte*>(grouped.raw_data());
+  const size_t element = dtype_size(container);
+  if (point.group_parameter_shape[2] == 1) {
+    const int64_t padded = point.grouped_shape[1] * point.grouped_shape[2];
+    for (int64_t c = 0; c < point.grouped_shape[0]; ++c) {
+      std::copy_n(from + static_cast<size_t>(c * point.inputs) * element, static_cast<size_t>(point.inputs) * element,
+                  to + static_cast<size_t>(c * padded) * element);
+    }
+  } else {
+    std::copy_n(from, integers.byte_size(), to);
+  }
   tensor_to_proto(grouped, point.quantized_name, *proto.add_initializer());
   tensor_to_proto(Tensor::from_vector<float>(DType::f32, {}, {1.0f}), point.scale_name, *proto.add_initializer());
   Tensor zero(container, {});
@@ -173,7 +191,25 @@ void write_grouped_weight(const QdqPoint& point, onnx::GraphProto& proto) {
     centred = point.centred_name;
   }
   add_node(proto, "Mul", point.scaled_name + "_Mul", {centred, point.group_scales_name}, point.scaled_name);
-  add_node(proto, "Reshape", point.dequantized_name + "_Reshape", {point.scaled_name, point.weight_shape_name},
+  std::string unpadded = point.scaled_name;
+  if (!point.sliced_name.empty()) {
+    const bool channels_first_layout = point.group_parameter_shape[2] == 1;
+    const int64_t padded = point.grouped_shape[0 + (channels_first_layout ? 1 : 0)] *
+                           point.grouped_shape[1 + (channels_first_layout ? 1 : 0)];
+    const std::vector<int64_t> flat = channels_first_layout ? std::vector<int64_t>{point.grouped_shape[0], padded}
+                                                            : std::vector<int64_t>{padded, point.grouped_shape[2]};
+    const int64_t axis = channels_first_layout ? 1 : 0;
+    tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {2}, flat), point.flat_shape_name, *proto.add_initializer());
+    tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {1}, {0}), point.slice_starts_name, *proto.add_initializer());
+    tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {1}, {point.inputs}), point.slice_ends_name,
+                    *proto.add_initializer());
+    tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {1}, {axis}), point.slice_axes_name, *proto.add_initializer());
+    add_node(proto, "Reshape", point.flat_name + "_Reshape", {point.scaled_name, point.flat_shape_name}, point.flat_name);
+    add_node(proto, "Slice", point.sliced_name + "_Slice",
+             {point.flat_name, point.slice_starts_name, point.slice_ends_name, point.slice_axes_name}, point.sliced_name);
+    unpadded = point.sliced_name;
+  }
+  add_node(proto, "Reshape", point.dequantized_name + "_Reshape", {unpadded, point.weight_shape_name},
            point.dequantized_name);
 }
 

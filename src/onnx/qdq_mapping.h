@@ -47,6 +47,15 @@ struct QdqPoint {
   std::string integers_name;        // the DequantizeLinear's output (float integers)
   std::string centred_name;         // the Sub's output
   std::string scaled_name;          // the Mul's output
+  // A short last group (group size not dividing the inputs): the grouped tensor is padded with zeros, and after
+  // the Mul a Reshape to [C, G * group] ([G * group, N]) and a Slice to the inputs drop the padding.
+  int64_t inputs = 0;               // inputs per channel (K)
+  std::string flat_shape_name;
+  std::string flat_name;
+  std::string slice_starts_name;
+  std::string slice_ends_name;
+  std::string slice_axes_name;
+  std::string sliced_name;
 };
 
 struct QdqExportPlan {

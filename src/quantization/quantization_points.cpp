@@ -240,22 +240,6 @@ class Planner {
       ++single_group_weights_;
       return 0;
     }
-    if (inputs % group_size != 0) {
-      // Suggest the largest power of two below the asked size that divides, else the largest divisor.
-      int64_t divisor = group_size;
-      while (divisor > 1 && inputs % divisor != 0) divisor /= 2;
-      for (int64_t candidate = group_size; divisor < 2 && candidate > 1; --candidate) {
-        if (inputs % candidate == 0) divisor = candidate;
-      }
-      const std::string suggestion =
-          divisor > 1 ? "give --group-size " + std::to_string(divisor) + " (it divides " + std::to_string(inputs) + "), " : "";
-      throw Error(ErrorKind::invalid_argument,
-                  "weight '" + weight.name + "': groups of " + std::to_string(group_size) + " do not divide its " +
-                      std::to_string(inputs) + " inputs per output channel" +
-                      (node.op_type == "Conv" ? " (input channels x kernel window)" : " (the K axis)") + "; " +
-                      suggestion + "omit --group-size for per channel, or --exclude '" + node.name + "'",
-                  {}, node.describe());
-    }
     return group_size;
   }
 

@@ -15,7 +15,8 @@
 //   * weights of Conv / ConvTranspose / Gemm / MatMul: per channel along the output-channel axis or per
 //     tensor, symmetric or not, narrow or not, as the spec's weights say (--per-tensor, --weights override);
 //     per group (the spec's per_group, or --group-size): groups of each output channel's inputs (Conv: its
-//     C x KH x KW in (c, kh, kw) order; Gemm / 2-D MatMul: the K axis), see ir/quant_params.h; a channel with
+//     C x KH x KW in (c, kh, kw) order; Gemm / 2-D MatMul: the K axis), see ir/quant_params.h; the last group
+//     of a channel is shorter when the size does not divide its inputs (as ONNX's block_size); a channel with
 //     no more inputs than a group is simply per channel; ConvTranspose and batched MatMul weights stay per
 //     channel (noted);
 //   * the bias of Conv / ConvTranspose / Gemm: the spec's bias grid (int32) at s_x · s_w, zero point 0, when
@@ -91,8 +92,7 @@ targets::StorageGrid parse_storage_grid(const std::string& text, const std::stri
 
 // Plans every point of `graph` (a model after its meaning-keeping passes: BatchNorm folded, no fused nodes).
 // Throws Error(invalid_argument) naming the value for what the spec or the settings cannot express (a spec
-// without a numerics section, --group-size with --per-tensor, a group size that does not divide a weight's
-// inputs per channel, an --exclude that names nothing).
+// without a numerics section, --group-size with --per-tensor, an --exclude that names nothing).
 QuantizationPlan plan_quantization_points(const ir::Graph& graph, const targets::NumericsSpec& spec,
                                           const QuantizationSettings& settings);
 

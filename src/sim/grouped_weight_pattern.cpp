@@ -34,7 +34,11 @@ std::optional<GroupedWeightSource> read_grouped_weight(const ir::Value* weight) 
   ir::Node* reshape = producer_of(weight, "Reshape");
   if (!reshape) return std::nullopt;
   const Tensor* shape_data = passes::constant_of(reshape->input(1));
-  ir::Node* mul = producer_of(reshape->input(0), "Mul");
+  // A short last group: Reshape(Slice(Reshape(Mul))) cuts the zero padding off (onnx/qdq_mapping.h).
+  ir::Node* slice = producer_of(reshape->input(0), "Slice");
+  ir::Node* flatten = slice ? producer_of(slice->input(0), "Reshape") : nullptr;
+  if (slice && !flatten) return std::nullopt;
+  ir::Node* mul = producer_of(flatten ? flatten->input(0) : reshape->input(0), "Mul");
   if (!shape_data || shape_data->dtype() != DType::i64 || !mul) return std::nullopt;
   const std::optional<std::vector<int64_t>> weight_shape = shape_data->to_int64_vector();
   if (std::any_of(weight_shape->begin(), weight_shape->end(), [](int64_t dim) { return dim <= 0; })) return std::nullopt;
@@ -71,7 +75,10 @@ std::optional<GroupedWeightSource> read_grouped_weight(const ir::Value* weight) 
   if (!channels_first && (weight_shape->size() != 2 || (*weight_shape)[1] != channels)) return std::nullopt;
   int64_t elements = 1;
   for (int64_t dim : *weight_shape) elements *= dim;
-  if (elements != grouped.element_count()) return std::nullopt;
+  const int64_t inputs = elements / channels;
+  // Whole groups, or (with the Slice) a last group short by less than one group.
+  if (elements != channels * inputs || inputs > groups * group_size || inputs <= (groups - 1) * group_size) return std::nullopt;
+  if (!slice && inputs != groups * group_size) return std::nullopt;
 
   GroupedWeightSource source;
   source.params.storage = unit.storage;
@@ -92,9 +99,20 @@ std::optional<GroupedWeightSource> read_grouped_weight(const ir::Value* weight) 
     }
   }
   source.integers = Tensor(grouped.dtype(), *weight_shape);
-  std::copy_n(static_cast<const std::byte*>(grouped.raw_data()), grouped.byte_size(),
-              static_cast<std::byte*>(source.integers.raw_data()));
-  source.nodes = {reshape, mul};
+  const auto* from = static_cast<const std::byte*>(grouped.raw_data());
+  auto* to = static_cast<std::byte*>(source.integers.raw_data());
+  const size_t element = dtype_size(grouped.dtype());
+  if (channels_first) {  // each channel's first `inputs` of its padded row
+    for (int64_t c = 0; c < channels; ++c) {
+      std::copy_n(from + static_cast<size_t>(c * groups * group_size) * element, static_cast<size_t>(inputs) * element,
+                  to + static_cast<size_t>(c * inputs) * element);
+    }
+  } else {  // the first K rows
+    std::copy_n(from, source.integers.byte_size(), to);
+  }
+  source.nodes = {reshape};
+  if (slice) source.nodes.insert(source.nodes.end(), {slice, flatten});
+  source.nodes.push_back(mul);
   if (sub) source.nodes.push_back(sub);
   source.nodes.push_back(dequantize);
   return source;
