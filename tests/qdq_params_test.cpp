@@ -67,11 +67,18 @@ TEST(QuantParams, GranularityFollowsAxisAndGroupSize) {
   EXPECT_EQ(params.granularity(), ir::QuantGranularity::per_channel);
   EXPECT_NO_THROW(params.validate(std::vector<int64_t>{3, 8}, "'w'"));
   params.group_size = 4;
-  params.axis = 1;
-  params.scales = {1, 2};
+  params.axis = 0;
+  params.scales = {1, 2, 3, 4, 5, 6};
   EXPECT_EQ(params.granularity(), ir::QuantGranularity::per_group);
-  EXPECT_NO_THROW(params.validate(std::vector<int64_t>{3, 8}, "'w'"));   // 8 / 4 = 2 groups
-  EXPECT_NO_THROW(params.validate(std::vector<int64_t>{3, 7}, "'w'"));   // ceil(7 / 4) = 2 groups
+  // Groups within each channel: 3 channels of 8 elements in groups of 4 = 2 groups each; of 7: ceil(7 / 4) = 2.
+  EXPECT_NO_THROW(params.validate(std::vector<int64_t>{3, 8}, "'w'"));
+  EXPECT_NO_THROW(params.validate(std::vector<int64_t>{3, 7}, "'w'"));
+  EXPECT_EQ(params.groups_per_channel({3, 8}), 2);
+  EXPECT_EQ(params.groups_per_channel({3, 2, 2, 2}), 2);  // a Conv weight: C x KH x KW = 8 inputs per channel
+  EXPECT_EQ(params.groups_per_channel({3, 1, 3, 1}), 1);  // 3 inputs: one (short) group
+  params.axis = 1;  // a MatMul weight [K, N]: groups run along K within each column
+  EXPECT_NO_THROW(params.validate(std::vector<int64_t>{8, 3}, "'w'"));
+  EXPECT_THROW(params.validate(std::vector<int64_t>{3, 8}, "'w'"), Error);  // 8 columns of 3: 8 scales
 }
 
 TEST(QuantParams, ValidationNamesWhatIsWrong) {
@@ -104,7 +111,9 @@ TEST(QuantParams, ValidationNamesWhatIsWrong) {
   groups.axis = 1;
   groups.group_size = 4;
   groups.scales = {1, 1, 1};
-  EXPECT_NE(validation_error(groups, std::vector<int64_t>{3, 8}).find("in groups of 4 (2 groups)"), std::string::npos);
+  EXPECT_NE(validation_error(groups, std::vector<int64_t>{3, 8}).find("3 scales, but axis 1 has 8 channels of 3 elements "
+                                                                      "in groups of 4 (1 per channel, 8 scales)"),
+            std::string::npos);
 }
 
 // x (f32 [1, 4]) -> QuantizeLinear(0.5, zp) -> x_q -> DequantizeLinear -> y, and a weight w (int8 [3, 2]) read
@@ -324,14 +333,22 @@ TEST(QdqExport, WhatOnnxCannotStateIsRefusedNamingTheValue) {
   model.graph->find_value("y")->quant.reset();
   QuantParams groups;
   groups.storage = DType::i8;
-  groups.axis = 0;
+  groups.axis = 1;
   groups.group_size = 2;
-  groups.scales = {0.1f, 0.1f};
+  // w is a MatMul weight [K 3, N 2]: per group, 2 columns of 3 inputs each in groups of 2 = 2 groups per column.
+  groups.scales = {0.1f, 0.1f, 0.1f, 0.1f};
   model.graph->find_value("w")->quant = groups;
-  EXPECT_NE(export_error(model).find("per-group"), std::string::npos);
+  EXPECT_EQ(export_error(model), "");  // groups of 2 and a short last group of 1: written (padded, then sliced)
   groups.scales = {0.1f};
   model.graph->find_value("w")->quant = groups;
-  EXPECT_NE(export_error(model).find("1 scales, but axis 0 has 3 elements"), std::string::npos);
+  EXPECT_NE(export_error(model).find("1 scales, but axis 1 has 2 channels of 3 elements"), std::string::npos);
+  model.graph->find_value("w")->quant.reset();
+  QuantParams activation_groups = groups;
+  activation_groups.axis = 1;
+  activation_groups.group_size = 1;
+  activation_groups.scales = {0.25f, 0.25f};
+  model.graph->find_value("y")->quant = activation_groups;  // y [1, 2]: 2 channels of one element
+  EXPECT_NE(export_error(model).find("per-group scales on an activation"), std::string::npos);
 }
 
 }  // namespace

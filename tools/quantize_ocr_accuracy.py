@@ -147,6 +147,8 @@ def main():
     parser.add_argument("--calibration-seed", type=int, default=1001)
     parser.add_argument("--evaluation-seed", type=int, default=2002)
     parser.add_argument("--method", default="percentile")
+    parser.add_argument("--weights", help="npukit quantize --weights (int8, int4; default: the target's)")
+    parser.add_argument("--group-size", type=int, help="npukit quantize --group-size (weights per group)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="further npukit quantize arguments")
     parser.add_argument("--npukit", default=os.path.join(REPOSITORY, "build", "npukit"))
     parser.add_argument("--sim", action="store_true", help="also run the QDQ file on npukit's sim backend")
@@ -164,11 +166,21 @@ def main():
     batch_path = os.path.join(arguments.work, "evaluation.npy")
     np.save(batch_path, evaluation)
 
-    quantized = os.path.join(arguments.work, "rec_%s_%s.onnx" % (arguments.target, arguments.method))
+    weight_options = []
+    scheme = "W8A8"
+    if arguments.weights:
+        weight_options += ["--weights", arguments.weights]
+        scheme = "W%sA8" % arguments.weights.replace("uint", "").replace("int", "")
+    if arguments.group_size:
+        weight_options += ["--group-size", str(arguments.group_size)]
+        scheme += " per group of %d" % arguments.group_size
+    quantized = os.path.join(arguments.work, "rec_%s_%s_%s.onnx" % (arguments.target, arguments.method,
+                                                                   scheme.replace(" ", "_")))
     started = time.time()
     subprocess.run([arguments.npukit, "quantize", MODEL, "--target", arguments.target, "--calibration",
                     calibration_directory, "--input-shape", "x=1,3,%d,%d" % (HEIGHT, WIDTH), "--method",
-                    arguments.method, "-o", quantized] + arguments.extra, check=True, stdout=subprocess.DEVNULL)
+                    arguments.method, "-o", quantized] + weight_options + arguments.extra, check=True,
+                   stdout=subprocess.DEVNULL)
     quantize_seconds = time.time() - started
 
     characters = load_characters()
@@ -180,6 +192,7 @@ def main():
         "model": os.path.relpath(MODEL, REPOSITORY),
         "target": arguments.target,
         "method": arguments.method,
+        "scheme": scheme,
         "input_shape": [1, 3, HEIGHT, WIDTH],
         "calibration_lines": arguments.calibration_lines,
         "evaluation_lines": arguments.lines,
@@ -205,8 +218,8 @@ def main():
         print("PP-OCRv4 rec, %d evaluation lines (%d characters), ONNX Runtime on both files" %
               (arguments.lines, result["evaluation_characters"]))
         print("  FP32 character accuracy: %.2f%%" % (100 * float_accuracy))
-        print("  QDQ  character accuracy: %.2f%% (%s W8A8, %s, %d calibration lines)" %
-              (100 * quantized_accuracy, arguments.target, arguments.method, arguments.calibration_lines))
+        print("  QDQ  character accuracy: %.2f%% (%s %s, %s, %d calibration lines)" %
+              (100 * quantized_accuracy, arguments.target, scheme, arguments.method, arguments.calibration_lines))
         print("  drop: %.2f points; %d lines read differently" % (result["drop_points"], result["lines_that_differ"]))
         if arguments.sim:
             print("  sim  character accuracy: %.2f%% (npukit --backend sim --target %s; drop %.2f points; %d lines read "

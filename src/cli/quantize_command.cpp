@@ -33,6 +33,7 @@ struct QuantizeArguments {
   std::string preprocess;
   std::string weights;
   std::string activations;
+  int64_t group_size = 0;
   std::vector<std::string> exclude;
   std::string algorithms;
   int adaround_iterations = 0;
@@ -134,6 +135,11 @@ void run_quantize(const QuantizeArguments& arguments) {
   if (!arguments.activations.empty()) {
     options.settings.activations = quantization::parse_storage_grid(arguments.activations, "--activations");
   }
+  if (arguments.group_size < 0 || arguments.group_size == 1 || arguments.group_size > 65536) {
+    throw Error(ErrorKind::invalid_argument, "--group-size " + std::to_string(arguments.group_size) +
+                                                 ": give the inputs per group, such as 32, 64 or 128");
+  }
+  options.settings.group_size = arguments.group_size;
   options.settings.per_tensor = arguments.per_tensor;
   options.settings.exclude = arguments.exclude;
   options.threads = arguments.threads;
@@ -249,7 +255,11 @@ void register_quantize_command(CLI::App& app) {
                       "How pictures become the input, e.g. letterbox=640,mean=0,std=255,rgb,nchw (default: letterbox "
                       "at the input's size, /255, RGB)")
       ->type_name("SPEC");
-  command->add_option("--weights", arguments->weights, "Weight grid: int8 | int16 (default: the target's)")->type_name("T");
+  command->add_option("--weights", arguments->weights, "Weight grid: int8 | int16 | int4 (default: the target's)")->type_name("T");
+  command->add_option("--group-size", arguments->group_size,
+                      "Weights per group of N inputs of each output channel (Conv: C x KH x KW; MatMul / Gemm: K), "
+                      "e.g. 32, 64, 128 (default: the target's granularity)")
+      ->type_name("N");
   command->add_option("--activations", arguments->activations, "Activation grid: int8 | uint8 | int16 (default: the target's)")
       ->type_name("T");
   command->add_option("--exclude", arguments->exclude, "Keep a node (by name) or every node of an op type in float")

@@ -6,6 +6,7 @@
 
 #include "core/dtype_traits.h"
 #include "npukit/error.h"
+#include "quantization/quantize.h"
 #include "report/table.h"
 
 namespace npukit::compare {
@@ -37,30 +38,13 @@ std::vector<double> stored_values(const Tensor& tensor) {
 
 // Index of the scale (and zero point) that element `index` of a tensor of `shape` uses.
 struct ScaleIndexer {
-  int64_t inner = 1;        // elements after the axis
-  int64_t axis_length = 1;  // elements along the axis
-  int64_t group_size = 0;
-  int64_t groups = 1;
-  bool per_tensor = true;
+  const ir::QuantParams& params;
+  const Shape& shape;
 
-  ScaleIndexer(const Shape& shape, const ir::QuantParams& params) {
+  ScaleIndexer(const Shape& tensor_shape, const ir::QuantParams& quant_params) : params(quant_params), shape(tensor_shape) {
     params.validate(std::vector<int64_t>(shape.begin(), shape.end()), "the compared value");
-    if (params.granularity() == ir::QuantGranularity::per_tensor) return;
-    per_tensor = false;
-    const size_t axis = static_cast<size_t>(params.axis);
-    for (size_t i = axis + 1; i < shape.size(); ++i) inner *= shape[i];
-    axis_length = shape[axis];
-    group_size = params.group_size;
-    if (group_size > 0) groups = (axis_length + group_size - 1) / group_size;
   }
-  size_t operator()(int64_t index) const {
-    if (per_tensor) return 0;
-    const int64_t coordinate = (index / inner) % axis_length;
-    if (group_size == 0) return static_cast<size_t>(coordinate);
-    // Per group, the scales form a tensor shaped like the data with the axis divided into groups.
-    const int64_t outer = index / (inner * axis_length);
-    return static_cast<size_t>((outer * groups + coordinate / group_size) * inner + index % inner);
-  }
+  size_t operator()(int64_t index) const { return quantization::parameter_index(params, shape, index); }
 };
 
 }  // namespace

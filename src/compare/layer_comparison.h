@@ -52,7 +52,7 @@ struct LayerMetrics {
 std::vector<double> real_values(const Tensor& tensor, const ir::QuantParams* params);
 
 // The scale that applies to each element of a tensor of `shape` under `params` (per tensor, per channel along
-// params.axis, or per group of params.group_size along it). Throws Error(invalid_argument) when the parameters
+// params.axis, or per group of params.group_size within each channel: ir/quant_params.h). Throws Error(invalid_argument) when the parameters
 // do not fit the shape.
 std::vector<double> element_scales(const Shape& shape, const ir::QuantParams& params);
 

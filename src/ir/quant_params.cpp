@@ -1,10 +1,19 @@
 #include "ir/quant_params.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "npukit/error.h"
 
 namespace npukit::ir {
+
+namespace {
+int64_t shape_elements(const std::vector<int64_t>& dims) {
+  int64_t count = 1;
+  for (int64_t dim : dims) count *= dim;
+  return count;
+}
+}  // namespace
 
 std::string_view rounding_mode_name(RoundingMode mode) {
   switch (mode) {
@@ -104,13 +113,27 @@ void QuantParams::validate(const std::optional<std::vector<int64_t>>& dims, cons
   if (axis >= rank) fail("axis " + std::to_string(axis) + " is outside rank " + std::to_string(rank));
   const int64_t extent = (*dims)[static_cast<size_t>(axis)];
   if (extent < 0) return;  // a dynamic dim: nothing to compare against
-  const int64_t expected = group_size > 0 ? (extent + group_size - 1) / group_size : extent;
+  if (group_size > 0 && std::any_of(dims->begin(), dims->end(), [](int64_t dim) { return dim < 0; })) return;
+  const int64_t groups = groups_per_channel(*dims);
+  const int64_t expected = extent * groups;
   if (static_cast<int64_t>(scales.size()) != expected) {
+    if (group_size == 0) {
+      fail(std::to_string(scales.size()) + " scales, but axis " + std::to_string(axis) + " has " + std::to_string(extent) +
+           " elements");
+    }
     fail(std::to_string(scales.size()) + " scales, but axis " + std::to_string(axis) + " has " + std::to_string(extent) +
-         " elements" + (group_size > 0 ? " in groups of " + std::to_string(group_size) + " (" +
-                                             std::to_string(expected) + " groups)"
-                                       : ""));
+         " channels of " + std::to_string(extent > 0 ? shape_elements(*dims) / extent : 0) + " elements in groups of " +
+         std::to_string(group_size) + " (" + std::to_string(groups) + " per channel, " + std::to_string(expected) +
+         " scales)");
   }
+}
+
+int64_t QuantParams::groups_per_channel(const std::vector<int64_t>& dims) const {
+  if (group_size <= 0 || axis < 0 || axis >= static_cast<int64_t>(dims.size())) return 1;
+  const int64_t extent = dims[static_cast<size_t>(axis)];
+  if (extent <= 0) return 1;
+  const int64_t per_channel = shape_elements(dims) / extent;
+  return std::max<int64_t>(1, (per_channel + group_size - 1) / group_size);
 }
 
 std::string describe(const QuantParams& params) {

@@ -7,8 +7,13 @@
 //   * a float value: a quantization point a quantizer chose; the export writes it as a QuantizeLinear /
 //     DequantizeLinear pair (a float weight initializer is stored quantized, read through a DequantizeLinear).
 //
-// Granularity: one scale for the tensor; one per channel along `axis`; or one per block of `group_size`
-// consecutive elements along `axis` (per group). The other dims share each scale.
+// Granularity: one scale for the tensor; one per channel along `axis`; or, per group, one per block of
+// `group_size` consecutive elements of each channel: a channel's elements (every index along the other dims, in
+// row-major order) are cut into groups of group_size, the last one shorter when group_size does not divide them.
+// The scales are then a [channels, groups per channel] table, row-major. With the channel axis of a weight this
+// is the grouping of GPTQ and of ONNX Runtime's MatMulNBits: a Conv weight [M, C, KH, KW] (axis 0) groups each
+// output channel's C x KH x KW inputs in (c, kh, kw) order; a MatMul weight [K, N] (axis 1) groups the K axis of
+// each column.
 #pragma once
 
 #include <cstdint>
@@ -46,10 +51,10 @@ struct QuantParams {
   DType storage = DType::i8;
   // Signed grids only: leave out the lowest value, [-127, 127] instead of [-128, 127] (TFLite weights).
   bool narrow_range = false;
-  std::vector<float> scales;          // one (per tensor), or one per channel / group
+  std::vector<float> scales;          // one (per tensor), one per channel, or [channels, groups] row-major
   std::vector<int64_t> zero_points;   // empty: all zero; otherwise as many as scales
   int64_t axis = -1;                  // per channel / per group: the axis (non-negative); per tensor: -1
-  int64_t group_size = 0;             // per group: elements per group along `axis`; otherwise 0
+  int64_t group_size = 0;             // per group: elements per group within a channel; otherwise 0
   RoundingMode rounding = RoundingMode::half_to_even;
 
   QuantGranularity granularity() const;
@@ -62,8 +67,13 @@ struct QuantParams {
   // Throws Error(invalid_argument) naming `what` (a value or node) when the parameters are not usable: a
   // storage type that is not an integer grid, no scale, a scale that is not finite and > 0, zero points that
   // do not match the scales or lie outside the grid, an axis or a group size that does not fit `dims` (when
-  // the dims are known), a count of scales other than the channels (or groups) along the axis.
+  // the dims are known), a count of scales other than the channels along the axis (per group: channels times
+  // groups per channel).
   void validate(const std::optional<std::vector<int64_t>>& dims, const std::string& what) const;
+
+  // Per group: the groups of each channel of a tensor of `dims` (ceil(elements per channel / group_size));
+  // 1 otherwise.
+  int64_t groups_per_channel(const std::vector<int64_t>& dims) const;
 
   bool operator==(const QuantParams& other) const = default;
 };

@@ -1,5 +1,6 @@
 #include "onnx/qdq_mapping.h"
 
+#include <algorithm>
 #include <set>
 
 #include "npukit/error.h"
@@ -86,6 +87,132 @@ void refuse(const ir::Value& value, const std::string& reason) {
                                       "DequantizeLinear: " + reason);
 }
 
+// The regrouped layout of a per-group weight: each group one row of a 3-D tensor, so that a broadcast Mul by a
+// [.., G, 1 ..] scale tensor applies each group's scale. Only whole groups fit a reshape: the group size must
+// divide the inputs of each channel (the quantizer checks that first; here it guards hand-made parameters).
+void plan_group_layout(const ir::Value& value, const ir::QuantParams& params, QdqPoint& point, const ir::Graph& graph,
+                       std::set<std::string>& taken) {
+  const Shape& shape = value.initializer->shape();
+  const int64_t channels = shape.at(static_cast<size_t>(params.axis));
+  const int64_t inputs = channels > 0 ? value.initializer->element_count() / channels : 0;
+  const int64_t group = params.group_size;
+  const int64_t groups = (inputs + group - 1) / group;
+  if (params.axis == 0) {
+    point.grouped_shape = {channels, groups, group};
+    point.group_parameter_shape = {channels, groups, 1};
+  } else if (params.axis == 1 && shape.size() == 2) {
+    point.grouped_shape = {groups, group, channels};
+    point.group_parameter_shape = {groups, 1, channels};
+  } else {
+    refuse(value, "per-group scales are written for a channel axis 0, or axis 1 of a 2-D weight; this one has axis " +
+                      std::to_string(params.axis) + " of rank " + std::to_string(shape.size()));
+  }
+  point.per_group = true;
+  point.group_scales_name = unique_name(graph, taken, value.name + "_group_scales");
+  if (!params.symmetric()) point.group_zero_points_name = unique_name(graph, taken, value.name + "_group_zero_points");
+  point.weight_shape_name = unique_name(graph, taken, value.name + "_shape");
+  point.integers_name = unique_name(graph, taken, value.name + "_integers");
+  if (!params.symmetric()) point.centred_name = unique_name(graph, taken, value.name + "_centred");
+  point.scaled_name = unique_name(graph, taken, value.name + "_grouped");
+  point.inputs = inputs;
+  if (groups * group != inputs) {
+    point.flat_shape_name = unique_name(graph, taken, value.name + "_padded_shape");
+    point.flat_name = unique_name(graph, taken, value.name + "_padded");
+    point.slice_starts_name = unique_name(graph, taken, value.name + "_slice_starts");
+    point.slice_ends_name = unique_name(graph, taken, value.name + "_slice_ends");
+    point.slice_axes_name = unique_name(graph, taken, value.name + "_slice_axes");
+    point.sliced_name = unique_name(graph, taken, value.name + "_sliced");
+  }
+}
+
+onnx::NodeProto* add_node(onnx::GraphProto& proto, const std::string& op_type, const std::string& name,
+                          const std::vector<std::string>& inputs, const std::string& output) {
+  onnx::NodeProto* node = proto.add_node();
+  node->set_op_type(op_type);
+  node->set_name(name);
+  for (const std::string& input : inputs) node->add_input(input);
+  node->add_output(output);
+  return node;
+}
+
+// A per-group weight: integers regrouped, DQ at scale 1, [Sub zero points], Mul scales, Reshape (QdqPoint).
+void write_grouped_weight(const QdqPoint& point, onnx::GraphProto& proto) {
+  const ir::QuantParams& params = *point.value->quant;
+  const DType container = quantization::container_dtype(params.storage);
+  const Tensor integers = quantization::quantize_tensor(*point.value->initializer, params);
+  // Zero-padded to whole groups when the last one is short: channel c's inputs (channels first) or the first K
+  // rows (a [K, N] weight) are copied, the padding is cut off again by the Slice after the Mul.
+  Tensor grouped(container, point.grouped_shape);
+  std::fill_n(static_cast<std::byte*>(grouped.raw_data()), grouped.byte_size(), std::byte{0});
+  const auto* from = static_cast<const std::byte*>(integers.raw_data());
+  auto* to = static_cast<std::byte*>(grouped.raw_data());
+  const size_t element = dtype_size(container);
+  if (point.group_parameter_shape[2] == 1) {
+    const int64_t padded = point.grouped_shape[1] * point.grouped_shape[2];
+    for (int64_t c = 0; c < point.grouped_shape[0]; ++c) {
+      std::copy_n(from + static_cast<size_t>(c * point.inputs) * element, static_cast<size_t>(point.inputs) * element,
+                  to + static_cast<size_t>(c * padded) * element);
+    }
+  } else {
+    std::copy_n(from, integers.byte_size(), to);
+  }
+  tensor_to_proto(grouped, point.quantized_name, *proto.add_initializer());
+  tensor_to_proto(Tensor::from_vector<float>(DType::f32, {}, {1.0f}), point.scale_name, *proto.add_initializer());
+  Tensor zero(container, {});
+  std::fill_n(static_cast<std::byte*>(zero.raw_data()), zero.byte_size(), std::byte{0});
+  tensor_to_proto(zero, point.zero_point_name, *proto.add_initializer());
+  // The parameters as [C, G] (row-major) laid out in the broadcast shape: for [G, 1, N], element (g, n) is (n, g).
+  const bool channels_first = point.group_parameter_shape[2] == 1;  // [C, G, 1]; otherwise [G, 1, N]
+  const int64_t groups = channels_first ? point.grouped_shape[1] : point.grouped_shape[0];
+  const int64_t channels = channels_first ? point.grouped_shape[0] : point.grouped_shape[2];
+  std::vector<float> scales(params.scales.size()), zero_points(params.scales.size());
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const size_t from = static_cast<size_t>(c * groups + g);
+      const size_t to = channels_first ? from : static_cast<size_t>(g * channels + c);
+      scales[to] = params.scales[from];
+      zero_points[to] = static_cast<float>(params.zero_point(from));
+    }
+  }
+  tensor_to_proto(Tensor::from_vector<float>(DType::f32, point.group_parameter_shape, scales), point.group_scales_name,
+                  *proto.add_initializer());
+  const Shape& shape = point.value->initializer->shape();
+  tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {static_cast<int64_t>(shape.size())},
+                                               std::vector<int64_t>(shape.begin(), shape.end())),
+                  point.weight_shape_name, *proto.add_initializer());
+  add_node(proto, "DequantizeLinear", point.integers_name + "_DequantizeLinear",
+           {point.quantized_name, point.scale_name, point.zero_point_name}, point.integers_name);
+  std::string centred = point.integers_name;
+  if (!point.group_zero_points_name.empty()) {
+    tensor_to_proto(Tensor::from_vector<float>(DType::f32, point.group_parameter_shape, zero_points),
+                    point.group_zero_points_name, *proto.add_initializer());
+    add_node(proto, "Sub", point.centred_name + "_Sub", {point.integers_name, point.group_zero_points_name},
+             point.centred_name);
+    centred = point.centred_name;
+  }
+  add_node(proto, "Mul", point.scaled_name + "_Mul", {centred, point.group_scales_name}, point.scaled_name);
+  std::string unpadded = point.scaled_name;
+  if (!point.sliced_name.empty()) {
+    const bool channels_first_layout = point.group_parameter_shape[2] == 1;
+    const int64_t padded = point.grouped_shape[0 + (channels_first_layout ? 1 : 0)] *
+                           point.grouped_shape[1 + (channels_first_layout ? 1 : 0)];
+    const std::vector<int64_t> flat = channels_first_layout ? std::vector<int64_t>{point.grouped_shape[0], padded}
+                                                            : std::vector<int64_t>{padded, point.grouped_shape[2]};
+    const int64_t axis = channels_first_layout ? 1 : 0;
+    tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {2}, flat), point.flat_shape_name, *proto.add_initializer());
+    tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {1}, {0}), point.slice_starts_name, *proto.add_initializer());
+    tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {1}, {point.inputs}), point.slice_ends_name,
+                    *proto.add_initializer());
+    tensor_to_proto(Tensor::from_vector<int64_t>(DType::i64, {1}, {axis}), point.slice_axes_name, *proto.add_initializer());
+    add_node(proto, "Reshape", point.flat_name + "_Reshape", {point.scaled_name, point.flat_shape_name}, point.flat_name);
+    add_node(proto, "Slice", point.sliced_name + "_Slice",
+             {point.flat_name, point.slice_starts_name, point.slice_ends_name, point.slice_axes_name}, point.sliced_name);
+    unpadded = point.sliced_name;
+  }
+  add_node(proto, "Reshape", point.dequantized_name + "_Reshape", {unpadded, point.weight_shape_name},
+           point.dequantized_name);
+}
+
 }  // namespace
 
 void attach_qdq_params(ir::Graph& graph, int64_t opset) { attach(graph, opset); }
@@ -123,8 +250,10 @@ QdqExportPlan plan_qdq_export(const ir::Graph& graph, int64_t opset) {
       throw Error(ErrorKind::invalid_argument, error.reason());
     }
     if (opset < 10) refuse(value, "the model's opset " + std::to_string(opset) + " has no QuantizeLinear (opset 10)");
-    if (params.granularity() == ir::QuantGranularity::per_group) {
-      refuse(value, "per-group scales need block_size (ONNX opset 21); npukit's libonnx 1.12 knows opsets up to 17");
+    const bool per_group = params.granularity() == ir::QuantGranularity::per_group;
+    if (per_group && !value.initializer) {
+      refuse(value, "per-group scales on an activation need block_size (ONNX opset 21); npukit's libonnx 1.12 knows "
+                    "opsets up to 17");
     }
     if (params.axis >= 0 && opset < 13) refuse(value, "per-axis scales need opset 13; the model imports " + std::to_string(opset));
     QdqPoint point;
@@ -151,6 +280,7 @@ QdqExportPlan plan_qdq_export(const ir::Graph& graph, int64_t opset) {
     point.scale_name = unique_name(graph, taken, value.name + "_scale");
     point.zero_point_name = unique_name(graph, taken, value.name + "_zero_point");
     point.quantized_name = unique_name(graph, taken, value.name + "_quantized");
+    if (per_group) plan_group_layout(value, params, point, graph, taken);
     if (point.is_weight) {
       point.dequantized_name = value.name;  // consumers read the DQ's output under the weight's name
     } else if (!value.producer) {
@@ -172,6 +302,10 @@ QdqExportPlan plan_qdq_export(const ir::Graph& graph, int64_t opset) {
 }
 
 void write_qdq_nodes(const QdqPoint& point, onnx::GraphProto& proto) {
+  if (point.per_group) {
+    write_grouped_weight(point, proto);
+    return;
+  }
   const ir::QuantParams& params = *point.value->quant;
   const DType container = quantization::container_dtype(params.storage);
   const bool per_tensor = params.axis < 0;

@@ -34,7 +34,28 @@ struct QdqPoint {
   std::string scale_name;
   std::string zero_point_name;
   std::string quantize_input;       // what the Q reads (activations)
-  std::string dequantized_name;     // what the DQ writes
+  std::string dequantized_name;     // what the DQ writes (per group: what the final Reshape writes)
+  // Per-group weights (opset 13 has no block_size): the integer tensor regrouped so each group is one row,
+  // DequantizeLinear at scale 1 (exactly the integers), Sub of the group zero points (asymmetric only), Mul by
+  // the group scales (one rounding: exactly DequantizeLinear's (q - z) * s), Reshape back to the weight's shape.
+  bool per_group = false;
+  Shape grouped_shape;              // [C, G, group] (channel axis 0) or [G, group, N] (a [K, N] weight, axis 1)
+  Shape group_parameter_shape;      // [C, G, 1] or [G, 1, N]
+  std::string group_scales_name;
+  std::string group_zero_points_name;
+  std::string weight_shape_name;
+  std::string integers_name;        // the DequantizeLinear's output (float integers)
+  std::string centred_name;         // the Sub's output
+  std::string scaled_name;          // the Mul's output
+  // A short last group (group size not dividing the inputs): the grouped tensor is padded with zeros, and after
+  // the Mul a Reshape to [C, G * group] ([G * group, N]) and a Slice to the inputs drop the padding.
+  int64_t inputs = 0;               // inputs per channel (K)
+  std::string flat_shape_name;
+  std::string flat_name;
+  std::string slice_starts_name;
+  std::string slice_ends_name;
+  std::string slice_axes_name;
+  std::string sliced_name;
 };
 
 struct QdqExportPlan {
@@ -45,7 +66,8 @@ struct QdqExportPlan {
 };
 
 // Checks every quantization point against what ONNX at `opset` (with libonnx 1.12) can express and names the
-// value when it cannot: per group (block_size: opset 21), int16 / uint16 / 4-bit activations (opset 21),
+// value when it cannot: per-group activations, per-group weights whose groups are not whole rows of a channel's
+// inputs (block_size: opset 21), int16 / uint16 / 4-bit activations (opset 21),
 // per axis below opset 13, a rounding other than half to even on an activation (QuantizeLinear rounds half to
 // even), a point inside a subgraph.
 QdqExportPlan plan_qdq_export(const ir::Graph& graph, int64_t opset);

@@ -1,5 +1,6 @@
 #include "quantization/quantization_manifest.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -59,6 +60,14 @@ std::string manifest_json(const QuantizeResult& result) {
                {"range", Json::array({tensor.range_minimum, tensor.range_maximum})},
                {"observed", Json::array({tensor.observed_minimum, tensor.observed_maximum})}};
     if (!tensor.scale_group.empty()) entry["scale_group"] = tensor.scale_group;
+    entry["bits"] = tensor.params.bits();
+    entry["written"] = tensor.written;
+    if (tensor.params.group_size > 0) {
+      // Per group: the scales are a [channels, groups] table (row-major); the file's layout: docs/quantization.md.
+      entry["group_size"] = tensor.params.group_size;
+      const int64_t groups = std::max<int64_t>(1, tensor.groups_per_channel);
+      entry["scale_shape"] = Json::array({static_cast<int64_t>(tensor.params.scales.size()) / groups, groups});
+    }
     if (tensor.role == PointRole::bias) entry["saturated"] = tensor.saturated;
     tensors.push_back(std::move(entry));
   }

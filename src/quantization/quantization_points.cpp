@@ -224,11 +224,38 @@ class Planner {
     }
   }
 
+  // Per group when asked: the group size, or 0 for per channel (a channel no longer than one group, or a weight
+  // whose layout has no per-group form here), with the reason noted once per weight.
+  int64_t weight_group_size(const ir::Node& node, const ir::Value& weight, int64_t axis, int64_t group_size) {
+    if (group_size <= 0) return 0;
+    const Shape& shape = weight.initializer->shape();
+    if (node.op_type == "ConvTranspose" || (node.op_type == "MatMul" && shape.size() != 2)) {
+      plan_.notes.push_back("weight '" + weight.name + "' (" + node.op_type + " '" + node.name + "'): per channel, not "
+                            "per group: groups are written for Conv, Gemm and 2-D MatMul weights only");
+      return 0;
+    }
+    const int64_t channels = shape.at(static_cast<size_t>(axis));
+    const int64_t inputs = channels > 0 ? weight.initializer->element_count() / channels : 0;
+    if (inputs <= group_size) {
+      ++single_group_weights_;
+      return 0;
+    }
+    return group_size;
+  }
+
   void place_weights_and_biases() {
     const StorageGrid weight_storage = settings_.weights.value_or(spec_.weights.storage.value);
     const GridChoice weight_grid = grid_of(weight_storage);
-    const ir::QuantGranularity granularity =
+    if (settings_.per_tensor && settings_.group_size > 0) {
+      throw Error(ErrorKind::invalid_argument, "--per-tensor and --group-size contradict each other: give one of them");
+    }
+    ir::QuantGranularity granularity =
         settings_.per_tensor ? ir::QuantGranularity::per_tensor : spec_.weights.granularity.value;
+    int64_t group_size = granularity == ir::QuantGranularity::per_group ? spec_.weights.group_size.value : 0;
+    if (settings_.group_size > 0) {
+      granularity = ir::QuantGranularity::per_group;
+      group_size = settings_.group_size;
+    }
     std::set<std::string> planned;
     std::vector<PlannedPoint> biases;
     for (const auto& owned : graph_.nodes()) {
@@ -238,13 +265,6 @@ class Planner {
       if (!weight || !weight->initializer || !is_float_value(weight)) continue;
       const std::optional<int64_t> axis = weight_channel_axis(node, *weight);
       if (!axis) continue;
-      if (granularity == ir::QuantGranularity::per_group) {
-        throw Error(ErrorKind::invalid_argument,
-                    "weight '" + weight->name + "': the spec asks for per-group scales, which QuantizeLinear / "
-                    "DequantizeLinear express only from ONNX opset 21 (block_size); npukit's libonnx knows opsets up "
-                    "to 17; give --per-tensor",
-                    {}, node.describe());
-      }
       if (planned.insert(weight->name).second) {
         PlannedPoint point;
         point.value = weight->name;
@@ -254,7 +274,8 @@ class Planner {
         point.storage = weight_grid.storage;
         point.narrow_range = weight_grid.narrow_range;
         point.symmetric = spec_.weights.symmetric.value;
-        point.axis = granularity == ir::QuantGranularity::per_channel ? *axis : -1;
+        point.axis = granularity == ir::QuantGranularity::per_tensor ? -1 : *axis;
+        if (granularity == ir::QuantGranularity::per_group) point.group_size = weight_group_size(node, *weight, *axis, group_size);
         plan_.points.push_back(std::move(point));
       }
       const ir::Value* bias = node.input(2);
@@ -276,6 +297,10 @@ class Planner {
       biases.push_back(std::move(point));
     }
     plan_.points.insert(plan_.points.end(), biases.begin(), biases.end());
+    if (single_group_weights_ > 0) {
+      plan_.notes.push_back(std::to_string(single_group_weights_) + " weight(s) have at most " + std::to_string(group_size) +
+                            " inputs per output channel: one group each, which is per channel");
+    }
   }
 
   const ir::Graph& graph_;
@@ -286,6 +311,7 @@ class Planner {
   std::set<const ir::Value*> interior_;
   std::map<const ir::Node*, std::string> float_reason_;
   std::map<const ir::Value*, std::string> group_of_;
+  int single_group_weights_ = 0;
   QuantizationPlan plan_;
 };
 
@@ -320,9 +346,11 @@ GridChoice grid_of(StorageGrid grid) { return {targets::storage_dtype(grid), tar
 StorageGrid parse_storage_grid(const std::string& text, const std::string& option) {
   static const std::map<std::string, StorageGrid> kChoices = {
       {"int8", StorageGrid::int8}, {"uint8", StorageGrid::uint8}, {"int16", StorageGrid::int16}};
+  if (text == "int4" && option == "--weights") return StorageGrid::int4;
   auto found = kChoices.find(text);
   if (found == kChoices.end()) {
-    throw Error(ErrorKind::invalid_argument, option + " '" + text + "': give int8, uint8 or int16");
+    throw Error(ErrorKind::invalid_argument, option + " '" + text + "': give int8, uint8" +
+                                                 (option == "--weights" ? ", int16 or int4" : " or int16"));
   }
   return found->second;
 }

@@ -14,6 +14,11 @@
 //     members' ranges, so the op needs no requantization;
 //   * weights of Conv / ConvTranspose / Gemm / MatMul: per channel along the output-channel axis or per
 //     tensor, symmetric or not, narrow or not, as the spec's weights say (--per-tensor, --weights override);
+//     per group (the spec's per_group, or --group-size): groups of each output channel's inputs (Conv: its
+//     C x KH x KW in (c, kh, kw) order; Gemm / 2-D MatMul: the K axis), see ir/quant_params.h; the last group
+//     of a channel is shorter when the size does not divide its inputs (as ONNX's block_size); a channel with
+//     no more inputs than a group is simply per channel; ConvTranspose and batched MatMul weights stay per
+//     channel (noted);
 //   * the bias of Conv / ConvTranspose / Gemm: the spec's bias grid (int32) at s_x · s_w, zero point 0, when
 //     both its input activation and its weight are points;
 //   * a node named in --exclude, or of an op type named there, stays float: its weights stay float and it
@@ -32,7 +37,8 @@ namespace npukit::quantization {
 
 // What the command line may change in the spec.
 struct QuantizationSettings {
-  std::optional<targets::StorageGrid> weights;      // --weights int8|int16
+  std::optional<targets::StorageGrid> weights;      // --weights int8|int16|int4
+  int64_t group_size = 0;                           // --group-size N: weights per group of N (0: the spec's)
   std::optional<targets::StorageGrid> activations;  // --activations int8|uint8|int16
   bool per_tensor = false;                          // --per-tensor: weights per tensor whatever the spec says
   std::vector<std::string> exclude;                 // --exclude NODE|OP_TYPE (stays float)
@@ -49,7 +55,8 @@ struct PlannedPoint {
   DType storage = DType::i8;
   bool narrow_range = false;
   bool symmetric = false;
-  int64_t axis = -1;      // per channel: the axis; per tensor: -1
+  int64_t axis = -1;      // per channel / per group: the channel axis; per tensor: -1
+  int64_t group_size = 0; // weight per group: inputs per group within a channel; otherwise 0
   // activation: the scale group (the first member's value name); members share one range.
   std::string scale_group;
   // bias: the points whose scales multiply to its scale.
@@ -66,6 +73,7 @@ struct FloatNode {
 struct QuantizationPlan {
   std::vector<PlannedPoint> points;  // activations in graph order, then weights and biases
   std::vector<FloatNode> float_nodes;
+  std::vector<std::string> notes;    // weights whose granularity differs from the one asked, and why
   // Activation values whose range calibration must measure (every activation point).
   std::vector<std::string> calibrated_values() const;
   const PlannedPoint* find(const std::string& value) const;
@@ -78,12 +86,13 @@ struct GridChoice {
 };
 GridChoice grid_of(targets::StorageGrid grid);
 
-// Parses "int8", "uint8", "int16" for --weights / --activations; Error(invalid_argument) listing the choices.
+// Parses "int8", "uint8", "int16" for --weights / --activations, and "int4" for --weights; Error(invalid_argument)
+// listing the choices.
 targets::StorageGrid parse_storage_grid(const std::string& text, const std::string& option);
 
 // Plans every point of `graph` (a model after its meaning-keeping passes: BatchNorm folded, no fused nodes).
 // Throws Error(invalid_argument) naming the value for what the spec or the settings cannot express (a spec
-// without a numerics section, a weight grid of int4 per group, an --exclude that names nothing).
+// without a numerics section, --group-size with --per-tensor, an --exclude that names nothing).
 QuantizationPlan plan_quantization_points(const ir::Graph& graph, const targets::NumericsSpec& spec,
                                           const QuantizationSettings& settings);
 

@@ -43,8 +43,14 @@ size_t parameter_index(const ir::QuantParams& params, const Shape& dims, int64_t
   if (params.axis < 0) return 0;
   int64_t inner = 1;
   for (size_t d = static_cast<size_t>(params.axis) + 1; d < dims.size(); ++d) inner *= dims[d];
-  const int64_t channel = (flat_index / inner) % dims[static_cast<size_t>(params.axis)];
-  return static_cast<size_t>(params.group_size > 0 ? channel / params.group_size : channel);
+  const int64_t extent = dims[static_cast<size_t>(params.axis)];
+  const int64_t channel = (flat_index / inner) % extent;
+  if (params.group_size <= 0) return static_cast<size_t>(channel);
+  // The element's place among its channel's elements (row-major over the other dims), then its group.
+  const int64_t outer = flat_index / (inner * extent);
+  const int64_t position = outer * inner + flat_index % inner;
+  const int64_t groups = params.groups_per_channel(dims);
+  return static_cast<size_t>(channel * groups + position / params.group_size);
 }
 
 namespace {

@@ -106,17 +106,13 @@ void note_pass(const passes::PassResult& result, std::vector<std::string>& notes
   if (result.rewrites > 0) notes.push_back(result.pass + ": " + std::to_string(result.rewrites) + " rewrite(s)");
 }
 
-// What ONNX up to opset 17 (npukit's libonnx) cannot write, refused before any calibration runs.
-void check_expressible(const QuantizationPlan& plan, const std::string& file) {
+// What ONNX up to opset 17 (npukit's libonnx) cannot write, refused before any calibration runs. Returns
+// whether the activation points can be written (int16 activations cannot: the file then holds the weights only).
+bool check_expressible(const QuantizationPlan& plan, const std::string& file) {
+  bool activations_written = true;
   for (const PlannedPoint& point : plan.points) {
     if (point.role == PointRole::activation) {
-      if (point.storage != DType::i8 && point.storage != DType::u8) {
-        throw Error(ErrorKind::unsupported,
-                    "activation '" + point.value + "' would be " + std::string(dtype_name(point.storage)) +
-                        ": QuantizeLinear to int16 needs ONNX opset 21, npukit's libonnx knows opsets up to 17; "
-                        "give --activations int8 or uint8",
-                    file);
-      }
+      if (point.storage != DType::i8 && point.storage != DType::u8) activations_written = false;
       if (point.narrow_range) {
         throw Error(ErrorKind::unsupported,
                     "activation '" + point.value + "': the spec's narrow grid [-127, 127] cannot be stated by "
@@ -124,15 +120,37 @@ void check_expressible(const QuantizationPlan& plan, const std::string& file) {
                     file);
       }
     } else if (point.role == PointRole::weight) {
-      if (point.storage != DType::i8 && point.storage != DType::u8) {
+      // 4-bit grids go in an int8 / uint8 container (ONNX's INT4 type needs opset 21).
+      const bool container = point.storage == DType::i8 || point.storage == DType::u8 || point.storage == DType::i4 ||
+                             point.storage == DType::u4;
+      if (!container) {
         throw Error(ErrorKind::unsupported,
                     "weight '" + point.value + "' would be " + std::string(dtype_name(point.storage)) +
                         ": DequantizeLinear of int16 needs ONNX opset 21, npukit's libonnx knows opsets up to 17; "
-                        "give --weights int8",
+                        "give --weights int8 or int4",
                     file);
       }
     }
   }
+  return activations_written;
+}
+
+// Whether `target` runs weights on `grid`: the spec's own grid, or a data type its profile lists ("int4 weights").
+void check_target_runs_weights(const targets::TargetProfile& target, const QuantizationSettings& settings) {
+  if (!settings.weights) return;
+  const targets::StorageGrid grid = *settings.weights;
+  if (grid != targets::StorageGrid::int4 && grid != targets::StorageGrid::uint4) return;
+  if (target.numerics.weights.storage.value == grid) return;
+  for (const std::string& dtype : target.dtypes) {
+    if (dtype.find("int4") != std::string::npos) return;
+  }
+  std::string listed;
+  for (const std::string& dtype : target.dtypes) listed += (listed.empty() ? "" : ", ") + dtype;
+  throw Error(ErrorKind::invalid_argument,
+              "target '" + target.id + "' does not run int4 weights (its profile lists " +
+                  (listed.empty() ? std::string("no data types") : listed) +
+                  "): give --weights int8, or a target whose profile lists int4 weights (npukit targets shows them; "
+                  "e.g. hailo8, qualcomm-htp, jetson-orin-gpu, ax620a)");
 }
 
 }  // namespace
@@ -168,7 +186,8 @@ ir::QuantParams params_for_range(double minimum, double maximum, DType storage, 
   return params;
 }
 
-ir::QuantParams weight_params(const Tensor& weight, DType storage, bool narrow_range, bool symmetric, int64_t axis) {
+ir::QuantParams weight_params(const Tensor& weight, DType storage, bool narrow_range, bool symmetric, int64_t axis,
+                              int64_t group_size) {
   const std::vector<float> values = weight.to_float_vector();
   if (axis < 0) {
     double low = 0;
@@ -179,27 +198,42 @@ ir::QuantParams weight_params(const Tensor& weight, DType storage, bool narrow_r
     }
     return params_for_range(low, high, storage, narrow_range, symmetric);
   }
-  const Shape& shape = weight.shape();
-  const int64_t channels = shape.at(static_cast<size_t>(axis));
-  int64_t inner = 1;
-  for (size_t dim = static_cast<size_t>(axis) + 1; dim < shape.size(); ++dim) inner *= shape[dim];
-  std::vector<double> low(static_cast<size_t>(channels), 0.0);
-  std::vector<double> high(static_cast<size_t>(channels), 0.0);
-  for (size_t index = 0; index < values.size(); ++index) {
-    const size_t channel = static_cast<size_t>((static_cast<int64_t>(index) / inner) % channels);
-    low[channel] = std::min<double>(low[channel], values[index]);
-    high[channel] = std::max<double>(high[channel], values[index]);
-  }
   ir::QuantParams params;
   params.storage = storage;
   params.narrow_range = narrow_range;
   params.axis = axis;
-  for (int64_t channel = 0; channel < channels; ++channel) {
-    const ir::QuantParams one = params_for_range(low[channel], high[channel], storage, narrow_range, symmetric);
+  params.group_size = group_size;
+  const Shape& shape = weight.shape();
+  const size_t count = static_cast<size_t>(shape.at(static_cast<size_t>(axis)) * params.groups_per_channel(shape));
+  std::vector<double> low(count, 0.0);
+  std::vector<double> high(count, 0.0);
+  for (size_t index = 0; index < values.size(); ++index) {
+    const size_t slot = parameter_index(params, shape, static_cast<int64_t>(index));
+    low[slot] = std::min<double>(low[slot], values[index]);
+    high[slot] = std::max<double>(high[slot], values[index]);
+  }
+  for (size_t slot = 0; slot < count; ++slot) {
+    const ir::QuantParams one = params_for_range(low[slot], high[slot], storage, narrow_range, symmetric);
     params.scales.push_back(one.scales[0]);
     params.zero_points.push_back(one.zero_points[0]);
   }
   return params;
+}
+
+std::vector<float> reference_weight_scales(const ir::QuantParams& weight, int64_t channels) {
+  if (weight.scales.size() == 1) return weight.scales;
+  if (weight.group_size <= 0) return weight.scales;
+  if (channels <= 0 || weight.scales.size() % static_cast<size_t>(channels) != 0) {
+    throw Error(ErrorKind::invalid_model, std::to_string(weight.scales.size()) + " group scales do not split into " +
+                                              std::to_string(channels) + " channels");
+  }
+  const size_t groups = weight.scales.size() / static_cast<size_t>(channels);
+  std::vector<float> reference(static_cast<size_t>(channels));
+  for (size_t channel = 0; channel < reference.size(); ++channel) {
+    reference[channel] = *std::max_element(weight.scales.begin() + static_cast<std::ptrdiff_t>(channel * groups),
+                                            weight.scales.begin() + static_cast<std::ptrdiff_t>((channel + 1) * groups));
+  }
+  return reference;
 }
 
 ir::QuantParams bias_params(const ir::QuantParams& input, const ir::QuantParams& weight, DType storage,
@@ -212,12 +246,13 @@ ir::QuantParams bias_params(const ir::QuantParams& input, const ir::QuantParams&
     params.zero_points = {0};
     return params;
   }
-  if (static_cast<int64_t>(weight.scales.size()) != bias_length) {
+  const std::vector<float> reference = reference_weight_scales(weight, bias_length);
+  if (static_cast<int64_t>(reference.size()) != bias_length) {
     throw Error(ErrorKind::invalid_model, "a bias of " + std::to_string(bias_length) + " elements for a weight of " +
                                               std::to_string(weight.scales.size()) + " channels");
   }
   params.axis = 0;
-  for (float weight_scale : weight.scales) {
+  for (float weight_scale : reference) {
     params.scales.push_back(static_cast<float>(input_scale * weight_scale));
     params.zero_points.push_back(0);
   }
@@ -230,15 +265,20 @@ int widen_weight_scales_for_bias(const Tensor& bias, const ir::QuantParams& inpu
   const double input_scale = input.scales.at(0);
   // A margin below the grid's end, so float rounding of s_x · s_w cannot push the largest element over it.
   const double limit = static_cast<double>(bias_grid_maximum) * 0.999;
+  // Per group, the channel's accumulator is at its largest group scale: that one is widened.
+  const size_t channels = weight.scales.size() == 1 ? 1 : values.size();
+  const size_t groups = channels > 0 && weight.group_size > 0 ? weight.scales.size() / channels : 1;
   int widened = 0;
-  for (size_t channel = 0; channel < weight.scales.size(); ++channel) {
+  for (size_t channel = 0; channel < channels; ++channel) {
     double largest = 0;
     for (size_t index = 0; index < values.size(); ++index) {
-      if (weight.scales.size() == 1 || index == channel) largest = std::max(largest, std::fabs(static_cast<double>(values[index])));
+      if (channels == 1 || index == channel) largest = std::max(largest, std::fabs(static_cast<double>(values[index])));
     }
     const double needed = largest / (input_scale * limit);
-    if (needed > weight.scales[channel]) {
-      weight.scales[channel] = static_cast<float>(needed);
+    auto first = weight.scales.begin() + static_cast<std::ptrdiff_t>(channel * groups);
+    auto coarsest = std::max_element(first, first + static_cast<std::ptrdiff_t>(groups));
+    if (needed > *coarsest) {
+      *coarsest = static_cast<float>(needed);
       ++widened;
     }
   }
@@ -291,9 +331,17 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
   note_pass(passes::fold_batchnorm_into_conv(model), result.notes);
 
   // 3. Placement.
+  check_target_runs_weights(target, options.settings);
   const QuantizationPlan plan = plan_quantization_points(*model.graph, target.numerics, options.settings);
-  check_expressible(plan, model_path);
+  const bool activations_written = check_expressible(plan, model_path);
   result.float_nodes = plan.float_nodes;
+  result.notes.insert(result.notes.end(), plan.notes.begin(), plan.notes.end());
+  if (!activations_written) {
+    result.notes.push_back("activations are int16: QuantizeLinear to int16 needs ONNX opset 21, npukit's libonnx knows "
+                           "opsets up to 17, so the file holds the weights' DequantizeLinear only (activations and "
+                           "biases float, a weight-only model); the activations' int16 parameters are in the manifest "
+                           "(\"written\": false)");
+  }
 
   const vision::PreprocessingSpec preprocessing = preprocessing_for(options.preprocessing, model);
   std::unique_ptr<CalibrationSource> source =
@@ -375,7 +423,9 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
       record.observed_maximum = histogram.maximum();
       record.scale_group = point.scale_group;
     } else if (point.role == PointRole::weight) {
-      record.params = weight_params(*value->initializer, point.storage, point.narrow_range, point.symmetric, point.axis);
+      record.params = weight_params(*value->initializer, point.storage, point.narrow_range, point.symmetric, point.axis,
+                                    point.group_size);
+      record.groups_per_channel = record.params.groups_per_channel(value->initializer->shape());
       const std::vector<float> values = value->initializer->to_float_vector();
       if (!values.empty()) {
         record.observed_minimum = *std::min_element(values.begin(), values.end());
@@ -387,6 +437,7 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
       const auto input = assigned.find(point.bias_input);
       const auto weight = assigned.find(point.bias_weight);
       if (input == assigned.end() || weight == assigned.end()) continue;  // a side stayed float: so does the bias
+      if (!activations_written) continue;  // its input is float in the file: the bias stays float too
       // A bias that does not fit int32 at s_x · s_w (a nearly dead channel whose folded weights are tiny but whose
       // bias is not) would be clamped to nothing: widen that channel's weight scale until it fits, as ONNX
       // Runtime's quantizer does.
@@ -423,7 +474,8 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
     record.params.validate(value->initializer ? std::optional(value->initializer->shape()) : ir::static_dims_of(value),
                            "'" + point.value + "'");
     assigned[point.value] = record.params;
-    value->quant = record.params;
+    record.written = activations_written || point.role != PointRole::activation;
+    if (record.written) value->quant = record.params;
     result.tensors.push_back(std::move(record));
   }
   context.group_ranges = nullptr;

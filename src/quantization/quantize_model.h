@@ -62,6 +62,10 @@ struct QuantizedTensor {
   double observed_maximum = 0;
   std::string scale_group;      // activations: the group whose range it shares
   int64_t saturated = 0;        // bias: elements that did not fit the int32 grid and were clamped
+  // False when the QDQ file cannot state the point (int16 activations before ONNX opset 21): the value stays
+  // float in the file and the parameters are only in the manifest.
+  bool written = true;
+  int64_t groups_per_channel = 1;  // weights per group: groups of each channel (the scales are [channels, groups])
 };
 
 struct QuantizeResult {
@@ -86,10 +90,17 @@ struct QuantizeResult {
 // symmetric grid keeps [0, max]). A range of only zero gets scale 1. The range is widened to contain 0 first.
 ir::QuantParams params_for_range(double minimum, double maximum, DType storage, bool narrow_range, bool symmetric);
 
-// Per-channel (axis >= 0) or per-tensor parameters from a float weight's own minimum and maximum.
-ir::QuantParams weight_params(const Tensor& weight, DType storage, bool narrow_range, bool symmetric, int64_t axis);
+// Per-channel (axis >= 0), per-group (axis >= 0 and group_size > 0: groups within each channel, ir/quant_params.h)
+// or per-tensor parameters from a float weight's own minimum and maximum.
+ir::QuantParams weight_params(const Tensor& weight, DType storage, bool narrow_range, bool symmetric, int64_t axis,
+                              int64_t group_size = 0);
 
-// The bias grid: scale s_x · s_w (per channel when the weight is), zero point 0.
+// The scale of each output channel's accumulator, s_x · reference_weight_scales(w)[m]: the weight's scale per
+// channel (or per tensor); per group, the largest group scale of the channel (its coarsest grid).
+std::vector<float> reference_weight_scales(const ir::QuantParams& weight, int64_t channels);
+
+// The bias grid: scale s_x · s_w (per channel when the weight is; per group, the channel's largest group scale:
+// reference_weight_scales), zero point 0.
 ir::QuantParams bias_params(const ir::QuantParams& input, const ir::QuantParams& weight, DType storage,
                             int64_t bias_length);
 

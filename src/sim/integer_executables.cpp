@@ -8,6 +8,7 @@
 #include "runtime/kernels/integer/average_pool.h"
 #include "runtime/kernels/integer/convolution.h"
 #include "runtime/kernels/integer/elementwise.h"
+#include "runtime/kernels/integer/grouped_weights.h"
 #include "runtime/kernels/integer/integer_tensor.h"
 #include "runtime/kernels/integer/lookup_table.h"
 #include "runtime/kernels/integer/matmul.h"
@@ -91,7 +92,8 @@ std::unique_ptr<runtime::NodeExecutable> executable(IntegerExecutable::Run run) 
 
 std::optional<std::string> integer_op_unsupported_reason(const ir::Node& node) {
   static const std::set<std::string> known{ops::convolution, ops::matmul,     ops::add,          ops::mul,
-                                           ops::average_pool, ops::requantize, ops::lookup_table, ops::quantize};
+                                           ops::average_pool, ops::requantize, ops::lookup_table, ops::quantize,
+                                           ops::grouped_convolution, ops::grouped_matmul};
   if (node.domain != kIntegerDomain) return "not an op of the " + std::string(kIntegerDomain) + " domain";
   if (!known.count(node.op_type)) return "no integer kernel named " + node.op_type;
   return std::nullopt;
@@ -122,6 +124,32 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     if (auto fast = prepare_fast_matmul(node, p)) return fast;
     return executable([p](runtime::KernelContext& context) {
       return matmul(context.input(0), context.input(1), context.optional_input(2), p);
+    });
+  }
+  if (op == ops::grouped_convolution || op == ops::grouped_matmul) {
+    WeightGroups groups;
+    groups.group_size = node.get_int("group_size", 0);
+    groups.ratios = node.get_floats("group_ratios");
+    if (groups.group_size <= 0 || groups.ratios.empty()) bad_attribute(node, "group_size or group_ratios is missing");
+    groups.zero_points = int32_values(node.get_ints(op == ops::grouped_matmul ? "b_zero_points" : "weight_zero_points"));
+    if (op == ops::grouped_matmul) {
+      MatMulParameters p;
+      p.a_zero_point = int_attribute(node, "a_zero_point");
+      p.output = output_stage(node);
+      return executable([p, groups](runtime::KernelContext& context) {
+        return grouped_matmul(context.input(0), context.input(1), context.optional_input(2), p, groups);
+      });
+    }
+    ConvolutionParameters p;
+    p.strides = node.get_ints("strides", {1, 1});
+    p.dilations = node.get_ints("dilations", {1, 1});
+    p.pads = node.get_ints("pads", {0, 0, 0, 0});
+    if (p.strides.size() != 2 || p.dilations.size() != 2 || p.pads.size() != 4) bad_attribute(node, "strides, dilations or pads do not describe a 2-D convolution");
+    p.group = node.get_int("group", 1);
+    p.input_zero_point = int_attribute(node, "input_zero_point");
+    p.output = output_stage(node);
+    return executable([p, groups](runtime::KernelContext& context) {
+      return grouped_convolution(context.input(0), context.input(1), context.optional_input(2), p, groups);
     });
   }
   if (op == ops::add) {

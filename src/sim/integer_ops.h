@@ -12,5 +12,9 @@ inline constexpr const char* average_pool = "IntegerAveragePool"; // x -> y (sam
 inline constexpr const char* requantize = "IntegerRequantize";    // x -> y (another grid)
 inline constexpr const char* lookup_table = "IntegerLookupTable"; // x -> y
 inline constexpr const char* quantize = "IntegerQuantize";        // float x -> y, the target's rounding
+// Weights per group (runtime/kernels/integer/grouped_weights.h): as IntegerConv / IntegerMatMul, plus
+// group_size, group_ratios (s_w[m, g] / s_ref[m]) and weight_zero_points / b_zero_points per group.
+inline constexpr const char* grouped_convolution = "IntegerConvGroupedWeights";   // x, w, [bias] -> y
+inline constexpr const char* grouped_matmul = "IntegerMatMulGroupedWeights";      // a, b [K, N], [bias] -> y
 
 }  // namespace npukit::sim::ops

@@ -11,6 +11,7 @@
 #include "quantization/quantize.h"
 #include "runtime/kernels/integer/lookup_table.h"
 #include "runtime/kernels/integer/requantizer.h"
+#include "sim/grouped_weight_pattern.h"
 #include "sim/integer_ops.h"
 
 namespace npukit::sim {
@@ -271,6 +272,9 @@ class Lowering {
 
   // --- ops ------------------------------------------------------------------------------------------------------
   std::string lower_convolution(Node& node) {
+    if (std::optional<GroupedWeightSource> grouped = read_grouped_weight(node.input(1))) {
+      return lower_grouped_convolution(node, *grouped);
+    }
     const Dequantized input = dequantized_input(node, 0, "the input");
     const Dequantized weights = dequantized_input(node, 1, "the weights");
     std::optional<Dequantized> bias;
@@ -355,6 +359,9 @@ class Lowering {
       throw Refusal{"Gemm with alpha or beta other than 1, or transA"};
     }
     const bool transposed = gemm && node.get_int("transB", 0) != 0;
+    if (std::optional<GroupedWeightSource> grouped = read_grouped_weight(node.input(1))) {
+      return lower_grouped_matmul(node, *grouped, transposed);
+    }
     const Dequantized a = dequantized_input(node, 0, "input A");
     const Dequantized b = dequantized_input(node, 1, "input B");
     std::optional<Dequantized> bias;
@@ -397,6 +404,133 @@ class Lowering {
     set_output_stage(matmul, multipliers, *output.params, bounds);
     return std::string(ops::matmul) + (multipliers.size() > 1 ? ", per-channel multipliers" : "") +
            clamp_text;
+  }
+
+  // --- weights per group (sim/grouped_weight_pattern.h, runtime/kernels/integer/grouped_weights.h) -------------
+  // The channel's coarsest group scale s_ref[m] (per channel, as a bias and the requantization see it), and each
+  // group's ratio s_w[m, g] / s_ref[m].
+  static QuantParams reference_scales(const QuantParams& grouped, int64_t channels, std::vector<double>& ratios) {
+    QuantParams reference;
+    reference.storage = grouped.storage;
+    reference.axis = 0;
+    const size_t groups = channels > 0 ? grouped.scales.size() / static_cast<size_t>(channels) : 0;
+    if (groups == 0 || groups * static_cast<size_t>(channels) != grouped.scales.size()) throw Refusal{"group scales that do not split into the channels"};
+    for (size_t m = 0; m < static_cast<size_t>(channels); ++m) {
+      const auto first = grouped.scales.begin() + static_cast<std::ptrdiff_t>(m * groups);
+      const float coarsest = *std::max_element(first, first + static_cast<std::ptrdiff_t>(groups));
+      reference.scales.push_back(coarsest);
+      for (size_t g = 0; g < groups; ++g) ratios.push_back(static_cast<double>(grouped.scales[m * groups + g]) / coarsest);
+    }
+    return reference;
+  }
+
+  // The weight's Reshape, Mul, Sub and DequantizeLinear, once nothing else reads them.
+  void remove_grouped_weight_nodes(const GroupedWeightSource& source) {
+    for (Node* member : source.nodes) {
+      bool read = false;
+      for (const Value* output : member->outputs) read = read || (output && (!output->consumers.empty() || output->is_graph_output));
+      if (read || removed_.count(member)) continue;
+      removed_.insert(member);
+      graph_.remove_node(member);
+    }
+  }
+
+  std::vector<int64_t> group_zero_points(const QuantParams& grouped) const {
+    std::vector<int64_t> zero_points;
+    for (size_t i = 0; i < grouped.scales.size(); ++i) zero_points.push_back(grouped.zero_point(i));
+    return zero_points;
+  }
+
+  std::string lower_grouped_convolution(Node& node, const GroupedWeightSource& source) {
+    const Dequantized input = dequantized_input(node, 0, "the input");
+    std::optional<Dequantized> bias;
+    if (node.input(2)) bias = dequantized_input(node, 2, "the bias");
+    const QuantizedOutput output = quantized_output(node, true);
+    require_per_tensor(*input.params, "the input");
+    if (source.integers.rank() != 4) throw Refusal{"only 2-D convolutions have an integer kernel"};
+    if (source.params.axis != 0) throw Refusal{"the weight groups are not along the output channels"};
+    if (node.get_string("auto_pad", "NOTSET") != "NOTSET") throw Refusal{"auto_pad " + node.get_string("auto_pad", "") + " (write explicit pads)"};
+    const int64_t out_channels = source.integers.dim(0);
+    std::vector<double> ratios;
+    const QuantParams reference = reference_scales(source.params, out_channels, ratios);
+    std::vector<double> multipliers;
+    for (float scale : reference.scales) {
+      multipliers.push_back(static_cast<double>(input.params->scales[0]) * scale / static_cast<double>(output.params->scales[0]));
+    }
+    check_multipliers(multipliers);
+    Value* bias_value = bias ? integer_bias(node, *bias, input.params->scales[0], reference, out_channels) : nullptr;
+    const auto bounds = clamp_bounds(output);
+    const std::string clamp_text = output.activation ? ", " + output.activation->op_type + " as the output clamp" : "";
+    Value* weights = add_initializer(node.input(1)->name + "_group_integers", source.integers, source.params);
+    std::vector<Value*> inputs{input.integer, weights};
+    if (bias_value) inputs.push_back(bias_value);
+    const std::string name = node.name;
+    const std::vector<int64_t> strides = node.get_ints("strides", {1, 1});
+    const std::vector<int64_t> dilations = node.get_ints("dilations", {1, 1});
+    const std::vector<int64_t> pads = node.get_ints("pads", {0, 0, 0, 0});
+    const int64_t group = node.get_int("group", 1);
+    remove_group(node, output);
+    remove_grouped_weight_nodes(source);
+    Node* conv = add_integer_node(ops::grouped_convolution, inputs, {output.integer}, name);
+    conv->attributes["strides"] = passes::integers_attribute(strides);
+    conv->attributes["dilations"] = passes::integers_attribute(dilations);
+    conv->attributes["pads"] = passes::integers_attribute(pads);
+    conv->attributes["group"] = passes::integer_attribute(group);
+    conv->attributes["input_zero_point"] = passes::integer_attribute(input.params->zero_point(0));
+    conv->attributes["group_size"] = passes::integer_attribute(source.params.group_size);
+    conv->attributes["group_ratios"] = floats_attribute(ratios);
+    conv->attributes["weight_zero_points"] = passes::integers_attribute(group_zero_points(source.params));
+    set_output_stage(conv, multipliers, *output.params, bounds);
+    return std::string(ops::grouped_convolution) + ", groups of " + std::to_string(source.params.group_size) + clamp_text;
+  }
+
+  std::string lower_grouped_matmul(Node& node, const GroupedWeightSource& source, bool transposed) {
+    const Dequantized a = dequantized_input(node, 0, "input A");
+    std::optional<Dequantized> bias;
+    if (node.op_type == "Gemm" && node.input(2)) bias = dequantized_input(node, 2, "the bias");
+    const QuantizedOutput output = quantized_output(node, true);
+    require_per_tensor(*a.params, "input A");
+    if (source.integers.rank() != 2) throw Refusal{"grouped weights of rank other than 2"};
+    // Gemm transB: [N, K] grouped along axis 0's rows; otherwise [K, N] along axis 1's columns.
+    if (source.params.axis != (transposed ? 0 : 1)) throw Refusal{"the weight groups are not along the output columns"};
+    const int64_t columns = source.integers.dim(transposed ? 0 : 1);
+    std::vector<double> ratios;
+    const QuantParams reference = reference_scales(source.params, columns, ratios);
+    std::vector<double> multipliers;
+    for (float scale : reference.scales) {
+      multipliers.push_back(static_cast<double>(a.params->scales[0]) * scale / static_cast<double>(output.params->scales[0]));
+    }
+    check_multipliers(multipliers);
+    Value* bias_value = bias ? integer_bias(node, *bias, a.params->scales[0], reference, columns) : nullptr;
+    const auto bounds = clamp_bounds(output);
+    const std::string clamp_text = output.activation ? ", " + output.activation->op_type + " as the output clamp" : "";
+    Tensor integers = source.integers;
+    QuantParams params = source.params;
+    if (transposed) {  // [N, K] -> [K, N]: the groups stay those of each column
+      const int64_t rows = integers.dim(0), depth = integers.dim(1);
+      Tensor swapped(integers.dtype(), {depth, rows});
+      const size_t size = dtype_size(integers.dtype());
+      const auto* from = static_cast<const std::byte*>(integers.raw_data());
+      auto* to = static_cast<std::byte*>(swapped.raw_data());
+      for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t j = 0; j < depth; ++j) std::copy_n(from + (i * depth + j) * size, size, to + (j * rows + i) * size);
+      }
+      integers = std::move(swapped);
+      params.axis = 1;
+    }
+    Value* right = add_initializer(node.input(1)->name + "_group_integers", std::move(integers), params);
+    std::vector<Value*> inputs{a.integer, right};
+    if (bias_value) inputs.push_back(bias_value);
+    const std::string name = node.name;
+    remove_group(node, output);
+    remove_grouped_weight_nodes(source);
+    Node* matmul = add_integer_node(ops::grouped_matmul, inputs, {output.integer}, name);
+    matmul->attributes["a_zero_point"] = passes::integer_attribute(a.params->zero_point(0));
+    matmul->attributes["group_size"] = passes::integer_attribute(source.params.group_size);
+    matmul->attributes["group_ratios"] = floats_attribute(ratios);
+    matmul->attributes["b_zero_points"] = passes::integers_attribute(group_zero_points(source.params));
+    set_output_stage(matmul, multipliers, *output.params, bounds);
+    return std::string(ops::grouped_matmul) + ", groups of " + std::to_string(source.params.group_size) + clamp_text;
   }
 
   // Gemm's transB weights [N, K] as [K, N], the layout of IntegerMatMul.
