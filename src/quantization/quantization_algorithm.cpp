@@ -47,20 +47,14 @@ std::vector<const QuantizationAlgorithm*> parse_algorithm_list(const std::string
   return chosen;
 }
 
-std::vector<std::map<std::string, Tensor>> capture_float_values(const ir::Model& model,
-                                                                const std::vector<std::string>& values,
-                                                                CalibrationSource& source, size_t max_samples) {
-  std::set<std::string> inputs;
-  std::set<std::string> outputs;
-  for (const ir::Value* input : model.graph->inputs) inputs.insert(input->name);
-  for (const ir::Value* output : model.graph->outputs) outputs.insert(output->name);
+void for_each_float_sample(const ir::Model& model, const std::vector<std::string>& values, CalibrationSource& source,
+                           size_t max_samples,
+                           const std::function<void(size_t, const std::map<std::string, Tensor>&)>& visit) {
   std::vector<std::string> kept;
   for (const std::string& name : values) {
-    if (inputs.count(name) || outputs.count(name)) continue;
-    if (!model.graph->find_value(name)) {
-      throw Error(ErrorKind::invalid_argument, "no value called '" + name + "' in the model", model.source_path);
-    }
-    kept.push_back(name);
+    const ir::Value* value = model.graph->find_value(name);
+    if (!value) throw Error(ErrorKind::invalid_argument, "no value called '" + name + "' in the model", model.source_path);
+    if (!value->is_graph_input && !value->is_graph_output && !value->initializer) kept.push_back(name);
   }
   engine::EngineOptions options;
   options.backend = "ref";
@@ -68,8 +62,6 @@ std::vector<std::map<std::string, Tensor>> capture_float_values(const ir::Model&
   std::unique_ptr<engine::Engine> engine =
       engine::Engine::from_model(std::make_shared<const ir::Model>(model.clone()), options);
   const size_t count = max_samples == 0 ? source.size() : std::min(max_samples, source.size());
-  std::vector<std::map<std::string, Tensor>> captured;
-  captured.reserve(count);
   for (size_t index = 0; index < count; ++index) {
     CalibrationSample sample = source.sample(index);
     for (const auto& [name, tensor] : sample.inputs) {
@@ -82,14 +74,25 @@ std::vector<std::map<std::string, Tensor>> capture_float_values(const ir::Model&
     engine->run();
     std::map<std::string, Tensor> row;
     for (const std::string& name : values) {
-      if (inputs.count(name)) {
+      const ir::Value* value = model.graph->find_value(name);
+      if (value->initializer) {
+        row.emplace(name, *value->initializer);
+      } else if (sample.inputs.count(name)) {
         row.emplace(name, sample.inputs.at(name));
       } else {
         row.emplace(name, engine->output(name));
       }
     }
-    captured.push_back(std::move(row));
+    visit(index, row);
   }
+}
+
+std::vector<std::map<std::string, Tensor>> capture_float_values(const ir::Model& model,
+                                                                const std::vector<std::string>& values,
+                                                                CalibrationSource& source, size_t max_samples) {
+  std::vector<std::map<std::string, Tensor>> captured;
+  for_each_float_sample(model, values, source, max_samples,
+                        [&](size_t, const std::map<std::string, Tensor>& row) { captured.push_back(row); });
   return captured;
 }
 
@@ -110,13 +113,19 @@ double sqnr_db(const Tensor& reference, const Tensor& measured) {
     throw Error(ErrorKind::invalid_argument, "SQNR of tensors with " + std::to_string(reference.element_count()) +
                                                  " and " + std::to_string(measured.element_count()) + " elements");
   }
-  const std::vector<float> expected = reference.to_float_vector();
-  const std::vector<float> actual = measured.to_float_vector();
+  return sqnr_db(reference.to_float_vector(), measured.to_float_vector());
+}
+
+double sqnr_db(const std::vector<float>& reference, const std::vector<float>& measured) {
+  if (reference.size() != measured.size()) {
+    throw Error(ErrorKind::invalid_argument, "SQNR of " + std::to_string(reference.size()) + " and " +
+                                                 std::to_string(measured.size()) + " values");
+  }
   double signal = 0;
   double noise = 0;
-  for (size_t index = 0; index < expected.size(); ++index) {
-    const double difference = static_cast<double>(expected[index]) - actual[index];
-    signal += static_cast<double>(expected[index]) * expected[index];
+  for (size_t index = 0; index < reference.size(); ++index) {
+    const double difference = static_cast<double>(reference[index]) - measured[index];
+    signal += static_cast<double>(reference[index]) * reference[index];
     noise += difference * difference;
   }
   if (noise == 0) return std::numeric_limits<double>::infinity();

@@ -91,8 +91,14 @@ std::vector<const QuantizationAlgorithm*> parse_algorithm_list(const std::string
 
 // ---- Tools the algorithms share -------------------------------------------------------------------------
 
-// Runs the float `model` on the first `max_samples` samples of `source` (all when 0) and returns, per sample,
-// the tensors of `values` (computed values, graph inputs or outputs). Runs on ref so every value exists as named.
+// Runs the float `model` (ref backend, so every value exists as named) on the first `max_samples` calibration
+// samples (all when 0) and hands each sample's `values` (computed values, graph inputs, outputs or initializers)
+// to `visit(sample_index, values)`: one sample in memory at a time.
+void for_each_float_sample(const ir::Model& model, const std::vector<std::string>& values, CalibrationSource& source,
+                           size_t max_samples,
+                           const std::function<void(size_t, const std::map<std::string, Tensor>&)>& visit);
+
+// The same, every sample's tensors kept and returned.
 std::vector<std::map<std::string, Tensor>> capture_float_values(const ir::Model& model,
                                                                 const std::vector<std::string>& values,
                                                                 CalibrationSource& source, size_t max_samples);
@@ -105,6 +111,7 @@ std::unique_ptr<engine::Engine> simulate_quantized_model(const ir::Model& quanti
 // Signal-to-quantization-noise ratio of `measured` against `reference` in dB: 10 log10(Σ ref² / Σ (ref − m)²);
 // +inf when equal. Error(invalid_argument) when the element counts differ.
 double sqnr_db(const Tensor& reference, const Tensor& measured);
+double sqnr_db(const std::vector<float>& reference, const std::vector<float>& measured);
 
 // Re-derives every bias point's parameters (s_x · s_w) from the current parameters of its input and weight,
 // on the graph and in `tensors`: after an algorithm changed a weight's scales.

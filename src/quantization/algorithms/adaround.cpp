@@ -108,7 +108,7 @@ LearnedRounding learn_layer_rounding(const LinearLayer& layer, const LayerRows& 
   result.judged_rows = judged_rows;
   std::vector<float> predicted;
   layer_forward(layer, held_inputs.data(), judged_rows, centred_weights(layer, layer.nearest), predicted, nullptr);
-  result.nearest_db = rows_sqnr_db(held_targets, predicted);
+  result.nearest_db = sqnr_db(held_targets, predicted);
 
   SoftRounding soft(layer);
   std::mt19937 random(settings.seed);
@@ -157,7 +157,7 @@ LearnedRounding learn_layer_rounding(const LinearLayer& layer, const LayerRows& 
   }
   std::vector<int32_t> learned = soft.hard_integers();
   layer_forward(layer, held_inputs.data(), judged_rows, centred_weights(layer, learned), predicted, nullptr);
-  result.learned_db = rows_sqnr_db(held_targets, predicted);
+  result.learned_db = sqnr_db(held_targets, predicted);
   if (result.learned_db < result.nearest_db) {
     // Worse than nearest on the held-out rows (it fitted noise, or a budget cut it short): keep nearest.
     result.kept_nearest = true;

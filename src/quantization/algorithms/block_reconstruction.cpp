@@ -83,7 +83,7 @@ double block_sqnr(const LinearLayer& first, const LinearLayer& second, const std
   const size_t count = targets.size() / static_cast<size_t>(second.outputs);
   block_forward(first, second, inputs.data(), inside.data(), count, centred_weights(first, first_integers),
                 centred_weights(second, second_integers), pass);
-  return rows_sqnr_db(targets, pass.second_outputs);
+  return sqnr_db(targets, pass.second_outputs);
 }
 
 // d loss / d (q_w - z_w) of `layer` from d loss / d accumulator (rows × M) and its input rows, per group.

@@ -125,46 +125,6 @@ void set_bias_values(ir::Graph& graph, LinearLayer& layer, const std::vector<flo
   layer.bias = bias;
 }
 
-void for_each_float_sample(const ir::Model& model, const std::vector<std::string>& values, CalibrationSource& source,
-                           size_t max_samples,
-                           const std::function<void(size_t, const std::map<std::string, Tensor>&)>& visit) {
-  std::vector<std::string> kept;
-  for (const std::string& name : values) {
-    const ir::Value* value = model.graph->find_value(name);
-    if (!value) throw Error(ErrorKind::invalid_argument, "no value called '" + name + "' in the model", model.source_path);
-    if (!value->is_graph_input && !value->is_graph_output && !value->initializer) kept.push_back(name);
-  }
-  engine::EngineOptions options;
-  options.backend = "ref";
-  options.keep_values = kept;
-  std::unique_ptr<engine::Engine> engine =
-      engine::Engine::from_model(std::make_shared<const ir::Model>(model.clone()), options);
-  const size_t count = max_samples == 0 ? source.size() : std::min(max_samples, source.size());
-  for (size_t index = 0; index < count; ++index) {
-    CalibrationSample sample = source.sample(index);
-    for (const auto& [name, tensor] : sample.inputs) {
-      try {
-        engine->set_input(name, tensor);
-      } catch (const Error& error) {
-        throw Error(ErrorKind::invalid_argument, "calibration sample " + sample.origin + ": " + error.reason());
-      }
-    }
-    engine->run();
-    std::map<std::string, Tensor> row;
-    for (const std::string& name : values) {
-      const ir::Value* value = model.graph->find_value(name);
-      if (value->initializer) {
-        row.emplace(name, *value->initializer);
-      } else if (sample.inputs.count(name)) {
-        row.emplace(name, sample.inputs.at(name));
-      } else {
-        row.emplace(name, engine->output(name));
-      }
-    }
-    visit(index, row);
-  }
-}
-
 void sample_patches(const LinearLayer& layer, const Tensor& input, size_t per_sample, std::mt19937& random,
                     LayerPatches& patches) {
   const std::vector<float> data = input.to_float_vector();

@@ -16,6 +16,7 @@
 #include "ir/quant_params.h"
 #include "npukit/tensor.h"
 #include "quantization/calibration_data.h"
+#include "quantization/quantization_algorithm.h"  // for_each_float_sample
 
 namespace npukit::quantization {
 
@@ -48,12 +49,6 @@ void set_weight_rows(LinearLayer& layer, const std::vector<std::vector<float>>& 
 std::vector<float> bias_values(const LinearLayer& layer);
 // Writes the bias, adding a bias input to the node when it had none.
 void set_bias_values(ir::Graph& graph, LinearLayer& layer, const std::vector<float>& values);
-
-// Runs the float `model` (ref backend) on the first `max_samples` calibration samples (all when 0) and hands
-// each sample's `values` (computed values, inputs or outputs) to `visit(sample_index, values)`.
-void for_each_float_sample(const ir::Model& model, const std::vector<std::string>& values, CalibrationSource& source,
-                           size_t max_samples,
-                           const std::function<void(size_t, const std::map<std::string, Tensor>&)>& visit);
 
 // Input patches of a layer: each patch is what one output position of one group reads (Conv: C/group · k
 // elements, zeros where the window leaves the padded input; Gemm: one row of K), so the output of channel o at

@@ -298,18 +298,6 @@ std::vector<float> centred_weights(const LinearLayer& layer, const std::vector<i
   return centred;
 }
 
-double rows_sqnr_db(const std::vector<float>& reference, const std::vector<float>& measured) {
-  double signal = 0, noise = 0;
-  for (size_t index = 0; index < reference.size(); ++index) {
-    const double difference = static_cast<double>(reference[index]) - measured[index];
-    signal += static_cast<double>(reference[index]) * reference[index];
-    noise += difference * difference;
-  }
-  if (noise == 0) return std::numeric_limits<double>::infinity();
-  if (signal == 0) return -std::numeric_limits<double>::infinity();
-  return 10.0 * std::log10(signal / noise);
-}
-
 SoftRounding::SoftRounding(const LinearLayer& layer) : layer_(layer) {
   v_.resize(layer.fraction.size());
   for (size_t index = 0; index < v_.size(); ++index) {

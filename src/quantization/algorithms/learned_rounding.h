@@ -117,8 +117,6 @@ std::vector<float> centred_weights(const LinearLayer& layer, const std::vector<i
 void multiply_matrices(char transpose_a, char transpose_b, int64_t rows, int64_t columns, int64_t depth, const float* a,
                        int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc);
 
-// Signal-to-noise ratio in dB of `measured` against `reference` (same length); +inf when equal.
-double rows_sqnr_db(const std::vector<float>& reference, const std::vector<float>& measured);
 
 // The soft rounding of one layer: V per weight, h(V) the rectified sigmoid (ζ = 1.1, γ = -0.1), started so that
 // h(V) equals each weight's fraction (AIMET), with its Adam moments.
