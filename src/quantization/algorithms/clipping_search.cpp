@@ -129,7 +129,10 @@ AlgorithmOutcome search(AlgorithmContext& context) {
   size_t measured = 0, clipped_activations = 0, clipped_weights = 0;
 
   // Activations.
-  for (const auto& [group, members] : groups) {
+  for (const auto& group_entry : groups) {
+    // A plain reference, not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const auto& group = group_entry.first;
+    const auto& members = group_entry.second;
     if (context.progress) context.progress(step++, total_steps, "clip search");
     const QuantizedTensor& first = *records.at(members[0]->value);
     const double low = std::min(first.range_minimum, 0.0);
