@@ -183,13 +183,8 @@ AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
   outcome.metric = "output SQNR (dB) on the sim backend";
   const RoundingLearningSettings settings = rounding_settings(context);
   TimeBudget budget(context.options.time_budget_seconds);
-  std::vector<std::string> skipped;
-  std::vector<LinearLayer> layers = find_linear_layers(context, skipped);
-  for (const std::string& line : skipped) outcome.notes.push_back("left at nearest rounding: " + line);
-  if (layers.empty()) {
-    outcome.notes.push_back("no Conv / Gemm / MatMul layer whose rounding can be learned");
-    return outcome;
-  }
+  std::vector<LinearLayer> layers = learnable_layers(context, outcome);
+  if (layers.empty()) return outcome;
   const size_t available = context.calibration.size();
   if (available == 0) throw Error(ErrorKind::invalid_argument, "adaround: the calibration data holds no sample");
   const size_t samples = std::min(available, context.options.adaround_samples > 0 ? context.options.adaround_samples

@@ -243,13 +243,8 @@ AlgorithmOutcome apply_block_reconstruction(AlgorithmContext& context) {
   outcome.metric = "output SQNR (dB) on the sim backend";
   const RoundingLearningSettings settings = rounding_settings(context);
   TimeBudget budget(context.options.time_budget_seconds);
-  std::vector<std::string> skipped;
-  std::vector<LinearLayer> layers = find_linear_layers(context, skipped);
-  for (const std::string& line : skipped) outcome.notes.push_back("left at nearest rounding: " + line);
-  if (layers.empty()) {
-    outcome.notes.push_back("no Conv / Gemm / MatMul layer whose rounding can be learned");
-    return outcome;
-  }
+  std::vector<LinearLayer> layers = learnable_layers(context, outcome);
+  if (layers.empty()) return outcome;
   std::vector<Unit> units;
   for (size_t l = 0; l < layers.size();) {
     Unit unit;

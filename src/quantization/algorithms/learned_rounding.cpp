@@ -452,6 +452,14 @@ void run_samples(AlgorithmContext& context, const ir::Model& model, bool simulat
   if (context.progress) context.progress(count, count, label);
 }
 
+std::vector<LinearLayer> learnable_layers(AlgorithmContext& context, AlgorithmOutcome& outcome) {
+  std::vector<std::string> skipped;
+  std::vector<LinearLayer> layers = find_linear_layers(context, skipped);
+  for (const std::string& line : skipped) outcome.notes.push_back("left at nearest rounding: " + line);
+  if (layers.empty()) outcome.notes.push_back("no Conv / Gemm / MatMul layer whose rounding can be learned");
+  return layers;
+}
+
 RoundingLearningSettings rounding_settings(const AlgorithmContext& context) {
   RoundingLearningSettings settings;
   if (context.options.adaround_iterations > 0) settings.iterations = context.options.adaround_iterations;

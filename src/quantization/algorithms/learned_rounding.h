@@ -170,6 +170,10 @@ void run_samples(AlgorithmContext& context, const ir::Model& model, bool simulat
                  size_t count, const std::string& label, const std::function<void(size_t, const SampleValues&)>& visit);
 
 // The settings of `context.options` (--adaround-iterations; 0 keeps the default).
+// find_linear_layers with its outcome notes: one per layer left at nearest rounding, and one when no layer is left
+// to learn (then the list is empty and the algorithm has nothing to do).
+std::vector<LinearLayer> learnable_layers(AlgorithmContext& context, AlgorithmOutcome& outcome);
+
 RoundingLearningSettings rounding_settings(const AlgorithmContext& context);
 
 }  // namespace npukit::quantization
