@@ -21,6 +21,7 @@ Scoring: COCO box mAP50 and mAP50-95 (101-point AP, one class) by tools/evaluate
 evaluator that tests/vision_eval_test.cpp holds `npukit eval`'s C++ evaluator to; the detections are also
 written as COCO-style JSON (WORK/detections/VARIANT.json) for any other evaluator.
 
+  tools/text_detector_accuracy.py --self-test   the pieces on one page, no npukit or ONNX Runtime (a ctest)
   tools/text_detector_accuracy.py [--work DIR] [--pages 40] [--calibration-pages 32] [--npukit build/npukit]
                                   [--variant NAME='QUANTIZE ARGS' ...] [--sim] [--json]
 
@@ -221,7 +222,42 @@ def target_of(arguments):
     raise SystemExit("variant '%s' names no --target (the sim backend needs one)" % arguments)
 
 
+def self_test():
+    """The script's pieces on one page, without npukit or ONNX Runtime (ctest: text_detector_accuracy_pieces)."""
+    from ppocr_reference import normalize_image
+    page, boxes = render_page(random.Random(7))
+    assert len(boxes) >= 3, boxes
+    for x1, y1, x2, y2 in boxes:
+        assert 0 <= x1 < x2 <= WIDTH and 0 <= y1 < y2 <= HEIGHT, boxes
+    tensor = preprocess(page)
+    assert tensor.shape == (1, 3, HEIGHT, WIDTH) and tensor.dtype == np.float32
+    expected = normalize_image(np.asarray(page)[:, :, ::-1]).transpose(2, 0, 1)  # PaddleOCR's own, on BGR
+    assert np.abs(tensor[0] - expected).max() < 1e-5
+    # A map with a text kernel inside each line (the line shrunk by a fifth of its height on every side,
+    # probability 0.9): DB's unclip (ratio 1.5) grows each kernel back over its line.
+    probability = np.zeros((HEIGHT, WIDTH), np.float32)
+    for x1, y1, x2, y2 in boxes:
+        d = (y2 - y1) / 5
+        probability[int(round(y1 + d)):int(round(y2 - d)), int(round(x1 + d)):int(round(x2 - d))] = 0.9
+    found = boxes_from_map(probability)
+    assert len(found) == len(boxes), (found, boxes)
+    fit = box_fit([{"boxes": boxes}], [found])
+    assert fit["mean_best_iou"] > 0.6, fit
+    metrics = score([{"boxes": boxes}], [found])
+    assert metrics["map50"] == 1.0, metrics
+    perfect = score([{"boxes": boxes}], [[(*b, 1.0) for b in boxes]])
+    assert perfect["map50_95"] == 1.0, perfect
+    assert score([{"boxes": boxes}], [[]])["map50_95"] == 0.0
+    report = coco_json([{"file": "page_000.png"}], [found])
+    assert len(report["annotations"]) == len(found) and report["images"][0]["width"] == WIDTH
+    print("text_detector_accuracy: pieces OK (%d lines, DB boxes mean IoU %.3f with the ink)" %
+          (len(boxes), fit["mean_best_iou"]))
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default="/tmp/text_detector_accuracy")
     parser.add_argument("--pages", type=int, default=40, help="evaluation pages (default 40)")
