@@ -426,8 +426,10 @@ void run_samples(AlgorithmContext& context, const ir::Model& model, bool simulat
   if (simulated) {
     engine = simulate_quantized_model(model, context.target.id, kept);
   } else {
+    // Float references on the cpu backend, which keeps the values asked for unfused: they can differ from
+    // ref's in the last float bits (another summation order), far below a weight or output step.
     engine::EngineOptions options;
-    options.backend = "ref";
+    options.backend = "cpu";
     options.keep_values = kept;
     engine = engine::Engine::from_model(std::make_shared<const ir::Model>(model.clone()), options);
   }
