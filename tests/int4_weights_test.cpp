@@ -253,6 +253,7 @@ TEST_F(Int4Quantize, PerGroupWeightsAreDeclaredInTheManifestAndWrittenExactly) {
   options.calibration = calibration_;
   options.settings.weights = targets::StorageGrid::int4;
   options.settings.group_size = 9;  // conv1: 3 x 3 x 3 = 27 inputs per channel: 3 groups; conv2: 4 inputs: one
+  options.settings.int4_minimum_inputs = 0;  // every weight on 4 bits (the short-layer rule: int4_adaround_test.cpp)
   const QuantizeResult result = quantize_model(model_, targets::find_builtin_target("hailo8"), options);
   int grouped = 0;
   for (const QuantizedTensor& tensor : result.tensors) {
@@ -308,6 +309,7 @@ TEST_F(Int4Quantize, Int16ActivationsGiveAWeightOnlyFileWithTheirParametersInThe
   options.calibration = calibration_;
   options.settings.weights = targets::StorageGrid::int4;
   options.settings.activations = targets::StorageGrid::int16;
+  options.settings.int4_minimum_inputs = 0;
   const QuantizeResult result = quantize_model(model_, targets::find_builtin_target("hailo8"), options);
   for (const QuantizedTensor& tensor : result.tensors) {
     EXPECT_NE(tensor.role, PointRole::bias);  // a float input: the bias stays float

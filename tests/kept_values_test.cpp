@@ -133,11 +133,9 @@ std::string error_of(const std::string& path, const std::string& backend, const 
 TEST(KeptValues, NamesThatCannotBeKeptAreErrorsThatSayWhy) {
   TemporaryFolder folder;
   const std::string path = write_silu_chain(folder);
-  const std::string fused = error_of(path, "cpu", "c");
-  EXPECT_NE(fused.find("cannot keep 'c'"), std::string::npos) << fused;
-  EXPECT_NE(fused.find("fused"), std::string::npos) << fused;
-  EXPECT_NE(fused.find("--backend ref"), std::string::npos) << fused;
-  EXPECT_NE(fused.find("silu_chain.onnx"), std::string::npos) << fused;
+  // A value the fusion would swallow is computed unfused instead (tests/kept_values_unfused_test.cpp); the
+  // error for a name the passes still removed is tested there too.
+  EXPECT_EQ(error_of(path, "cpu", "c"), "");
   EXPECT_EQ(error_of(path, "ref", "c"), "");  // ref runs the model as written
   const std::string unknown = error_of(path, "cpu", "no_such_value");
   EXPECT_NE(unknown.find("no value of that name"), std::string::npos) << unknown;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "cli/commands.h"
@@ -34,6 +35,8 @@ struct QuantizeArguments {
   std::string weights;
   std::string activations;
   int64_t group_size = 0;
+  int64_t int4_min_inputs = kNotGiven;  // --int4-min-inputs K
+  static constexpr int64_t kNotGiven = std::numeric_limits<int64_t>::min();
   std::vector<std::string> exclude;
   std::string algorithms;
   int adaround_iterations = 0;
@@ -140,6 +143,21 @@ void run_quantize(const QuantizeArguments& arguments) {
                                                  ": give the inputs per group, such as 32, 64 or 128");
   }
   options.settings.group_size = arguments.group_size;
+  if (arguments.int4_min_inputs != QuantizeArguments::kNotGiven) {
+    const int64_t minimum = arguments.int4_min_inputs;
+    if (minimum < 0 || minimum > 65536) {
+      throw Error(ErrorKind::invalid_argument, "--int4-min-inputs " + std::to_string(minimum) +
+                                                   ": give the fewest inputs per output a 4-bit weight may have, such "
+                                                   "as 64 (0 puts every weight on 4 bits)");
+    }
+    const bool four_bits = options.settings.weights && (*options.settings.weights == targets::StorageGrid::int4 ||
+                                                        *options.settings.weights == targets::StorageGrid::uint4);
+    if (!four_bits) {
+      throw Error(ErrorKind::invalid_argument, "--int4-min-inputs chooses which weights stay on 8 bits when the "
+                                               "others are on 4: give it with --weights int4");
+    }
+    options.settings.int4_minimum_inputs = minimum;
+  }
   options.settings.per_tensor = arguments.per_tensor;
   options.settings.exclude = arguments.exclude;
   options.threads = arguments.threads;
@@ -260,6 +278,11 @@ void register_quantize_command(CLI::App& app) {
                       "Weights per group of N inputs of each output channel (Conv: C x KH x KW; MatMul / Gemm: K), "
                       "e.g. 32, 64, 128 (default: the target's granularity)")
       ->type_name("N");
+  command->add_option("--int4-min-inputs", arguments->int4_min_inputs,
+                      "With --weights int4: weights with fewer inputs per output channel than K (depthwise 3x3: 9, a "
+                      "first 3x3x3 conv: 27) stay on 8 bits, listed in the notes (default " +
+                          std::to_string(quantization::kDefaultInt4MinimumInputs) + "; 0: every weight on 4 bits)")
+      ->type_name("K");
   command->add_option("--activations", arguments->activations, "Activation grid: int8 | uint8 | int16 (default: the target's)")
       ->type_name("T");
   command->add_option("--exclude", arguments->exclude, "Keep a node (by name) or every node of an op type in float")

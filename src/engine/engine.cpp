@@ -21,7 +21,9 @@ std::unique_ptr<runtime::CpuBackend> configure_cpu_backend(const EngineOptions& 
   if (options.backend == "cpu") {
     runtime::CpuSettings settings;
     settings.threads = options.threads;
-    settings.rewrite = [](ir::Model& model) { passes::run_cpu_pass_list(model); };
+    // The values asked for survive the passes (computed unfused where a fusion would swallow them), so that
+    // every caller that observes intermediate values, calibration first, runs on the fast backend.
+    settings.rewrite = [kept = options.keep_values](ir::Model& model) { passes::run_cpu_pass_list(model, kept); };
     return std::make_unique<runtime::CpuBackend>(std::move(settings));
   }
   std::string known;

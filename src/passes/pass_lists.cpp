@@ -1,5 +1,7 @@
 #include "passes/pass_lists.h"
 
+#include <set>
+
 #include "passes/activation_fusion.h"
 #include "passes/batchnorm_folding.h"
 #include "passes/constant_folding.h"
@@ -24,10 +26,39 @@ bool inference_would_learn_more(const ir::Model& model) {
   return false;
 }
 
+// Makes the computed values named in `kept` graph outputs for as long as it lives, so that the passes leave
+// them in the graph, then returns the graph's outputs to what they were.
+class KeptValuesPinnedAsOutputs {
+ public:
+  KeptValuesPinnedAsOutputs(ir::Graph& graph, const std::vector<std::string>& kept)
+      : graph_(graph), declared_outputs_(graph.outputs.size()) {
+    for (const std::string& name : kept) {
+      ir::Value* value = graph.find_value(name);
+      if (!value || !value->producer || value->is_graph_output) continue;  // "all", inputs, weights, unknown names
+      value->is_graph_output = true;
+      graph.outputs.push_back(value);
+    }
+  }
+  ~KeptValuesPinnedAsOutputs() {
+    const std::set<ir::Value*> declared(graph_.outputs.begin(), graph_.outputs.begin() + declared_outputs_);
+    for (size_t i = declared_outputs_; i < graph_.outputs.size(); ++i) {
+      if (graph_.outputs[i] && !declared.count(graph_.outputs[i])) graph_.outputs[i]->is_graph_output = false;
+    }
+    graph_.outputs.resize(declared_outputs_);
+  }
+  KeptValuesPinnedAsOutputs(const KeptValuesPinnedAsOutputs&) = delete;
+  KeptValuesPinnedAsOutputs& operator=(const KeptValuesPinnedAsOutputs&) = delete;
+
+ private:
+  ir::Graph& graph_;
+  size_t declared_outputs_;
+};
+
 }  // namespace
 
-std::vector<PassResult> run_cpu_pass_list(ir::Model& model) {
+std::vector<PassResult> run_cpu_pass_list(ir::Model& model, const std::vector<std::string>& kept) {
   std::vector<PassResult> results;
+  const KeptValuesPinnedAsOutputs pinned(*model.graph, kept);
   // Before folding: folding would turn each weight's DequantizeLinear into a float constant and hide the
   // QDQ groups that run as int8 operators.
   results.push_back(fuse_qdq_into_integer_ops(model));

@@ -6,32 +6,8 @@
 
 #include "engine/engine.h"
 #include "npukit/error.h"
-#include "passes/pass_lists.h"
 
 namespace npukit::quantization {
-
-namespace {
-
-// The values of `wanted` that the cpu backend's passes remove from the graph it runs.
-std::vector<std::string> values_fused_away_on_cpu(const ir::Model& model, const std::vector<std::string>& wanted) {
-  ir::Model copy = model.clone();
-  passes::run_cpu_pass_list(copy);
-  std::vector<std::string> missing;
-  for (const std::string& name : wanted) {
-    const ir::Value* value = copy.graph->find_value(name);
-    if (!value || (!value->producer && !value->is_graph_input)) missing.push_back(name);
-  }
-  return missing;
-}
-
-std::string join_names(const std::vector<std::string>& names, size_t limit = 8) {
-  std::string text;
-  for (size_t i = 0; i < names.size() && i < limit; ++i) text += (i ? ", " : "") + names[i];
-  if (names.size() > limit) text += " and " + std::to_string(names.size() - limit) + " more";
-  return text;
-}
-
-}  // namespace
 
 CalibrationRunResult run_calibration(const ir::Model& model, const std::vector<std::string>& values,
                                      CalibrationSource& source, const CalibrationRunOptions& options) {
@@ -50,18 +26,9 @@ CalibrationRunResult run_calibration(const ir::Model& model, const std::vector<s
   engine_options.backend = "cpu";
   engine_options.threads = options.threads;
   engine_options.keep_values = kept;
-  std::unique_ptr<engine::Engine> engine;
-  try {
-    engine = engine::Engine::from_model(shared, engine_options);
-  } catch (const Error& error) {
-    if (error.kind() != ErrorKind::invalid_argument) throw;
-    const std::vector<std::string> missing = values_fused_away_on_cpu(model, kept);
-    if (missing.empty()) throw;
-    result.notes.push_back("calibrated on the ref backend: the cpu backend fuses away these quantization points: " +
-                           join_names(missing));
-    engine_options.backend = "ref";
-    engine = engine::Engine::from_model(shared, engine_options);
-  }
+  // The cpu backend keeps every value asked for out of its fusions (passes/pass_lists.h), so calibration
+  // runs on it, not on the ref backend (the oracle, several times slower on convolutions).
+  const std::unique_ptr<engine::Engine> engine = engine::Engine::from_model(shared, engine_options);
   result.backend = engine_options.backend;
 
   std::map<std::string, std::string> first_non_finite;  // value -> first sample with NaN / Inf

@@ -1,10 +1,10 @@
 // The calibration run: the model runs once per calibration sample, and every activation that will be a
 // quantization point feeds its ValueHistogram (observers on the engine's kept values).
 //
-// It runs on the cpu backend. The cpu backend's passes fuse some values away (a Conv output inside a
-// FusedConv, the Sigmoid of a SiLU); when a value the plan needs is one of them (a Conv excluded from its
-// fusion group, say) the run falls back to the ref backend, which runs the graph as given, and says which
-// values made it do so.
+// It runs on the cpu backend, which keeps every value the plan needs out of its fusions (a Conv excluded
+// from its fusion group computes its output unfused; passes/pass_lists.h). Its ranges can differ from the
+// ref backend's in the last float bits (oneDNN's convolutions sum in another order, its SiLU post-op
+// rounds differently): far below a quantization step, and a histogram bin is wider still.
 #pragma once
 
 #include <cstddef>
@@ -32,8 +32,8 @@ struct CalibrationRunOptions {
 
 struct CalibrationRunResult {
   std::map<std::string, ValueHistogram> histograms;  // by value name: every value asked for
-  std::string backend;                               // "cpu" or "ref"
-  std::vector<std::string> notes;                    // why ref was used, ...
+  std::string backend;                               // the engine's backend: "cpu"
+  std::vector<std::string> notes;                    // for the quantize report
   std::vector<CalibrationDiagnostic> diagnostics;    // on inputs (InputStatistics) and activations
   size_t samples = 0;
 };

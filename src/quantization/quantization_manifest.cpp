@@ -68,6 +68,7 @@ std::string manifest_json(const QuantizeResult& result) {
       const int64_t groups = std::max<int64_t>(1, tensor.groups_per_channel);
       entry["scale_shape"] = Json::array({static_cast<int64_t>(tensor.params.scales.size()) / groups, groups});
     }
+    if (!tensor.precision_reason.empty()) entry["precision_reason"] = tensor.precision_reason;
     if (tensor.role == PointRole::bias) entry["saturated"] = tensor.saturated;
     tensors.push_back(std::move(entry));
   }
@@ -192,7 +193,9 @@ std::string manifest_markdown(const QuantizeResult& result) {
   out << "\n## Tensors\n\n| value | role | op | dtype | granularity | range | scale | zero point |\n|---|---|---|---|---|---|---|---|\n";
   for (const QuantizedTensor& tensor : result.tensors) {
     out << "| " << tensor.value << " | " << point_role_name(tensor.role) << " | " << tensor.op_type << " | "
-        << dtype_name(tensor.params.storage) << " | " << ir::granularity_name(tensor.params.granularity()) << " | ["
+        << dtype_name(tensor.params.storage)
+        << (tensor.precision_reason.empty() ? std::string() : " (" + tensor.precision_reason + ")") << " | "
+        << ir::granularity_name(tensor.params.granularity()) << " | ["
         << report::format_number(tensor.range_minimum, 4) << ", " << report::format_number(tensor.range_maximum, 4)
         << "] | " << scales_text(tensor.params) << " | " << zero_points_text(tensor.params) << " |\n";
   }

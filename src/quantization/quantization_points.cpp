@@ -1,6 +1,7 @@
 #include "quantization/quantization_points.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -243,6 +244,20 @@ class Planner {
     return group_size;
   }
 
+  // The inputs that meet in one output of a weight whose output channels lie along `axis` (Conv [M, C/g, KH, KW]:
+  // C/g x KH x KW; MatMul [K, N]: K).
+  static int64_t inputs_per_output(const ir::Value& weight, int64_t axis) {
+    const int64_t channels = weight.initializer->shape().at(static_cast<size_t>(axis));
+    return channels > 0 ? weight.initializer->element_count() / channels : 0;
+  }
+
+  // "91.2%" of part / whole.
+  static std::string format_percent(int64_t part, int64_t whole) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+    return text;
+  }
+
   void place_weights_and_biases() {
     const StorageGrid weight_storage = settings_.weights.value_or(spec_.weights.storage.value);
     const GridChoice weight_grid = grid_of(weight_storage);
@@ -256,6 +271,19 @@ class Planner {
       granularity = ir::QuantGranularity::per_group;
       group_size = settings_.group_size;
     }
+    // The short-dot-product rule for 4-bit weights: the grid the short layers keep (the spec's own when it is an
+    // 8-bit one, else int8) and the threshold.
+    const bool four_bits = weight_storage == StorageGrid::int4 || weight_storage == StorageGrid::uint4;
+    const StorageGrid spec_storage = spec_.weights.storage.value;
+    const GridChoice eight_bit_grid =
+        grid_of(spec_storage == StorageGrid::int4 || spec_storage == StorageGrid::uint4 ||
+                        spec_storage == StorageGrid::int16 || spec_storage == StorageGrid::uint16
+                    ? StorageGrid::int8
+                    : spec_storage);
+    const int64_t minimum_inputs =
+        settings_.int4_minimum_inputs < 0 ? kDefaultInt4MinimumInputs : settings_.int4_minimum_inputs;
+    std::vector<std::string> kept_eight_bits;
+    int64_t eight_bit_weights = 0, all_weights = 0;
     std::set<std::string> planned;
     std::vector<PlannedPoint> biases;
     for (const auto& owned : graph_.nodes()) {
@@ -275,6 +303,17 @@ class Planner {
         point.narrow_range = weight_grid.narrow_range;
         point.symmetric = spec_.weights.symmetric.value;
         point.axis = granularity == ir::QuantGranularity::per_tensor ? -1 : *axis;
+        const int64_t inputs = inputs_per_output(*weight, *axis);
+        if (four_bits && inputs < minimum_inputs) {
+          // The short-dot-product rule (quantization_points.h): this weight keeps the 8-bit grid.
+          point.storage = eight_bit_grid.storage;
+          point.narrow_range = eight_bit_grid.narrow_range;
+          point.precision_reason = "8 bits: " + std::to_string(inputs) +
+                                   " inputs per output < --int4-min-inputs " + std::to_string(minimum_inputs);
+          kept_eight_bits.push_back(node.name + " (" + std::to_string(inputs) + ")");
+          eight_bit_weights += weight->initializer->element_count();
+        }
+        all_weights += weight->initializer->element_count();
         if (granularity == ir::QuantGranularity::per_group) point.group_size = weight_group_size(node, *weight, *axis, group_size);
         plan_.points.push_back(std::move(point));
       }
@@ -297,6 +336,22 @@ class Planner {
       biases.push_back(std::move(point));
     }
     plan_.points.insert(plan_.points.end(), biases.begin(), biases.end());
+    if (four_bits && all_weights > 0) {
+      std::string note = "4-bit weights on " +
+                         format_percent(all_weights - eight_bit_weights, all_weights) + " of the weights (" +
+                         std::to_string(all_weights - eight_bit_weights) + " of " + std::to_string(all_weights) + ")";
+      if (minimum_inputs == 0) {
+        note += "; --int4-min-inputs 0: every weight on 4 bits";
+      } else if (kept_eight_bits.empty()) {
+        note += "; no weight has fewer than " + std::to_string(minimum_inputs) + " inputs per output";
+      } else {
+        note += "; " + std::to_string(kept_eight_bits.size()) + " weight(s) kept on 8 bits because they have fewer than " +
+                std::to_string(minimum_inputs) + " inputs per output (--int4-min-inputs " +
+                std::to_string(minimum_inputs) + ", 0 turns it off): ";
+        for (size_t index = 0; index < kept_eight_bits.size(); ++index) note += (index ? ", " : "") + kept_eight_bits[index];
+      }
+      plan_.notes.push_back(note);
+    }
     if (single_group_weights_ > 0) {
       plan_.notes.push_back(std::to_string(single_group_weights_) + " weight(s) have at most " + std::to_string(group_size) +
                             " inputs per output channel: one group each, which is per channel");

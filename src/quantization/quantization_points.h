@@ -19,6 +19,12 @@
 //     of a channel is shorter when the size does not divide its inputs (as ONNX's block_size); a channel with
 //     no more inputs than a group is simply per channel; ConvTranspose and batched MatMul weights stay per
 //     channel (noted);
+//   * 4-bit weights with fewer inputs per output than --int4-min-inputs K (default kDefaultInt4MinimumInputs;
+//     0 turns the rule off): the depthwise 3x3 / 5x5 (9 / 25 inputs), a first 3x3x3 conv (27) and other short
+//     layers keep the 8-bit weight grid of the spec, as vendors and papers keep first and depthwise layers at 8
+//     bits: a 4-bit step over a dot product of a few terms is an error no rounding can average out. Each such
+//     weight carries its reason (PlannedPoint::precision_reason) and the plan notes the share of the weights
+//     left on 4 bits;
 //   * the bias of Conv / ConvTranspose / Gemm: the spec's bias grid (int32) at s_x · s_w, zero point 0, when
 //     both its input activation and its weight are points;
 //   * a node named in --exclude, or of an op type named there, stays float: its weights stay float and it
@@ -42,7 +48,13 @@ struct QuantizationSettings {
   std::optional<targets::StorageGrid> activations;  // --activations int8|uint8|int16
   bool per_tensor = false;                          // --per-tensor: weights per tensor whatever the spec says
   std::vector<std::string> exclude;                 // --exclude NODE|OP_TYPE (stays float)
+  // --int4-min-inputs K: 4-bit weights with fewer than K inputs per output channel stay on 8 bits (0: off;
+  // negative: the default). Only meaningful with 4-bit weights.
+  int64_t int4_minimum_inputs = -1;
 };
+
+// The default of --int4-min-inputs, chosen by measurement on PP-OCRv4 recognition (docs/quantization.md).
+inline constexpr int64_t kDefaultInt4MinimumInputs = 64;
 
 enum class PointRole { activation, weight, bias };
 std::string_view point_role_name(PointRole role);  // "activation", "weight", "bias"
@@ -57,6 +69,8 @@ struct PlannedPoint {
   bool symmetric = false;
   int64_t axis = -1;      // per channel / per group: the channel axis; per tensor: -1
   int64_t group_size = 0; // weight per group: inputs per group within a channel; otherwise 0
+  // weight: why its grid differs from the one asked ("8 bits: 9 inputs per output < --int4-min-inputs 64"), or "".
+  std::string precision_reason;
   // activation: the scale group (the first member's value name); members share one range.
   std::string scale_group;
   // bias: the points whose scales multiply to its scale.

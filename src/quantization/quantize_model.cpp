@@ -217,6 +217,22 @@ ir::QuantParams weight_params(const Tensor& weight, DType storage, bool narrow_r
     params.scales.push_back(one.scales[0]);
     params.zero_points.push_back(one.zero_points[0]);
   }
+  if (group_size > 0) {
+    // A group of zeros takes its channel's coarsest other scale rather than params_for_range's 1: the sim and a
+    // target rescale every group sum onto the channel's coarsest group scale, and a stray 1 there would round the
+    // channel's accumulator away (any scale represents zeros; ratio 1 changes nothing).
+    const size_t groups = static_cast<size_t>(params.groups_per_channel(shape));
+    for (size_t first = 0; first + groups <= count; first += groups) {
+      float coarsest = 0;
+      for (size_t slot = first; slot < first + groups; ++slot) {
+        if (low[slot] != 0 || high[slot] != 0) coarsest = std::max(coarsest, params.scales[slot]);
+      }
+      if (coarsest <= 0) continue;  // the whole channel is zero: one scale of 1, as per channel
+      for (size_t slot = first; slot < first + groups; ++slot) {
+        if (low[slot] == 0 && high[slot] == 0) params.scales[slot] = coarsest;
+      }
+    }
+  }
   return params;
 }
 
@@ -426,6 +442,7 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
       record.params = weight_params(*value->initializer, point.storage, point.narrow_range, point.symmetric, point.axis,
                                     point.group_size);
       record.groups_per_channel = record.params.groups_per_channel(value->initializer->shape());
+      record.precision_reason = point.precision_reason;
       const std::vector<float> values = value->initializer->to_float_vector();
       if (!values.empty()) {
         record.observed_minimum = *std::min_element(values.begin(), values.end());

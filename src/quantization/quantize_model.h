@@ -66,6 +66,7 @@ struct QuantizedTensor {
   // float in the file and the parameters are only in the manifest.
   bool written = true;
   int64_t groups_per_channel = 1;  // weights per group: groups of each channel (the scales are [channels, groups])
+  std::string precision_reason;    // weights: why the grid differs from the one asked (--int4-min-inputs), or ""
 };
 
 struct QuantizeResult {

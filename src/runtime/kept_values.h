@@ -1,10 +1,11 @@
 // Intermediate values a session hands back besides the graph outputs (SessionOptions::keep_values,
 // `npukit run --keep NAME|all`), so a person can compare a model layer by layer with another runtime.
 //
-// Names refer to the graph the backend runs: on cpu that is the model after its pass list, where a
-// convolution's output and the Sigmoid of a fused SiLU no longer exist as values (they are computed inside
-// one FusedConv). Asking for such a name is an error that says so, rather than a silent un-fusing: keeping
-// a value must not change what is computed, or the comparison would look at a different model.
+// On cpu the pass list leaves every value named here in the graph (passes/pass_lists.h): a kept Conv
+// output is computed unfused, its SiLU or Relu after it as separate kernels. Keeping one therefore may move
+// later values by float rounding (the fused oneDNN post-op and the separate kernel round differently), never
+// more; "all" keeps what the backend computes after its fusions and changes no bit. A name the passes still
+// removed (none of today's) is an error that says so.
 #pragma once
 
 #include <set>

@@ -16,6 +16,7 @@
 #include "quantization/quantize.h"
 #include "quantization/quantize_model.h"
 #include "sim/integer_ops.h"
+#include "runtime/kernels/integer/grouped_weights.h"
 #include "sim/lowering.h"
 
 namespace npukit::quantization {
@@ -102,10 +103,6 @@ std::vector<LinearLayer> find_linear_layers(AlgorithmContext& context, std::vect
       skip("its weight is shared with another node");
       continue;
     }
-    if (weight->quant->granularity() == ir::QuantGranularity::per_group) {
-      skip("per-group weights (one requantization multiplier per output channel cannot follow them)");
-      continue;
-    }
     if (!input || !input->quant || input->quant->scales.size() != 1) {
       skip("its input is not a per-tensor quantization point");
       continue;
@@ -120,8 +117,11 @@ std::vector<LinearLayer> find_linear_layers(AlgorithmContext& context, std::vect
       continue;
     }
     const auto lowered = lowered_by_output.find(output->name + "_quantized");
+    const bool grouped = weight->quant->granularity() == ir::QuantGranularity::per_group;
+    const std::string expected_convolution = grouped ? sim::ops::grouped_convolution : sim::ops::convolution;
+    const std::string expected_matmul = grouped ? sim::ops::grouped_matmul : sim::ops::matmul;
     if (lowered == lowered_by_output.end() ||
-        (lowered->second->op_type != sim::ops::convolution && lowered->second->op_type != sim::ops::matmul)) {
+        (lowered->second->op_type != expected_convolution && lowered->second->op_type != expected_matmul)) {
       const auto reason = float_reasons.find(node->name);
       skip("the sim backend runs it in float" + (reason != float_reasons.end() ? ": " + reason->second : std::string()));
       continue;
@@ -165,6 +165,23 @@ std::vector<LinearLayer> find_linear_layers(AlgorithmContext& context, std::vect
       for (int64_t z : integer.get_ints("b_zero_points", {})) layer.weight_zero_points.push_back(static_cast<int32_t>(z));
     }
     const size_t outputs = static_cast<size_t>(layer.outputs);
+    if (grouped) {
+      // The sim's per-group form: the groups, their ratios onto the channel's reference scale and zero points as
+      // the lowering wrote them (the weight_zero_points / b_zero_points attribute is then [M, groups]).
+      layer.weight_group_size = integer.get_int("group_size", 0);
+      layer.groups_per_output = layer.weight_group_size > 0 ? (layer.patch + layer.weight_group_size - 1) / layer.weight_group_size : 0;
+      layer.group_ratios = integer.get_floats("group_ratios");
+      layer.group_zero_points.assign(layer.weight_zero_points.begin(), layer.weight_zero_points.end());
+      const size_t expected = outputs * static_cast<size_t>(layer.groups_per_output);
+      if (layer.weight_group_size != weight->quant->group_size || expected == 0 || layer.group_ratios.size() != expected ||
+          weight->quant->scales.size() != expected) {
+        skip("its weight groups on the sim backend do not match the weight's parameters");
+        continue;
+      }
+      if (layer.group_zero_points.empty()) layer.group_zero_points.assign(expected, 0);
+      if (layer.group_zero_points.size() != expected) layer.group_zero_points.resize(expected, layer.group_zero_points[0]);
+      layer.weight_zero_points.clear();
+    }
     if (layer.weight_zero_points.empty()) layer.weight_zero_points.assign(1, 0);
     if (layer.weight_zero_points.size() != outputs) layer.weight_zero_points.resize(outputs, layer.weight_zero_points[0]);
     layer.multipliers = integer.get_floats("multipliers");
@@ -207,12 +224,26 @@ std::vector<LinearLayer> find_linear_layers(AlgorithmContext& context, std::vect
         layer.floor_plus_zero[index] = below + static_cast<float>(params.zero_point(parameter));
         layer.fraction[index] = ratio - below;
         layer.nearest[index] = static_cast<int32_t>(nearest.value_as_int64(flat));
-        layer.weight_scales[m] = scale;
+        layer.weight_scales[m] = grouped ? std::max(layer.weight_scales[m], scale) : scale;
       }
     }
     layers.push_back(std::move(layer));
   }
   return layers;
+}
+
+int32_t weight_zero_point(const LinearLayer& layer, size_t index) {
+  const size_t patch = static_cast<size_t>(layer.patch);
+  if (layer.weight_group_size <= 0) return layer.weight_zero_points[index / patch];
+  const size_t group = (index % patch) / static_cast<size_t>(layer.weight_group_size);
+  return layer.group_zero_points[index / patch * static_cast<size_t>(layer.groups_per_output) + group];
+}
+
+double weight_ratio(const LinearLayer& layer, size_t index) {
+  if (layer.weight_group_size <= 0) return 1.0;
+  const size_t patch = static_cast<size_t>(layer.patch);
+  const size_t group = (index % patch) / static_cast<size_t>(layer.weight_group_size);
+  return layer.group_ratios[index / patch * static_cast<size_t>(layer.groups_per_output) + group];
 }
 
 int64_t output_positions(const LinearLayer& layer, const Shape& shape) {
@@ -279,9 +310,14 @@ void layer_forward(const LinearLayer& layer, const float* inputs, size_t rows, c
   for (size_t r = 0; r < rows; ++r) {
     for (size_t m = 0; m < static_cast<size_t>(layer.outputs); ++m) {
       const size_t index = r * static_cast<size_t>(layer.outputs) + m;
-      const double accumulator =
-          round_with(static_cast<double>(outputs[index]) + layer.bias[m], ir::RoundingMode::half_away_from_zero);
-      const int32_t clamped = static_cast<int32_t>(std::clamp(accumulator, -2147483648.0, 2147483647.0));
+      // Per channel: the exact integer sum plus the bias (a soft sum rounded half away from zero). Per group: the
+      // rescaled group sums rounded once half to even, then the bias: the sim kernel's own step.
+      const double sum = static_cast<double>(outputs[index]);
+      const int32_t clamped =
+          layer.weight_group_size > 0
+              ? runtime::integer::grouped_channel_accumulator(std::clamp(sum, -2147483648.0, 2147483647.0), layer.bias[m])
+              : static_cast<int32_t>(std::clamp(round_with(sum + layer.bias[m], ir::RoundingMode::half_away_from_zero),
+                                                -2147483648.0, 2147483647.0));
       const int64_t requantized = static_cast<int64_t>(stage.requantizer.apply(clamped, m)) + stage.zero_point;
       const int64_t q = std::clamp<int64_t>(requantized, stage.minimum, stage.maximum);
       outputs[index] = layer.output_scale * static_cast<float>(q - stage.zero_point);
@@ -293,7 +329,7 @@ void layer_forward(const LinearLayer& layer, const float* inputs, size_t rows, c
 std::vector<float> centred_weights(const LinearLayer& layer, const std::vector<int32_t>& integers) {
   std::vector<float> centred(integers.size());
   for (size_t index = 0; index < integers.size(); ++index) {
-    centred[index] = static_cast<float>(integers[index] - layer.weight_zero_points[index / static_cast<size_t>(layer.patch)]);
+    centred[index] = static_cast<float>((integers[index] - weight_zero_point(layer, index)) * weight_ratio(layer, index));
   }
   return centred;
 }
@@ -312,7 +348,6 @@ SoftRounding::SoftRounding(const LinearLayer& layer) : layer_(layer) {
 void SoftRounding::soft_weights(std::vector<float>& centred, std::vector<float>& derivative) const {
   centred.resize(v_.size());
   derivative.resize(v_.size());
-  const size_t patch = static_cast<size_t>(layer_.patch);
   for (size_t index = 0; index < v_.size(); ++index) {
     const float sigmoid = 1.0f / (1.0f + std::exp(-v_[index]));
     const float stretched = sigmoid * static_cast<float>(kZeta - kGamma) + static_cast<float>(kGamma);
@@ -323,8 +358,10 @@ void SoftRounding::soft_weights(std::vector<float>& centred, std::vector<float>&
       q = std::clamp(q, static_cast<float>(layer_.weight_minimum), static_cast<float>(layer_.weight_maximum));
       dh = 0.0f;
     }
-    centred[index] = q - static_cast<float>(layer_.weight_zero_points[index / patch]);
-    derivative[index] = dh;
+    // Per group the sim rescales each group's sum by its ratio: the weight the accumulator sees, and its slope.
+    const float ratio = static_cast<float>(weight_ratio(layer_, index));
+    centred[index] = (q - static_cast<float>(weight_zero_point(layer_, index))) * ratio;
+    derivative[index] = dh * ratio;
   }
 }
 
@@ -426,8 +463,10 @@ void run_samples(AlgorithmContext& context, const ir::Model& model, bool simulat
   if (simulated) {
     engine = simulate_quantized_model(model, context.target.id, kept);
   } else {
+    // Float references on the cpu backend, which keeps the values asked for unfused: they can differ from
+    // ref's in the last float bits (another summation order), far below a weight or output step.
     engine::EngineOptions options;
-    options.backend = "ref";
+    options.backend = "cpu";
     options.keep_values = kept;
     engine = engine::Engine::from_model(std::make_shared<const ir::Model>(model.clone()), options);
   }

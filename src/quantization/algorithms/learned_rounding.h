@@ -70,11 +70,23 @@ struct LinearLayer {
   std::vector<float> fraction;
   std::vector<int32_t> nearest;
   int32_t weight_minimum = -128, weight_maximum = 127;
-  std::vector<float> weight_scales;  // per output
+  std::vector<float> weight_scales;  // per output (per group: the channel's coarsest group scale s_ref)
+  // Weights per group (runtime/kernels/integer/grouped_weights.h): the sim sums each group of `weight_group_size`
+  // inputs in int32, rescales the sums by s_w[m, g] / s_ref[m] onto the channel's coarsest group scale, rounds once
+  // half to even, then requantizes per channel. The optimization folds that ratio into the weights it multiplies
+  // (centred weights are (q_w - z_w[m, g]) · ratio) and rounds as the sim does. 0: per tensor / per channel.
+  int64_t weight_group_size = 0;
+  int64_t groups_per_output = 1;
+  std::vector<double> group_ratios;        // [M, groups] row-major, read from the sim's lowering
+  std::vector<int32_t> group_zero_points;  // [M, groups]
 };
 
+// The zero point and the rescale ratio (1 outside groups) of weight `index` (output-major, M × patch).
+int32_t weight_zero_point(const LinearLayer& layer, size_t index);
+double weight_ratio(const LinearLayer& layer, size_t index);
+
 // Finds every Conv / Gemm / MatMul of `context.model` (graph order) whose weight may be rounded: a constant float
-// weight point quantized per tensor or per output channel, read by no other node, an input point per tensor, an
+// weight point quantized per tensor, per output channel or per group of an output's inputs, read by no other node, an input point per tensor, an
 // output point, and an integer form on the sim backend. `skipped` gets one line per layer left alone and why.
 std::vector<LinearLayer> find_linear_layers(AlgorithmContext& context, std::vector<std::string>& skipped);
 

@@ -32,13 +32,12 @@ int64_t groups_per_channel(const WeightGroups& groups, int64_t channels, int64_t
   return count;
 }
 
-// One output channel's accumulator from its group sums: the rescale onto s_ref, rounded once, plus the bias.
-int32_t channel_accumulator(double rescaled_sum, int32_t bias) {
+}  // namespace
+
+int32_t grouped_channel_accumulator(double rescaled_sum, int32_t bias) {
   const double rounded = quantization::round_with(rescaled_sum, ir::RoundingMode::half_to_even);
   return checked(static_cast<int64_t>(std::clamp(rounded, -9.3e18, 9.3e18)) + bias, "accumulator");
 }
-
-}  // namespace
 
 Tensor grouped_convolution(const Tensor& input, const Tensor& weights, const Tensor* bias, const ConvolutionParameters& p,
                            const WeightGroups& groups) {
@@ -113,7 +112,7 @@ Tensor grouped_convolution(const Tensor& input, const Tensor& weights, const Ten
       }
       int32_t* out = y.data() + (n * out_channels + m) * plane_size;
       for (int64_t i = 0; i < plane_size; ++i) {
-        out[i] = p.output.finish(channel_accumulator(rescaled[i], b[m]), static_cast<size_t>(m));
+        out[i] = p.output.finish(grouped_channel_accumulator(rescaled[i], b[m]), static_cast<size_t>(m));
       }
     }
   }
@@ -157,7 +156,7 @@ Tensor grouped_matmul(const Tensor& a, const Tensor& b, const Tensor* bias, cons
           rescaled += static_cast<double>(checked(sum, "group sum")) * groups.ratios[static_cast<size_t>(j * group_count + g)];
         }
         y[(batch * rows + i) * columns + j] =
-            p.output.finish(channel_accumulator(rescaled, bias_values[j]), static_cast<size_t>(j));
+            p.output.finish(grouped_channel_accumulator(rescaled, bias_values[j]), static_cast<size_t>(j));
       }
     }
   }

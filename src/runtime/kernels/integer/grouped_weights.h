@@ -29,6 +29,11 @@ struct WeightGroups {
   std::vector<int32_t> zero_points;   // z_w[m, g], same layout (empty: all 0)
 };
 
+// One output channel's accumulator from its rescaled group sums (sum_g acc_g * s_w[m, g] / s_ref[m]): rounded once
+// half to even, plus the int32 bias; Error(unsupported) when it leaves int32. Shared with the rounding optimizer
+// (quantization/algorithms/learned_rounding.cpp), so both round the same way.
+int32_t grouped_channel_accumulator(double rescaled_sum, int32_t bias);
+
 // input [N, C, H, W], weights [M, C / group, KH, KW] with groups over each output channel's C/group x KH x KW
 // inputs in (c, kh, kw) order; parameters.weight_zero_points is ignored (groups.zero_points holds them). Throws
 // Error(invalid_argument) for shapes or groups that do not fit and Error(unsupported) when an int32 leaves int32.
