@@ -190,7 +190,9 @@ TEST_F(QuantizeCommand, ExcludingTheReluPutsAPointOnTheConvOutputAndCalibratesOn
   EXPECT_EQ(tensors["pool1"]["scale_group"], "pool1");
   // The cpu backend computes the Conv output bn1 unfused (its Relu runs apart) rather than falling back to ref.
   EXPECT_EQ(manifest["calibration"]["backend"], "cpu");
-  for (const auto& note : manifest["notes"]) EXPECT_EQ(note.get<std::string>().find("ref backend"), std::string::npos) << note;
+  for (const auto& note : manifest["notes"]) {
+    EXPECT_EQ(note.get<std::string>().find("ref backend"), std::string::npos) << note;
+  }
   bool relu_listed = false;
   for (const auto& node : manifest["float_nodes"]) {
     relu_listed = relu_listed || (node["node"] == "relu1" && node["reason"] == "excluded by --exclude");

@@ -91,9 +91,9 @@ std::vector<const QuantizationAlgorithm*> parse_algorithm_list(const std::string
 
 // ---- Tools the algorithms share -------------------------------------------------------------------------
 
-// Runs the float `model` (ref backend, so every value exists as named) on the first `max_samples` calibration
-// samples (all when 0) and hands each sample's `values` (computed values, graph inputs, outputs or initializers)
-// to `visit(sample_index, values)`: one sample in memory at a time.
+// Runs the float `model` (cpu backend, which keeps every value asked for unfused) on the first `max_samples`
+// calibration samples (all when 0) and hands each sample's `values` (computed values, graph inputs, outputs or
+// initializers) to `visit(sample_index, values)`: one sample in memory at a time.
 void for_each_float_sample(const ir::Model& model, const std::vector<std::string>& values, CalibrationSource& source,
                            size_t max_samples,
                            const std::function<void(size_t, const std::map<std::string, Tensor>&)>& visit);

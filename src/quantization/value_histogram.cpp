@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "npukit/error.h"
 
@@ -50,42 +51,79 @@ void ValueHistogram::grow_to(double magnitude) {
   }
 }
 
+namespace {
+
+// Lanes of the fast path's reductions: independent additions, so each does not wait on the one before (a
+// calibration run feeds tens of millions of values per picture through add()).
+constexpr size_t kLanes = 8;
+
+bool is_finite_bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return (bits & 0x7f800000u) != 0x7f800000u;  // NaN and ±Inf have every exponent bit set
+}
+
+// Minimum, maximum and sum of `count` > 0 values, when all are finite (false otherwise, and the results are then
+// meaningless). The minimum and maximum are exact; the sum differs from a one-lane sum only in its last bits.
+bool finite_statistics(const float* values, size_t count, double& minimum, double& maximum, double& sum) {
+  float lane_minimum[kLanes], lane_maximum[kLanes];
+  double lane_sum[kLanes] = {};
+  uint32_t non_finite = 0;
+  for (size_t lane = 0; lane < kLanes; ++lane) lane_minimum[lane] = lane_maximum[lane] = values[0];
+  size_t i = 0;
+  for (; i + kLanes <= count; i += kLanes) {
+    for (size_t lane = 0; lane < kLanes; ++lane) {
+      const float value = values[i + lane];
+      non_finite |= static_cast<uint32_t>(!is_finite_bits(value));
+      lane_minimum[lane] = value < lane_minimum[lane] ? value : lane_minimum[lane];
+      lane_maximum[lane] = value > lane_maximum[lane] ? value : lane_maximum[lane];
+      lane_sum[lane] += value;
+    }
+  }
+  for (; i < count; ++i) {
+    non_finite |= static_cast<uint32_t>(!is_finite_bits(values[i]));
+    lane_minimum[0] = std::min(lane_minimum[0], values[i]);
+    lane_maximum[0] = std::max(lane_maximum[0], values[i]);
+    lane_sum[0] += values[i];
+  }
+  minimum = *std::min_element(lane_minimum, lane_minimum + kLanes);
+  maximum = *std::max_element(lane_maximum, lane_maximum + kLanes);
+  sum = 0;
+  for (double part : lane_sum) sum += part;
+  return non_finite == 0;
+}
+
+}  // namespace
+
 void ValueHistogram::add(const float* values, size_t count) {
-  // First pass: the batch's finite statistics, so the width grows once per batch, not once per value.
+  // First pass: the batch's finite statistics, so the width grows once per batch, not once per value. All values
+  // finite (the rule for activations) takes the fast path; otherwise the batch is read again value by value.
   double batch_minimum = 0, batch_maximum = 0, batch_sum = 0;
   uint64_t batch_finite = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const float value = values[i];
-    if (std::isnan(value)) {
-      ++nan_count_;
-      continue;
+  const bool finite = count > 0 && finite_statistics(values, count, batch_minimum, batch_maximum, batch_sum);
+  if (finite) {
+    batch_finite = count;
+  } else {
+    batch_minimum = batch_maximum = batch_sum = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const float value = values[i];
+      if (std::isnan(value)) {
+        ++nan_count_;
+        continue;
+      }
+      if (std::isinf(value)) {
+        ++(value > 0 ? positive_infinity_count_ : negative_infinity_count_);
+        continue;
+      }
+      if (batch_finite == 0) batch_minimum = batch_maximum = value;
+      batch_minimum = std::min<double>(batch_minimum, value);
+      batch_maximum = std::max<double>(batch_maximum, value);
+      batch_sum += value;
+      ++batch_finite;
     }
-    if (std::isinf(value)) {
-      ++(value > 0 ? positive_infinity_count_ : negative_infinity_count_);
-      continue;
-    }
-    if (batch_finite == 0) batch_minimum = batch_maximum = value;
-    batch_minimum = std::min<double>(batch_minimum, value);
-    batch_maximum = std::max<double>(batch_maximum, value);
-    batch_sum += value;
-    ++batch_finite;
   }
   count_ += count;
   if (batch_finite == 0) return;
-
-  // Mean and squared deviations combined batch-wise (Chan et al.'s parallel form of Welford's algorithm).
-  const double batch_mean = batch_sum / static_cast<double>(batch_finite);
-  double batch_squared_deviation = 0;
-  for (size_t i = 0; i < count; ++i) {
-    if (!std::isfinite(values[i])) continue;
-    const double deviation = values[i] - batch_mean;
-    batch_squared_deviation += deviation * deviation;
-  }
-  const double previous = static_cast<double>(finite_count() - batch_finite);
-  const double combined = previous + static_cast<double>(batch_finite);
-  const double delta = batch_mean - mean_;
-  mean_ += delta * static_cast<double>(batch_finite) / combined;
-  squared_deviation_sum_ += batch_squared_deviation + delta * delta * previous * static_cast<double>(batch_finite) / combined;
 
   if (!has_finite_) {
     minimum_ = batch_minimum;
@@ -95,21 +133,33 @@ void ValueHistogram::add(const float* values, size_t count) {
     minimum_ = std::min(minimum_, batch_minimum);
     maximum_ = std::max(maximum_, batch_maximum);
   }
-
   grow_to(std::max(std::fabs(batch_minimum), std::fabs(batch_maximum)));
-  if (width_ == 0) {  // every finite value so far is 0
-    zeros_before_width_ += batch_finite;
-    return;
-  }
-  const double inverse_width = 1.0 / width_;
+
+  // Second pass: squared deviations from the batch mean and the bins, together (one more read of the batch).
+  const double batch_mean = batch_sum / static_cast<double>(batch_finite);
+  const bool binned = width_ != 0;  // 0: every finite value so far is 0
+  const double inverse_width = binned ? 1.0 / width_ : 0.0;
   const int last = resolution_ - 1;
+  double lane_squared_deviation[kLanes] = {};
   for (size_t i = 0; i < count; ++i) {
     const float value = values[i];
-    if (!std::isfinite(value)) continue;
-    const double magnitude = std::fabs(static_cast<double>(value));
-    const int index = std::min(last, static_cast<int>(magnitude * inverse_width));
-    ++(value < 0 ? negative_[index] : positive_[index]);
+    if (!finite && !std::isfinite(value)) continue;
+    const double deviation = value - batch_mean;
+    lane_squared_deviation[i % kLanes] += deviation * deviation;
+    if (!binned) continue;
+    const int index = std::min(last, static_cast<int>(std::fabs(static_cast<double>(value)) * inverse_width));
+    ++(value < 0 ? negative_ : positive_)[index];
   }
+  if (!binned) zeros_before_width_ += batch_finite;
+  double batch_squared_deviation = 0;
+  for (double part : lane_squared_deviation) batch_squared_deviation += part;
+
+  // Mean and squared deviations combined batch-wise (Chan et al.'s parallel form of Welford's algorithm).
+  const double previous = static_cast<double>(finite_count() - batch_finite);
+  const double combined = previous + static_cast<double>(batch_finite);
+  const double delta = batch_mean - mean_;
+  mean_ += delta * static_cast<double>(batch_finite) / combined;
+  squared_deviation_sum_ += batch_squared_deviation + delta * delta * previous * static_cast<double>(batch_finite) / combined;
 }
 
 template <typename Visit>

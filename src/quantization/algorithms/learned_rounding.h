@@ -175,8 +175,8 @@ class TimeBudget {
 // Runs the model over the first `count` calibration samples, keeping `values` (graph inputs, computed values or
 // outputs), and calls `visit(sample, value)` after each run, `value(name)` giving a kept tensor. `simulated`:
 // the quantized model (context.model with its parameters) on the sim backend of context.target, where a value
-// "v_quantized" is the integer tensor of point v; otherwise the float model on ref, where every value exists as
-// named. Reports progress as (done, count, label).
+// "v_quantized" is the integer tensor of point v; otherwise the float model on cpu, which keeps every value
+// asked for as named. Reports progress as (done, count, label).
 using SampleValues = std::function<const Tensor&(const std::string&)>;
 void run_samples(AlgorithmContext& context, const ir::Model& model, bool simulated, const std::vector<std::string>& values,
                  size_t count, const std::string& label, const std::function<void(size_t, const SampleValues&)>& visit);
