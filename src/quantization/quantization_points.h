@@ -42,6 +42,9 @@ struct QuantizationSettings {
   std::optional<targets::StorageGrid> activations;  // --activations int8|uint8|int16
   bool per_tensor = false;                          // --per-tensor: weights per tensor whatever the spec says
   std::vector<std::string> exclude;                 // --exclude NODE|OP_TYPE (stays float)
+  // Nodes whose activations (what they read and write) are on the 16-bit grid of the activations' signedness
+  // (--keep-int16, sixteen_bit_layers.h); weights keep their grid.
+  std::vector<std::string> sixteen_bit_nodes;
 };
 
 enum class PointRole { activation, weight, bias };
