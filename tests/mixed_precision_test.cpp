@@ -179,7 +179,7 @@ TEST_F(MixedPrecision, ABudgetBelowTheAllInt8EstimateIsRefusedNamingTheMinimum) 
   const targets::TargetProfile& target = targets::find_builtin_target("rk3588");
   MixedPrecisionOptions mixed;
   // A stated estimator: 1 ms all int8, each float node 0.5 ms more.
-  mixed.estimate_milliseconds = [](const ir::Model&, const std::set<std::string>& nodes) {
+  mixed.estimate_milliseconds = [](const ir::Model&, const std::set<std::string>& nodes, const std::set<std::string>&) {
     return 1.0 + 0.5 * static_cast<double>(nodes.size());
   };
   mixed.estimate_basis = "test estimator";
@@ -209,7 +209,7 @@ TEST_F(MixedPrecision, VendorHintsListTheOutputTensorForRknnAndTheNodeForHailo) 
   const QuantizeResult result = quantize_model(model_, target, options());
   const QuantizationPlan plan = plan_quantization_points(*result.model.graph, target.numerics, {});
   const std::vector<QuantizedLayer> layers = quantized_layers(*result.model.graph, plan, target.numerics);
-  const std::vector<VendorHintFile> files = vendor_hint_files(result.model, {layers[1], layers[0]}, "net.onnx", "rk3588");
+  const std::vector<VendorHintFile> files = vendor_hint_files(result.model, {layers[1], layers[0]}, {}, "net.onnx", "rk3588");
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[0].file_name, "rknn_custom_quantize_layers.cfg");
   // conv1+relu1 hands on relu1; the graph input has no node and is left out.
@@ -217,7 +217,7 @@ TEST_F(MixedPrecision, VendorHintsListTheOutputTensorForRknnAndTheNodeForHailo) 
   EXPECT_EQ(files[0].text.find(": float16\n    "), std::string::npos) << files[0].text;
   EXPECT_EQ(files[1].file_name, "hailo_a16_w16.alls");
   EXPECT_NE(files[1].text.find("\nquantization_param(conv1, precision_mode=a16_w16)\n"), std::string::npos) << files[1].text;
-  const std::vector<VendorHintFile> none = vendor_hint_files(result.model, {}, "net.onnx", "rk3588");
+  const std::vector<VendorHintFile> none = vendor_hint_files(result.model, {}, {}, "net.onnx", "rk3588");
   EXPECT_NE(none[0].text.find("custom_quantize_layers: {}"), std::string::npos);
   const std::vector<std::string> written = write_vendor_hints(path("hints/deeper"), files);
   ASSERT_EQ(written.size(), 2u);

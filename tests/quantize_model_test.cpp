@@ -212,25 +212,28 @@ TEST_F(QuantizeCommand, PerTensorWeightsAndUint8Activations) {
 }
 
 TEST_F(QuantizeCommand, RefusesWhatOnnxCannotExpressNamingTheValue) {
-  // int16 activations cannot be written before opset 21 either: the file holds the weights only (a weight-only
-  // model), every activation's int16 parameters are in the manifest marked unwritten, and a note says why.
+  // int16 activations are written as com.microsoft QuantizeLinear / DequantizeLinear (ONNX's own 16-bit Q / DQ need
+  // opset 21, beyond npukit's libonnx): every activation is in the file, and a note says how.
   const CommandResult activations = run("quantize '" + model_ + "' --target rk3588 --calibration '" + calibration_ +
                                         "' --activations int16 --json -o '" + path("a16.onnx") + "'");
   EXPECT_EQ(activations.exit_code, 0) << activations.err;
   const nlohmann::json a16 = nlohmann::json::parse(activations.out);
-  int unwritten = 0;
+  int written = 0;
   for (const auto& tensor : a16["tensors"]) {
     if (tensor["role"] == "activation") {
       EXPECT_EQ(tensor["dtype"], "i16") << tensor["value"];
-      EXPECT_FALSE(tensor["written"].get<bool>()) << tensor["value"];
-      ++unwritten;
+      EXPECT_TRUE(tensor["written"].get<bool>()) << tensor["value"];
+      ++written;
     }
-    EXPECT_NE(tensor["role"], "bias") << tensor["value"];  // its input is float in the file
   }
-  EXPECT_GT(unwritten, 0);
+  EXPECT_GT(written, 0);
   bool noted = false;
-  for (const auto& note : a16["notes"]) noted = noted || note.get<std::string>().find("opset 21") != std::string::npos;
+  for (const auto& note : a16["notes"]) noted = noted || note.get<std::string>().find("com.microsoft") != std::string::npos;
   EXPECT_TRUE(noted);
+  int contrib = 0;
+  const onnx::ModelProto a16_file = read_proto(path("a16.onnx"));
+  for (const auto& node : a16_file.graph().node()) contrib += node.domain() == "com.microsoft";
+  EXPECT_EQ(contrib, 2 * written);
   const CommandResult weights = run("quantize '" + model_ + "' --target rk3588 --calibration '" + calibration_ +
                                     "' --weights int16 -o '" + path("q.onnx") + "'");
   EXPECT_EQ(weights.exit_code, 1);

@@ -47,6 +47,7 @@ struct QuantizeArguments {
   std::string report;
   int threads = 1;
   int keep_float = -1;          // --keep-float N (-1: not given)
+  int keep_int16 = -1;          // --keep-int16 N (-1: not given)
   double budget_latency = 0;    // --budget-latency MS (0: not given)
   std::string vendor_hints;     // --vendor-hints DIR
   int sensitivity_samples = 4;  // --sensitivity-samples N
@@ -196,16 +197,18 @@ void run_quantize(const QuantizeArguments& arguments) {
   if (!arguments.report.empty() && !report_html::is_report_path(arguments.report)) {
     throw Error(ErrorKind::invalid_argument, "--report takes a file ending in .md or .html", arguments.report);
   }
-  const bool mixed_precision = arguments.keep_float >= 0 || arguments.budget_latency != 0;
+  const bool mixed_precision = arguments.keep_float >= 0 || arguments.keep_int16 >= 0 || arguments.budget_latency != 0;
   if (!arguments.vendor_hints.empty() && !mixed_precision) {
     throw Error(ErrorKind::invalid_argument, "--vendor-hints lists the layers kept in high precision: give --keep-float N "
-                                             "or --budget-latency MS with it");
+                                             "or --budget-latency MS (or --keep-int16 N) with it");
   }
   quantization::QuantizeResult result;
   std::vector<quantization::QuantizedLayer> float_layers;
+  std::vector<quantization::QuantizedLayer> sixteen_bit_layers;
   if (mixed_precision) {
     quantization::MixedPrecisionOptions mixed;
     if (arguments.keep_float >= 0) mixed.keep_float = static_cast<size_t>(arguments.keep_float);
+    if (arguments.keep_int16 >= 0) mixed.keep_int16 = static_cast<size_t>(arguments.keep_int16);
     if (arguments.budget_latency != 0) {
       mixed.budget_latency_ms = arguments.budget_latency;
       const PrecisionLatency latency = precision_latency(profiles.front());
@@ -216,6 +219,7 @@ void run_quantize(const QuantizeArguments& arguments) {
         quantization::quantize_with_mixed_precision(arguments.model, profiles.front(), options, mixed);
     result = std::move(mixed_result.quantized);
     float_layers = std::move(mixed_result.float_layers);
+    sixteen_bit_layers = std::move(mixed_result.sixteen_bit_layers);
   } else {
     result = quantization::quantize_model(arguments.model, profiles.front(), options);
   }
@@ -225,7 +229,8 @@ void run_quantize(const QuantizeArguments& arguments) {
   if (!arguments.vendor_hints.empty()) {
     for (const std::string& path : quantization::write_vendor_hints(
              arguments.vendor_hints,
-             quantization::vendor_hint_files(result.model, float_layers, arguments.model, result.target_id))) {
+             quantization::vendor_hint_files(result.model, float_layers, sixteen_bit_layers, arguments.model,
+                                             result.target_id))) {
       if (!arguments.json) std::cerr << "wrote " << path << "\n";
     }
   }
@@ -313,6 +318,10 @@ void register_quantize_command(CLI::App& app) {
       ->type_name("FILE.md|FILE.html");
   command->add_option("--keep-float", arguments->keep_float,
                       "Keep the N layers most sensitive to quantization in float (sensitivity on sim, then --exclude)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--keep-int16", arguments->keep_int16,
+                      "Run the next N most sensitive layers with 16-bit activations, 8-bit weights (targets listing int16)")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--budget-latency", arguments->budget_latency,

@@ -135,7 +135,8 @@ void export_graph(const ir::Graph& graph, onnx::GraphProto& proto, int64_t large
     onnx::NodeProto* out = proto.add_node();
     out->set_op_type(node->op_type);
     if (!node->name.empty()) out->set_name(node->name);
-    if (!node->domain.empty()) out->set_domain(node->domain);
+    const std::string domain = exported_qdq_domain(*node);  // 16-bit Q / DQ: com.microsoft (qdq_mapping.h)
+    if (!domain.empty()) out->set_domain(domain);
     for (const ir::Value* input : node->inputs) out->add_input(input ? renamed(input_names, input->name) : std::string());
     for (const ir::Value* output : node->outputs) out->add_output(output ? renamed(output_names, output->name) : std::string());
     for (const auto& [key, attribute] : node->attributes) {
@@ -163,6 +164,14 @@ onnx::ModelProto export_model(const ir::Model& model, int64_t largest_initialize
     opset->set_domain(domain);
     opset->set_version(version);
   }
+  const auto declare_contrib_domain = [&] {
+    for (const auto& opset : proto.opset_import()) {
+      if (opset.domain() == kContribDomain) return;
+    }
+    auto* opset = proto.add_opset_import();
+    opset->set_domain(kContribDomain);
+    opset->set_version(1);
+  };
   for (const auto& [key, value] : model.metadata) {
     auto* entry = proto.add_metadata_props();
     entry->set_key(key);
@@ -172,6 +181,12 @@ onnx::ModelProto export_model(const ir::Model& model, int64_t largest_initialize
   const bool shape_only = largest_initializer_with_data != std::numeric_limits<int64_t>::max();
   const QdqExportPlan qdq = shape_only ? QdqExportPlan{} : plan_qdq_export(*model.graph, model.opset());
   export_graph(*model.graph, *proto.mutable_graph(), largest_initializer_with_data, &qdq);
+  for (const auto& node : proto.graph().node()) {
+    if (node.domain() == kContribDomain) {
+      declare_contrib_domain();
+      break;
+    }
+  }
   return proto;
 }
 

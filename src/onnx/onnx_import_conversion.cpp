@@ -99,8 +99,9 @@ class GraphConverter {
       for (const std::string& input : node.input()) inputs.push_back(resolve(*graph, input, label));
       std::vector<ir::Value*> outputs;
       for (const std::string& output : node.output()) outputs.push_back(output.empty() ? nullptr : graph->find_value(output));
+      // com.microsoft QuantizeLinear / DequantizeLinear (16-bit QDQ before opset 21) are read as ONNX's own.
       ir::Node* converted = graph->add_node(node.op_type(), std::move(inputs), std::move(outputs), node.name(),
-                                            normalize_domain(node.domain()));
+                                            imported_qdq_domain(node.op_type(), normalize_domain(node.domain())));
       for (const auto& attribute : node.attribute()) {
         try {
           converted->attributes[attribute.name()] = convert_attribute(attribute, *graph);

@@ -217,6 +217,24 @@ void write_grouped_weight(const QdqPoint& point, onnx::GraphProto& proto) {
 
 void attach_qdq_params(ir::Graph& graph, int64_t opset) { attach(graph, opset); }
 
+bool is_sixteen_bit_grid(DType storage) { return storage == DType::i16 || storage == DType::u16; }
+
+std::string imported_qdq_domain(const std::string& op_type, const std::string& domain) {
+  if (domain == kContribDomain && (op_type == "QuantizeLinear" || op_type == "DequantizeLinear")) return "";
+  return domain;
+}
+
+std::string exported_qdq_domain(const ir::Node& node) {
+  if (!is_qdq_node(node, "QuantizeLinear") && !is_qdq_node(node, "DequantizeLinear")) return node.domain;
+  // The integer side: a Q's output, a DQ's input; its type is the zero point's (or, for a DQ, its input's).
+  const ir::Value* integer = node.op_type == "QuantizeLinear" ? node.output(0) : node.input(0);
+  const ir::Value* zero_point = node.input(2);
+  DType storage = DType::undefined;
+  if (zero_point && zero_point->initializer) storage = zero_point->initializer->dtype();
+  else if (integer) storage = dtype_of(*integer);
+  return is_sixteen_bit_grid(storage) ? std::string(kContribDomain) : node.domain;
+}
+
 bool has_quantization_points(const ir::Graph& graph) {
   for (const auto& value : graph.values()) {
     if (value->quant && !value->outer_scope && dtype_is_float(dtype_of(*value))) return true;
@@ -267,11 +285,12 @@ QdqExportPlan plan_qdq_export(const ir::Graph& graph, int64_t opset) {
       if (storage == DType::i32 && !params.symmetric()) refuse(value, "an int32 DequantizeLinear needs zero points of 0");
       if (value.initializer->dtype() != DType::f32) refuse(value, "only f32 weights are quantized here");
     } else {
-      if (params.storage != DType::i8 && params.storage != DType::u8) {
+      if (params.storage != DType::i8 && params.storage != DType::u8 && !is_sixteen_bit_grid(params.storage)) {
         refuse(value, std::string(dtype_name(params.storage)) +
-                          " activations need ONNX opset 21 (QuantizeLinear to int16, int4); opsets up to 17 have int8 and uint8");
+                          " activations need ONNX opset 21 (QuantizeLinear to int4); opsets up to 17 have int8 and "
+                          "uint8 (int16 and uint16 are written in ONNX Runtime's com.microsoft domain)");
       }
-      if (params.narrow_range) refuse(value, "QuantizeLinear saturates to [-128, 127]; a narrow range [-127, 127] cannot be stated");
+      if (params.narrow_range) refuse(value, "QuantizeLinear saturates to the whole grid; a narrow range cannot be stated");
       if (params.rounding != ir::RoundingMode::half_to_even) {
         refuse(value, "QuantizeLinear rounds half to even; rounding " + std::string(ir::rounding_mode_name(params.rounding)) +
                           " belongs in the target's quantization spec, not in the file");
@@ -318,6 +337,8 @@ void write_qdq_nodes(const QdqPoint& point, onnx::GraphProto& proto) {
     switch (container) {
       case DType::i8: zero_point.data<int8_t>()[i] = static_cast<int8_t>(zero); break;
       case DType::u8: zero_point.data<uint8_t>()[i] = static_cast<uint8_t>(zero); break;
+      case DType::i16: zero_point.data<int16_t>()[i] = static_cast<int16_t>(zero); break;
+      case DType::u16: zero_point.data<uint16_t>()[i] = static_cast<uint16_t>(zero); break;
       case DType::i32: zero_point.data<int32_t>()[i] = static_cast<int32_t>(zero); break;
       default: throw Error(ErrorKind::internal, "write_qdq_nodes: unexpected container type");
     }
@@ -336,6 +357,7 @@ void write_qdq_nodes(const QdqPoint& point, onnx::GraphProto& proto) {
   } else {
     onnx::NodeProto* quantize = proto.add_node();
     quantize->set_op_type("QuantizeLinear");
+    if (is_sixteen_bit_grid(container)) quantize->set_domain(kContribDomain);
     quantize->set_name(point.quantized_name);
     quantize->add_input(point.quantize_input);
     quantize->add_input(point.scale_name);
@@ -345,6 +367,7 @@ void write_qdq_nodes(const QdqPoint& point, onnx::GraphProto& proto) {
   }
   onnx::NodeProto* dequantize = proto.add_node();
   dequantize->set_op_type("DequantizeLinear");
+  if (is_sixteen_bit_grid(container)) dequantize->set_domain(kContribDomain);
   dequantize->set_name(point.dequantized_name + "_DequantizeLinear");
   dequantize->add_input(point.quantized_name);
   dequantize->add_input(point.scale_name);

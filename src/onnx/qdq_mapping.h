@@ -10,6 +10,13 @@
 // written as a Q → DQ pair (an activation) or as an integer initializer read through a DQ (a float weight,
 // quantized here with the parameters' rounding). Integer values need nothing: their Q/DQ nodes are in the
 // graph already, so import → export → import gives the same graph and parameters.
+//
+// 16-bit grids (int16 / uint16): ONNX's own QuantizeLinear takes them from opset 21 only, beyond npukit's libonnx
+// (opsets up to 17). ONNX Runtime has them in its contrib domain: com.microsoft QuantizeLinear / DequantizeLinear,
+// the ONNX semantics (round half to even, saturate) over int8 / uint8 / int16 / uint16 / int32, which is what
+// ORT's own quantizer writes for 16-bit QDQ (its `UseQDQContribOps` option). So a 16-bit point is written as a
+// com.microsoft Q / DQ pair (and an opset import of com.microsoft version 1), and the import reads such a pair as
+// the ONNX op in the default domain: inside npukit one Q / DQ whatever the bit width.
 #pragma once
 
 #include <map>
@@ -25,6 +32,17 @@ namespace npukit::onnx_io {
 // Throws Error(invalid_model) naming the node for constant parameters that are unusable (a scale that is not
 // finite and > 0, a per-axis scale count that does not match the axis, an axis outside the rank).
 void attach_qdq_params(ir::Graph& graph, int64_t opset);
+
+// ONNX Runtime's contrib domain, where 16-bit QuantizeLinear / DequantizeLinear live before opset 21.
+inline constexpr const char* kContribDomain = "com.microsoft";
+// True for a 16-bit grid, written through kContribDomain.
+bool is_sixteen_bit_grid(DType storage);
+// The domain a node of the file is read in: com.microsoft QuantizeLinear / DequantizeLinear become the default
+// domain's (same semantics, wider types); any other domain is kept.
+std::string imported_qdq_domain(const std::string& op_type, const std::string& domain);
+// The domain a default-domain node is written in: a QuantizeLinear / DequantizeLinear whose integer side is 16-bit
+// goes to kContribDomain (what ORT reads before opset 21); everything else keeps its domain.
+std::string exported_qdq_domain(const ir::Node& node);
 
 // One float value written as Q/DQ.
 struct QdqPoint {

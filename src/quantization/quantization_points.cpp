@@ -7,6 +7,7 @@
 
 #include "npukit/error.h"
 #include "passes/layernorm_pattern.h"
+#include "quantization/sixteen_bit_layers.h"
 
 namespace npukit::quantization {
 
@@ -52,6 +53,7 @@ class Planner {
     mark_fusion_groups();
     place_activations();
     place_weights_and_biases();
+    if (!settings_.sixteen_bit_nodes.empty()) widen_to_sixteen_bits(graph_, settings_.sixteen_bit_nodes, plan_);
     return std::move(plan_);
   }
 

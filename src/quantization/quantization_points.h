@@ -51,6 +51,9 @@ struct QuantizationSettings {
   // --int4-min-inputs K: 4-bit weights with fewer than K inputs per output channel stay on 8 bits (0: off;
   // negative: the default). Only meaningful with 4-bit weights.
   int64_t int4_minimum_inputs = -1;
+  // Nodes whose activations (what they read and write) are on the 16-bit grid of the activations' signedness
+  // (--keep-int16, sixteen_bit_layers.h); weights keep their grid.
+  std::vector<std::string> sixteen_bit_nodes;
 };
 
 // The default of --int4-min-inputs, chosen by measurement on PP-OCRv4 recognition (docs/quantization.md).

@@ -112,7 +112,9 @@ bool check_expressible(const QuantizationPlan& plan, const std::string& file) {
   bool activations_written = true;
   for (const PlannedPoint& point : plan.points) {
     if (point.role == PointRole::activation) {
-      if (point.storage != DType::i8 && point.storage != DType::u8) activations_written = false;
+      // 16-bit activations are written as com.microsoft Q / DQ (onnx/qdq_mapping.h); other grids are not.
+      const bool sixteen_bit = point.storage == DType::i16 || point.storage == DType::u16;
+      if (point.storage != DType::i8 && point.storage != DType::u8 && !sixteen_bit) activations_written = false;
       if (point.narrow_range) {
         throw Error(ErrorKind::unsupported,
                     "activation '" + point.value + "': the spec's narrow grid [-127, 127] cannot be stated by "
@@ -353,10 +355,19 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
   result.float_nodes = plan.float_nodes;
   result.notes.insert(result.notes.end(), plan.notes.begin(), plan.notes.end());
   if (!activations_written) {
-    result.notes.push_back("activations are int16: QuantizeLinear to int16 needs ONNX opset 21, npukit's libonnx knows "
-                           "opsets up to 17, so the file holds the weights' DequantizeLinear only (activations and "
-                           "biases float, a weight-only model); the activations' int16 parameters are in the manifest "
+    result.notes.push_back("activations on a grid QuantizeLinear cannot state before ONNX opset 21 (npukit's libonnx "
+                           "knows opsets up to 17), so the file holds the weights' DequantizeLinear only (activations "
+                           "and biases float, a weight-only model); the activations' parameters are in the manifest "
                            "(\"written\": false)");
+  }
+  size_t sixteen_bit_points = 0;
+  for (const PlannedPoint& point : plan.points) {
+    sixteen_bit_points += point.role == PointRole::activation && (point.storage == DType::i16 || point.storage == DType::u16);
+  }
+  if (sixteen_bit_points > 0) {
+    result.notes.push_back(std::to_string(sixteen_bit_points) + " activation(s) on a 16-bit grid: written as com.microsoft "
+                           "QuantizeLinear / DequantizeLinear (ONNX Runtime's contrib ops, what its own quantizer writes "
+                           "for 16-bit QDQ; ONNX's own 16-bit Q / DQ need opset 21, beyond npukit's libonnx)");
   }
 
   const vision::PreprocessingSpec preprocessing = preprocessing_for(options.preprocessing, model);

@@ -62,8 +62,9 @@ struct QuantizedTensor {
   double observed_maximum = 0;
   std::string scale_group;      // activations: the group whose range it shares
   int64_t saturated = 0;        // bias: elements that did not fit the int32 grid and were clamped
-  // False when the QDQ file cannot state the point (int16 activations before ONNX opset 21): the value stays
-  // float in the file and the parameters are only in the manifest.
+  // False when the QDQ file cannot state the point (an activation grid other than 8 or 16 bits before ONNX opset
+  // 21; 16-bit ones are written as com.microsoft Q / DQ): the value stays float in the file and the parameters are
+  // only in the manifest.
   bool written = true;
   int64_t groups_per_channel = 1;  // weights per group: groups of each channel (the scales are [channels, groups])
   std::string precision_reason;    // weights: why the grid differs from the one asked (--int4-min-inputs), or ""

@@ -31,6 +31,7 @@ std::string yaml_key(const std::string& name) {
 }  // namespace
 
 std::vector<VendorHintFile> vendor_hint_files(const ir::Model& model, const std::vector<QuantizedLayer>& layers,
+                                              const std::vector<QuantizedLayer>& sixteen_bit_layers,
                                               const std::string& model_path, const std::string& target_id) {
   std::ostringstream rknn;
   rknn << "# npukit quantize --vendor-hints: the layers of " << model_path << " that npukit's sensitivity analysis\n"
@@ -48,6 +49,16 @@ std::vector<VendorHintFile> vendor_hint_files(const ir::Model& model, const std:
     entries << "    " << yaml_key(output) << ": float16\n";
     ++listed;
   }
+  for (const QuantizedLayer& layer : sixteen_bit_layers) {
+    const std::string output = layer_output(model, layer);
+    if (output.empty()) continue;
+    entries << "    " << yaml_key(output) << ": int16\n";
+    ++listed;
+  }
+  if (!sixteen_bit_layers.empty()) {
+    rknn << "# int16 entries: the layers npukit ran with 16-bit activations. step1.py lists int16 as a type; whether\n"
+         << "# your chip's toolkit accepts it is unknown (npukit's rk3588 / rk3566 profiles list int8 and float16 only).\n";
+  }
   if (listed == 0) {
     rknn << "custom_quantize_layers: {}\n";
   } else {
@@ -62,6 +73,14 @@ std::vector<VendorHintFile> vendor_hint_files(const ir::Model& model, const std:
   for (const QuantizedLayer& layer : layers) {
     if (layer.nodes.empty()) continue;
     hailo << "quantization_param(" << layer.nodes.front() << ", precision_mode=a16_w16)\n";
+  }
+  if (!sixteen_bit_layers.empty()) {
+    hailo << "# 16-bit activations, 8-bit weights: the layers npukit ran as a16w8 (precision_mode a16_w16 | a16_w8 |\n"
+          << "# a8_w4: hailo_model_zoo docs/OPTIMIZATION.rst):\n";
+  }
+  for (const QuantizedLayer& layer : sixteen_bit_layers) {
+    if (layer.nodes.empty()) continue;
+    hailo << "quantization_param(" << layer.nodes.front() << ", precision_mode=a16_w8)\n";
   }
   return {{"rknn_custom_quantize_layers.cfg", rknn.str()}, {"hailo_a16_w16.alls", hailo.str()}};
 }

@@ -26,9 +26,13 @@ struct VendorHintFile {
   std::string text;
 };
 
-// The two files for `layers` (most sensitive first) of `model` (the float model after the passes: the output
-// tensor of each layer is the output of its last node).
+// The two files for `layers` kept float and `sixteen_bit_layers` kept with 16-bit activations (each most sensitive
+// first) of `model` (the float model after the passes: the output tensor of each layer is the output of its last
+// node). 16-bit layers: RKNN `int16` (a type step1.py lists), Hailo `precision_mode=a16_w8` (16-bit activations,
+// 8-bit weights; the model script's modes a16_w16 | a16_w8 | a8_w4 per hailo_model_zoo docs/OPTIMIZATION.rst, as
+// summarized in quant_anchors.md §2.6).
 std::vector<VendorHintFile> vendor_hint_files(const ir::Model& model, const std::vector<QuantizedLayer>& layers,
+                                              const std::vector<QuantizedLayer>& sixteen_bit_layers,
                                               const std::string& model_path, const std::string& target_id);
 
 // Writes them into `folder` (created when missing), each through a temporary file renamed into place; returns the

@@ -119,7 +119,10 @@ void max_pool_kernel(KernelContext& context) {
   int64_t* indices = want_indices ? context.allocate_output(1, DType::i64, setup.output_shape).data<int64_t>() : nullptr;
   const int64_t input_plane = product_from(setup.geometry.input, 0);
   const int64_t output_plane = setup.geometry.output_count();
-  const DTypeSet accepted = kFloatTypes | dtype_bit(DType::i8) | dtype_bit(DType::u8);
+  // int16 / uint16 beyond ONNX's MaxPool (int8 / uint8 since opset 12): the sim runs a MaxPool on a 16-bit
+  // layer's grid (quantization/sixteen_bit_layers.h); a maximum is exact on any integer type.
+  const DTypeSet accepted = kFloatTypes | dtype_bit(DType::i8) | dtype_bit(DType::u8) | dtype_bit(DType::i16) |
+                            dtype_bit(DType::u16);
   dispatch_dtype(input.dtype(), accepted, "MaxPool", [&]<typename T>() {
     if constexpr (!std::is_same_v<T, bool>) {
       using C = compute_type_t<T>;

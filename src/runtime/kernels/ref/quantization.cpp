@@ -98,7 +98,8 @@ void quantize_linear_kernel(KernelContext& context) {
   const Tensor& scale = context.input(1);
   const Tensor* zero_point = context.optional_input(2);
   const DType output_type = zero_point ? zero_point->dtype() : DType::u8;
-  if (output_type != DType::u8 && output_type != DType::i8) {
+  // int16 / uint16: ONNX opset 21, and com.microsoft QuantizeLinear (read as this op: onnx_import_conversion.cpp).
+  if (output_type != DType::u8 && output_type != DType::i8 && output_type != DType::u16 && output_type != DType::i16) {
     context.unsupported("QuantizeLinear to " + std::string(dtype_name(output_type)) + " is not supported");
   }
   const IntegerRange range = range_of(context, output_type);
@@ -121,7 +122,8 @@ void dequantize_linear_kernel(KernelContext& context) {
   const Tensor& input = context.input(0);
   const Tensor& scale = context.input(1);
   const Tensor* zero_point = context.optional_input(2);
-  if (input.dtype() != DType::u8 && input.dtype() != DType::i8 && input.dtype() != DType::i32) {
+  if (input.dtype() != DType::u8 && input.dtype() != DType::i8 && input.dtype() != DType::u16 &&
+      input.dtype() != DType::i16 && input.dtype() != DType::i32) {
     context.unsupported("DequantizeLinear from " + std::string(dtype_name(input.dtype())) + " is not supported");
   }
   if (zero_point && zero_point->dtype() != input.dtype()) context.invalid("x_zero_point must have the element type of x");
