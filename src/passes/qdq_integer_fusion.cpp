@@ -286,6 +286,44 @@ bool is_silu_pair(const ir::Node& sigmoid, const ir::Node& mul, size_t other, co
          same_constant(sigmoid.input(2), mul.input(other + 2));
 }
 
+// DQ(x: per tensor, not a constant) [→ Relu | Clip(constant bounds)] → Q(y: per tensor): ORT computes it in
+// float (its ReluQuantFusion drops a Relu that Q's clamp makes a no-op, the rest stays DQ → op → Q), and every
+// step is exact or ONNX's own rounding, so y is a function of x's byte: one table (com.npukit QLinearClip).
+struct RequantizeGroup {
+  QuantizedSide input, output;
+  ir::Node* activation = nullptr;  // Relu / Clip, or null
+  float low = -FLT_MAX, high = FLT_MAX;
+};
+
+std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node* quantize,
+                                                const std::set<std::string>& protected_names) {
+  std::optional<QuantizedSide> output = per_tensor_quantize(quantize);
+  if (!output || !quantize->input(0)) return std::nullopt;
+  RequantizeGroup group;
+  ir::Value* value = quantize->input(0);
+  ir::Node* producer = value->producer;
+  if (is_standard(producer, "Relu") || is_standard(producer, "Clip")) {
+    if (!is_private(value, protected_names)) return std::nullopt;
+    group.activation = producer;
+    if (producer->op_type == "Relu") {
+      group.low = 0;
+    } else {
+      const int64_t opset = model.opset("");
+      std::optional<float> min = clip_bound(*producer, opset, 1, "min", -FLT_MAX);
+      std::optional<float> max = clip_bound(*producer, opset, 2, "max", FLT_MAX);
+      if (!min || !max || std::isnan(*min) || std::isnan(*max)) return std::nullopt;
+      group.low = *min;
+      group.high = *max;
+    }
+    value = producer->input(0);
+  }
+  std::optional<QuantizedSide> input = per_tensor_dequantize(value);
+  if (!input || constant_of(input->integer) || !is_private(value, protected_names)) return std::nullopt;
+  group.input = *input;
+  group.output = *output;
+  return group;
+}
+
 }  // namespace
 
 PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
@@ -379,6 +417,38 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
   }
   // QLinearMul(x, QLinearSigmoid(x)) on x's own grid → com.npukit QLinearSiLU: ORT computes the sigmoid's byte
   // from x's byte and the product from the two, so the pair is one 256-entry table of x (qlinear_lookup.h).
+  // DQ [→ Relu / Clip] → Q left in float → com.npukit QLinearClip, a table (match_requantize says why).
+  std::vector<ir::Node*> quantizers;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "QuantizeLinear")) quantizers.push_back(node.get());
+  }
+  for (ir::Node* quantize : quantizers) {
+    std::optional<RequantizeGroup> group = match_requantize(model, quantize, protected_names);
+    if (!group) continue;
+    auto zero_point_of = [&](const QuantizedSide& side, const std::string& stem) {
+      return side.zero_point ? side.zero_point : zero_point_constant(graph, quantize->name + stem, side.type);
+    };
+    std::vector<ir::Value*> inputs{group->input.integer, group->input.scale, zero_point_of(group->input, "_x_zero_point"),
+                                   group->output.scale, zero_point_of(group->output, "_y_zero_point")};
+    const std::string description = group->input.node->describe() +
+                                    (group->activation ? " + " + group->activation->op_type : std::string()) +
+                                    " + QuantizeLinear";
+    const std::string name = quantize->name;
+    ir::Value* output = group->output.integer;
+    graph.remove_node(quantize);
+    if (group->activation) graph.remove_node(group->activation);
+    graph.remove_node(group->input.node);
+    ir::Node* fused = graph.add_node("QLinearClip", inputs, {output}, name, ir::fused_domain);
+    for (const auto& [key, bound] : {std::pair<const char*, float>{"min", group->low}, {"max", group->high}}) {
+      ir::Attribute attribute;
+      attribute.kind = ir::Attribute::Kind::floating;
+      attribute.float_value = bound;
+      fused->attributes[key] = attribute;
+    }
+    model.opset_imports[ir::fused_domain] = 1;
+    result.notes.push_back("fused " + description + " into a QLinearClip table");
+    ++result.rewrites;
+  }
   // The DequantizeLinear nodes the fused groups no longer read must go first: until then they still read the
   // sigmoid's output, which would not look private.
   if (result.rewrites) tidy_after_rewrites(graph);

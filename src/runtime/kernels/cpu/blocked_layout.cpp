@@ -31,10 +31,10 @@ bool is_cpu_qlinear_convolution(const ir::Node& node) {
   return node.op_type == "QLinearConv" && node.domain.empty() && !qlinear_convolution_unsupported_reason(node, 1);
 }
 
-// QLinearSigmoid / QLinearSiLU: a byte table, elementwise.
+// QLinearSigmoid / QLinearSiLU / QLinearClip: a byte table, elementwise.
 bool is_int8_table(const ir::Node& node) {
   return (node.op_type == "QLinearSigmoid" && node.domain == ir::microsoft_domain) ||
-         (node.op_type == "QLinearSiLU" && node.domain == ir::fused_domain);
+         ((node.op_type == "QLinearSiLU" || node.op_type == "QLinearClip") && node.domain == ir::fused_domain);
 }
 
 // The int8 operators that read and write channels-last (NHWC) activations.

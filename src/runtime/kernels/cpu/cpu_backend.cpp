@@ -39,6 +39,7 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{ir::microsoft_domain, "QLinearAdd"}] = cpu::CpuOp{cpu::qlinear_add_unsupported_reason, cpu::prepare_qlinear_add};
     built[{ir::microsoft_domain, "QLinearMul"}] = cpu::CpuOp{cpu::qlinear_mul_unsupported_reason, cpu::prepare_qlinear_mul};
     built[{ir::microsoft_domain, "QLinearSigmoid"}] = built[{ir::fused_domain, "QLinearSiLU"}] =
+        built[{ir::fused_domain, "QLinearClip"}] =
         cpu::CpuOp{cpu::qlinear_lookup_unsupported_reason, cpu::prepare_qlinear_lookup};
     built[{ir::microsoft_domain, "QLinearGlobalAveragePool"}] =
         cpu::CpuOp{cpu::qlinear_global_average_pool_unsupported_reason, cpu::prepare_qlinear_global_average_pool};

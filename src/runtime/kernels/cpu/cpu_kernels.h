@@ -81,7 +81,7 @@ std::unique_ptr<NodeExecutable> prepare_qlinear_add(const ir::Node& node, int64_
 // com.microsoft QLinearMul of two u8 / s8 tensors of one shape, ONNX Runtime's MLAS arithmetic (qlinear_mul.cpp)
 std::optional<std::string> qlinear_mul_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_qlinear_mul(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
-// com.microsoft QLinearSigmoid and com.npukit QLinearSiLU: 256-entry tables with ORT's bytes (qlinear_lookup.cpp)
+// com.microsoft QLinearSigmoid, com.npukit QLinearSiLU and QLinearClip: 256-entry tables of ORT's bytes (qlinear_lookup.cpp)
 std::optional<std::string> qlinear_lookup_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_qlinear_lookup(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 

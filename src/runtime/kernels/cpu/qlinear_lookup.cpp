@@ -3,7 +3,11 @@
 //   com.microsoft QLinearSigmoid   x → QLinearSigmoid table
 //   com.npukit    QLinearSiLU      x → QLinearMul(x, QLinearSigmoid(x)), inputs
 //                                  (x, s_x, z_x, s_sigmoid, z_sigmoid, s_y, z_y), all constant but x
+//   com.npukit    QLinearClip      x → Q(clamp(DQ(x), min, max)), inputs (x, s_x, z_x, s_y, z_y), attributes
+//                                  min / max (ORT's float path for DQ [→ Relu / Clip] → Q)
 // Elementwise, so any layout works: the layout plan keeps int8 chains channels-last through them.
+#include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 
@@ -138,6 +142,18 @@ ByteTable qlinear_silu_table(float x_scale, int32_t x_zero_point, float sigmoid_
   return table;
 }
 
+ByteTable requantize_table(float x_scale, int32_t x_zero_point, DType input_type, float low, float high, float y_scale,
+                           int32_t y_zero_point, DType output_type) {
+  ByteTable table{};
+  for (int i = 0; i < 256; ++i) {
+    const int32_t q = input_type == DType::i8 ? static_cast<int8_t>(i) : i;
+    const float x = static_cast<float>(q - x_zero_point) * x_scale;
+    const float clipped = std::min(std::max(x, low), high);
+    table[static_cast<size_t>(i)] = static_cast<uint8_t>(quantize_like_mlas(clipped, y_scale, y_zero_point, output_type));
+  }
+  return table;
+}
+
 void apply_byte_table(const uint8_t* x, uint8_t* y, int64_t count, const ByteTable& table) {
 #ifdef NPUKIT_LOOKUP_VBMI
   if (has_vbmi()) {
@@ -165,6 +181,7 @@ int32_t scalar_zero_point(const ir::Node& node, size_t index) {
 }
 
 bool is_silu(const ir::Node& node) { return node.op_type == "QLinearSiLU"; }
+bool is_clip(const ir::Node& node) { return node.op_type == "QLinearClip"; }
 
 class ByteTableExecutable final : public CpuExecutable {
  public:
@@ -172,7 +189,14 @@ class ByteTableExecutable final : public CpuExecutable {
     const size_t output_zero_point = is_silu(node) ? 6 : 4;
     type_ = constant(node.input(output_zero_point)) ? constant(node.input(output_zero_point))->dtype()
                                                     : node.input(0)->type.dtype;
-    if (is_silu(node)) {
+    input_type_ = type_;
+    if (is_clip(node)) {
+      input_type_ = constant(node.input(2))->dtype();
+      table_ = int8::requantize_table(scalar_scale(node, 1), scalar_zero_point(node, 2), input_type_,
+                                      static_cast<float>(node.get_float("min", -FLT_MAX)),
+                                      static_cast<float>(node.get_float("max", FLT_MAX)), scalar_scale(node, 3),
+                                      scalar_zero_point(node, 4), type_);
+    } else if (is_silu(node)) {
       table_ = int8::qlinear_silu_table(scalar_scale(node, 1), scalar_zero_point(node, 2), scalar_scale(node, 3),
                                         scalar_zero_point(node, 4), scalar_scale(node, 5), scalar_zero_point(node, 6),
                                         type_);
@@ -185,7 +209,9 @@ class ByteTableExecutable final : public CpuExecutable {
 
   void run(KernelContext& context) const override {
     const Tensor& x = context.input(0);
-    if (x.dtype() != type_) context.invalid("cpu " + op_type_ + " needs X of Y's type " + std::string(dtype_name(type_)));
+    if (x.dtype() != input_type_) {
+      context.invalid("cpu " + op_type_ + " needs X of type " + std::string(dtype_name(input_type_)));
+    }
     Tensor& y = context.allocate_output(0, type_, x.shape());
     const int64_t count = x.element_count();
     const uint8_t* in = static_cast<const uint8_t*>(x.raw_data());
@@ -198,7 +224,7 @@ class ByteTableExecutable final : public CpuExecutable {
   }
 
  private:
-  DType type_ = DType::u8;
+  DType type_ = DType::u8, input_type_ = DType::u8;
   int8::ByteTable table_{};
   std::string op_type_;
 };
@@ -208,6 +234,7 @@ class ByteTableExecutable final : public CpuExecutable {
 std::optional<std::string> qlinear_lookup_unsupported_reason(const ir::Node& node, int64_t) {
   const bool silu = is_silu(node);
   const std::string name = "cpu " + node.op_type;
+  if (!node.input(0)) return name + " needs X";
   const size_t inputs = silu ? 7 : 5;
   if (node.inputs.size() < (silu ? 7u : 4u) || !node.input(0)) return name + " needs X and its parameters";
   const std::vector<size_t> scales = silu ? std::vector<size_t>{1, 3, 5} : std::vector<size_t>{1, 3};
@@ -217,6 +244,25 @@ std::optional<std::string> qlinear_lookup_unsupported_reason(const ir::Node& nod
         scale->data<float>()[0] <= 0) {
       return name + " needs constant, finite, positive scalar scales";
     }
+  }
+  if (is_clip(node)) {
+    // Its own input and output types; every parameter present.
+    if (node.inputs.size() < 5) return name + " needs X and its parameters";
+    for (size_t index : {1, 3}) {
+      const Tensor* scale = constant(node.input(index));
+      if (!scale || scale->dtype() != DType::f32 || scale->element_count() != 1 ||
+          !std::isfinite(scale->data<float>()[0]) || scale->data<float>()[0] <= 0) {
+        return name + " needs constant, finite, positive scalar scales";
+      }
+    }
+    for (size_t index : {2, 4}) {
+      const Tensor* zero_point = constant(node.input(index));
+      if (!zero_point || zero_point->element_count() != 1 || !is_8bit(zero_point->dtype())) {
+        return name + " needs constant u8 / s8 scalar zero points";
+      }
+    }
+    if (std::isnan(node.get_float("min", 0)) || std::isnan(node.get_float("max", 0))) return name + " needs numeric bounds";
+    return std::nullopt;
   }
   DType type = is_8bit(node.input(0)->type.dtype) ? node.input(0)->type.dtype : DType::undefined;
   for (size_t index = 2; index < inputs; index += 2) {

@@ -8,6 +8,8 @@
 // c = saturate(round_half_even(float((a - z_a) · (b - z_b)) · ratio + float(z_c))), ratio = s_a · s_b / s_c,
 // a multiply then an add (that file is built without FMA).
 //
+// DQ [→ Relu / Clip] → Q groups (com.npukit QLinearClip) are tables of ORT's float arithmetic likewise.
+//
 // SiLU as exporters write it, Mul(x, Sigmoid(x)) with the sigmoid on its own grid, runs in ORT as
 // QLinearSigmoid then QLinearMul: both are functions of the one input byte, so their composition is one more
 // 256-entry table (com.npukit QLinearSiLU, built by passes/qdq_integer_fusion.cpp) with ORT's bytes exactly.
@@ -43,6 +45,12 @@ ByteTable qlinear_sigmoid_table(float x_scale, int32_t x_zero_point, float y_sca
 // QLinearSigmoid (x → s on the sigmoid's grid), then QLinearMul(x, s) → y.
 ByteTable qlinear_silu_table(float x_scale, int32_t x_zero_point, float sigmoid_scale, int32_t sigmoid_zero_point,
                              float y_scale, int32_t y_zero_point, DType type);
+
+// DequantizeLinear (float(q - z_x) · s_x), clamp to [low, high] (Relu: [0, +inf); none: the whole line), then
+// QuantizeLinear: what ORT computes for DQ [→ Relu / Clip] → Q groups it leaves in float. `input_type` and
+// `output_type` may differ.
+ByteTable requantize_table(float x_scale, int32_t x_zero_point, DType input_type, float low, float high, float y_scale,
+                           int32_t y_zero_point, DType output_type);
 
 // y[i] = table[x[i]], 64 bytes at a time where the CPU has AVX-512 VBMI.
 void apply_byte_table(const uint8_t* x, uint8_t* y, int64_t count, const ByteTable& table);
