@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
@@ -414,6 +415,32 @@ TEST(CpuInt8Fusion, SigmoidMulAndSiluBecomeIntegerOperators) {
   EXPECT_EQ(count_ops(*sweep.graph, "QLinearMul"), 1u);
 }
 
+// DQ → Relu → Q and DQ → Clip → Q (ORT's float path) become QLinearClip tables, nothing left in float.
+TEST(CpuInt8Fusion, RequantizeGroupsBecomeTables) {
+  for (const char* name : {"requantize_uint8", "requantize_int8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "QLinearClip"), 2u);
+    EXPECT_EQ(count_ops(*model.graph, "Relu"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "Clip"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "QuantizeLinear"), 1u);  // the input's
+  }
+  // u8 x = (q - 100) · 0.5 through Relu onto y = q' · 0.25: negatives → 0, 101 → 2, 255 → 255 (310 saturates).
+  const auto relu = runtime::cpu::int8::requantize_table(0.5f, 100, DType::u8, 0.0f, FLT_MAX, 0.25f, 0, DType::u8);
+  EXPECT_EQ(relu[0], 0);
+  EXPECT_EQ(relu[99], 0);
+  EXPECT_EQ(relu[101], 2);
+  EXPECT_EQ(relu[255], 255);
+  // s8 → u8 with a clip to [-1, 1] and ties: x = q · 0.25, y = round(x / 0.5) + 10: q = 1 → 0.5 → 0 (even) + 10.
+  const auto clip = runtime::cpu::int8::requantize_table(0.25f, 0, DType::i8, -1.0f, 1.0f, 0.5f, 10, DType::u8);
+  EXPECT_EQ(clip[1], 10);
+  EXPECT_EQ(clip[3], 12);                             // 0.75 / 0.5 = 1.5 → 2
+  EXPECT_EQ(clip[static_cast<uint8_t>(-128)], 8);     // clipped to -1 → -2 + 10
+  EXPECT_EQ(clip[127], 12);                           // clipped to 1
+}
+
 // A Relu whose Q does not start at the grid's bottom changes the result: it must stay (ORT keeps it too).
 TEST(CpuInt8Fusion, ReluIsKeptWhereItIsNotANoOp) {
   ir::Model model = onnx_io::load_model(qdq_model("conv_relu_uint8").string());
@@ -471,7 +498,7 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
   size_t integer_operators = 0;
   for (const auto& timing : session->last_profile()) {
     if (timing.op_type == "QLinearConv" || timing.op_type == "QLinearMatMul" || timing.op_type == "QLinearMul" ||
-        timing.op_type == "QLinearSigmoid" || timing.op_type == "QLinearSiLU") {
+        timing.op_type == "QLinearSigmoid" || timing.op_type == "QLinearSiLU" || timing.op_type == "QLinearClip") {
       ++integer_operators;
       EXPECT_EQ(timing.backend, "cpu") << timing.node << " fell back to ref";
     }
@@ -507,7 +534,8 @@ INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
                                            "matmul_int8", "tie_conv_uint8", "tie_conv_int8", "shapes_uint8",
                                            "shapes_int8", "add_uint8", "add_int8", "small_cnn_uint8", "small_cnn_int8",
                                            "concat_uint8", "concat_int8", "mul_uint8", "mul_int8", "nonlinear_uint8",
-                                           "nonlinear_int8", "byte_sweep_uint8", "byte_sweep_int8"));
+                                           "nonlinear_int8", "byte_sweep_uint8", "byte_sweep_int8", "requantize_uint8",
+                                           "requantize_int8"));
 
 }  // namespace
 }  // namespace npukit::testing

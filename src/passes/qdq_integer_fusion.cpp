@@ -286,7 +286,7 @@ bool is_silu_pair(const ir::Node& sigmoid, const ir::Node& mul, size_t other, co
          same_constant(sigmoid.input(2), mul.input(other + 2));
 }
 
-// DQ(x: per tensor, not a constant) [→ Relu | Clip(constant bounds)] → Q(y: per tensor): ORT computes it in
+// DQ(x: per tensor, not a constant) → Relu | Clip(constant bounds) → Q(y: per tensor): ORT computes it in
 // float (its ReluQuantFusion drops a Relu that Q's clamp makes a no-op, the rest stays DQ → op → Q), and every
 // step is exact or ONNX's own rounding, so y is a function of x's byte: one table (com.npukit QLinearClip).
 struct RequantizeGroup {
@@ -316,6 +316,10 @@ std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node
       group.high = *max;
     }
     value = producer->input(0);
+  } else {
+    // A bare Q → DQ → Q → DQ is not computed as written: ORT's DoubleQDQPairsRemover drops the middle pair and
+    // merges the outer parameters. Left as it is.
+    return std::nullopt;
   }
   std::optional<QuantizedSide> input = per_tensor_dequantize(value);
   if (!input || constant_of(input->integer) || !is_private(value, protected_names)) return std::nullopt;
