@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
@@ -30,6 +31,7 @@
 #include "ref_single_node.h"
 #include "runtime/kernels/cpu/int8_accumulation.h"
 #include "runtime/kernels/cpu/qlinear_add.h"
+#include "runtime/kernels/cpu/qlinear_lookup.h"
 
 namespace npukit::testing {
 namespace {
@@ -271,6 +273,56 @@ TEST(CpuInt8QLinearAdd, HandComputedTiesZeroPointsAndSaturation) {
   EXPECT_EQ(qlinear_add_one(255, 255, shifted, false), 255);  // saturates
 }
 
+TEST(CpuInt8QLinearMul, HandComputedTiesZeroPointsAndSaturation) {
+  using runtime::cpu::int8::qlinear_mul_one;
+  using runtime::cpu::int8::qlinear_mul_parameters;
+  // ratio = 0.5 · 0.5 / 0.25 = 1: (a - z_a)(b - z_b) + z_c.
+  const auto unit = qlinear_mul_parameters(0.5f, 0, 0.5f, 0, 0.25f, 0, DType::i8);
+  EXPECT_EQ(qlinear_mul_one(3, -4, unit), -12);
+  EXPECT_EQ(qlinear_mul_one(12, 12, unit), 127);      // 144 saturates
+  EXPECT_EQ(qlinear_mul_one(-12, 12, unit), -128);
+  // ratio 0.5: products 1, 3, 5 are ties → 0, 2, 2 (half to even), negative -3 · 0.5 = -1.5 → -2.
+  const auto half = qlinear_mul_parameters(1.0f, 0, 1.0f, 0, 2.0f, 0, DType::i8);
+  EXPECT_EQ(qlinear_mul_one(1, 1, half), 0);
+  EXPECT_EQ(qlinear_mul_one(3, 1, half), 2);
+  EXPECT_EQ(qlinear_mul_one(5, 1, half), 2);
+  EXPECT_EQ(qlinear_mul_one(-3, 1, half), -2);
+  // u8 with zero points: (130 - 128)(13 - 10) · 0.5 + 100 = 103.
+  const auto shifted = qlinear_mul_parameters(1.0f, 128, 1.0f, 10, 2.0f, 100, DType::u8);
+  EXPECT_EQ(qlinear_mul_one(130, 13, shifted), 103);
+  EXPECT_EQ(qlinear_mul_one(0, 255, shifted), 0);     // -128 · 245 · 0.5 + 100 saturates low
+}
+
+TEST(CpuInt8Lookup, SigmoidTableFollowsMlasLogistic) {
+  using runtime::cpu::int8::logistic_like_mlas;
+  // MLAS clamps the input to [-18, 18] and the result below at 0; the polynomial gives 0.5 at 0.
+  EXPECT_EQ(logistic_like_mlas(0.0f), 0.5f);
+  EXPECT_EQ(logistic_like_mlas(-100.0f), logistic_like_mlas(-18.0f));
+  EXPECT_EQ(logistic_like_mlas(100.0f), logistic_like_mlas(18.0f));
+  for (float x = -17.5f; x < 17.5f; x += 0.37f) EXPECT_NEAR(logistic_like_mlas(x), 1.0f / (1.0f + std::exp(-x)), 2e-6f) << x;
+  // u8, x = (q - 128) / 16, y on 1/256 with zero point 0: y(128) = round(0.5 · 256) = 128, ends saturate.
+  const auto table = runtime::cpu::int8::qlinear_sigmoid_table(1.0f / 16, 128, 1.0f / 256, 0, DType::u8);
+  EXPECT_EQ(table[128], 128);
+  EXPECT_EQ(table[255], 255);  // sigmoid(7.9375) · 256 = 255.9 → 256 → 255
+  EXPECT_EQ(table[0], 0);      // sigmoid(-8) · 256 = 0.086 → 0
+  for (int i = 1; i < 256; ++i) EXPECT_LE(table[static_cast<size_t>(i - 1)], table[static_cast<size_t>(i)]);
+  // The SiLU table is the sigmoid table followed by the QLinearMul of x and that byte.
+  const auto silu = runtime::cpu::int8::qlinear_silu_table(1.0f / 16, 128, 1.0f / 256, 0, 0.05f, 20, DType::u8);
+  const auto mul = runtime::cpu::int8::qlinear_mul_parameters(1.0f / 16, 128, 1.0f / 256, 0, 0.05f, 20, DType::u8);
+  for (int i = 0; i < 256; ++i) {
+    EXPECT_EQ(silu[static_cast<size_t>(i)], runtime::cpu::int8::qlinear_mul_one(i, table[static_cast<size_t>(i)], mul)) << i;
+  }
+  // The vector lookup equals the scalar one at every length around its 64-byte step.
+  std::vector<uint8_t> input(300), output(300);
+  for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<uint8_t>(i * 97 + 13);
+  for (int64_t count : {0, 1, 63, 64, 65, 127, 128, 200, 300}) {
+    std::fill(output.begin(), output.end(), 0xAB);
+    runtime::cpu::int8::apply_byte_table(input.data(), output.data(), count, silu);
+    for (int64_t i = 0; i < count; ++i) ASSERT_EQ(output[static_cast<size_t>(i)], silu[input[static_cast<size_t>(i)]]) << count;
+    for (size_t i = static_cast<size_t>(count); i < output.size(); ++i) ASSERT_EQ(output[i], 0xAB) << "wrote past " << count;
+  }
+}
+
 TEST(CpuInt8Requantize, VectorRowsEqualTheScalarDefinition) {
   std::mt19937 generator(5);
   const int64_t rows = 37, channels = 29;  // odd: vector body and scalar tail
@@ -341,6 +393,54 @@ TEST(CpuInt8Fusion, ConvAndMatMulGroupsBecomeIntegerOperators) {
   EXPECT_EQ(count_ops(*model.graph, "QLinearMatMul"), 1u);
 }
 
+// Sigmoid and Mul groups become ORT's QLinearSigmoid / QLinearMul, and a SiLU (Mul of x and its own sigmoid)
+// one QLinearSiLU table; nothing of them is left in float.
+TEST(CpuInt8Fusion, SigmoidMulAndSiluBecomeIntegerOperators) {
+  for (const char* name : {"byte_sweep_uint8", "byte_sweep_int8", "nonlinear_uint8", "mul_int8", "small_cnn_uint8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    const size_t sigmoids = count_ops(*model.graph, "Sigmoid"), products = count_ops(*model.graph, "Mul");
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "Sigmoid"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "Mul"), 0u);
+    const size_t silus = count_ops(*model.graph, "QLinearSiLU");
+    EXPECT_EQ(count_ops(*model.graph, "QLinearSigmoid") + silus, sigmoids);
+    EXPECT_EQ(count_ops(*model.graph, "QLinearMul") + silus, products);
+  }
+  ir::Model sweep = onnx_io::load_model(qdq_model("byte_sweep_uint8").string());
+  passes::run_cpu_pass_list(sweep);
+  EXPECT_EQ(count_ops(*sweep.graph, "QLinearSiLU"), 1u);
+  EXPECT_EQ(count_ops(*sweep.graph, "QLinearSigmoid"), 1u);
+  EXPECT_EQ(count_ops(*sweep.graph, "QLinearMul"), 1u);
+}
+
+// DQ → Relu → Q and DQ → Clip → Q (ORT's float path) become QLinearClip tables, nothing left in float.
+TEST(CpuInt8Fusion, RequantizeGroupsBecomeTables) {
+  for (const char* name : {"requantize_uint8", "requantize_int8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "QLinearClip"), 2u);
+    EXPECT_EQ(count_ops(*model.graph, "Relu"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "Clip"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "QuantizeLinear"), 1u);  // the input's
+  }
+  // u8 x = (q - 100) · 0.5 through Relu onto y = q' · 0.25: negatives → 0, 101 → 2, 255 → 255 (310 saturates).
+  const auto relu = runtime::cpu::int8::requantize_table(0.5f, 100, DType::u8, 0.0f, FLT_MAX, 0.25f, 0, DType::u8);
+  EXPECT_EQ(relu[0], 0);
+  EXPECT_EQ(relu[99], 0);
+  EXPECT_EQ(relu[101], 2);
+  EXPECT_EQ(relu[255], 255);
+  // s8 → u8 with a clip to [-1, 1] and ties: x = q · 0.25, y = round(x / 0.5) + 10: q = 1 → 0.5 → 0 (even) + 10.
+  const auto clip = runtime::cpu::int8::requantize_table(0.25f, 0, DType::i8, -1.0f, 1.0f, 0.5f, 10, DType::u8);
+  EXPECT_EQ(clip[1], 10);
+  EXPECT_EQ(clip[3], 12);                             // 0.75 / 0.5 = 1.5 → 2
+  EXPECT_EQ(clip[static_cast<uint8_t>(-128)], 8);     // clipped to -1 → -2 + 10
+  EXPECT_EQ(clip[127], 12);                           // clipped to 1
+}
+
 // A Relu whose Q does not start at the grid's bottom changes the result: it must stay (ORT keeps it too).
 TEST(CpuInt8Fusion, ReluIsKeptWhereItIsNotANoOp) {
   ir::Model model = onnx_io::load_model(qdq_model("conv_relu_uint8").string());
@@ -397,7 +497,8 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
   const std::map<std::string, Tensor> actual = session->run({{"input", read_npy(input.string())}});
   size_t integer_operators = 0;
   for (const auto& timing : session->last_profile()) {
-    if (timing.op_type == "QLinearConv" || timing.op_type == "QLinearMatMul") {
+    if (timing.op_type == "QLinearConv" || timing.op_type == "QLinearMatMul" || timing.op_type == "QLinearMul" ||
+        timing.op_type == "QLinearSigmoid" || timing.op_type == "QLinearSiLU" || timing.op_type == "QLinearClip") {
       ++integer_operators;
       EXPECT_EQ(timing.backend, "cpu") << timing.node << " fell back to ref";
     }
@@ -433,7 +534,8 @@ INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
                                            "matmul_int8", "tie_conv_uint8", "tie_conv_int8", "shapes_uint8",
                                            "shapes_int8", "add_uint8", "add_int8", "small_cnn_uint8", "small_cnn_int8",
                                            "concat_uint8", "concat_int8", "mul_uint8", "mul_int8", "nonlinear_uint8",
-                                           "nonlinear_int8"));
+                                           "nonlinear_int8", "byte_sweep_uint8", "byte_sweep_int8", "requantize_uint8",
+                                           "requantize_int8"));
 
 }  // namespace
 }  // namespace npukit::testing

@@ -377,8 +377,33 @@ def tie_conv(dtype):
     return m.finish(y)
 
 
+def requantize(dtype):
+    """Add, then a Relu on its own grid (zero point at the bottom) and a Clip(-0.3, 0.5) whose grid is not: groups
+    ORT computes in float, run here as QLinearClip tables. (A bare DQ -> Q onto other parameters is not one: ORT's
+    DoubleQDQPairsRemover merges the two pairs' parameters.)"""
+    m = QdqModel(f"requantize_{dtype}", dtype, (1, 4, 6, 6), 26)
+    x = m.input()
+    y = m.binary("Add", x, m.conv(x, 4, 1))
+    name, value = m.activation(y.name, y.value, ("Relu",))
+    y = m.quantize_dequantize(name, value)
+    name, value = m.activation(y.name, y.value, ("Clip", -0.3, 0.5))
+    return m.finish(m.quantize_dequantize(name, value, 0.004, -20 if dtype == "int8" else 100))
+
+
+def byte_sweep(dtype):
+    """Every input byte once (scale 1/16: x in [-8, 8)), through Sigmoid, SiLU and a Mul of the SiLU by x: the
+    lookup tables of QLinearSigmoid / QLinearSiLU and QLinearMul checked against ONNX Runtime on all 256 inputs."""
+    m = QdqModel(f"byte_sweep_{dtype}", dtype, (1, 4, 8, 8), 25)
+    zero_point = 0 if dtype == "int8" else 128
+    m.calibration = ((np.arange(256) - 128) / 16.0).astype(np.float32).reshape(1, 4, 8, 8)
+    x = m.quantize_dequantize("input", m.calibration, 1.0 / 16, zero_point)
+    silu = m.silu(x)
+    m.test_input = m.calibration.copy()
+    return m.finish(m.unary("Sigmoid", x), silu, m.binary("Mul", silu, x))
+
+
 BUILDERS = [conv_relu, conv_strided_dilated, conv_grouped, conv_depthwise, gemm, matmul, add, mul, concat, pools,
-            shapes, nonlinear, small_cnn, tie_conv]
+            shapes, nonlinear, small_cnn, tie_conv, byte_sweep, requantize]
 
 
 def main():

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "ir/fused_activation.h"
 #include "ir/microsoft_domain.h"
 #include "passes/graph_editing.h"
 
@@ -253,6 +254,80 @@ std::optional<UnaryGroup> match_global_average_pool(ir::Node* op, const std::set
   return UnaryGroup{op, *input, *output};
 }
 
+// DQ(x) → Sigmoid → Q(y), per tensor, one 8-bit type (ORT's UnaryReplaceWithQLinear: QLinearSigmoid).
+std::optional<UnaryGroup> match_sigmoid(ir::Node* op, const std::set<std::string>& protected_names) {
+  std::optional<QuantizedSide> input = per_tensor_dequantize(op->input(0));
+  if (!input) return std::nullopt;
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  std::optional<QuantizedSide> output = per_tensor_quantize(result->consumers[0]);
+  if (!output || output->node->input(0) != result || output->type != input->type) return std::nullopt;
+  return UnaryGroup{op, *input, *output};
+}
+
+// Two constant scalars of one value (float bits, or integers), or both absent.
+bool same_constant(const ir::Value* a, const ir::Value* b) {
+  if (a == b) return true;
+  const Tensor* first = constant_of(a);
+  const Tensor* second = constant_of(b);
+  if (!first || !second || first->dtype() != second->dtype() || first->element_count() != 1 ||
+      second->element_count() != 1) {
+    return false;
+  }
+  return std::memcmp(first->raw_data(), second->raw_data(), first->byte_size()) == 0;
+}
+
+// The fused sigmoid's output `gate` read by QLinearMul `mul` with `other` as the other operand: a SiLU when
+// the sigmoid reads `other` itself on the same grid (then the product is a function of one byte).
+bool is_silu_pair(const ir::Node& sigmoid, const ir::Node& mul, size_t other, const std::set<std::string>& protected_names) {
+  if (sigmoid.op_type != "QLinearSigmoid" || sigmoid.domain != ir::microsoft_domain) return false;
+  if (!is_private(sigmoid.output(0), protected_names)) return false;
+  return sigmoid.input(0) == mul.input(other) && same_constant(sigmoid.input(1), mul.input(other + 1)) &&
+         same_constant(sigmoid.input(2), mul.input(other + 2));
+}
+
+// DQ(x: per tensor, not a constant) → Relu | Clip(constant bounds) → Q(y: per tensor): ORT computes it in
+// float (its ReluQuantFusion drops a Relu that Q's clamp makes a no-op, the rest stays DQ → op → Q), and every
+// step is exact or ONNX's own rounding, so y is a function of x's byte: one table (com.npukit QLinearClip).
+struct RequantizeGroup {
+  QuantizedSide input, output;
+  ir::Node* activation = nullptr;  // Relu / Clip, or null
+  float low = -FLT_MAX, high = FLT_MAX;
+};
+
+std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node* quantize,
+                                                const std::set<std::string>& protected_names) {
+  std::optional<QuantizedSide> output = per_tensor_quantize(quantize);
+  if (!output || !quantize->input(0)) return std::nullopt;
+  RequantizeGroup group;
+  ir::Value* value = quantize->input(0);
+  ir::Node* producer = value->producer;
+  if (is_standard(producer, "Relu") || is_standard(producer, "Clip")) {
+    if (!is_private(value, protected_names)) return std::nullopt;
+    group.activation = producer;
+    if (producer->op_type == "Relu") {
+      group.low = 0;
+    } else {
+      const int64_t opset = model.opset("");
+      std::optional<float> min = clip_bound(*producer, opset, 1, "min", -FLT_MAX);
+      std::optional<float> max = clip_bound(*producer, opset, 2, "max", FLT_MAX);
+      if (!min || !max || std::isnan(*min) || std::isnan(*max)) return std::nullopt;
+      group.low = *min;
+      group.high = *max;
+    }
+    value = producer->input(0);
+  } else {
+    // A bare Q → DQ → Q → DQ is not computed as written: ORT's DoubleQDQPairsRemover drops the middle pair and
+    // merges the outer parameters. Left as it is.
+    return std::nullopt;
+  }
+  std::optional<QuantizedSide> input = per_tensor_dequantize(value);
+  if (!input || constant_of(input->integer) || !is_private(value, protected_names)) return std::nullopt;
+  group.input = *input;
+  group.output = *output;
+  return group;
+}
+
 }  // namespace
 
 PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
@@ -293,10 +368,34 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     result.notes.push_back("fused " + description + " into " + fused->op_type);
     ++result.rewrites;
   }
-  // Add groups → com.microsoft QLinearAdd (ORT's BinaryReplaceWithQLinear).
+  // Sigmoid groups → com.microsoft QLinearSigmoid (ORT's UnaryReplaceWithQLinear), before the Mul groups so
+  // that a SiLU's two halves can be joined below.
+  std::vector<ir::Node*> sigmoids;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "Sigmoid")) sigmoids.push_back(node.get());
+  }
+  for (ir::Node* op : sigmoids) {
+    std::optional<UnaryGroup> group = match_sigmoid(op, protected_names);
+    if (!group) continue;
+    auto zero_point_of = [&](const QuantizedSide& side, const std::string& stem) {
+      return side.zero_point ? side.zero_point : zero_point_constant(graph, op->name + stem, side.type);
+    };
+    std::vector<ir::Value*> inputs{group->input.integer, group->input.scale, zero_point_of(group->input, "_x_zero_point"),
+                                   group->output.scale, zero_point_of(group->output, "_y_zero_point")};
+    const std::string description = op->describe() + " + QuantizeLinear";
+    const std::string name = op->name;
+    ir::Value* output = group->output.integer;
+    graph.remove_node(op);
+    graph.remove_node(group->output.node);
+    graph.add_node("QLinearSigmoid", inputs, {output}, name, ir::microsoft_domain);
+    model.opset_imports[ir::microsoft_domain] = 1;
+    result.notes.push_back("fused " + description + " into QLinearSigmoid");
+    ++result.rewrites;
+  }
+  // Add / Mul groups → com.microsoft QLinearAdd / QLinearMul (ORT's BinaryReplaceWithQLinear).
   std::vector<ir::Node*> additions;
   for (const auto& node : graph.nodes()) {
-    if (is_standard(node.get(), "Add")) additions.push_back(node.get());
+    if (is_standard(node.get(), "Add") || is_standard(node.get(), "Mul")) additions.push_back(node.get());
   }
   for (ir::Node* op : additions) {
     std::optional<BinaryGroup> group = match_binary_group(model, op, protected_names);
@@ -310,15 +409,80 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     const std::string description =
         op->describe() + (group->activation ? " + " + group->activation->op_type : std::string()) + " + QuantizeLinear";
     const std::string name = op->name;
+    const std::string fused_type = op->op_type == "Add" ? "QLinearAdd" : "QLinearMul";
     ir::Value* output = group->output.integer;
     graph.remove_node(op);
     if (group->activation) graph.remove_node(group->activation);
     graph.remove_node(group->output.node);
-    ir::Node* fused = graph.add_node("QLinearAdd", inputs, {output}, name, ir::microsoft_domain);
+    graph.add_node(fused_type, inputs, {output}, name, ir::microsoft_domain);
     model.opset_imports[ir::microsoft_domain] = 1;
-    result.notes.push_back("fused " + description + " into QLinearAdd");
+    result.notes.push_back("fused " + description + " into " + fused_type);
     ++result.rewrites;
-    (void)fused;
+  }
+  // QLinearMul(x, QLinearSigmoid(x)) on x's own grid → com.npukit QLinearSiLU: ORT computes the sigmoid's byte
+  // from x's byte and the product from the two, so the pair is one 256-entry table of x (qlinear_lookup.h).
+  // DQ [→ Relu / Clip] → Q left in float → com.npukit QLinearClip, a table (match_requantize says why).
+  std::vector<ir::Node*> quantizers;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "QuantizeLinear")) quantizers.push_back(node.get());
+  }
+  for (ir::Node* quantize : quantizers) {
+    std::optional<RequantizeGroup> group = match_requantize(model, quantize, protected_names);
+    if (!group) continue;
+    auto zero_point_of = [&](const QuantizedSide& side, const std::string& stem) {
+      return side.zero_point ? side.zero_point : zero_point_constant(graph, quantize->name + stem, side.type);
+    };
+    std::vector<ir::Value*> inputs{group->input.integer, group->input.scale, zero_point_of(group->input, "_x_zero_point"),
+                                   group->output.scale, zero_point_of(group->output, "_y_zero_point")};
+    const std::string description = group->input.node->describe() +
+                                    (group->activation ? " + " + group->activation->op_type : std::string()) +
+                                    " + QuantizeLinear";
+    const std::string name = quantize->name;
+    ir::Value* output = group->output.integer;
+    graph.remove_node(quantize);
+    if (group->activation) graph.remove_node(group->activation);
+    graph.remove_node(group->input.node);
+    ir::Node* fused = graph.add_node("QLinearClip", inputs, {output}, name, ir::fused_domain);
+    for (const auto& [key, bound] : {std::pair<const char*, float>{"min", group->low}, {"max", group->high}}) {
+      ir::Attribute attribute;
+      attribute.kind = ir::Attribute::Kind::floating;
+      attribute.float_value = bound;
+      fused->attributes[key] = attribute;
+    }
+    model.opset_imports[ir::fused_domain] = 1;
+    result.notes.push_back("fused " + description + " into a QLinearClip table");
+    ++result.rewrites;
+  }
+  // The DequantizeLinear nodes the fused groups no longer read must go first: until then they still read the
+  // sigmoid's output, which would not look private.
+  if (result.rewrites) tidy_after_rewrites(graph);
+  std::vector<ir::Node*> products;
+  for (const auto& node : graph.nodes()) {
+    if (node->op_type == "QLinearMul" && node->domain == ir::microsoft_domain) products.push_back(node.get());
+  }
+  for (ir::Node* mul : products) {
+    ir::Node* sigmoid = nullptr;
+    size_t other = 0;
+    for (size_t gate : {size_t{0}, size_t{3}}) {
+      ir::Node* producer = mul->input(gate) ? mul->input(gate)->producer : nullptr;
+      if (producer && is_silu_pair(*producer, *mul, gate == 0 ? 3 : 0, protected_names)) {
+        sigmoid = producer;
+        other = gate == 0 ? 3 : 0;
+        break;
+      }
+    }
+    if (!sigmoid) continue;
+    const size_t gate = other == 0 ? 3 : 0;
+    std::vector<ir::Value*> inputs{mul->input(other), mul->input(other + 1), mul->input(other + 2),
+                                   mul->input(gate + 1), mul->input(gate + 2), mul->input(6), mul->input(7)};
+    const std::string name = mul->name;
+    ir::Value* output = mul->output(0);
+    graph.remove_node(mul);
+    graph.remove_node(sigmoid);
+    graph.add_node("QLinearSiLU", inputs, {output}, name, ir::fused_domain);
+    model.opset_imports[ir::fused_domain] = 1;
+    result.notes.push_back("joined QLinearSigmoid + QLinearMul " + name + " into one QLinearSiLU table");
+    ++result.rewrites;
   }
   // GlobalAveragePool groups → com.microsoft QLinearGlobalAveragePool (ORT's UnaryReplaceWithQLinear).
   std::vector<ir::Node*> pools;

@@ -5,7 +5,12 @@
 //   DQ(a) + DQ(b: s8 constant 2-D, per tensor or per column) → MatMul → Q(y: a's type)  ⇒ QLinearMatMul
 //   DQ(a) + DQ(b) → Add [→ Relu / Clip] → Q(c), one 8-bit type, per tensor, a and b of one static shape
 //                                                                              ⇒ com.microsoft QLinearAdd
+//   DQ(a) + DQ(b) → Mul [→ Relu / Clip] → Q(c), as Add                        ⇒ com.microsoft QLinearMul
+//   DQ(x) → Sigmoid → Q(y: x's type), per tensor                              ⇒ com.microsoft QLinearSigmoid
 //   DQ(x: 4-D) → GlobalAveragePool → Q(y: x's type), per tensor  ⇒ com.microsoft QLinearGlobalAveragePool
+// and then QLinearMul(x, QLinearSigmoid(x)) with the Mul reading x on the sigmoid's input grid (SiLU as
+// exporters write it) ⇒ com.npukit QLinearSiLU, one 256-entry table of ORT's bytes (runtime/kernels/cpu/
+// qlinear_lookup.h).
 // A Relu or Clip between the operator and Q is swallowed only where Q's clamp makes it a no-op (Relu: Q's zero
 // point is the bottom of its grid; Clip: its bounds quantize to the grid's ends), as ORT's ReluQuantFusion /
 // ClipQuantFusion do. The bias is used as its raw int32 (ORT passes the DQ's input straight to QLinearConv).

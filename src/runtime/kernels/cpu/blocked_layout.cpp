@@ -31,12 +31,20 @@ bool is_cpu_qlinear_convolution(const ir::Node& node) {
   return node.op_type == "QLinearConv" && node.domain.empty() && !qlinear_convolution_unsupported_reason(node, 1);
 }
 
+// QLinearSigmoid / QLinearSiLU / QLinearClip: a byte table, elementwise.
+bool is_int8_table(const ir::Node& node) {
+  return (node.op_type == "QLinearSigmoid" && node.domain == ir::microsoft_domain) ||
+         ((node.op_type == "QLinearSiLU" || node.op_type == "QLinearClip") && node.domain == ir::fused_domain);
+}
+
 // The int8 operators that read and write channels-last (NHWC) activations.
 bool is_int8_layout_operator(const ir::Node& node) {
   return is_cpu_qlinear_convolution(node) ||
          (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain && !qlinear_add_unsupported_reason(node, 1)) ||
          (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain &&
-          !qlinear_global_average_pool_unsupported_reason(node, 1));
+          !qlinear_global_average_pool_unsupported_reason(node, 1)) ||
+         (node.op_type == "QLinearMul" && node.domain == ir::microsoft_domain && !qlinear_mul_unsupported_reason(node, 1)) ||
+         (is_int8_table(node) && !qlinear_lookup_unsupported_reason(node, 1));
 }
 
 // How a node may hold one of its values.
@@ -84,12 +92,20 @@ bool is_channel_block_slice(const ir::Node& node) {
 // The role of the node's input `index`, or of its output -1 - `index` when `index` is negative.
 Role role_of(const ir::Node& node, int index, int64_t opset) {
   if (is_cpu_qlinear_convolution(node)) return index == -1 || index == 0 ? Role::either : Role::refuses;
-  if (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain) {
+  if ((node.op_type == "QLinearAdd" || node.op_type == "QLinearMul") && node.domain == ir::microsoft_domain) {
     // Elementwise on equal shapes (its kernel checks): A, B and C share a layout. A constant operand is stored
     // NCHW and is not in the plan, so then every value of the node stays plain.
-    if (qlinear_add_unsupported_reason(node, opset)) return Role::refuses;
+    if (node.op_type == "QLinearAdd" ? qlinear_add_unsupported_reason(node, opset)
+                                     : qlinear_mul_unsupported_reason(node, opset)) {
+      return Role::refuses;
+    }
     if (node.inputs[0]->initializer || node.inputs[3]->initializer) return Role::refuses;
     return index == -1 || index == 0 || index == 3 ? Role::joins : Role::either;
+  }
+  if (is_int8_table(node)) {
+    // Elementwise: X and Y share a layout; the parameters are constants.
+    if (qlinear_lookup_unsupported_reason(node, opset) || node.inputs[0]->initializer) return Role::refuses;
+    return index == -1 || index == 0 ? Role::joins : Role::either;
   }
   if (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain) {
     // Reads either layout; writes [N, C, 1, 1], whose bytes are the same in both, plain.

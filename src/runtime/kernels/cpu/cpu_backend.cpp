@@ -37,6 +37,10 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{"", "QLinearConv"}] = cpu::CpuOp{cpu::qlinear_convolution_unsupported_reason, cpu::prepare_qlinear_convolution};
     built[{"", "QLinearMatMul"}] = cpu::CpuOp{cpu::qlinear_matmul_unsupported_reason, cpu::prepare_qlinear_matmul};
     built[{ir::microsoft_domain, "QLinearAdd"}] = cpu::CpuOp{cpu::qlinear_add_unsupported_reason, cpu::prepare_qlinear_add};
+    built[{ir::microsoft_domain, "QLinearMul"}] = cpu::CpuOp{cpu::qlinear_mul_unsupported_reason, cpu::prepare_qlinear_mul};
+    built[{ir::microsoft_domain, "QLinearSigmoid"}] = built[{ir::fused_domain, "QLinearSiLU"}] =
+        built[{ir::fused_domain, "QLinearClip"}] =
+        cpu::CpuOp{cpu::qlinear_lookup_unsupported_reason, cpu::prepare_qlinear_lookup};
     built[{ir::microsoft_domain, "QLinearGlobalAveragePool"}] =
         cpu::CpuOp{cpu::qlinear_global_average_pool_unsupported_reason, cpu::prepare_qlinear_global_average_pool};
     built[{"", "QuantizeLinear"}] = cpu::CpuOp{cpu::quantize_linear_unsupported_reason, cpu::prepare_quantize_linear};

@@ -78,6 +78,13 @@ std::unique_ptr<NodeExecutable> prepare_qlinear_matmul(const ir::Node& node, int
 std::optional<std::string> qlinear_add_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_qlinear_add(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 
+// com.microsoft QLinearMul of two u8 / s8 tensors of one shape, ONNX Runtime's MLAS arithmetic (qlinear_mul.cpp)
+std::optional<std::string> qlinear_mul_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_qlinear_mul(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+// com.microsoft QLinearSigmoid, com.npukit QLinearSiLU and QLinearClip: 256-entry tables of ORT's bytes (qlinear_lookup.cpp)
+std::optional<std::string> qlinear_lookup_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_qlinear_lookup(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+
 // com.microsoft QLinearGlobalAveragePool (NCHW, or NHWC when held channels-last), ORT's arithmetic
 // (qlinear_global_average_pool.cpp)
 std::optional<std::string> qlinear_global_average_pool_unsupported_reason(const ir::Node& node, int64_t opset);
