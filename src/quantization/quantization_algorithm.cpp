@@ -59,7 +59,7 @@ void for_each_float_sample(const ir::Model& model, const std::vector<std::string
   // The cpu backend keeps the values asked for out of its fusions (passes/pass_lists.h). Its float results
   // can differ from the ref backend's (the oracle) in the last bits: oneDNN sums a convolution in another
   // order and rounds its SiLU post-op differently. That is about 1e-6 of a value, far below any int8 or
-  // int4 step, so the references the algorithms fit to are the same for them, and cpu is several times faster.
+  // int4 step, so the references the algorithms fit to are the same for them, and cpu is the faster backend.
   engine::EngineOptions options;
   options.backend = "cpu";
   options.keep_values = kept;
