@@ -28,6 +28,7 @@
 #include "quantization/sixteen_bit_layers.h"
 #include "quantization/vendor_hints.h"
 #include "quantization_fixtures.h"
+#include "report_html/quantize_sections.h"
 #include "quantization/fixed_point.h"
 #include "runtime/kernels/integer/requantizer.h"
 #include "sim/lowering.h"
@@ -327,7 +328,7 @@ TEST_F(SixteenBitLayers, ABudgetChoosesSixteenBitsWhereFloatWouldNotFit) {
   const AlgorithmOutcome& chosen = result.quantized.algorithms[1];
   size_t with_reason = 0;
   for (const LayerOutcome& row : chosen.layers) {
-    with_reason += row.detail.find("float would exceed the latency budget, 16 bits fit") != std::string::npos;
+    with_reason += row.detail.find("float would exceed the latency budget: 16 bits fit") != std::string::npos;
   }
   EXPECT_EQ(with_reason, 2u);
   bool noted = false;
@@ -384,6 +385,14 @@ TEST_F(SixteenBitLayers, CommandLineKeepInt16WritesTheFileHintsReportAndManifest
   EXPECT_NE(read_text(path("hints/rknn_custom_quantize_layers.cfg")).find(": int16\n"), std::string::npos);
   const std::string report = read_text(path("report.md"));
   EXPECT_NE(report.find("int16 (sensitivity rank 1)"), std::string::npos) << report;
+  // The HTML report colours the 16-bit layer's bar and names its precision.
+  const CommandResult html =
+      run("quantize '" + model_ + "' --target hailo8 --calibration '" + calibration_ + "' --keep-int16 1 "
+          "--sensitivity-samples 2 --report '" + path("report.html") + "' -o '" + path("q3.onnx") + "'");
+  ASSERT_EQ(html.exit_code, 0) << html.err;
+  const std::string page = read_text(path("report.html"));
+  EXPECT_NE(page.find(report_html::sensitivity_sixteen_bit_bar_color), std::string::npos);
+  EXPECT_NE(page.find("int16 (sensitivity rank 1)"), std::string::npos);
   // The table (no --json) lists it too.
   const CommandResult table =
       run("quantize '" + model_ + "' --target hailo8 --calibration '" + calibration_ + "' --keep-int16 1 "

@@ -120,7 +120,7 @@ MixedPrecisionResult quantize_with_mixed_precision(const std::string& model_path
         const double with_layer = mixed.estimate_milliseconds(all_int8.model, float_nodes, trial);
         if (with_layer <= *mixed.budget_latency_ms) {
           keep(layer, rank, false,
-               mixed_result.float_layers.size() < float_limit ? "float would exceed the latency budget, 16 bits fit"
+               mixed_result.float_layers.size() < float_limit ? "float would exceed the latency budget: 16 bits fit"
                                                                : "within the latency budget");
           estimate = with_layer;
         }

@@ -13,6 +13,7 @@ namespace npukit::report_html {
 
 const char* const sensitivity_bar_color = "#2f6fb0";
 const char* const sensitivity_float_bar_color = "#c0392b";
+const char* const sensitivity_sixteen_bit_bar_color = "#e67e22";
 
 namespace {
 
@@ -92,7 +93,9 @@ Section sensitivity_section(const AlgorithmOutcome& sensitivity, const std::map<
     Bar bar;
     bar.label = layer.node.size() > 32 ? "…" + layer.node.substr(layer.node.size() - 31) : layer.node;
     bar.value = std::max(0.0, *layer.before);
-    bar.color = chosen_text.rfind("float", 0) == 0 ? sensitivity_float_bar_color : sensitivity_bar_color;
+    bar.color = chosen_text.rfind("float", 0) == 0   ? sensitivity_float_bar_color
+                : chosen_text.rfind("int16", 0) == 0 ? sensitivity_sixteen_bit_bar_color
+                                                     : sensitivity_bar_color;
     bar.annotation = format_number(*layer.before, 4) + " dB";
     chart.bars.push_back(bar);
   }

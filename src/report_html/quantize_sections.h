@@ -14,6 +14,7 @@ namespace npukit::report_html {
 
 extern const char* const sensitivity_bar_color;        // a layer left int8
 extern const char* const sensitivity_float_bar_color;  // a layer kept float by --keep-float / --budget-latency
+extern const char* const sensitivity_sixteen_bit_bar_color;  // a layer kept on 16 bits by --keep-int16
 
 std::vector<Section> quantize_sections(const quantization::QuantizeResult& result, const std::string& output_path);
 
