@@ -147,6 +147,46 @@ TEST_F(Adaround, ATinyTimeBudgetCutsTheIterationsAndKeepsAValidModel) {
   }
 }
 
+// Ten Conv 1×1 → Relu layers in a chain: more layers than the eight stages adaround once had by default.
+std::string write_conv_chain(const std::string& path, int layers) {
+  onnx::ModelProto model = make_model(13);
+  onnx::GraphProto* graph = model.mutable_graph();
+  add_input(graph, "x", {1, 3, 8, 8});
+  std::string input = "x";
+  for (int l = 0; l < layers; ++l) {
+    const std::string name = "conv" + std::to_string(l);
+    add_float_initializer(graph, name + "_w", {3, 3, 1, 1}, seeded_values(9, 40 + static_cast<uint32_t>(l), -0.9f, 0.9f));
+    add_float_initializer(graph, name + "_b", {3}, seeded_values(3, 80 + static_cast<uint32_t>(l), 0.0f, 0.2f));
+    add_node(graph, "Conv", {input, name + "_w", name + "_b"}, {name}, name);
+    const std::string output = l + 1 == layers ? "y" : "relu" + std::to_string(l);
+    add_node(graph, "Relu", {name}, {output}, "relu" + std::to_string(l));
+    input = output;
+  }
+  add_output(graph, "y", {1, 3, 8, 8});
+  return write_model(model, path);
+}
+
+TEST_F(Adaround, WithoutABudgetEachLayerLearnsOnTheOutputOfTheLayersLearnedBeforeIt) {
+  // A layer learned on x̃ from predecessors still at nearest fits an input error that is gone once they take their
+  // learned rounding (on the 4-bit detector that undid every gain: docs/quantization.md, "The detector"). A small
+  // model's simulations are cheap: one per layer.
+  const std::string chain = write_conv_chain((folder_ / "chain.onnx").string(), 10);
+  QuantizeOptions options;
+  options.calibration = calibration_;
+  options.method = RangeMethod::minmax;
+  options.adaround_iterations = 50;
+  options.algorithms = parse_algorithm_list("adaround");
+  const QuantizeResult result = quantize_model(chain, targets::find_builtin_target("rk3588"), options);
+  const AlgorithmOutcome& outcome = result.algorithms.at(0);
+  EXPECT_EQ(outcome.layers.size(), 10u);
+  bool sequential = false;
+  for (const std::string& note : outcome.notes) {
+    sequential |= note.find("inputs x̃ simulated 10 time(s) for 10 layer(s) (each layer on the output of the layers "
+                            "learned before it)") != std::string::npos;
+  }
+  EXPECT_TRUE(sequential) << ::testing::PrintToString(outcome.notes);
+}
+
 // A layer built by hand (a Gemm-like product of 24 inputs to 6 outputs, fixed-point double rounding): the learned
 // rounding's output error is lower than nearest's on the rows, and a zero weight tensor stays zero.
 LinearLayer hand_layer(const std::vector<float>& weights, float weight_scale) {

@@ -5,7 +5,9 @@
 // point, clamp) matches the float model's output on calibration data. The input x̃ of a layer is what the
 // already-quantized layers before it hand over on the sim backend, the layers learned so far included
 // (sequential, as AIMET does): the quantized model is simulated again before each group of layers — before every
-// layer when there are at most kDefaultStages of them or the time budget allows. The learned integers replace the
+// layer unless that costs more than kUnbudgetedSimulationSeconds (judged by the first simulation) or the time
+// budget allows fewer. A layer learned on x̃ from predecessors still at nearest, and then run after them with
+// their learned rounding, fits an input error that is no longer there: on 4-bit weights that undid every gain. The learned integers replace the
 // float weights as s · q, so the QDQ export stores exactly them.
 #include "quantization/algorithms/adaround.h"
 
@@ -26,7 +28,8 @@ namespace {
 constexpr size_t kDefaultSamples = 16;  // calibration samples the rounding learns on
 constexpr size_t kRowsPerLayer = 2048;  // output positions kept per layer, spread over the samples
 constexpr size_t kMinimumRows = 16;     // fewer output positions than this: nothing to learn from
-constexpr size_t kDefaultStages = 8;    // simulations of x̃ without a time budget
+constexpr size_t kFewestStages = 8;     // simulations of x̃ without a time budget, at least (when layers allow)
+constexpr double kUnbudgetedSimulationSeconds = 600;  // without a budget: one stage per layer while they cost this
 constexpr size_t kOutputSamples = 4;    // samples for the model output SQNR before / after
 
 // Where each layer's rows come from: per sample, the sampled output positions and the output's shape.
@@ -245,21 +248,26 @@ AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
                 });
   };
   // Stages: layer l is learned on x̃ simulated at the start of its stage. Without a budget, every layer is its own
-  // stage up to kDefaultStages; with one, as many stages as 30 % of the budget pays for (the first pass measures a
-  // simulation's cost).
-  size_t stages = std::min(layers.size(), kDefaultStages);
+  // stage while all the simulations together stay under kUnbudgetedSimulationSeconds (the first one measures their
+  // cost; at least kFewestStages otherwise); with one, as many stages as 30 % of the budget pays for.
+  size_t stages = layers.size();
   auto stage_of = [&](size_t l) { return l * stages / layers.size(); };
   double before_signal = 0, before_noise = 0;
   const auto first_pass = std::chrono::steady_clock::now();
-  size_t first_stage_end = budget.limited() ? layers.size() : 0;
-  if (!budget.limited()) {
-    while (first_stage_end < layers.size() && stage_of(first_stage_end) == 0) ++first_stage_end;
-  }
+  const size_t first_stage_end = budget.limited() ? layers.size() : 1;
   simulate(0, first_stage_end, true, before_signal, before_noise, "adaround: quantized inputs");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - first_pass).count();
   if (budget.limited()) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - first_pass).count();
     const double affordable = seconds > 0 ? std::floor(0.3 * std::max(0.0, budget.seconds_left()) / seconds) : 0;
     stages = static_cast<size_t>(std::clamp(1.0 + affordable, 1.0, static_cast<double>(layers.size())));
+  } else if (seconds * static_cast<double>(layers.size()) > kUnbudgetedSimulationSeconds) {
+    const double fewest = static_cast<double>(std::min(layers.size(), kFewestStages));
+    stages = static_cast<size_t>(std::clamp(std::floor(kUnbudgetedSimulationSeconds / seconds), fewest,
+                                            static_cast<double>(layers.size())));
+    size_t end = first_stage_end;  // the first stage now holds more layers: their x̃ from the same model
+    while (end < layers.size() && stage_of(end) == 0) ++end;
+    double unused_signal = 0, unused_noise = 0;
+    if (end > first_stage_end) simulate(first_stage_end, end, false, unused_signal, unused_noise, "adaround: quantized inputs");
   }
 
   std::vector<double> costs(layers.size());
