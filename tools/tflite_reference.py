@@ -174,6 +174,10 @@ class Reference:
             return Quantized(values, scale, zero_point, axis if scale.size > 1 else None)
         if integer_name in self.unsupported:
             raise Unsupported(self.unsupported[integer_name])
+        if integer_name not in self.integers:
+            # Written by a node this reference left out (e.g. a Relu between its own DequantizeLinear and
+            # QuantizeLinear): not computed, instead of a KeyError.
+            raise Unsupported(f"'{integer_name}' has no integer value here (the op writing it has no kernel)")
         return self.integers[integer_name]
 
     def output_of(self, node):
