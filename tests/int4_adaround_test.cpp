@@ -213,7 +213,7 @@ TEST_F(Int4Adaround, ShortLayersKeepEightBitWeightsAndAreListedWithTheShareOnFou
   for (const std::string& line : result.notes) {
     if (line.find("4-bit weights on") != std::string::npos) note = line;
   }
-  EXPECT_NE(note.find("4-bit weights on 94.7% of the weights (432 of 456)"), std::string::npos) << note;
+  EXPECT_NE(note.find("4-bit weights on 94.7% of the quantized weights (432 of 456)"), std::string::npos) << note;
   EXPECT_NE(note.find("conv2 (6)"), std::string::npos) << note;
   EXPECT_NE(manifest_json(result).find("\"precision_reason\": \"8 bits: 6 inputs per output"), std::string::npos);
   EXPECT_NE(manifest_markdown(result).find(" (8 bits: 6 inputs per output < --int4-min-inputs 64) | "), std::string::npos);
@@ -231,7 +231,7 @@ TEST_F(Int4Adaround, ShortLayersKeepEightBitWeightsAndAreListedWithTheShareOnFou
     if (tensor.role == PointRole::weight) EXPECT_EQ(tensor.params.storage, DType::i4) << tensor.value;
   }
   bool said = false;
-  for (const std::string& line : all.notes) said |= line.find("100.0% of the weights (456 of 456); --int4-min-inputs 0") != std::string::npos;
+  for (const std::string& line : all.notes) said |= line.find("100.0% of the quantized weights (456 of 456); --int4-min-inputs 0") != std::string::npos;
   EXPECT_TRUE(said);
 }
 

@@ -340,7 +340,7 @@ class Planner {
     plan_.points.insert(plan_.points.end(), biases.begin(), biases.end());
     if (four_bits && all_weights > 0) {
       std::string note = "4-bit weights on " +
-                         format_percent(all_weights - eight_bit_weights, all_weights) + " of the weights (" +
+                         format_percent(all_weights - eight_bit_weights, all_weights) + " of the quantized weights (" +
                          std::to_string(all_weights - eight_bit_weights) + " of " + std::to_string(all_weights) + ")";
       if (minimum_inputs == 0) {
         note += "; --int4-min-inputs 0: every weight on 4 bits";
