@@ -5,7 +5,7 @@
 // point, clamp) matches the float model's output on calibration data. The input x̃ of a layer is what the
 // already-quantized layers before it hand over on the sim backend, the layers learned so far included
 // (sequential, as AIMET does): the quantized model is simulated again before each group of layers — before every
-// layer unless that costs more than kUnbudgetedSimulationSeconds (judged by the first simulation) or the time
+// layer unless that costs more than kUnbudgetedSimulationSeconds of CPU (judged by the first simulation) or the time
 // budget allows fewer. A layer learned on x̃ from predecessors still at nearest, and then run after them with
 // their learned rounding, fits an input error that is no longer there: on 4-bit weights that undid every gain. The learned integers replace the
 // float weights as s · q, so the QDQ export stores exactly them.
@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <numeric>
 #include <random>
 
@@ -29,7 +30,9 @@ constexpr size_t kDefaultSamples = 16;  // calibration samples the rounding lear
 constexpr size_t kRowsPerLayer = 2048;  // output positions kept per layer, spread over the samples
 constexpr size_t kMinimumRows = 16;     // fewer output positions than this: nothing to learn from
 constexpr size_t kFewestStages = 8;     // simulations of x̃ without a time budget, at least (when layers allow)
-constexpr double kUnbudgetedSimulationSeconds = 600;  // without a budget: one stage per layer while they cost this
+// Without a budget: one stage per layer while their simulations cost this many seconds of CPU in all (CPU, not
+// wall: the choice should not depend on how loaded the machine is).
+constexpr double kUnbudgetedSimulationSeconds = 600;
 constexpr size_t kOutputSamples = 4;    // samples for the model output SQNR before / after
 
 // Where each layer's rows come from: per sample, the sampled output positions and the output's shape.
@@ -254,15 +257,17 @@ AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
   auto stage_of = [&](size_t l) { return l * stages / layers.size(); };
   double before_signal = 0, before_noise = 0;
   const auto first_pass = std::chrono::steady_clock::now();
+  const std::clock_t first_pass_cpu = std::clock();
   const size_t first_stage_end = budget.limited() ? layers.size() : 1;
   simulate(0, first_stage_end, true, before_signal, before_noise, "adaround: quantized inputs");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - first_pass).count();
+  const double cpu_seconds = static_cast<double>(std::clock() - first_pass_cpu) / CLOCKS_PER_SEC;
   if (budget.limited()) {
     const double affordable = seconds > 0 ? std::floor(0.3 * std::max(0.0, budget.seconds_left()) / seconds) : 0;
     stages = static_cast<size_t>(std::clamp(1.0 + affordable, 1.0, static_cast<double>(layers.size())));
-  } else if (seconds * static_cast<double>(layers.size()) > kUnbudgetedSimulationSeconds) {
+  } else if (cpu_seconds * static_cast<double>(layers.size()) > kUnbudgetedSimulationSeconds) {
     const double fewest = static_cast<double>(std::min(layers.size(), kFewestStages));
-    stages = static_cast<size_t>(std::clamp(std::floor(kUnbudgetedSimulationSeconds / seconds), fewest,
+    stages = static_cast<size_t>(std::clamp(std::floor(kUnbudgetedSimulationSeconds / cpu_seconds), fewest,
                                             static_cast<double>(layers.size())));
     size_t end = first_stage_end;  // the first stage now holds more layers: their x̃ from the same model
     while (end < layers.size() && stage_of(end) == 0) ++end;
