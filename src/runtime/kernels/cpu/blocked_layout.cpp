@@ -37,9 +37,26 @@ bool is_int8_table(const ir::Node& node) {
          ((node.op_type == "QLinearSiLU" || node.op_type == "QLinearClip") && node.domain == ir::fused_domain);
 }
 
+// MaxPool of bytes (oneDNN pools NHWC u8 / s8), a Concat or Split of bytes on channels (an interleaved copy per
+// pixel, concat.cpp / split.cpp): the data movement a QDQ graph keeps in int8 (qdq_integer_fusion.cpp).
+bool is_int8_movement(const ir::Node& node, int64_t opset) {
+  if (!node.domain.empty() || node.inputs.empty() || !node.inputs[0] || !is_8bit(node.inputs[0]->type.dtype)) return false;
+  if (node.op_type == "MaxPool") return !pooling_unsupported_reason(node, opset);
+  if (node.op_type == "Split") {
+    const ir::Value* input = node.input(0);
+    const int64_t axis = node.get_int("axis", 0);
+    return !split_unsupported_reason(node, opset) && input->type.has_static_shape() &&
+           input->type.static_shape().size() == 4 && (axis == 1 || axis == -3);
+  }
+  if (node.op_type != "Concat" || concat_unsupported_reason(node, opset)) return false;
+  const ir::Value* output = node.output(0);
+  const int64_t axis = node.get_int("axis", 0);
+  return output && output->type.has_static_shape() && output->type.static_shape().size() == 4 && (axis == 1 || axis == -3);
+}
+
 // The int8 operators that read and write channels-last (NHWC) activations.
-bool is_int8_layout_operator(const ir::Node& node) {
-  return is_cpu_qlinear_convolution(node) ||
+bool is_int8_layout_operator(const ir::Node& node, int64_t opset) {
+  return is_cpu_qlinear_convolution(node) || is_int8_movement(node, opset) ||
          (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain && !qlinear_add_unsupported_reason(node, 1)) ||
          (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain &&
           !qlinear_global_average_pool_unsupported_reason(node, 1)) ||
@@ -238,7 +255,7 @@ BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset) {
     auto note = [&](const ir::Value* value, Role role) {
       if (!value || value->name.empty() || value->initializer) return;
       // The float rules know blocked f32 tensors only: an int8 value any other op touches stays plain.
-      if (is_8bit(value->type.dtype) && !is_int8_layout_operator(*node)) role = Role::refuses;
+      if (is_8bit(value->type.dtype) && !is_int8_layout_operator(*node, opset)) role = Role::refuses;
       uses.emplace_back(value, role);
       if (role != Role::joins) return;
       if (joined) components.join(value, joined);
