@@ -442,8 +442,9 @@ TEST(CpuInt8Fusion, RequantizeGroupsBecomeTables) {
   EXPECT_EQ(clip[127], 12);                           // clipped to 1
 }
 
-// SPPF: MaxPools between equal grids run on the bytes, a Concat on one grid copies bytes, a Concat of other
-// grids requantizes them by tables (ORT's QLinearConcat); all of it stays channels-last between the QLinearConvs.
+// SPPF: MaxPools, a Split and a Slice between equal grids run on the bytes, a Concat on one grid copies bytes, a
+// Concat of other grids requantizes them by tables (ORT's QLinearConcat); all of it stays channels-last between
+// the QLinearConvs.
 TEST(CpuInt8Fusion, MaxPoolAndConcatRunOnBytesChannelsLast) {
   for (const char* name : {"sppf_uint8", "sppf_int8"}) {
     SCOPED_TRACE(name);
@@ -453,13 +454,17 @@ TEST(CpuInt8Fusion, MaxPoolAndConcatRunOnBytesChannelsLast) {
     EXPECT_EQ(count_ops(*model.graph, "MaxPool"), 3u);
     EXPECT_EQ(count_ops(*model.graph, "Concat"), 2u);
     EXPECT_EQ(count_ops(*model.graph, "Split"), 1u);
+    EXPECT_EQ(count_ops(*model.graph, "Slice"), 1u);
     EXPECT_GE(count_ops(*model.graph, "QLinearClip"), 1u);     // at least the Conv's grid differs from the Concat's
     EXPECT_EQ(count_ops(*model.graph, "QuantizeLinear"), 1u);   // the input's
-    EXPECT_EQ(count_ops(*model.graph, "DequantizeLinear"), 2u); // the outputs'
+    EXPECT_EQ(count_ops(*model.graph, "DequantizeLinear"), 3u); // the outputs'
 
     const runtime::cpu::BlockedLayoutPlan plan = runtime::cpu::plan_blocked_layouts(*model.graph, model.opset(""));
     for (const auto& node : model.graph->nodes()) {
-      if (node->op_type != "MaxPool" && node->op_type != "Concat" && node->op_type != "Split") continue;
+      if (node->op_type != "MaxPool" && node->op_type != "Concat" && node->op_type != "Split" &&
+          node->op_type != "Slice") {
+        continue;
+      }
       EXPECT_NE(node->inputs[0]->type.dtype, DType::f32) << node->name;
       for (const ir::Value* output : node->outputs) EXPECT_TRUE(plan.is_blocked(output)) << output->name << " is not NHWC";
       for (const ir::Value* input : node->inputs) {
@@ -527,7 +532,8 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
   for (const auto& timing : session->last_profile()) {
     if (timing.op_type == "QLinearConv" || timing.op_type == "QLinearMatMul" || timing.op_type == "QLinearMul" ||
         timing.op_type == "QLinearSigmoid" || timing.op_type == "QLinearSiLU" || timing.op_type == "QLinearClip" ||
-        timing.op_type == "MaxPool" || timing.op_type == "Concat" || timing.op_type == "Split") {
+        timing.op_type == "MaxPool" || timing.op_type == "Concat" || timing.op_type == "Split" ||
+        timing.op_type == "Slice") {
       ++integer_operators;
       EXPECT_EQ(timing.backend, "cpu") << timing.node << " fell back to ref";
     }

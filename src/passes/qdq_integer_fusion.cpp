@@ -329,8 +329,8 @@ std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node
 }
 
 
-// DQ(x) → MaxPool → Q(y) with y on x's grid (same type, scale and zero point): the pool runs on x's bytes, as ORT's
-// DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte (the max moves whole values).
+// DQ(x) → MaxPool | Slice → Q(y) with y on x's grid (same type, scale and zero point): the op runs on x's bytes, as
+// ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte (both move whole values).
 struct MovementGroup {
   ir::Node* op = nullptr;
   QuantizedSide input, output;
@@ -340,7 +340,7 @@ bool same_grid(const QuantizedSide& a, const QuantizedSide& b) {
   return a.type == b.type && same_constant(a.scale, b.scale) && scalar_zero_point(a) == scalar_zero_point(b);
 }
 
-std::optional<MovementGroup> match_max_pool(ir::Node* op, const std::set<std::string>& protected_names) {
+std::optional<MovementGroup> match_same_grid(ir::Node* op, const std::set<std::string>& protected_names) {
   if (op->outputs.size() > 1 && op->output(1)) return std::nullopt;  // indices are not bytes
   std::optional<QuantizedSide> input = per_tensor_dequantize(op->input(0));
   if (!input || constant_of(input->integer)) return std::nullopt;
@@ -585,11 +585,12 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     result.notes.push_back("fused " + description + " into QLinearGlobalAveragePool");
     ++result.rewrites;
   }
-  // MaxPool and Split between equal grids run on the bytes; Concat becomes byte tables where grids differ and a Concat of
+  // MaxPool, Slice and Split between equal grids run on the bytes; Concat becomes byte tables where grids differ and a Concat of
   // bytes. Both keep int8 chains channels-last (blocked_layout.h).
   std::vector<ir::Node*> movements;
   for (const auto& node : graph.nodes()) {
-    if (is_standard(node.get(), "MaxPool") || is_standard(node.get(), "Concat") || is_standard(node.get(), "Split")) {
+    if (is_standard(node.get(), "MaxPool") || is_standard(node.get(), "Slice") || is_standard(node.get(), "Concat") ||
+        is_standard(node.get(), "Split")) {
       movements.push_back(node.get());
     }
   }
@@ -609,18 +610,19 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
       ++result.rewrites;
       continue;
     }
-    if (op->op_type == "MaxPool") {
-      std::optional<MovementGroup> group = match_max_pool(op, protected_names);
+    if (op->op_type == "MaxPool" || op->op_type == "Slice") {
+      std::optional<MovementGroup> group = match_same_grid(op, protected_names);
       if (!group) continue;
       ir::Value* output = group->output.integer;
       ir::Node* quantize = group->output.node;
+      const std::string op_type = op->op_type;
       std::vector<ir::Value*> inputs = op->inputs;
       inputs[0] = group->input.integer;
       std::map<std::string, ir::Attribute> attributes = op->attributes;
       const std::string name = op->name, description = op->describe();
       graph.remove_node(op);
       graph.remove_node(quantize);
-      graph.add_node("MaxPool", inputs, {output}, name)->attributes = std::move(attributes);
+      graph.add_node(op_type, inputs, {output}, name)->attributes = std::move(attributes);
       result.notes.push_back("dropped the DequantizeLinear / QuantizeLinear around " + description + " (one grid)");
       ++result.rewrites;
       continue;

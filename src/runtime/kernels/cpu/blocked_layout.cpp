@@ -38,10 +38,22 @@ bool is_int8_table(const ir::Node& node) {
 }
 
 // MaxPool of bytes (oneDNN pools NHWC u8 / s8), a Concat or Split of bytes on channels (an interleaved copy per
-// pixel, concat.cpp / split.cpp): the data movement a QDQ graph keeps in int8 (qdq_integer_fusion.cpp).
+// pixel, concat.cpp / split.cpp), any 4-D Slice of bytes (slice.cpp): the data movement a QDQ graph keeps in
+// int8 (qdq_integer_fusion.cpp).
+bool static_shape_of(const ir::Value* value, Shape& shape);
+
 bool is_int8_movement(const ir::Node& node, int64_t opset) {
   if (!node.domain.empty() || node.inputs.empty() || !node.inputs[0] || !is_8bit(node.inputs[0]->type.dtype)) return false;
   if (node.op_type == "MaxPool") return !pooling_unsupported_reason(node, opset);
+  if (node.op_type == "Slice") {
+    // Any 4-D slice (slice.cpp reads its view in NHWC order); bounds must be constants.
+    Shape input, output;
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] && !node.inputs[i]->initializer) return false;
+    }
+    return !slice_unsupported_reason(node, opset) && static_shape_of(node.input(0), input) &&
+           static_shape_of(node.output(0), output) && input.size() == 4 && output.size() == 4;
+  }
   if (node.op_type == "Split") {
     const ir::Value* input = node.input(0);
     const int64_t axis = node.get_int("axis", 0);
@@ -149,7 +161,9 @@ Role role_of(const ir::Node& node, int index, int64_t opset) {
   }
   if (index < -1 || (index >= 0 && static_cast<size_t>(index) >= node.inputs.size())) return Role::refuses;
   if (op == "Slice") {
-    if (slice_unsupported_reason(node, opset) || !is_channel_block_slice(node)) return Role::refuses;
+    // Bytes are held NHWC, any slice of them is one view (is_int8_movement); f32 blocks need whole-block channels.
+    const bool bytes = is_8bit(node.inputs[0]->type.dtype) && is_int8_movement(node, opset);
+    if (slice_unsupported_reason(node, opset) || (!bytes && !is_channel_block_slice(node))) return Role::refuses;
     return index <= 0 ? Role::joins : Role::either;
   }
   if (op == "Resize") {
