@@ -442,7 +442,7 @@ TEST(CpuInt8Fusion, RequantizeGroupsBecomeTables) {
   EXPECT_EQ(clip[127], 12);                           // clipped to 1
 }
 
-// SPPF: MaxPools, a Split and a Slice between equal grids run on the bytes, a Concat on one grid copies bytes, a
+// SPPF: MaxPools, a Split, a Slice and a nearest Resize between equal grids run on the bytes, a Concat on one grid copies bytes, a
 // Concat of other grids requantizes them by tables (ORT's QLinearConcat); all of it stays channels-last between
 // the QLinearConvs.
 TEST(CpuInt8Fusion, MaxPoolAndConcatRunOnBytesChannelsLast) {
@@ -455,20 +455,21 @@ TEST(CpuInt8Fusion, MaxPoolAndConcatRunOnBytesChannelsLast) {
     EXPECT_EQ(count_ops(*model.graph, "Concat"), 2u);
     EXPECT_EQ(count_ops(*model.graph, "Split"), 1u);
     EXPECT_EQ(count_ops(*model.graph, "Slice"), 1u);
+    EXPECT_EQ(count_ops(*model.graph, "Resize"), 1u);
     EXPECT_GE(count_ops(*model.graph, "QLinearClip"), 1u);     // at least the Conv's grid differs from the Concat's
     EXPECT_EQ(count_ops(*model.graph, "QuantizeLinear"), 1u);   // the input's
-    EXPECT_EQ(count_ops(*model.graph, "DequantizeLinear"), 3u); // the outputs'
+    EXPECT_EQ(count_ops(*model.graph, "DequantizeLinear"), 4u); // the outputs'
 
     const runtime::cpu::BlockedLayoutPlan plan = runtime::cpu::plan_blocked_layouts(*model.graph, model.opset(""));
     for (const auto& node : model.graph->nodes()) {
       if (node->op_type != "MaxPool" && node->op_type != "Concat" && node->op_type != "Split" &&
-          node->op_type != "Slice") {
+          node->op_type != "Slice" && node->op_type != "Resize") {
         continue;
       }
       EXPECT_NE(node->inputs[0]->type.dtype, DType::f32) << node->name;
       for (const ir::Value* output : node->outputs) EXPECT_TRUE(plan.is_blocked(output)) << output->name << " is not NHWC";
       for (const ir::Value* input : node->inputs) {
-        if (!input->initializer) EXPECT_TRUE(plan.is_blocked(input)) << input->name << " is not NHWC";
+        if (input && !input->initializer) EXPECT_TRUE(plan.is_blocked(input)) << input->name << " is not NHWC";
       }
     }
   }
@@ -533,7 +534,7 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
     if (timing.op_type == "QLinearConv" || timing.op_type == "QLinearMatMul" || timing.op_type == "QLinearMul" ||
         timing.op_type == "QLinearSigmoid" || timing.op_type == "QLinearSiLU" || timing.op_type == "QLinearClip" ||
         timing.op_type == "MaxPool" || timing.op_type == "Concat" || timing.op_type == "Split" ||
-        timing.op_type == "Slice") {
+        timing.op_type == "Slice" || timing.op_type == "Resize") {
       ++integer_operators;
       EXPECT_EQ(timing.backend, "cpu") << timing.node << " fell back to ref";
     }

@@ -423,7 +423,8 @@ def sppf(dtype):
     # A Slice of channels and rows with a step (YOLOv8 exports slice C2f's halves), on its input's grid.
     s = m.slice(y, [1, 1], [4, 11], [1, 2], [1, 2])
     y = m.concat([y, m.conv(x, 5, 3, pads=[1, 1, 1, 1]), b])
-    return m.finish(m.conv(y, 7, 1, activation=("Relu",)), m.conv(a, 3, 1), m.conv(s, 2, 1))
+    u = m.resize_nearest(p3, 2)  # the neck's 2x upsampling
+    return m.finish(m.conv(y, 7, 1, activation=("Relu",)), m.conv(a, 3, 1), m.conv(s, 2, 1), m.conv(u, 2, 1))
 
 
 BUILDERS = [conv_relu, conv_strided_dilated, conv_grouped, conv_depthwise, gemm, matmul, add, mul, concat, pools,

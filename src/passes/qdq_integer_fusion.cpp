@@ -329,8 +329,8 @@ std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node
 }
 
 
-// DQ(x) → MaxPool | Slice → Q(y) with y on x's grid (same type, scale and zero point): the op runs on x's bytes, as
-// ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte (both move whole values).
+// DQ(x) → MaxPool | Slice | nearest Resize → Q(y) with y on x's grid (same type, scale and zero point): the op
+// runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte (both move whole values).
 struct MovementGroup {
   ir::Node* op = nullptr;
   QuantizedSide input, output;
@@ -585,12 +585,13 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     result.notes.push_back("fused " + description + " into QLinearGlobalAveragePool");
     ++result.rewrites;
   }
-  // MaxPool, Slice and Split between equal grids run on the bytes; Concat becomes byte tables where grids differ and a Concat of
-  // bytes. Both keep int8 chains channels-last (blocked_layout.h).
+  // MaxPool, Slice, nearest Resize and Split between equal grids run on the bytes; Concat becomes byte tables where
+  // grids differ and a Concat of bytes. Both keep int8 chains channels-last (blocked_layout.h).
   std::vector<ir::Node*> movements;
   for (const auto& node : graph.nodes()) {
     if (is_standard(node.get(), "MaxPool") || is_standard(node.get(), "Slice") || is_standard(node.get(), "Concat") ||
-        is_standard(node.get(), "Split")) {
+        is_standard(node.get(), "Split") ||
+        (is_standard(node.get(), "Resize") && node->get_string("mode", "nearest") == "nearest")) {
       movements.push_back(node.get());
     }
   }
@@ -610,7 +611,7 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
       ++result.rewrites;
       continue;
     }
-    if (op->op_type == "MaxPool" || op->op_type == "Slice") {
+    if (op->op_type == "MaxPool" || op->op_type == "Slice" || op->op_type == "Resize") {
       std::optional<MovementGroup> group = match_same_grid(op, protected_names);
       if (!group) continue;
       ir::Value* output = group->output.integer;

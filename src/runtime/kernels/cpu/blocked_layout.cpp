@@ -38,13 +38,21 @@ bool is_int8_table(const ir::Node& node) {
 }
 
 // MaxPool of bytes (oneDNN pools NHWC u8 / s8), a Concat or Split of bytes on channels (an interleaved copy per
-// pixel, concat.cpp / split.cpp), any 4-D Slice of bytes (slice.cpp): the data movement a QDQ graph keeps in
+// pixel, concat.cpp / split.cpp), any 4-D Slice of bytes (slice.cpp), a nearest Resize over H and W of bytes: the
+// data movement a QDQ graph keeps in
 // int8 (qdq_integer_fusion.cpp).
 bool static_shape_of(const ir::Value* value, Shape& shape);
 
 bool is_int8_movement(const ir::Node& node, int64_t opset) {
   if (!node.domain.empty() || node.inputs.empty() || !node.inputs[0] || !is_8bit(node.inputs[0]->type.dtype)) return false;
   if (node.op_type == "MaxPool") return !pooling_unsupported_reason(node, opset);
+  if (node.op_type == "Resize") {
+    // Nearest over H and W only (resize.cpp's channels-last kernel moves whole pixels).
+    Shape input, output;
+    return !resize_unsupported_reason(node, opset) && node.get_string("mode", "nearest") == "nearest" &&
+           static_shape_of(node.input(0), input) && static_shape_of(node.output(0), output) && input.size() == 4 &&
+           output.size() == 4 && input[0] == output[0] && input[1] == output[1];
+  }
   if (node.op_type == "Slice") {
     // Any 4-D slice (slice.cpp reads its view in NHWC order); bounds must be constants.
     Shape input, output;
