@@ -442,9 +442,9 @@ TEST(CpuInt8Fusion, RequantizeGroupsBecomeTables) {
   EXPECT_EQ(clip[127], 12);                           // clipped to 1
 }
 
-// SPPF: MaxPools, a Split, a Slice and a nearest Resize between equal grids run on the bytes, a Concat on one grid copies bytes, a
-// Concat of other grids requantizes them by tables (ORT's QLinearConcat); all of it stays channels-last between
-// the QLinearConvs.
+// SPPF: MaxPools, a Split, a Slice and a nearest Resize between equal grids run on the bytes, a Concat on one grid
+// copies bytes, a Concat of other grids requantizes them by tables (ORT's QLinearConcat); all of it stays
+// channels-last between the QLinearConvs.
 TEST(CpuInt8Fusion, MaxPoolAndConcatRunOnBytesChannelsLast) {
   for (const char* name : {"sppf_uint8", "sppf_int8"}) {
     SCOPED_TRACE(name);

@@ -330,7 +330,8 @@ std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node
 
 
 // DQ(x) → MaxPool | Slice | nearest Resize → Q(y) with y on x's grid (same type, scale and zero point): the op
-// runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte (both move whole values).
+// runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte,
+// and these ops only move whole values.
 struct MovementGroup {
   ir::Node* op = nullptr;
   QuantizedSide input, output;
