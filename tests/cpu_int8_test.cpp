@@ -29,6 +29,7 @@
 #include "onnx/onnx_import.h"
 #include "passes/pass_lists.h"
 #include "ref_single_node.h"
+#include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/int8_accumulation.h"
 #include "runtime/kernels/cpu/qlinear_add.h"
 #include "runtime/kernels/cpu/qlinear_lookup.h"
@@ -441,6 +442,39 @@ TEST(CpuInt8Fusion, RequantizeGroupsBecomeTables) {
   EXPECT_EQ(clip[127], 12);                           // clipped to 1
 }
 
+// SPPF: MaxPools, a Split, a Slice and a nearest Resize between equal grids run on the bytes, a Concat on one grid
+// copies bytes, a Concat of other grids requantizes them by tables (ORT's QLinearConcat); all of it stays
+// channels-last between the QLinearConvs.
+TEST(CpuInt8Fusion, MaxPoolAndConcatRunOnBytesChannelsLast) {
+  for (const char* name : {"sppf_uint8", "sppf_int8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "MaxPool"), 3u);
+    EXPECT_EQ(count_ops(*model.graph, "Concat"), 2u);
+    EXPECT_EQ(count_ops(*model.graph, "Split"), 1u);
+    EXPECT_EQ(count_ops(*model.graph, "Slice"), 1u);
+    EXPECT_EQ(count_ops(*model.graph, "Resize"), 1u);
+    EXPECT_GE(count_ops(*model.graph, "QLinearClip"), 1u);     // at least the Conv's grid differs from the Concat's
+    EXPECT_EQ(count_ops(*model.graph, "QuantizeLinear"), 1u);   // the input's
+    EXPECT_EQ(count_ops(*model.graph, "DequantizeLinear"), 4u); // the outputs'
+
+    const runtime::cpu::BlockedLayoutPlan plan = runtime::cpu::plan_blocked_layouts(*model.graph, model.opset(""));
+    for (const auto& node : model.graph->nodes()) {
+      if (node->op_type != "MaxPool" && node->op_type != "Concat" && node->op_type != "Split" &&
+          node->op_type != "Slice" && node->op_type != "Resize") {
+        continue;
+      }
+      EXPECT_NE(node->inputs[0]->type.dtype, DType::f32) << node->name;
+      for (const ir::Value* output : node->outputs) EXPECT_TRUE(plan.is_blocked(output)) << output->name << " is not NHWC";
+      for (const ir::Value* input : node->inputs) {
+        if (input && !input->initializer) EXPECT_TRUE(plan.is_blocked(input)) << input->name << " is not NHWC";
+      }
+    }
+  }
+}
+
 // A Relu whose Q does not start at the grid's bottom changes the result: it must stay (ORT keeps it too).
 TEST(CpuInt8Fusion, ReluIsKeptWhereItIsNotANoOp) {
   ir::Model model = onnx_io::load_model(qdq_model("conv_relu_uint8").string());
@@ -498,7 +532,9 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
   size_t integer_operators = 0;
   for (const auto& timing : session->last_profile()) {
     if (timing.op_type == "QLinearConv" || timing.op_type == "QLinearMatMul" || timing.op_type == "QLinearMul" ||
-        timing.op_type == "QLinearSigmoid" || timing.op_type == "QLinearSiLU" || timing.op_type == "QLinearClip") {
+        timing.op_type == "QLinearSigmoid" || timing.op_type == "QLinearSiLU" || timing.op_type == "QLinearClip" ||
+        timing.op_type == "MaxPool" || timing.op_type == "Concat" || timing.op_type == "Split" ||
+        timing.op_type == "Slice" || timing.op_type == "Resize") {
       ++integer_operators;
       EXPECT_EQ(timing.backend, "cpu") << timing.node << " fell back to ref";
     }
@@ -535,7 +571,7 @@ INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
                                            "shapes_int8", "add_uint8", "add_int8", "small_cnn_uint8", "small_cnn_int8",
                                            "concat_uint8", "concat_int8", "mul_uint8", "mul_int8", "nonlinear_uint8",
                                            "nonlinear_int8", "byte_sweep_uint8", "byte_sweep_int8", "requantize_uint8",
-                                           "requantize_int8"));
+                                           "requantize_int8", "sppf_uint8", "sppf_int8"));
 
 }  // namespace
 }  // namespace npukit::testing

@@ -402,8 +402,33 @@ def byte_sweep(dtype):
     return m.finish(m.unary("Sigmoid", x), silu, m.binary("Mul", silu, x))
 
 
+def sppf(dtype):
+    """YOLO's SPPF between convolutions: three 5x5 MaxPools on their input's grid, a Concat of the four on that same
+    grid (ORT's QLinearConcat copies the bytes), then a Concat with a Conv and a Split part on other grids
+    (requantized by tables), channel counts off the 16-channel block."""
+    m = QdqModel(f"sppf_{dtype}", dtype, (1, 3, 12, 12), 27)
+    x = m.conv(m.input(), 6, 1)
+    p1 = m.max_pool(x, 5, 1, [2, 2, 2, 2])
+    p2 = m.max_pool(p1, 5, 1, [2, 2, 2, 2])
+    p3 = m.max_pool(p2, 5, 1, [2, 2, 2, 2])
+    name = m.fresh("concat")
+    m.nodes.append(helper.make_node("Concat", [x.name, p1.name, p2.name, p3.name], [name], name=name, axis=1))
+    y = m.quantize_dequantize(name, np.concatenate([x.value, p1.value, p2.value, p3.value], axis=1), x.scale, x.zero_point)
+    # A Split on channels (YOLOv8's C2f) whose parts keep the input's grid, as ORT's QDQ Split selector wants.
+    parts = [m.fresh("split_a"), m.fresh("split_b")]
+    m.nodes.append(helper.make_node("Split", [x.name, m.constant("split", np.array([2, 4], dtype=np.int64))], parts,
+                                    name=m.fresh("split"), axis=1))
+    a = m.quantize_dequantize(parts[0], x.value[:, :2], x.scale, x.zero_point)
+    b = m.quantize_dequantize(parts[1], x.value[:, 2:], x.scale, x.zero_point)
+    # A Slice of channels and rows with a step (YOLOv8 exports slice C2f's halves), on its input's grid.
+    s = m.slice(y, [1, 1], [4, 11], [1, 2], [1, 2])
+    y = m.concat([y, m.conv(x, 5, 3, pads=[1, 1, 1, 1]), b])
+    u = m.resize_nearest(p3, 2)  # the neck's 2x upsampling
+    return m.finish(m.conv(y, 7, 1, activation=("Relu",)), m.conv(a, 3, 1), m.conv(s, 2, 1), m.conv(u, 2, 1))
+
+
 BUILDERS = [conv_relu, conv_strided_dilated, conv_grouped, conv_depthwise, gemm, matmul, add, mul, concat, pools,
-            shapes, nonlinear, small_cnn, tie_conv, byte_sweep, requantize]
+            shapes, nonlinear, small_cnn, tie_conv, byte_sweep, requantize, sppf]
 
 
 def main():

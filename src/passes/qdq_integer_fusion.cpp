@@ -328,6 +328,79 @@ std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node
   return group;
 }
 
+
+// DQ(x) → MaxPool | Slice | nearest Resize → Q(y) with y on x's grid (same type, scale and zero point): the op
+// runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte,
+// and these ops only move whole values.
+struct MovementGroup {
+  ir::Node* op = nullptr;
+  QuantizedSide input, output;
+};
+
+bool same_grid(const QuantizedSide& a, const QuantizedSide& b) {
+  return a.type == b.type && same_constant(a.scale, b.scale) && scalar_zero_point(a) == scalar_zero_point(b);
+}
+
+std::optional<MovementGroup> match_same_grid(ir::Node* op, const std::set<std::string>& protected_names) {
+  if (op->outputs.size() > 1 && op->output(1)) return std::nullopt;  // indices are not bytes
+  std::optional<QuantizedSide> input = per_tensor_dequantize(op->input(0));
+  if (!input || constant_of(input->integer)) return std::nullopt;
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  std::optional<QuantizedSide> output = per_tensor_quantize(result->consumers[0]);
+  if (!output || output->node->input(0) != result || !same_grid(*input, *output)) return std::nullopt;
+  return MovementGroup{op, *input, *output};
+}
+
+// DQ(x) → Split → Q(y_i) with every part on x's grid (ORT's QDQ Split selector): the split runs on x's bytes.
+struct SplitGroup {
+  ir::Node* op = nullptr;
+  QuantizedSide input;
+  std::vector<QuantizedSide> outputs;
+};
+
+std::optional<SplitGroup> match_split(ir::Node* op, const std::set<std::string>& protected_names) {
+  std::optional<QuantizedSide> input = per_tensor_dequantize(op->input(0));
+  if (!input || constant_of(input->integer)) return std::nullopt;
+  SplitGroup group{op, *input, {}};
+  for (ir::Value* result : op->outputs) {
+    if (!result || !is_private(result, protected_names)) return std::nullopt;
+    std::optional<QuantizedSide> output = per_tensor_quantize(result->consumers[0]);
+    if (!output || output->node->input(0) != result || !same_grid(*input, *output)) return std::nullopt;
+    group.outputs.push_back(*output);
+  }
+  return group;
+}
+
+// DQ(x_1) … DQ(x_n) → Concat → Q(y), per tensor, one 8-bit type (ORT's QLinearConcat): an input on y's grid is
+// copied, any other goes through a byte table of Q(DQ(x)) on y's grid (ORT's table: identity between its DQ and
+// MlasQuantizeLinear, which is QLinearClip's table without bounds), then one Concat of bytes.
+struct ConcatGroup {
+  ir::Node* op = nullptr;
+  std::vector<QuantizedSide> inputs;
+  QuantizedSide output;
+};
+
+std::optional<ConcatGroup> match_concat(ir::Node* op, const std::set<std::string>& protected_names) {
+  ConcatGroup group;
+  group.op = op;
+  if (op->inputs.empty()) return std::nullopt;
+  for (ir::Value* value : op->inputs) {
+    std::optional<QuantizedSide> input = per_tensor_dequantize(value);
+    if (!input || constant_of(input->integer) || !input->integer->type.has_static_shape()) return std::nullopt;
+    group.inputs.push_back(*input);
+  }
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  std::optional<QuantizedSide> output = per_tensor_quantize(result->consumers[0]);
+  if (!output || output->node->input(0) != result) return std::nullopt;
+  for (const QuantizedSide& input : group.inputs) {
+    if (input.type != output->type) return std::nullopt;
+  }
+  group.output = *output;
+  return group;
+}
+
 }  // namespace
 
 PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
@@ -511,6 +584,90 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     fused->attributes["channels_last"] = channels_last;
     model.opset_imports[ir::microsoft_domain] = 1;
     result.notes.push_back("fused " + description + " into QLinearGlobalAveragePool");
+    ++result.rewrites;
+  }
+  // MaxPool, Slice, nearest Resize and Split between equal grids run on the bytes; Concat becomes byte tables where
+  // grids differ and a Concat of bytes. Both keep int8 chains channels-last (blocked_layout.h).
+  std::vector<ir::Node*> movements;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "MaxPool") || is_standard(node.get(), "Slice") || is_standard(node.get(), "Concat") ||
+        is_standard(node.get(), "Split") ||
+        (is_standard(node.get(), "Resize") && node->get_string("mode", "nearest") == "nearest")) {
+      movements.push_back(node.get());
+    }
+  }
+  for (ir::Node* op : movements) {
+    if (op->op_type == "Split") {
+      std::optional<SplitGroup> group = match_split(op, protected_names);
+      if (!group) continue;
+      std::vector<ir::Value*> inputs = op->inputs, outputs;
+      inputs[0] = group->input.integer;
+      for (const QuantizedSide& output : group->outputs) outputs.push_back(output.integer);
+      std::map<std::string, ir::Attribute> attributes = op->attributes;
+      const std::string name = op->name, description = op->describe();
+      graph.remove_node(op);
+      for (const QuantizedSide& output : group->outputs) graph.remove_node(output.node);
+      graph.add_node("Split", inputs, outputs, name)->attributes = std::move(attributes);
+      result.notes.push_back("dropped the DequantizeLinear / QuantizeLinear around " + description + " (one grid)");
+      ++result.rewrites;
+      continue;
+    }
+    if (op->op_type == "MaxPool" || op->op_type == "Slice" || op->op_type == "Resize") {
+      std::optional<MovementGroup> group = match_same_grid(op, protected_names);
+      if (!group) continue;
+      ir::Value* output = group->output.integer;
+      ir::Node* quantize = group->output.node;
+      const std::string op_type = op->op_type;
+      std::vector<ir::Value*> inputs = op->inputs;
+      inputs[0] = group->input.integer;
+      std::map<std::string, ir::Attribute> attributes = op->attributes;
+      const std::string name = op->name, description = op->describe();
+      graph.remove_node(op);
+      graph.remove_node(quantize);
+      graph.add_node(op_type, inputs, {output}, name)->attributes = std::move(attributes);
+      result.notes.push_back("dropped the DequantizeLinear / QuantizeLinear around " + description + " (one grid)");
+      ++result.rewrites;
+      continue;
+    }
+    std::optional<ConcatGroup> group = match_concat(op, protected_names);
+    if (!group) continue;
+    std::vector<ir::Value*> inputs;
+    int tables = 0;
+    for (size_t i = 0; i < group->inputs.size(); ++i) {
+      const QuantizedSide& input = group->inputs[i];
+      if (same_grid(input, group->output)) {
+        inputs.push_back(input.integer);
+        continue;
+      }
+      auto zero_point_of = [&](const QuantizedSide& side, const std::string& stem) {
+        return side.zero_point ? side.zero_point : zero_point_constant(graph, op->name + stem, side.type);
+      };
+      ir::Value* requantized = add_typed_value(graph, input.integer->name + "_requantized", group->output.type,
+                                               input.integer->type.static_shape());
+      ir::Node* table = graph.add_node(
+          "QLinearClip",
+          {input.integer, input.scale, zero_point_of(input, "_x_zero_point_" + std::to_string(i)), group->output.scale,
+           zero_point_of(group->output, "_y_zero_point")},
+          {requantized}, op->name + "_requantize_" + std::to_string(i), ir::fused_domain);
+      for (const char* key : {"min", "max"}) {
+        ir::Attribute attribute;
+        attribute.kind = ir::Attribute::Kind::floating;
+        attribute.float_value = key[1] == 'i' ? -FLT_MAX : FLT_MAX;
+        table->attributes[key] = attribute;
+      }
+      model.opset_imports[ir::fused_domain] = 1;
+      inputs.push_back(requantized);
+      ++tables;
+    }
+    ir::Value* output = group->output.integer;
+    ir::Node* quantize = group->output.node;
+    std::map<std::string, ir::Attribute> attributes = op->attributes;
+    const std::string name = op->name, description = op->describe();
+    graph.remove_node(op);
+    graph.remove_node(quantize);
+    graph.add_node("Concat", inputs, {output}, name)->attributes = std::move(attributes);
+    result.notes.push_back("fused " + description + " + QuantizeLinear into a Concat of bytes (" +
+                           std::to_string(tables) + " requantization tables)");
     ++result.rewrites;
   }
   if (result.rewrites) tidy_after_rewrites(graph);

@@ -37,9 +37,46 @@ bool is_int8_table(const ir::Node& node) {
          ((node.op_type == "QLinearSiLU" || node.op_type == "QLinearClip") && node.domain == ir::fused_domain);
 }
 
+// MaxPool of bytes (oneDNN pools NHWC u8 / s8), a Concat or Split of bytes on channels (an interleaved copy per
+// pixel, concat.cpp / split.cpp), any 4-D Slice of bytes (slice.cpp), a nearest Resize over H and W of bytes: the
+// data movement a QDQ graph keeps in
+// int8 (qdq_integer_fusion.cpp).
+bool static_shape_of(const ir::Value* value, Shape& shape);
+
+bool is_int8_movement(const ir::Node& node, int64_t opset) {
+  if (!node.domain.empty() || node.inputs.empty() || !node.inputs[0] || !is_8bit(node.inputs[0]->type.dtype)) return false;
+  if (node.op_type == "MaxPool") return !pooling_unsupported_reason(node, opset);
+  if (node.op_type == "Resize") {
+    // Nearest over H and W only (resize.cpp's channels-last kernel moves whole pixels).
+    Shape input, output;
+    return !resize_unsupported_reason(node, opset) && node.get_string("mode", "nearest") == "nearest" &&
+           static_shape_of(node.input(0), input) && static_shape_of(node.output(0), output) && input.size() == 4 &&
+           output.size() == 4 && input[0] == output[0] && input[1] == output[1];
+  }
+  if (node.op_type == "Slice") {
+    // Any 4-D slice (slice.cpp reads its view in NHWC order); bounds must be constants.
+    Shape input, output;
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] && !node.inputs[i]->initializer) return false;
+    }
+    return !slice_unsupported_reason(node, opset) && static_shape_of(node.input(0), input) &&
+           static_shape_of(node.output(0), output) && input.size() == 4 && output.size() == 4;
+  }
+  if (node.op_type == "Split") {
+    const ir::Value* input = node.input(0);
+    const int64_t axis = node.get_int("axis", 0);
+    return !split_unsupported_reason(node, opset) && input->type.has_static_shape() &&
+           input->type.static_shape().size() == 4 && (axis == 1 || axis == -3);
+  }
+  if (node.op_type != "Concat" || concat_unsupported_reason(node, opset)) return false;
+  const ir::Value* output = node.output(0);
+  const int64_t axis = node.get_int("axis", 0);
+  return output && output->type.has_static_shape() && output->type.static_shape().size() == 4 && (axis == 1 || axis == -3);
+}
+
 // The int8 operators that read and write channels-last (NHWC) activations.
-bool is_int8_layout_operator(const ir::Node& node) {
-  return is_cpu_qlinear_convolution(node) ||
+bool is_int8_layout_operator(const ir::Node& node, int64_t opset) {
+  return is_cpu_qlinear_convolution(node) || is_int8_movement(node, opset) ||
          (node.op_type == "QLinearAdd" && node.domain == ir::microsoft_domain && !qlinear_add_unsupported_reason(node, 1)) ||
          (node.op_type == "QLinearGlobalAveragePool" && node.domain == ir::microsoft_domain &&
           !qlinear_global_average_pool_unsupported_reason(node, 1)) ||
@@ -132,7 +169,9 @@ Role role_of(const ir::Node& node, int index, int64_t opset) {
   }
   if (index < -1 || (index >= 0 && static_cast<size_t>(index) >= node.inputs.size())) return Role::refuses;
   if (op == "Slice") {
-    if (slice_unsupported_reason(node, opset) || !is_channel_block_slice(node)) return Role::refuses;
+    // Bytes are held NHWC, any slice of them is one view (is_int8_movement); f32 blocks need whole-block channels.
+    const bool bytes = is_8bit(node.inputs[0]->type.dtype) && is_int8_movement(node, opset);
+    if (slice_unsupported_reason(node, opset) || (!bytes && !is_channel_block_slice(node))) return Role::refuses;
     return index <= 0 ? Role::joins : Role::either;
   }
   if (op == "Resize") {
@@ -238,7 +277,7 @@ BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset) {
     auto note = [&](const ir::Value* value, Role role) {
       if (!value || value->name.empty() || value->initializer) return;
       // The float rules know blocked f32 tensors only: an int8 value any other op touches stays plain.
-      if (is_8bit(value->type.dtype) && !is_int8_layout_operator(*node)) role = Role::refuses;
+      if (is_8bit(value->type.dtype) && !is_int8_layout_operator(*node, opset)) role = Role::refuses;
       uses.emplace_back(value, role);
       if (role != Role::joins) return;
       if (joined) components.join(value, joined);

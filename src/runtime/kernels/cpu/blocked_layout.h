@@ -18,7 +18,7 @@
 //
 // int8 activations (u8 / s8, 4-D, static shape) follow the same rules with their own operators: QLinearConv
 // takes either layout on each side, QLinearAdd / QLinearMul and the byte tables (QLinearSigmoid, QLinearSiLU,
-// QLinearClip) join their operands and result, any other reader (DequantizeLinear,
+// QLinearClip), MaxPool and channel Concat of bytes join their operands and result, any other reader (DequantizeLinear,
 // QLinearMatMul, ...) makes the value plain. Their "blocked" layout is channels-last (NHWC), whose bytes
 // a plain tensor of the same shape holds exactly; a component is held NHWC when it touches a QLinearConv.
 #pragma once

@@ -1,4 +1,6 @@
-// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool on oneDNN pooling primitives (2-D, f32).
+// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool on oneDNN pooling primitives (2-D, f32), and MaxPool of
+// u8 / s8 bytes (a QDQ MaxPool between equal grids, qdq_integer_fusion.cpp; held channels-last when the layout
+// plan says so, blocked_layout.h: a vectorized max over whole pixels).
 // ceil_mode becomes extra end padding; AveragePool with count_include_pad and ceil_mode would then count
 // padding ONNX does not count, so that one combination stays on ref.
 #include "runtime/kernels/cpu/blocked_layout.h"
@@ -15,6 +17,8 @@ using tag = dnnl::memory::format_tag;
 using data_type = dnnl::memory::data_type;
 
 bool is_global(const ir::Node& node) { return node.op_type.rfind("Global", 0) == 0; }
+bool is_8bit(DType type) { return type == DType::u8 || type == DType::i8; }
+bool is_max(const ir::Node& node) { return node.op_type.find("Max") != std::string::npos; }
 
 class PoolingExecutable final : public CpuExecutable {
  public:
@@ -22,6 +26,7 @@ class PoolingExecutable final : public CpuExecutable {
       : node_(node),
         opset_(opset),
         blocked_(blocked),
+        type_(node.inputs[0]->type.dtype == DType::undefined ? DType::f32 : node.inputs[0]->type.dtype),
         plans_([this](const Shape& shape) { return build(shape); }) {
     const ir::Value* input = node.inputs[0];
     if (input->type.has_static_shape()) plans_.get(input->type.static_shape());
@@ -29,7 +34,7 @@ class PoolingExecutable final : public CpuExecutable {
 
   void run(KernelContext& context) const override {
     const Tensor& input = context.input(0);
-    if (input.dtype() != DType::f32 || input.rank() != 4) {
+    if (input.dtype() != type_ || input.rank() != 4) {
       // Shape inference did not know the input (some exports): anything but 2-D f32 pooling goes to ref.
       const KernelEntry* reference = ref::reference_registry().find(node_.domain, node_.op_type, opset_);
       if (!reference) context.unsupported("no kernel for this " + node_.op_type);
@@ -37,7 +42,7 @@ class PoolingExecutable final : public CpuExecutable {
       return;
     }
     std::shared_ptr<const PrimitivePlan> plan = plans_.get(input.shape());
-    Tensor& output = context.allocate_output(0, DType::f32, plan->output_shape);
+    Tensor& output = context.allocate_output(0, type_, plan->output_shape);
     execute_plan(*plan, input, nullptr, output);
   }
 
@@ -74,8 +79,8 @@ class PoolingExecutable final : public CpuExecutable {
                                                              : dnnl::algorithm::pooling_avg_exclude_padding);
     // Pooling works in the layout its tensors are held in (both blocked or both plain, blocked_layout.h):
     // no reorder around a memory-bound op.
-    const dnnl::memory::desc source = held_desc(input_shape, blocked_);
-    const dnnl::memory::desc destination = held_desc(plan->output_shape, blocked_);
+    const dnnl::memory::desc source = held_desc(input_shape, type_, blocked_);
+    const dnnl::memory::desc destination = held_desc(plan->output_shape, type_, blocked_);
     dnnl::primitive_attr attributes;
     attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::pooling_forward::desc description(
@@ -95,13 +100,16 @@ class PoolingExecutable final : public CpuExecutable {
   const ir::Node& node_;
   int64_t opset_;
   bool blocked_;
+  DType type_;  // f32, or u8 / s8 for MaxPool
   PlanCache plans_;
 };
 
 }  // namespace
 
 std::optional<std::string> pooling_unsupported_reason(const ir::Node& node, int64_t opset) {
-  if (!inputs_are_float(node)) return "cpu pooling runs f32 only";
+  const ir::Value* data = node.input(0);
+  const bool bytes = data && is_8bit(data->type.dtype) && is_max(node);
+  if (!bytes && !inputs_are_float(node)) return "cpu pooling runs f32 only (MaxPool also u8 / s8)";
   if (node.outputs.size() > 1 && node.output(1)) return "cpu MaxPool does not produce indices";
   const ir::Value* input = node.input(0);
   // An unknown rank is accepted: run() hands anything but a 4-D f32 input to the reference kernel.

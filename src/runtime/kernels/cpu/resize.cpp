@@ -1,4 +1,5 @@
-// Resize (opsets 10-17) of 4-D f32 tensors: nearest with every nearest_mode, and bilinear over H and W,
+// Resize (opsets 10-17) of 4-D f32 tensors (and nearest of u8 / s8 held channels-last, else on ref): nearest with
+// every nearest_mode, and bilinear over H and W,
 // with every coordinate_transformation_mode but tf_crop_and_resize. The semantics are ref's
 // (kernels/ref/resize.cpp, itself ONNX's resize.py): output extents, source coordinates and rounding are
 // computed here with the same double-precision formulas, once per axis, so nearest picks exactly the
@@ -186,6 +187,30 @@ void resize_nearest_blocked(const Tensor& data, Tensor& output, const std::vecto
   }
 }
 
+// Nearest over H and W of u8 / s8 bytes held channels-last (NHWC: a QDQ Resize between equal grids,
+// qdq_integer_fusion.cpp): every output pixel is one source pixel's run of channels.
+void resize_nearest_channels_last(const Tensor& data, Tensor& output, const std::vector<AxisGeometry>& axes,
+                                  const ResizeSettings& settings) {
+  const std::vector<int64_t> row_map = nearest_map(axes[2], settings), column_map = nearest_map(axes[3], settings);
+  const int64_t images = axes[0].output_extent;
+  const int64_t input_height = axes[2].input_extent, input_width = axes[3].input_extent;
+  const int64_t height = axes[2].output_extent, width = axes[3].output_extent;
+  const size_t pixel_bytes = static_cast<size_t>(axes[1].output_extent) * dtype_size(data.dtype());
+  const auto* source = static_cast<const std::byte*>(data.raw_data());
+  auto* destination = static_cast<std::byte*>(output.raw_data());
+#pragma omp parallel for schedule(static) if (output.element_count() > 32768)
+  for (int64_t image_row = 0; image_row < images * height; ++image_row) {
+    const int64_t image = image_row / height, y = image_row % height;
+    std::byte* target = destination + static_cast<size_t>(image_row * width) * pixel_bytes;
+    const std::byte* row =
+        source + static_cast<size_t>((image * input_height + row_map[static_cast<size_t>(y)]) * input_width) * pixel_bytes;
+    for (int64_t x = 0; x < width; ++x) {
+      std::memcpy(target + static_cast<size_t>(x) * pixel_bytes,
+                  row + static_cast<size_t>(column_map[static_cast<size_t>(x)]) * pixel_bytes, pixel_bytes);
+    }
+  }
+}
+
 std::vector<double> double_values(const Tensor& tensor) {
   std::vector<double> values(static_cast<size_t>(tensor.element_count()));
   for (size_t i = 0; i < values.size(); ++i) values[i] = tensor.value_as_double(static_cast<int64_t>(i));
@@ -208,7 +233,10 @@ class ResizeExecutable final : public CpuExecutable {
 
   void run(KernelContext& context) const override {
     const Tensor& data = context.input(0);
-    if (data.rank() != 4 || data.dtype() != DType::f32) return reference_->run(context);
+    const bool bytes = data.dtype() == DType::u8 || data.dtype() == DType::i8;
+    // Bytes run here only held channels-last (the layout plan admits nearest with N and C unchanged); plain ones
+    // go to ref, as every other dtype.
+    if (data.rank() != 4 || (data.dtype() != DType::f32 && !(bytes && blocked_))) return reference_->run(context);
     std::vector<double> scales;
     std::vector<int64_t> sizes;
     if (opset_ < 11) {
@@ -226,10 +254,15 @@ class ResizeExecutable final : public CpuExecutable {
     if (settings_.linear && (!axis_is_identity(axes[0], settings_) || !axis_is_identity(axes[1], settings_))) {
       return reference_->run(context);
     }
-    Tensor& output = context.allocate_output(0, DType::f32, shape);
+    Tensor& output = context.allocate_output(0, data.dtype(), shape);
     if (output.element_count() == 0) return;
     if (data.element_count() == 0) context.invalid("cannot resize an empty tensor to a non-empty one");
-    if (blocked_) {
+    if (bytes) {
+      if (settings_.linear || shape[0] != data.dim(0) || shape[1] != data.dim(1)) {
+        context.fail(ErrorKind::internal, "a channels-last Resize must be nearest over H and W");
+      }
+      resize_nearest_channels_last(data, output, axes, settings_);
+    } else if (blocked_) {
       // The layout rules admit only nearest with N and C unchanged (blocked_layout.cpp).
       if (settings_.linear || shape[0] != data.dim(0) || shape[1] != data.dim(1)) {
         context.fail(ErrorKind::internal, "a blocked Resize must be nearest over H and W");
@@ -255,9 +288,12 @@ std::optional<std::string> resize_unsupported_reason(const ir::Node& node, int64
   // Opset 18 added axes, antialias and keep_aspect_ratio_policy; ref (the fallback) stops at 17 too.
   if (opset < 10 || opset > 17) return "cpu Resize covers opsets 10 to 17";
   const ir::Value* data = node.input(0);
-  if (!data || (data->type.dtype != DType::f32 && data->type.dtype != DType::undefined)) return "cpu Resize runs f32 only";
-  if (data->type.shape && data->type.shape->size() != 4) return "cpu Resize needs a 4-D input";
   const std::string mode = node.get_string("mode", "nearest");
+  const bool bytes = data && (data->type.dtype == DType::u8 || data->type.dtype == DType::i8) && mode == "nearest";
+  if (!data || (data->type.dtype != DType::f32 && data->type.dtype != DType::undefined && !bytes)) {
+    return "cpu Resize runs f32 only (nearest also u8 / s8)";
+  }
+  if (data->type.shape && data->type.shape->size() != 4) return "cpu Resize needs a 4-D input";
   if (mode != "nearest" && mode != "linear" && mode != "bilinear") return "cpu Resize has no mode '" + mode + "'";
   if (opset >= 11) {
     static const std::vector<std::string> coordinate_modes{"half_pixel", "pytorch_half_pixel", "align_corners",

@@ -1,7 +1,9 @@
 // Split of any rank and dtype along one axis: sizes from the `split` attribute (before opset 13) or input
 // (from 13), else equal parts (opset 18's num_outputs lets the last part be smaller), as ref's
 // split_kernel. Each output is, per index of the axes before `axis`, one contiguous block of the input;
-// all blocks of all outputs are copied in one parallel loop (YOLOv5's head splits 85 channels 2/2/81).
+// all blocks of all outputs are copied in one parallel loop (YOLOv5's head splits 85 channels 2/2/81). A u8 / s8
+// input held channels-last (NHWC, blocked_layout.h) split on channels is the same copy with the channel axis last:
+// every pixel hands each output its run of channels (YOLOv8's C2f blocks).
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -16,6 +18,7 @@ namespace {
 
 class SplitExecutable final : public CpuExecutable {
  public:
+  explicit SplitExecutable(bool channels_last) : channels_last_(channels_last) {}
   void run(KernelContext& context) const override {
     const Tensor& data = context.input(0);
     const int64_t rank = static_cast<int64_t>(data.rank());
@@ -27,6 +30,11 @@ class SplitExecutable final : public CpuExecutable {
     int64_t outer = 1, inner = 1;
     for (size_t d = 0; d < axis; ++d) outer *= data.dim(d);
     for (size_t d = axis + 1; d < data.rank(); ++d) inner *= data.dim(d);
+    if (channels_last_) {
+      if (rank != 4 || axis != 1) context.invalid("a channels-last Split divides 4-D tensors on channels only");
+      outer = data.dim(0) * data.dim(2) * data.dim(3);
+      inner = 1;
+    }
     const size_t element_size = dtype_size(data.dtype());
     // Per output: where its block starts within an input row of extent * inner elements, and its storage.
     std::vector<int64_t> starts;
@@ -56,6 +64,9 @@ class SplitExecutable final : public CpuExecutable {
                   source + static_cast<size_t>(o * row + starts[i]) * element_size, block);
     }
   }
+
+ private:
+  bool channels_last_;
 };
 
 }  // namespace
@@ -67,7 +78,9 @@ std::optional<std::string> split_unsupported_reason(const ir::Node& node, int64_
 }
 
 std::unique_ptr<NodeExecutable> prepare_split(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts) {
-  return std::make_unique<SplitExecutable>();
+  const DType type = node.inputs[0]->type.dtype;
+  const bool bytes = type == DType::u8 || type == DType::i8;
+  return std::make_unique<SplitExecutable>(bytes && layouts.is_blocked(node.inputs[0]));
 }
 
 }  // namespace npukit::runtime::cpu
