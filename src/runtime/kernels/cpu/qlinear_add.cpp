@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "runtime/kernels/cpu/cpu_kernels.h"
+#include "runtime/kernels/cpu/qlinear_operands.h"
 #include "runtime/kernels/cpu/qlinear_add.h"
 #include "runtime/kernels/cpu/vector_math.h"
 
@@ -21,8 +22,6 @@
 namespace npukit::runtime::cpu {
 
 namespace {
-
-bool is_8bit(DType type) { return type == DType::u8 || type == DType::i8; }
 
 const Tensor* constant(const ir::Value* value) {
   return value && value->initializer && !value->is_graph_input ? &*value->initializer : nullptr;
@@ -171,27 +170,7 @@ int32_t qlinear_add_one(int32_t a, int32_t b, const QLinearAddParameters& p, boo
 }  // namespace int8
 
 std::optional<std::string> qlinear_add_unsupported_reason(const ir::Node& node, int64_t) {
-  if (node.inputs.size() < 7 || !node.input(0) || !node.input(3)) return "cpu QLinearAdd needs A, B and their parameters";
-  for (size_t index : {1, 4, 6}) {
-    const Tensor* scale = constant(node.input(index));
-    if (!scale || scale->dtype() != DType::f32 || scale->element_count() != 1 || !std::isfinite(scale->data<float>()[0]) ||
-        scale->data<float>()[0] <= 0) {
-      return "cpu QLinearAdd needs constant, finite, positive scalar scales";
-    }
-  }
-  DType type = DType::undefined;
-  for (size_t index : {2, 5, 7}) {
-    const ir::Value* value = node.input(index);
-    if (!value) continue;
-    const Tensor* zero_point = constant(value);
-    if (!zero_point || zero_point->element_count() != 1 || !is_8bit(zero_point->dtype())) {
-      return "cpu QLinearAdd needs constant u8 / s8 scalar zero points";
-    }
-    if (type != DType::undefined && zero_point->dtype() != type) return "cpu QLinearAdd needs one 8-bit type";
-    type = zero_point->dtype();
-  }
-  if (!node.input(7)) return "cpu QLinearAdd needs C's zero point (its type)";
-  return std::nullopt;
+  return qlinear_binary_unsupported_reason(node, "QLinearAdd");
 }
 
 std::unique_ptr<NodeExecutable> prepare_qlinear_add(const ir::Node& node, int64_t, const BlockedLayoutPlan&) {

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "runtime/kernels/cpu/cpu_kernels.h"
+#include "runtime/kernels/cpu/qlinear_operands.h"
 #include "runtime/kernels/cpu/qlinear_lookup.h"
 #include "runtime/kernels/cpu/vector_math.h"
 
@@ -18,8 +19,6 @@
 namespace npukit::runtime::cpu {
 
 namespace {
-
-bool is_8bit(DType type) { return type == DType::u8 || type == DType::i8; }
 
 const Tensor* constant(const ir::Value* value) {
   return value && value->initializer && !value->is_graph_input ? &*value->initializer : nullptr;
@@ -125,27 +124,7 @@ class QLinearMulExecutable final : public CpuExecutable {
 }  // namespace
 
 std::optional<std::string> qlinear_mul_unsupported_reason(const ir::Node& node, int64_t) {
-  if (node.inputs.size() < 8 || !node.input(0) || !node.input(3)) return "cpu QLinearMul needs A, B and their parameters";
-  for (size_t index : {1, 4, 6}) {
-    const Tensor* scale = constant(node.input(index));
-    if (!scale || scale->dtype() != DType::f32 || scale->element_count() != 1 || !std::isfinite(scale->data<float>()[0]) ||
-        scale->data<float>()[0] <= 0) {
-      return "cpu QLinearMul needs constant, finite, positive scalar scales";
-    }
-  }
-  DType type = DType::undefined;
-  for (size_t index : {2, 5, 7}) {
-    const ir::Value* value = node.input(index);
-    if (!value) continue;
-    const Tensor* zero_point = constant(value);
-    if (!zero_point || zero_point->element_count() != 1 || !is_8bit(zero_point->dtype())) {
-      return "cpu QLinearMul needs constant u8 / s8 scalar zero points";
-    }
-    if (type != DType::undefined && zero_point->dtype() != type) return "cpu QLinearMul needs one 8-bit type";
-    type = zero_point->dtype();
-  }
-  if (!node.input(7)) return "cpu QLinearMul needs C's zero point (its type)";
-  return std::nullopt;
+  return qlinear_binary_unsupported_reason(node, "QLinearMul");
 }
 
 std::unique_ptr<NodeExecutable> prepare_qlinear_mul(const ir::Node& node, int64_t, const BlockedLayoutPlan&) {

@@ -66,4 +66,30 @@ std::optional<std::string> read_qlinear_operands(const ir::Node& node, int64_t c
   return std::nullopt;
 }
 
+std::optional<std::string> qlinear_binary_unsupported_reason(const ir::Node& node, const std::string& op_type) {
+  const std::string op = "cpu " + op_type;
+  if (node.inputs.size() < 7 || !node.input(0) || !node.input(3)) return op + " needs A, B and their parameters";
+  for (size_t index : {1, 4, 6}) {
+    const Tensor* scale = constant(node.input(index));
+    if (!scale || scale->dtype() != DType::f32 || scale->element_count() != 1 || !std::isfinite(scale->data<float>()[0]) ||
+        scale->data<float>()[0] <= 0) {
+      return op + " needs constant, finite, positive scalar scales";
+    }
+  }
+  DType type = DType::undefined;
+  for (size_t index : {2, 5, 7}) {
+    const ir::Value* value = node.input(index);
+    if (!value) continue;
+    const Tensor* zero_point = constant(value);
+    if (!zero_point || zero_point->element_count() != 1 ||
+        (zero_point->dtype() != DType::u8 && zero_point->dtype() != DType::i8)) {
+      return op + " needs constant u8 / s8 scalar zero points";
+    }
+    if (type != DType::undefined && zero_point->dtype() != type) return op + " needs one 8-bit type";
+    type = zero_point->dtype();
+  }
+  if (!node.input(7)) return op + " needs C's zero point (its type)";
+  return std::nullopt;
+}
+
 }  // namespace npukit::runtime::cpu

@@ -28,4 +28,9 @@ struct QLinearOperands {
 // Returns the operands, or the reason the node cannot run on the cpu backend.
 std::optional<std::string> read_qlinear_operands(const ir::Node& node, int64_t channels, QLinearOperands& operands);
 
+// Why an elementwise QLinear node with ONNX Runtime's contrib layout (A, A_scale, A_zp, B, B_scale, B_zp, C_scale,
+// C_zp: QLinearAdd, QLinearMul) cannot run on the cpu backend, or nothing: its scales constant, finite, positive
+// scalars and its zero points constant scalars of one 8-bit type. `op_type` names the node in the reason.
+std::optional<std::string> qlinear_binary_unsupported_reason(const ir::Node& node, const std::string& op_type);
+
 }  // namespace npukit::runtime::cpu
