@@ -23,10 +23,6 @@ namespace npukit::runtime::cpu {
 
 namespace {
 
-const Tensor* constant(const ir::Value* value) {
-  return value && value->initializer && !value->is_graph_input ? &*value->initializer : nullptr;
-}
-
 // Half to even without reading the FP environment, and cvtps2dq's answer (INT32_MIN) outside int32 or on NaN.
 int32_t convert_like_cvtps(float value) {
   if (!(value > -2147483648.0f && value < 2147483648.0f)) return INT32_MIN;
@@ -76,16 +72,10 @@ NPUKIT_TARGET_AVX2 void add_avx2(const void* a, const void* b, void* c, int64_t 
 class QLinearAddExecutable final : public CpuExecutable {
  public:
   explicit QLinearAddExecutable(const ir::Node& node) {
-    const Tensor& a_scale = *constant(node.input(1));
-    const Tensor& b_scale = *constant(node.input(4));
-    const Tensor& c_scale = *constant(node.input(6));
-    auto zero_point = [&](size_t index) {
-      const Tensor* tensor = constant(node.input(index));
-      return tensor ? static_cast<int32_t>(tensor->value_as_double(0)) : 0;
-    };
-    type_ = constant(node.input(7)) ? constant(node.input(7))->dtype() : DType::u8;
-    parameters_ = int8::qlinear_add_parameters(a_scale.data<float>()[0], zero_point(2), b_scale.data<float>()[0],
-                                               zero_point(5), c_scale.data<float>()[0], zero_point(7), type_);
+    const QLinearBinaryOperands operands = read_qlinear_binary_operands(node);
+    type_ = operands.type;
+    parameters_ = int8::qlinear_add_parameters(operands.a_scale, operands.a_zero_point, operands.b_scale,
+                                               operands.b_zero_point, operands.c_scale, operands.c_zero_point, type_);
   }
 
   void run(KernelContext& context) const override {

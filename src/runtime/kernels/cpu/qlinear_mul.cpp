@@ -20,10 +20,6 @@ namespace npukit::runtime::cpu {
 
 namespace {
 
-const Tensor* constant(const ir::Value* value) {
-  return value && value->initializer && !value->is_graph_input ? &*value->initializer : nullptr;
-}
-
 #ifdef NPUKIT_QLINEAR_MUL_X86
 // AVX2 without FMA on purpose: ORT's kernel multiplies and adds with two roundings, and a compiler allowed FMA
 // could contract the two into one.
@@ -68,14 +64,10 @@ __attribute__((target("avx2"))) void mul_avx2(const uint8_t* a, const uint8_t* b
 class QLinearMulExecutable final : public CpuExecutable {
  public:
   explicit QLinearMulExecutable(const ir::Node& node) {
-    auto zero_point = [&](size_t index) {
-      const Tensor* tensor = constant(node.input(index));
-      return tensor ? static_cast<int32_t>(tensor->value_as_double(0)) : 0;
-    };
-    type_ = constant(node.input(7)) ? constant(node.input(7))->dtype() : DType::u8;
-    parameters_ = int8::qlinear_mul_parameters(constant(node.input(1))->data<float>()[0], zero_point(2),
-                                               constant(node.input(4))->data<float>()[0], zero_point(5),
-                                               constant(node.input(6))->data<float>()[0], zero_point(7), type_);
+    const QLinearBinaryOperands operands = read_qlinear_binary_operands(node);
+    type_ = operands.type;
+    parameters_ = int8::qlinear_mul_parameters(operands.a_scale, operands.a_zero_point, operands.b_scale,
+                                               operands.b_zero_point, operands.c_scale, operands.c_zero_point, type_);
   }
 
   void run(KernelContext& context) const override {

@@ -92,4 +92,20 @@ std::optional<std::string> qlinear_binary_unsupported_reason(const ir::Node& nod
   return std::nullopt;
 }
 
+QLinearBinaryOperands read_qlinear_binary_operands(const ir::Node& node) {
+  auto zero_point = [&](size_t index) {
+    const Tensor* tensor = constant(node.input(index));
+    return tensor ? static_cast<int32_t>(tensor->value_as_double(0)) : 0;
+  };
+  QLinearBinaryOperands operands;
+  operands.a_scale = constant(node.input(1))->data<float>()[0];
+  operands.a_zero_point = zero_point(2);
+  operands.b_scale = constant(node.input(4))->data<float>()[0];
+  operands.b_zero_point = zero_point(5);
+  operands.c_scale = constant(node.input(6))->data<float>()[0];
+  operands.c_zero_point = zero_point(7);
+  operands.type = constant(node.input(7)) ? constant(node.input(7))->dtype() : DType::u8;
+  return operands;
+}
+
 }  // namespace npukit::runtime::cpu

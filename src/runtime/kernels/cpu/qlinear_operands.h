@@ -33,4 +33,16 @@ std::optional<std::string> read_qlinear_operands(const ir::Node& node, int64_t c
 // scalars and its zero points constant scalars of one 8-bit type. `op_type` names the node in the reason.
 std::optional<std::string> qlinear_binary_unsupported_reason(const ir::Node& node, const std::string& op_type);
 
+// The scales, zero points (absent: 0) and 8-bit type of a node qlinear_binary_unsupported_reason accepted.
+struct QLinearBinaryOperands {
+  float a_scale = 1;
+  int32_t a_zero_point = 0;
+  float b_scale = 1;
+  int32_t b_zero_point = 0;
+  float c_scale = 1;
+  int32_t c_zero_point = 0;
+  DType type = DType::u8;
+};
+QLinearBinaryOperands read_qlinear_binary_operands(const ir::Node& node);
+
 }  // namespace npukit::runtime::cpu
