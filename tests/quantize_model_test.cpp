@@ -213,8 +213,15 @@ TEST_F(QuantizeCommand, PerTensorWeightsAndUint8Activations) {
 
 TEST_F(QuantizeCommand, RefusesWhatOnnxCannotExpressNamingTheValue) {
   // int16 activations are written as com.microsoft QuantizeLinear / DequantizeLinear (ONNX's own 16-bit Q / DQ need
-  // opset 21, beyond npukit's libonnx): every activation is in the file, and a note says how.
-  const CommandResult activations = run("quantize '" + model_ + "' --target rk3588 --calibration '" + calibration_ +
+  // opset 21, beyond npukit's libonnx): every activation is in the file, and a note says how. hailo8 runs 16-bit
+  // layers (a16_w8); rk3588's profile lists int8 and float16 only, so it refuses a whole model on 16 bits.
+  const CommandResult refused = run("quantize '" + model_ + "' --target rk3588 --calibration '" + calibration_ +
+                                    "' --activations int16 -o '" + path("a16.onnx") + "'");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--activations int16: target 'rk3588' runs no 16-bit layers"), std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(fs::exists(path("a16.onnx")));
+  const CommandResult activations = run("quantize '" + model_ + "' --target hailo8 --calibration '" + calibration_ +
                                         "' --activations int16 --json -o '" + path("a16.onnx") + "'");
   EXPECT_EQ(activations.exit_code, 0) << activations.err;
   const nlohmann::json a16 = nlohmann::json::parse(activations.out);
@@ -234,7 +241,7 @@ TEST_F(QuantizeCommand, RefusesWhatOnnxCannotExpressNamingTheValue) {
   const onnx::ModelProto a16_file = read_proto(path("a16.onnx"));
   for (const auto& node : a16_file.graph().node()) contrib += node.domain() == "com.microsoft";
   EXPECT_EQ(contrib, 2 * written);
-  const CommandResult weights = run("quantize '" + model_ + "' --target rk3588 --calibration '" + calibration_ +
+  const CommandResult weights = run("quantize '" + model_ + "' --target hailo8 --calibration '" + calibration_ +
                                     "' --weights int16 -o '" + path("q.onnx") + "'");
   EXPECT_EQ(weights.exit_code, 1);
   EXPECT_NE(weights.err.find("weight 'conv1_folded_weights'"), std::string::npos) << weights.err;

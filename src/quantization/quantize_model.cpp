@@ -23,6 +23,7 @@
 #include "quantization/output_grid_check.h"
 #include "quantization/quantization_manifest.h"
 #include "quantization/quantize.h"
+#include "quantization/sixteen_bit_layers.h"
 #include "vision/preprocessing_spec.h"
 #include "ir/value_info.h"
 
@@ -137,8 +138,18 @@ bool check_expressible(const QuantizationPlan& plan, const std::string& file) {
   return activations_written;
 }
 
-// Whether `target` runs weights on `grid`: the spec's own grid, or a data type its profile lists ("int4 weights").
-void check_target_runs_weights(const targets::TargetProfile& target, const QuantizationSettings& settings) {
+// Whether `target` runs the grids --weights / --activations ask for. 16 bits (either kind): the target must run
+// 16-bit layers at all (its profile lists int16, as --keep-int16 asks); a whole model on a grid the chip lacks would
+// simulate arithmetic no board of it computes. 8 bits of the other signedness (--activations uint8 on an int8
+// target) stay allowed: an asymmetric grid's zero point absorbs the offset, and ONNX Runtime runs both.
+void check_target_runs_grids(const targets::TargetProfile& target, const QuantizationSettings& settings) {
+  const auto sixteen_bits = [](targets::StorageGrid grid) {
+    return grid == targets::StorageGrid::int16 || grid == targets::StorageGrid::uint16;
+  };
+  if (settings.activations && sixteen_bits(*settings.activations)) {
+    require_sixteen_bit_activations(target, "--activations int16");
+  }
+  if (settings.weights && sixteen_bits(*settings.weights)) require_sixteen_bit_activations(target, "--weights int16");
   if (!settings.weights) return;
   const targets::StorageGrid grid = *settings.weights;
   if (grid != targets::StorageGrid::int4 && grid != targets::StorageGrid::uint4) return;
@@ -349,7 +360,7 @@ QuantizeResult quantize_model(const std::string& model_path, const targets::Targ
   note_pass(passes::fold_batchnorm_into_conv(model), result.notes);
 
   // 3. Placement.
-  check_target_runs_weights(target, options.settings);
+  check_target_runs_grids(target, options.settings);
   const QuantizationPlan plan = plan_quantization_points(*model.graph, target.numerics, options.settings);
   const bool activations_written = check_expressible(plan, model_path);
   result.float_nodes = plan.float_nodes;
