@@ -265,6 +265,38 @@ std::optional<UnaryGroup> match_sigmoid(ir::Node* op, const std::set<std::string
   return UnaryGroup{op, *input, *output};
 }
 
+// DQ(x) [→ Transpose] → Softmax → Q(y), per tensor, one 8-bit type: ORT's QLinearSoftmax (UnaryReplaceWithQLinear).
+// A Transpose between the DQ and the Softmax is no obstacle there: ORT's QDQ propagation carries the DQ past it
+// (the Transpose then moves bytes, Q(DQ(k)) = k) and its transpose optimizer folds it into the softmax's axis;
+// here the Transpose runs on the bytes and QLinearSoftmax reads them in that order (the same rows, in the same
+// order along the axis, so the same sums). ORT's integer softmax is not the float one quantized
+// (runtime/kernels/cpu/qlinear_softmax.h): YOLOv8's DFL softmax differed from ORT in the last bit.
+// u8 only: on an s8 file ORT's QDQS8ToU8Transformer first moves some of the Q / DQ pairs to u8 (zero point + 128)
+// and not others (softmax_head_int8: the softmax behind the Transpose becomes a u8 QLinearSoftmax, the one read
+// from a shared DequantizeLinear stays float), which this pass does not predict; s8 groups stay float here.
+struct SoftmaxGroup {
+  ir::Node* op = nullptr;
+  ir::Node* transpose = nullptr;  // between the DQ and the Softmax, or null
+  QuantizedSide input, output;
+};
+
+std::optional<SoftmaxGroup> match_softmax(ir::Node* op, const std::set<std::string>& protected_names) {
+  ir::Value* source = op->input(0);
+  ir::Node* transpose = nullptr;
+  if (source && is_standard(source->producer, "Transpose")) {
+    transpose = source->producer;
+    if (!is_private(source, protected_names) || !source->type.has_static_shape()) return std::nullopt;
+    source = transpose->input(0);  // the DQ may have other readers: it stays for them (ORT duplicates it)
+  }
+  std::optional<QuantizedSide> input = per_tensor_dequantize(source);
+  if (!input || constant_of(input->integer) || input->type != DType::u8) return std::nullopt;
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  std::optional<QuantizedSide> output = per_tensor_quantize(result->consumers[0]);
+  if (!output || output->node->input(0) != result || output->type != input->type) return std::nullopt;
+  return SoftmaxGroup{op, transpose, *input, *output};
+}
+
 // Two constant scalars of one value (float bits, or integers), or both absent.
 bool same_constant(const ir::Value* a, const ir::Value* b) {
   if (a == b) return true;
@@ -463,6 +495,47 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     graph.add_node("QLinearSigmoid", inputs, {output}, name, ir::microsoft_domain);
     model.opset_imports[ir::microsoft_domain] = 1;
     result.notes.push_back("fused " + description + " into QLinearSigmoid");
+    ++result.rewrites;
+  }
+  // Softmax groups → com.microsoft QLinearSoftmax, a Transpose before it moved onto the bytes (match_softmax).
+  std::vector<ir::Node*> softmaxes;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "Softmax")) softmaxes.push_back(node.get());
+  }
+  for (ir::Node* op : softmaxes) {
+    std::optional<SoftmaxGroup> group = match_softmax(op, protected_names);
+    if (!group) continue;
+    auto zero_point_of = [&](const QuantizedSide& side, const std::string& stem) {
+      return side.zero_point ? side.zero_point : zero_point_constant(graph, op->name + stem, side.type);
+    };
+    const int64_t opset = model.opset("");
+    const int64_t axis = op->get_int("axis", opset < 13 ? 1 : -1);
+    std::string description = op->describe() + " + QuantizeLinear";
+    const std::string name = op->name;
+    ir::Value* bytes = group->input.integer;
+    ir::Value* output = group->output.integer;
+    std::vector<ir::Value*> parameters{group->input.scale, zero_point_of(group->input, "_x_zero_point"),
+                                       group->output.scale, zero_point_of(group->output, "_y_zero_point")};
+    graph.remove_node(op);
+    graph.remove_node(group->output.node);
+    if (group->transpose) {
+      ir::Node* transpose = group->transpose;
+      description = transpose->describe() + " + " + description;
+      const Shape shape = transpose->output(0)->type.static_shape();
+      const std::string transpose_name = transpose->name;
+      std::map<std::string, ir::Attribute> attributes = transpose->attributes;
+      ir::Value* moved = add_typed_value(graph, transpose->output(0)->name + "_quantized", group->input.type, shape);
+      graph.remove_node(transpose);
+      graph.add_node("Transpose", {bytes}, {moved}, transpose_name)->attributes = std::move(attributes);
+      bytes = moved;
+    }
+    std::vector<ir::Value*> inputs{bytes};
+    inputs.insert(inputs.end(), parameters.begin(), parameters.end());
+    ir::Node* fused = graph.add_node("QLinearSoftmax", inputs, {output}, name, ir::microsoft_domain);
+    fused->attributes["axis"] = integer_attribute(axis);
+    fused->attributes["opset"] = integer_attribute(opset);
+    model.opset_imports[ir::microsoft_domain] = 1;
+    result.notes.push_back("fused " + description + " into QLinearSoftmax");
     ++result.rewrites;
   }
   // Add / Mul groups → com.microsoft QLinearAdd / QLinearMul (ORT's BinaryReplaceWithQLinear).

@@ -8,6 +8,9 @@
 //   DQ(a) + DQ(b) → Mul [→ Relu / Clip] → Q(c), as Add                        ⇒ com.microsoft QLinearMul
 //   DQ(x) → Sigmoid → Q(y: x's type), per tensor                              ⇒ com.microsoft QLinearSigmoid
 //   DQ(x: 4-D) → GlobalAveragePool → Q(y: x's type), per tensor  ⇒ com.microsoft QLinearGlobalAveragePool
+//   DQ(x: u8) [→ Transpose] → Softmax → Q(y: u8), per tensor        ⇒ [Transpose of the bytes →]
+//                                                                   com.microsoft QLinearSoftmax (ORT's integer
+//                                                                   softmax, runtime/kernels/cpu/qlinear_softmax.h)
 // and then QLinearMul(x, QLinearSigmoid(x)) with the Mul reading x on the sigmoid's input grid (SiLU as
 // exporters write it) ⇒ com.npukit QLinearSiLU, one 256-entry table of ORT's bytes (runtime/kernels/cpu/
 // qlinear_lookup.h).
