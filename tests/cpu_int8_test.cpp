@@ -541,6 +541,27 @@ TEST(CpuInt8Fusion, MaxPoolAndConcatRunOnBytesChannelsLast) {
   }
 }
 
+// Resize, Slice, Transpose, Reshape and Flatten between equal grids move bytes (ORT's DropQDQNodesRules): no
+// DequantizeLinear / QuantizeLinear left between them, only the input's Q and the outputs' DQs.
+TEST(CpuInt8Fusion, ShapeOpsBetweenEqualGridsRunOnBytes) {
+  for (const char* name : {"shapes_uint8", "shapes_int8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "QuantizeLinear"), 1u);
+    EXPECT_EQ(count_ops(*model.graph, "DequantizeLinear"), 2u);
+    for (const char* op : {"Resize", "Slice", "Transpose", "Reshape", "Flatten"}) {
+      EXPECT_EQ(count_ops(*model.graph, op), 1u) << op;
+    }
+    for (const auto& node : model.graph->nodes()) {
+      if (node->op_type == "Transpose" || node->op_type == "Reshape" || node->op_type == "Flatten") {
+        EXPECT_NE(node->inputs[0]->type.dtype, DType::f32) << node->name;
+      }
+    }
+  }
+}
+
 // A Relu whose Q does not start at the grid's bottom changes the result: it must stay (ORT keeps it too).
 TEST(CpuInt8Fusion, ReluIsKeptWhereItIsNotANoOp) {
   ir::Model model = onnx_io::load_model(qdq_model("conv_relu_uint8").string());

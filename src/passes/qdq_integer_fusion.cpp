@@ -361,7 +361,7 @@ std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node
 }
 
 
-// DQ(x) → MaxPool | Slice | nearest Resize → Q(y) with y on x's grid (same type, scale and zero point): the op
+// DQ(x) → MaxPool | Slice | nearest Resize | Reshape | Transpose | Flatten | Squeeze | Unsqueeze → Q(y) with y on x's grid (same type, scale and zero point): the op
 // runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte,
 // and these ops only move whole values.
 struct MovementGroup {
@@ -371,6 +371,12 @@ struct MovementGroup {
 
 bool same_grid(const QuantizedSide& a, const QuantizedSide& b) {
   return a.type == b.type && same_constant(a.scale, b.scale) && scalar_zero_point(a) == scalar_zero_point(b);
+}
+
+// Ops that only reorder or relabel elements (ORT's DropQDQNodesRules lists them with Gather, Expand, Tile).
+bool is_shape_only(const ir::Node* node) {
+  return is_standard(node, "Reshape") || is_standard(node, "Transpose") || is_standard(node, "Flatten") ||
+         is_standard(node, "Squeeze") || is_standard(node, "Unsqueeze");
 }
 
 std::optional<MovementGroup> match_same_grid(ir::Node* op, const std::set<std::string>& protected_names) {
@@ -660,11 +666,12 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     ++result.rewrites;
   }
   // MaxPool, Slice, nearest Resize and Split between equal grids run on the bytes; Concat becomes byte tables where
-  // grids differ and a Concat of bytes. Both keep int8 chains channels-last (blocked_layout.h).
+  // grids differ and a Concat of bytes. Both keep int8 chains channels-last (blocked_layout.h). Reshape, Transpose,
+  // Flatten, Squeeze and Unsqueeze between equal grids move bytes too (ORT's DropQDQNodesRules; YOLO heads).
   std::vector<ir::Node*> movements;
   for (const auto& node : graph.nodes()) {
     if (is_standard(node.get(), "MaxPool") || is_standard(node.get(), "Slice") || is_standard(node.get(), "Concat") ||
-        is_standard(node.get(), "Split") ||
+        is_standard(node.get(), "Split") || is_shape_only(node.get()) ||
         (is_standard(node.get(), "Resize") && node->get_string("mode", "nearest") == "nearest")) {
       movements.push_back(node.get());
     }
@@ -685,7 +692,7 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
       ++result.rewrites;
       continue;
     }
-    if (op->op_type == "MaxPool" || op->op_type == "Slice" || op->op_type == "Resize") {
+    if (op->op_type == "MaxPool" || op->op_type == "Slice" || op->op_type == "Resize" || is_shape_only(op)) {
       std::optional<MovementGroup> group = match_same_grid(op, protected_names);
       if (!group) continue;
       ir::Value* output = group->output.integer;

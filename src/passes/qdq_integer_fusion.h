@@ -20,8 +20,9 @@
 // The DequantizeLinear nodes stay for any other reader; what becomes unused is removed.
 //
 // Not fused (left as DQ → float op → Q, exactly as ONNX defines it): groups whose input and output types
-// differ, weights with a non-zero zero point, and every other op. MaxPool, Reshape, Transpose and the ops
-// where ORT drops a DQ/Q pair of equal parameters give the same integers through the float path.
+// differ, weights with a non-zero zero point, and every other op. Where ORT drops a DQ/Q pair of equal
+// parameters (MaxPool, Slice, Split, nearest Resize, Reshape, Transpose, Flatten, Squeeze, Unsqueeze), the op runs
+// on the bytes here too: Q(DQ(k)) = k, so the float path gave the same integers, only slower.
 #pragma once
 
 #include "ir/graph.h"

@@ -30,9 +30,18 @@ int32_t to_int32_like_x86(float value) {
   return static_cast<int32_t>(value);
 }
 
-uint8_t output_byte(float exponent, float multiplier, float sum, int32_t y_zero_point, DType type) {
-  const float rounded = std::nearbyint(exponent * multiplier / sum);
-  if (type == DType::u8) {
+// nearbyint in the default rounding mode (half to even) without a libm call: for 0 <= v < 2^23 adding and
+// subtracting 2^23 rounds v to an integer exactly as nearbyint does; larger v, inf and NaN pass through unchanged
+// (the quotient here is never negative).
+float round_half_even_nonnegative(float value) {
+  constexpr float two_to_23 = 8388608.0f;
+  return value < two_to_23 ? (value + two_to_23) - two_to_23 : value;
+}
+
+template <DType type>
+uint8_t output_byte(float exponent, float multiplier, float sum, int32_t y_zero_point) {
+  const float rounded = round_half_even_nonnegative(exponent * multiplier / sum);
+  if constexpr (type == DType::u8) {
     const uint32_t value = to_uint32_like_x86(rounded) + static_cast<uint32_t>(y_zero_point);
     return value > 255 ? uint8_t{255} : static_cast<uint8_t>(value);
   }
@@ -43,7 +52,36 @@ uint8_t output_byte(float exponent, float multiplier, float sum, int32_t y_zero_
 }
 
 // The byte's integer value: u8 as is, s8 sign-extended.
-int32_t integer_of(uint8_t byte, DType type) { return type == DType::i8 ? static_cast<int8_t>(byte) : byte; }
+template <DType type>
+int32_t integer_of(uint8_t byte) {
+  if constexpr (type == DType::i8) return static_cast<int8_t>(byte);
+  return byte;
+}
+
+template <DType type>
+void softmax_column_block_of(const uint8_t* in, uint8_t* out, int64_t count, int64_t stride, int64_t columns,
+                             const SoftmaxExponentTable& table, float multiplier, int32_t y_zero_point) {
+  int32_t maximum[softmax_column_block];
+  float sum[softmax_column_block];
+  for (int64_t j = 0; j < columns; ++j) maximum[j] = integer_of<type>(in[j]);
+  for (int64_t k = 1; k < count; ++k) {
+    for (int64_t j = 0; j < columns; ++j) maximum[j] = std::max(maximum[j], integer_of<type>(in[k * stride + j]));
+  }
+  // Each column's sum in axis order, as ORT adds a row: k outside, the columns side by side inside.
+  for (int64_t j = 0; j < columns; ++j) sum[j] = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    for (int64_t j = 0; j < columns; ++j) {
+      sum[j] += table[static_cast<size_t>(integer_of<type>(in[k * stride + j]) - maximum[j] + 255)];
+    }
+  }
+  // sum is never 0 (the largest element's entry is at least 1); ORT would write nothing for such a row.
+  for (int64_t k = 0; k < count; ++k) {
+    for (int64_t j = 0; j < columns; ++j) {
+      const float exponent = table[static_cast<size_t>(integer_of<type>(in[k * stride + j]) - maximum[j] + 255)];
+      out[k * stride + j] = output_byte<type>(exponent, multiplier, sum[j], y_zero_point);
+    }
+  }
+}
 
 }  // namespace
 
@@ -61,19 +99,23 @@ SoftmaxExponentTable qlinear_softmax_exponent_table(float x_scale, int64_t reduc
   return table;
 }
 
+void qlinear_softmax_columns(const uint8_t* x, uint8_t* y, int64_t count, int64_t stride, int64_t width,
+                             const SoftmaxExponentTable& table, float y_scale, int32_t y_zero_point, DType type) {
+  if (count <= 0) return;
+  const float multiplier = std::floor(1.0f / y_scale);
+  for (int64_t first = 0; first < width; first += softmax_column_block) {
+    const int64_t columns = std::min(softmax_column_block, width - first);
+    if (type == DType::i8) {
+      softmax_column_block_of<DType::i8>(x + first, y + first, count, stride, columns, table, multiplier, y_zero_point);
+    } else {
+      softmax_column_block_of<DType::u8>(x + first, y + first, count, stride, columns, table, multiplier, y_zero_point);
+    }
+  }
+}
+
 void qlinear_softmax_row(const uint8_t* x, uint8_t* y, int64_t count, int64_t stride, const SoftmaxExponentTable& table,
                          float y_scale, int32_t y_zero_point, DType type) {
-  if (count <= 0) return;
-  int32_t maximum = integer_of(x[0], type);
-  for (int64_t k = 1; k < count; ++k) maximum = std::max(maximum, integer_of(x[k * stride], type));
-  float sum = 0;
-  for (int64_t k = 0; k < count; ++k) sum += table[static_cast<size_t>(integer_of(x[k * stride], type) - maximum + 255)];
-  if (sum == 0) return;  // unreachable (the largest element's entry is at least 1); ORT writes nothing then
-  const float multiplier = std::floor(1.0f / y_scale);
-  for (int64_t k = 0; k < count; ++k) {
-    const float exponent = table[static_cast<size_t>(integer_of(x[k * stride], type) - maximum + 255)];
-    y[k * stride] = output_byte(exponent, multiplier, sum, y_zero_point, type);
-  }
+  qlinear_softmax_columns(x, y, count, stride, 1, table, y_scale, y_zero_point, type);
 }
 
 }  // namespace int8
@@ -140,13 +182,17 @@ class QLinearSoftmaxExecutable final : public CpuExecutable {
         walk.length == table_length_ ? table_ : int8::qlinear_softmax_exponent_table(x_scale_, walk.length);
     const uint8_t* in = static_cast<const uint8_t*>(x.raw_data());
     uint8_t* out = static_cast<uint8_t*>(y.raw_data());
-    const int64_t columns = walk.outer * walk.inner;
-#pragma omp parallel for schedule(static) if (columns * walk.length > 65536)
-    for (int64_t column = 0; column < columns; ++column) {
-      const int64_t o = column / walk.inner, i = column % walk.inner;
-      const int64_t offset = o * walk.length * walk.inner + i;
-      int8::qlinear_softmax_row(in + offset, out + offset, walk.length, walk.inner, table, y_scale_, y_zero_point_,
-                                type_);
+    // Blocks of adjacent columns of the inner axis (a row's elements are `inner` bytes apart): contiguous reads.
+    const int64_t blocks_per_outer = (walk.inner + int8::softmax_column_block - 1) / int8::softmax_column_block;
+    const int64_t tasks = walk.outer * blocks_per_outer;
+#pragma omp parallel for schedule(static) if (walk.outer * walk.inner * walk.length > 65536)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t o = task / blocks_per_outer;
+      const int64_t first = (task % blocks_per_outer) * int8::softmax_column_block;
+      const int64_t offset = o * walk.length * walk.inner + first;
+      int8::qlinear_softmax_columns(in + offset, out + offset, walk.length, walk.inner,
+                                    std::min(int8::softmax_column_block, walk.inner - first), table, y_scale_,
+                                    y_zero_point_, type_);
     }
   }
 

@@ -23,6 +23,12 @@ namespace npukit::runtime::cpu::int8 {
 using SoftmaxExponentTable = std::array<float, 256>;
 SoftmaxExponentTable qlinear_softmax_exponent_table(float x_scale, int64_t reduced_length);
 
+// `width` adjacent rows at once (an inner axis: row j starts at x + j), each exactly as qlinear_softmax_row; blocks
+// of softmax_column_block columns keep the reads contiguous.
+constexpr int64_t softmax_column_block = 256;
+void qlinear_softmax_columns(const uint8_t* x, uint8_t* y, int64_t count, int64_t stride, int64_t width,
+                             const SoftmaxExponentTable& table, float y_scale, int32_t y_zero_point, DType type);
+
 // One row: `count` integers of `type` (u8 or s8 bytes) `stride` bytes apart, written to y with the same stride.
 void qlinear_softmax_row(const uint8_t* x, uint8_t* y, int64_t count, int64_t stride, const SoftmaxExponentTable& table,
                          float y_scale, int32_t y_zero_point, DType type);
