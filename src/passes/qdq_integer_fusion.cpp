@@ -265,7 +265,7 @@ std::optional<UnaryGroup> match_sigmoid(ir::Node* op, const std::set<std::string
   return UnaryGroup{op, *input, *output};
 }
 
-// DQ(x) [→ Transpose] → Softmax → Q(y), per tensor, one 8-bit type: ORT's QLinearSoftmax (UnaryReplaceWithQLinear).
+// DQ(x) [→ Transpose] → Softmax → Q(y), per tensor, u8: ORT's QLinearSoftmax (UnaryReplaceWithQLinear).
 // A Transpose between the DQ and the Softmax is no obstacle there: ORT's QDQ propagation carries the DQ past it
 // (the Transpose then moves bytes, Q(DQ(k)) = k) and its transpose optimizer folds it into the softmax's axis;
 // here the Transpose runs on the bytes and QLinearSoftmax reads them in that order (the same rows, in the same
@@ -361,9 +361,9 @@ std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node
 }
 
 
-// DQ(x) → MaxPool | Slice | nearest Resize | Reshape | Transpose | Flatten | Squeeze | Unsqueeze → Q(y) with y on x's grid (same type, scale and zero point): the op
-// runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte,
-// and these ops only move whole values.
+// DQ(x) → MaxPool | Slice | nearest Resize | Reshape | Transpose | Flatten | Squeeze | Unsqueeze → Q(y) with y on
+// x's grid (same type, scale and zero point): the op runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact
+// with the float path: Q(DQ(k)) = k for every byte, and these ops only move whole values.
 struct MovementGroup {
   ir::Node* op = nullptr;
   QuantizedSide input, output;
