@@ -33,6 +33,7 @@
 #include "runtime/kernels/cpu/int8_accumulation.h"
 #include "runtime/kernels/cpu/qlinear_add.h"
 #include "runtime/kernels/cpu/qlinear_lookup.h"
+#include "runtime/kernels/cpu/qlinear_softmax.h"
 
 namespace npukit::testing {
 namespace {
@@ -324,6 +325,50 @@ TEST(CpuInt8Lookup, SigmoidTableFollowsMlasLogistic) {
   }
 }
 
+// ORT's QLinearSoftmax arithmetic (qlinear_softmax.h): an exp table scaled so that D entries sum below FLT_MAX, the
+// output scale used as floor(1 / s_y), u8 saturated above 255 only, s8 wrapped as ORT's s8 kernel does.
+TEST(CpuInt8QLinearSoftmax, HandComputedTableAndRows) {
+  using runtime::cpu::int8::qlinear_softmax_exponent_table;
+  using runtime::cpu::int8::qlinear_softmax_row;
+  const float x_scale = 0.17007737f;  // YOLOv8n's DFL input
+  const auto table = qlinear_softmax_exponent_table(x_scale, 16);
+  // Entry 255 is exp(ln(FLT_MAX / 16) - 5); each step down divides by exp(s_x).
+  EXPECT_NEAR(table[255] / (FLT_MAX / 16 / std::exp(5.0)), 1.0, 1e-5);
+  for (size_t i = 1; i < 256; ++i) EXPECT_NEAR(table[i] / table[i - 1], std::exp(static_cast<double>(x_scale)), 1e-5) << i;
+  // Two equal elements on s_y = 1/4 (floor(1 / s_y) = 4, products exact): 4 · v / 2v = 2 each, + z_y.
+  uint8_t row[2] = {10, 10}, out[2] = {0, 0};
+  qlinear_softmax_row(row, out, 2, 1, table, 0.25f, 3, DType::u8);
+  EXPECT_EQ(out[0], 5);
+  EXPECT_EQ(out[1], 5);
+  // Only differences count: the largest byte indexes entry 255 whatever its value.
+  uint8_t low[3] = {0, 7, 20}, high[3] = {200, 207, 220}, out_low[3], out_high[3];
+  qlinear_softmax_row(low, out_low, 3, 1, table, 1.0f / 255, 0, DType::u8);
+  qlinear_softmax_row(high, out_high, 3, 1, table, 1.0f / 255, 0, DType::u8);
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(out_low[k], out_high[k]) << k;
+  EXPECT_GT(out_low[2], out_low[1]);
+  // The scale enters as floor(1 / s_y): a lone element gives that integer exactly, saturated above 255 for u8 ...
+  const auto& single = table;
+  uint8_t one = 77, result = 0;
+  qlinear_softmax_row(&one, &result, 1, 1, single, 1.0f / 200.7f, 0, DType::u8);
+  EXPECT_EQ(result, 200);  // floor(200.7), where the float softmax (1.0) quantized on that grid gives 201
+  qlinear_softmax_row(&one, &result, 1, 1, single, 0.5f, 254, DType::u8);
+  EXPECT_EQ(result, 255);  // 2 + 254 = 256 → 255
+  // ... and wrapped for s8 (ORT compares with 255 there too): 256 - 128 = 128 → int8 -128.
+  qlinear_softmax_row(&one, &result, 1, 1, single, 1.0f / 256, -128, DType::i8);
+  EXPECT_EQ(static_cast<int8_t>(result), -128);
+  // Where the table's top entry times floor(1 / s_y) overflows float (D = 1 leaves the entry at FLT_MAX / e^5),
+  // the quotient is inf and x86's conversion gives 0: ORT 1.30 writes z_y there (checked in node), so do we.
+  const auto overflowing = qlinear_softmax_exponent_table(0.1f, 1);
+  qlinear_softmax_row(&one, &result, 1, 1, overflowing, 1.0f / 200.7f, 3, DType::u8);
+  EXPECT_EQ(result, 3);
+  // A strided row (an inner axis) reads and writes every `stride`-th byte only.
+  uint8_t strided[6] = {10, 99, 10, 99, 10, 99}, written[6] = {0, 0, 0, 0, 0, 0};
+  qlinear_softmax_row(strided, written, 3, 2, table, 0.25f, 0, DType::u8);
+  EXPECT_EQ(written[0], written[2]);
+  EXPECT_EQ(written[1], 0);
+  EXPECT_EQ(written[5], 0);
+}
+
 TEST(CpuInt8Requantize, VectorRowsEqualTheScalarDefinition) {
   std::mt19937 generator(5);
   const int64_t rows = 37, channels = 29;  // odd: vector body and scalar tail
@@ -416,6 +461,27 @@ TEST(CpuInt8Fusion, SigmoidMulAndSiluBecomeIntegerOperators) {
   EXPECT_EQ(count_ops(*sweep.graph, "QLinearMul"), 1u);
 }
 
+// YOLOv8's DFL softmax (DQ → Transpose → Softmax → Q) and a softmax read straight from a DQ become ORT's
+// QLinearSoftmax on u8, the Transpose moved onto the bytes; on s8 they stay float (qdq_integer_fusion.cpp says why).
+TEST(CpuInt8Fusion, SoftmaxGroupsBecomeQLinearSoftmax) {
+  ASSERT_TRUE(std::filesystem::exists(qdq_model("softmax_head_uint8"))) << "run tools/make_models.sh";
+  ir::Model model = onnx_io::load_model(qdq_model("softmax_head_uint8").string());
+  ASSERT_EQ(count_ops(*model.graph, "Softmax"), 2u);
+  passes::run_cpu_pass_list(model);
+  EXPECT_EQ(count_ops(*model.graph, "Softmax"), 0u);
+  EXPECT_EQ(count_ops(*model.graph, "QLinearSoftmax"), 2u);
+  EXPECT_EQ(count_ops(*model.graph, "QLinearConv"), 1u);
+  for (const auto& node : model.graph->nodes()) {
+    if (node->op_type == "Transpose" || node->op_type == "QLinearSoftmax") {
+      EXPECT_EQ(node->inputs[0]->type.dtype, DType::u8) << node->name;
+    }
+  }
+  ir::Model signed_model = onnx_io::load_model(qdq_model("softmax_head_int8").string());
+  passes::run_cpu_pass_list(signed_model);
+  EXPECT_EQ(count_ops(*signed_model.graph, "Softmax"), 2u);
+  EXPECT_EQ(count_ops(*signed_model.graph, "QLinearSoftmax"), 0u);
+}
+
 // DQ → Relu → Q and DQ → Clip → Q (ORT's float path) become QLinearClip tables, nothing left in float.
 TEST(CpuInt8Fusion, RequantizeGroupsBecomeTables) {
   for (const char* name : {"requantize_uint8", "requantize_int8"}) {
@@ -470,6 +536,27 @@ TEST(CpuInt8Fusion, MaxPoolAndConcatRunOnBytesChannelsLast) {
       for (const ir::Value* output : node->outputs) EXPECT_TRUE(plan.is_blocked(output)) << output->name << " is not NHWC";
       for (const ir::Value* input : node->inputs) {
         if (input && !input->initializer) EXPECT_TRUE(plan.is_blocked(input)) << input->name << " is not NHWC";
+      }
+    }
+  }
+}
+
+// Resize, Slice, Transpose, Reshape and Flatten between equal grids move bytes (ORT's DropQDQNodesRules): no
+// DequantizeLinear / QuantizeLinear left between them, only the input's Q and the outputs' DQs.
+TEST(CpuInt8Fusion, ShapeOpsBetweenEqualGridsRunOnBytes) {
+  for (const char* name : {"shapes_uint8", "shapes_int8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "QuantizeLinear"), 1u);
+    EXPECT_EQ(count_ops(*model.graph, "DequantizeLinear"), 2u);
+    for (const char* op : {"Resize", "Slice", "Transpose", "Reshape", "Flatten"}) {
+      EXPECT_EQ(count_ops(*model.graph, op), 1u) << op;
+    }
+    for (const auto& node : model.graph->nodes()) {
+      if (node->op_type == "Transpose" || node->op_type == "Reshape" || node->op_type == "Flatten") {
+        EXPECT_NE(node->inputs[0]->type.dtype, DType::f32) << node->name;
       }
     }
   }
@@ -533,6 +620,7 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
   for (const auto& timing : session->last_profile()) {
     if (timing.op_type == "QLinearConv" || timing.op_type == "QLinearMatMul" || timing.op_type == "QLinearMul" ||
         timing.op_type == "QLinearSigmoid" || timing.op_type == "QLinearSiLU" || timing.op_type == "QLinearClip" ||
+        timing.op_type == "QLinearSoftmax" ||
         timing.op_type == "MaxPool" || timing.op_type == "Concat" || timing.op_type == "Split" ||
         timing.op_type == "Slice" || timing.op_type == "Resize") {
       ++integer_operators;
@@ -571,7 +659,8 @@ INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
                                            "shapes_int8", "add_uint8", "add_int8", "small_cnn_uint8", "small_cnn_int8",
                                            "concat_uint8", "concat_int8", "mul_uint8", "mul_int8", "nonlinear_uint8",
                                            "nonlinear_int8", "byte_sweep_uint8", "byte_sweep_int8", "requantize_uint8",
-                                           "requantize_int8", "sppf_uint8", "sppf_int8"));
+                                           "requantize_int8", "sppf_uint8", "sppf_int8", "softmax_head_uint8",
+                                           "softmax_sweep_uint8"));
 
 }  // namespace
 }  // namespace npukit::testing

@@ -427,8 +427,43 @@ def sppf(dtype):
     return m.finish(m.conv(y, 7, 1, activation=("Relu",)), m.conv(a, 3, 1), m.conv(s, 2, 1), m.conv(u, 2, 1))
 
 
+def softmax_head(dtype):
+    """YOLOv8's DFL: a Reshape to (1, 4, 16, 80) on its input's grid, a Transpose with no Q / DQ of its own, Softmax over
+    the 16 bins (axis 1), its own output grid, then a 1x1 Conv; and a Softmax along the last axis (80 elements) read
+    straight from a DequantizeLinear. ORT runs both softmaxes as QLinearSoftmax (an exp table and float sums, not the
+    float softmax quantized: they differ in the last bit), moving the Transpose onto the bytes."""
+    m = QdqModel(f"softmax_head_{dtype}", dtype, (1, 64, 2, 40), 28)
+    m.calibration *= 6.0  # logits of a few units, as a detector's box branch gives
+    m.test_input *= 7.0
+    x = m.reshape(m.input(), [1, 4, 16, 80])
+    transposed = m.fresh("transpose")
+    m.nodes.append(helper.make_node("Transpose", [x.name], [transposed], name=transposed, perm=[0, 2, 1, 3]))
+    outputs = []
+    for source, value, axis in ((transposed, x.value.transpose(0, 2, 1, 3), 1), (x.name, x.value, -1)):
+        name = m.fresh("softmax")
+        m.nodes.append(helper.make_node("Softmax", [source], [name], name=name, axis=axis))
+        outputs.append(m.quantize_dequantize(name, torch.softmax(torch.from_numpy(value), dim=axis).numpy()))
+    return m.finish(m.conv(outputs[0], 1, 1, bias=False), outputs[1])
+
+
+def softmax_sweep(dtype):
+    """20000 rows of 16 bytes (x on 0.4, y on 1/255) through a Softmax over axis 1, rows of every spread and offset: ORT's
+    QLinearSoftmax table and float sums against the cpu kernel on enough rows to tell a float logarithm in its table
+    from a double one (12 of these 320000 outputs differ)."""
+    m = QdqModel(f"softmax_sweep_{dtype}", dtype, (1, 16, 20000), 29)
+    low, _ = GRIDS[dtype]
+    rows = m.rng.integers(0, 256, (20000, 16)) // m.rng.integers(1, 8, (20000, 1)) + m.rng.integers(0, 200, (20000, 1))
+    m.test_input = np.ascontiguousarray(((np.clip(rows, 0, 255).T[None] - 128) * np.float32(0.4)).astype(np.float32))
+    m.calibration = m.test_input.copy()
+    x = m.quantize_dequantize("input", m.calibration, 0.4, 128 + low)
+    name = m.fresh("softmax")
+    m.nodes.append(helper.make_node("Softmax", [x.name], [name], name=name, axis=1))
+    value = torch.softmax(torch.from_numpy(x.value), dim=1).numpy()
+    return m.finish(m.quantize_dequantize(name, value, np.float32(1.0 / 255), 3 + low))
+
+
 BUILDERS = [conv_relu, conv_strided_dilated, conv_grouped, conv_depthwise, gemm, matmul, add, mul, concat, pools,
-            shapes, nonlinear, small_cnn, tie_conv, byte_sweep, requantize, sppf]
+            shapes, nonlinear, small_cnn, tie_conv, byte_sweep, requantize, sppf, softmax_head, softmax_sweep]
 
 
 def main():

@@ -265,6 +265,38 @@ std::optional<UnaryGroup> match_sigmoid(ir::Node* op, const std::set<std::string
   return UnaryGroup{op, *input, *output};
 }
 
+// DQ(x) [→ Transpose] → Softmax → Q(y), per tensor, u8: ORT's QLinearSoftmax (UnaryReplaceWithQLinear).
+// A Transpose between the DQ and the Softmax is no obstacle there: ORT's QDQ propagation carries the DQ past it
+// (the Transpose then moves bytes, Q(DQ(k)) = k) and its transpose optimizer folds it into the softmax's axis;
+// here the Transpose runs on the bytes and QLinearSoftmax reads them in that order (the same rows, in the same
+// order along the axis, so the same sums). ORT's integer softmax is not the float one quantized
+// (runtime/kernels/cpu/qlinear_softmax.h): YOLOv8's DFL softmax differed from ORT in the last bit.
+// u8 only: on an s8 file ORT's QDQS8ToU8Transformer first moves some of the Q / DQ pairs to u8 (zero point + 128)
+// and not others (softmax_head_int8: the softmax behind the Transpose becomes a u8 QLinearSoftmax, the one read
+// from a shared DequantizeLinear stays float), which this pass does not predict; s8 groups stay float here.
+struct SoftmaxGroup {
+  ir::Node* op = nullptr;
+  ir::Node* transpose = nullptr;  // between the DQ and the Softmax, or null
+  QuantizedSide input, output;
+};
+
+std::optional<SoftmaxGroup> match_softmax(ir::Node* op, const std::set<std::string>& protected_names) {
+  ir::Value* source = op->input(0);
+  ir::Node* transpose = nullptr;
+  if (source && is_standard(source->producer, "Transpose")) {
+    transpose = source->producer;
+    if (!is_private(source, protected_names) || !source->type.has_static_shape()) return std::nullopt;
+    source = transpose->input(0);  // the DQ may have other readers: it stays for them (ORT duplicates it)
+  }
+  std::optional<QuantizedSide> input = per_tensor_dequantize(source);
+  if (!input || constant_of(input->integer) || input->type != DType::u8) return std::nullopt;
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  std::optional<QuantizedSide> output = per_tensor_quantize(result->consumers[0]);
+  if (!output || output->node->input(0) != result || output->type != input->type) return std::nullopt;
+  return SoftmaxGroup{op, transpose, *input, *output};
+}
+
 // Two constant scalars of one value (float bits, or integers), or both absent.
 bool same_constant(const ir::Value* a, const ir::Value* b) {
   if (a == b) return true;
@@ -329,9 +361,9 @@ std::optional<RequantizeGroup> match_requantize(const ir::Model& model, ir::Node
 }
 
 
-// DQ(x) → MaxPool | Slice | nearest Resize → Q(y) with y on x's grid (same type, scale and zero point): the op
-// runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact with the float path: Q(DQ(k)) = k for every byte,
-// and these ops only move whole values.
+// DQ(x) → MaxPool | Slice | nearest Resize | Reshape | Transpose | Flatten | Squeeze | Unsqueeze → Q(y) with y on
+// x's grid (same type, scale and zero point): the op runs on x's bytes, as ORT's DropQDQNodesRules does. Bit-exact
+// with the float path: Q(DQ(k)) = k for every byte, and these ops only move whole values.
 struct MovementGroup {
   ir::Node* op = nullptr;
   QuantizedSide input, output;
@@ -339,6 +371,12 @@ struct MovementGroup {
 
 bool same_grid(const QuantizedSide& a, const QuantizedSide& b) {
   return a.type == b.type && same_constant(a.scale, b.scale) && scalar_zero_point(a) == scalar_zero_point(b);
+}
+
+// Ops that only reorder or relabel elements (ORT's DropQDQNodesRules lists them with Gather, Expand, Tile).
+bool is_shape_only(const ir::Node* node) {
+  return is_standard(node, "Reshape") || is_standard(node, "Transpose") || is_standard(node, "Flatten") ||
+         is_standard(node, "Squeeze") || is_standard(node, "Unsqueeze");
 }
 
 std::optional<MovementGroup> match_same_grid(ir::Node* op, const std::set<std::string>& protected_names) {
@@ -465,6 +503,47 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     result.notes.push_back("fused " + description + " into QLinearSigmoid");
     ++result.rewrites;
   }
+  // Softmax groups → com.microsoft QLinearSoftmax, a Transpose before it moved onto the bytes (match_softmax).
+  std::vector<ir::Node*> softmaxes;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "Softmax")) softmaxes.push_back(node.get());
+  }
+  for (ir::Node* op : softmaxes) {
+    std::optional<SoftmaxGroup> group = match_softmax(op, protected_names);
+    if (!group) continue;
+    auto zero_point_of = [&](const QuantizedSide& side, const std::string& stem) {
+      return side.zero_point ? side.zero_point : zero_point_constant(graph, op->name + stem, side.type);
+    };
+    const int64_t opset = model.opset("");
+    const int64_t axis = op->get_int("axis", opset < 13 ? 1 : -1);
+    std::string description = op->describe() + " + QuantizeLinear";
+    const std::string name = op->name;
+    ir::Value* bytes = group->input.integer;
+    ir::Value* output = group->output.integer;
+    std::vector<ir::Value*> parameters{group->input.scale, zero_point_of(group->input, "_x_zero_point"),
+                                       group->output.scale, zero_point_of(group->output, "_y_zero_point")};
+    graph.remove_node(op);
+    graph.remove_node(group->output.node);
+    if (group->transpose) {
+      ir::Node* transpose = group->transpose;
+      description = transpose->describe() + " + " + description;
+      const Shape shape = transpose->output(0)->type.static_shape();
+      const std::string transpose_name = transpose->name;
+      std::map<std::string, ir::Attribute> attributes = transpose->attributes;
+      ir::Value* moved = add_typed_value(graph, transpose->output(0)->name + "_quantized", group->input.type, shape);
+      graph.remove_node(transpose);
+      graph.add_node("Transpose", {bytes}, {moved}, transpose_name)->attributes = std::move(attributes);
+      bytes = moved;
+    }
+    std::vector<ir::Value*> inputs{bytes};
+    inputs.insert(inputs.end(), parameters.begin(), parameters.end());
+    ir::Node* fused = graph.add_node("QLinearSoftmax", inputs, {output}, name, ir::microsoft_domain);
+    fused->attributes["axis"] = integer_attribute(axis);
+    fused->attributes["opset"] = integer_attribute(opset);
+    model.opset_imports[ir::microsoft_domain] = 1;
+    result.notes.push_back("fused " + description + " into QLinearSoftmax");
+    ++result.rewrites;
+  }
   // Add / Mul groups → com.microsoft QLinearAdd / QLinearMul (ORT's BinaryReplaceWithQLinear).
   std::vector<ir::Node*> additions;
   for (const auto& node : graph.nodes()) {
@@ -587,11 +666,12 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     ++result.rewrites;
   }
   // MaxPool, Slice, nearest Resize and Split between equal grids run on the bytes; Concat becomes byte tables where
-  // grids differ and a Concat of bytes. Both keep int8 chains channels-last (blocked_layout.h).
+  // grids differ and a Concat of bytes. Both keep int8 chains channels-last (blocked_layout.h). Reshape, Transpose,
+  // Flatten, Squeeze and Unsqueeze between equal grids move bytes too (ORT's DropQDQNodesRules; YOLO heads).
   std::vector<ir::Node*> movements;
   for (const auto& node : graph.nodes()) {
     if (is_standard(node.get(), "MaxPool") || is_standard(node.get(), "Slice") || is_standard(node.get(), "Concat") ||
-        is_standard(node.get(), "Split") ||
+        is_standard(node.get(), "Split") || is_shape_only(node.get()) ||
         (is_standard(node.get(), "Resize") && node->get_string("mode", "nearest") == "nearest")) {
       movements.push_back(node.get());
     }
@@ -612,7 +692,7 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
       ++result.rewrites;
       continue;
     }
-    if (op->op_type == "MaxPool" || op->op_type == "Slice" || op->op_type == "Resize") {
+    if (op->op_type == "MaxPool" || op->op_type == "Slice" || op->op_type == "Resize" || is_shape_only(op)) {
       std::optional<MovementGroup> group = match_same_grid(op, protected_names);
       if (!group) continue;
       ir::Value* output = group->output.integer;

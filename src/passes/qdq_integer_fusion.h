@@ -8,6 +8,9 @@
 //   DQ(a) + DQ(b) → Mul [→ Relu / Clip] → Q(c), as Add                        ⇒ com.microsoft QLinearMul
 //   DQ(x) → Sigmoid → Q(y: x's type), per tensor                              ⇒ com.microsoft QLinearSigmoid
 //   DQ(x: 4-D) → GlobalAveragePool → Q(y: x's type), per tensor  ⇒ com.microsoft QLinearGlobalAveragePool
+//   DQ(x: u8) [→ Transpose] → Softmax → Q(y: u8), per tensor        ⇒ [Transpose of the bytes →]
+//                                                                   com.microsoft QLinearSoftmax (ORT's integer
+//                                                                   softmax, runtime/kernels/cpu/qlinear_softmax.h)
 // and then QLinearMul(x, QLinearSigmoid(x)) with the Mul reading x on the sigmoid's input grid (SiLU as
 // exporters write it) ⇒ com.npukit QLinearSiLU, one 256-entry table of ORT's bytes (runtime/kernels/cpu/
 // qlinear_lookup.h).
@@ -17,8 +20,9 @@
 // The DequantizeLinear nodes stay for any other reader; what becomes unused is removed.
 //
 // Not fused (left as DQ → float op → Q, exactly as ONNX defines it): groups whose input and output types
-// differ, weights with a non-zero zero point, and every other op. MaxPool, Reshape, Transpose and the ops
-// where ORT drops a DQ/Q pair of equal parameters give the same integers through the float path.
+// differ, weights with a non-zero zero point, and every other op. Where ORT drops a DQ/Q pair of equal
+// parameters (MaxPool, Slice, Split, nearest Resize, Reshape, Transpose, Flatten, Squeeze, Unsqueeze), the op runs
+// on the bytes here too: Q(DQ(k)) = k, so the float path gave the same integers, only slower.
 #pragma once
 
 #include "ir/graph.h"

@@ -41,6 +41,8 @@ const std::map<std::pair<std::string, std::string>, cpu::CpuOp>& cpu_ops() {
     built[{ir::microsoft_domain, "QLinearSigmoid"}] = built[{ir::fused_domain, "QLinearSiLU"}] =
         built[{ir::fused_domain, "QLinearClip"}] =
         cpu::CpuOp{cpu::qlinear_lookup_unsupported_reason, cpu::prepare_qlinear_lookup};
+    built[{ir::microsoft_domain, "QLinearSoftmax"}] =
+        cpu::CpuOp{cpu::qlinear_softmax_unsupported_reason, cpu::prepare_qlinear_softmax};
     built[{ir::microsoft_domain, "QLinearGlobalAveragePool"}] =
         cpu::CpuOp{cpu::qlinear_global_average_pool_unsupported_reason, cpu::prepare_qlinear_global_average_pool};
     built[{"", "QuantizeLinear"}] = cpu::CpuOp{cpu::quantize_linear_unsupported_reason, cpu::prepare_quantize_linear};

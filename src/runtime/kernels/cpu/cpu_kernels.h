@@ -85,6 +85,10 @@ std::unique_ptr<NodeExecutable> prepare_qlinear_mul(const ir::Node& node, int64_
 std::optional<std::string> qlinear_lookup_unsupported_reason(const ir::Node& node, int64_t opset);
 std::unique_ptr<NodeExecutable> prepare_qlinear_lookup(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
 
+// com.microsoft QLinearSoftmax, ORT's exp table and float row arithmetic (qlinear_softmax.{h,cpp})
+std::optional<std::string> qlinear_softmax_unsupported_reason(const ir::Node& node, int64_t opset);
+std::unique_ptr<NodeExecutable> prepare_qlinear_softmax(const ir::Node& node, int64_t opset, const BlockedLayoutPlan& layouts);
+
 // com.microsoft QLinearGlobalAveragePool (NCHW, or NHWC when held channels-last), ORT's arithmetic
 // (qlinear_global_average_pool.cpp)
 std::optional<std::string> qlinear_global_average_pool_unsupported_reason(const ir::Node& node, int64_t opset);
