@@ -1,8 +1,8 @@
 // A tiled transpose of a byte matrix, for the sim's IntegerConv: NCHW activations into the padded NHWC source
 // oneDNN reads (each image row: C rows of W bytes → W pixels of C bytes), and the NHWC result back to NCHW.
 // oneDNN's own s8 reorder between these layouts took longer than the convolutions themselves on YOLOv8n's
-// wide, shallow layers; this is a plain copy in 32 × 32 tiles, every byte moved once (optionally XOR a
-// constant: s8 → u8 is the byte XOR 0x80).
+// wide, shallow layers; this moves 16 × 16 blocks through SSE2 registers (the edges byte by byte in tiles),
+// every byte once (optionally XOR a constant: s8 → u8 is the byte XOR 0x80).
 #pragma once
 
 #include <cstdint>
