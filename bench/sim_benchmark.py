@@ -115,7 +115,7 @@ def main():
     start = text.find(section)
     if start >= 0:
         end = text.find("\n## ", start + len(section))
-        text = text[:start] + table + (text[end + 1:] if end >= 0 else "")
+        text = text[:start] + table + ("\n" + text[end + 1:] if end >= 0 else "")  # keep the blank line before the next section
     else:
         text = text.rstrip("\n") + "\n\n" + table
     with open(arguments.output, "w") as handle:

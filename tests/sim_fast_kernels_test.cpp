@@ -2,7 +2,9 @@
 // integer kernels of runtime/kernels/integer (the oracle), bit for bit, on random data and on extremes:
 // INT32_MIN / INT32_MAX accumulators, exact ties, zero points at both ends of the grid, per-channel
 // multipliers with large left and right shifts, every requantization variant, i8 and u8 grids, weights
-// whose zero points are not 0, and weights large enough that oneDNN must split them without VNNI.
+// whose zero points are not 0, and weights large enough that oneDNN must split them without VNNI. Also the
+// pieces around them: the byte transpose (NCHW <-> NHWC), the per-channel offsets the output stage adds,
+// IntegerQuantize against quantize_value, and the MaxPool of bytes against ref's MaxPool.
 // ctest runs these again with ONEDNN_MAX_CPU_ISA=AVX2 (sim_fast_kernels_without_vnni): oneDNN's other path.
 #include <gtest/gtest.h>
 
@@ -13,8 +15,15 @@
 #include "ir/graph.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/integer/integer_tensor.h"
+#include "passes/graph_editing.h"
+#include "quantization/quantize.h"
+#include "runtime/kernels/ref/ref_kernels.h"
+#include "sim/byte_transpose.h"
+#include "sim/exact_onnx_kernels.h"
 #include "sim/fast_integer_kernels.h"
 #include "sim/vector_output_stage.h"
+#include "sim/vector_quantize.h"
+#include "sim/zero_point_folding.h"
 
 namespace npukit {
 namespace {
@@ -146,6 +155,52 @@ TEST(SimFastOutputStage, RescalingAloneEqualsTheRequantizer) {
   }
 }
 
+TEST(SimFastOutputStage, ColumnOffsetsAreAddedInWrappingInt32BeforeTheStage) {
+  std::mt19937 random(13);
+  const int64_t channels = 21, rows = 11;  // two vectors and a tail per row
+  for (Requantization variant : kVariants) {
+    OutputStage stage;
+    stage.requantizer = Requantizer(multipliers_for(variant, static_cast<size_t>(channels), random), variant, 31);
+    stage.dtype = DType::u8;
+    stage.zero_point = 7;
+    stage.minimum = 0;
+    stage.maximum = 255;
+    const VectorOutputStage vector_stage(stage, channels);
+    const std::vector<int32_t> values = test_values(static_cast<size_t>(rows * channels), random);
+    std::vector<int32_t> offsets = test_values(static_cast<size_t>(channels), random);  // INT32_MIN / MAX: wraps
+    for (VectorOutputStage::Path path : {VectorOutputStage::Path::portable, VectorOutputStage::Path::automatic}) {
+      std::vector<uint8_t> result(values.size());
+      vector_stage.finish_rows(values.data(), rows, result.data(), path, offsets.data());
+      for (size_t i = 0; i < values.size(); ++i) {
+        const size_t c = i % static_cast<size_t>(channels);
+        ASSERT_EQ(result[i], stage.finish(sim::wrapping_add(values[i], offsets[c]), c))
+            << targets::requantization_name(variant) << " value " << values[i] << " offset " << offsets[c];
+      }
+    }
+  }
+}
+
+TEST(SimFastTranspose, EqualsTheElementByElementTransposeOnBlocksAndEdges) {
+  std::mt19937 random(17);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int64_t rows : {1, 3, 15, 16, 17, 48, 50}) {
+    for (int64_t columns : {1, 2, 16, 31, 33}) {
+      for (uint8_t flip : {uint8_t{0}, uint8_t{0x80}}) {
+        const int64_t source_stride = columns + 5, destination_stride = rows + 3;  // strides wider than the matrix
+        std::vector<uint8_t> source(static_cast<size_t>(rows * source_stride));
+        for (uint8_t& value : source) value = static_cast<uint8_t>(byte(random));
+        std::vector<uint8_t> result(static_cast<size_t>(columns * destination_stride), 0x5a);
+        std::vector<uint8_t> expected = result;  // bytes between the rows stay untouched
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t c = 0; c < columns; ++c) expected[c * destination_stride + r] = source[r * source_stride + c] ^ flip;
+        }
+        sim::transpose_bytes(source.data(), rows, columns, source_stride, result.data(), destination_stride, flip);
+        ASSERT_EQ(result, expected) << rows << " x " << columns << " flip " << int{flip};
+      }
+    }
+  }
+}
+
 TEST(SimFastOutputStage, RefusesWhatItCannotCompute) {
   OutputStage stage;
   stage.requantizer = Requantizer({0.5}, Requantization::float_scale, 31);
@@ -207,6 +262,8 @@ TEST(SimFastKernel, ConvolutionEqualsThePlainKernel) {
       {24, 24, 24, 3, 1, 1, 9, 9, {1, 1, 1, 1}},   // depthwise
       {12, 18, 3, 3, 1, 2, 10, 12, {2, 2, 2, 2}},  // grouped, dilated
       {3, 5, 1, 5, 1, 1, 6, 6, {0, 0, 0, 0}},      // few channels, a wide kernel
+      {32, 40, 1, 3, 1, 1, 17, 35, {1, 1, 1, 1}},  // whole 16 x 16 blocks of the transposes, and their edges
+      {48, 48, 48, 3, 2, 1, 20, 33, {1, 1, 1, 1}}, // depthwise, wide, stride 2
   };
   int index = 0;
   for (const ConvolutionCase& shape : cases) {
@@ -404,4 +461,104 @@ TEST(SimFastKernel, BroadcastingAndOtherShapesGoToThePlainKernel) {
 }
 
 }  // namespace
+TEST(SimFastQuantize, EveryRoundingEqualsQuantizeValueOnTiesAndExtremes) {
+  std::mt19937 random(19);
+  const float scale = 0.037f;
+  std::vector<float> values{0.0f, -0.0f, NAN, -NAN, INFINITY, -INFINITY, std::numeric_limits<float>::denorm_min(),
+                            -std::numeric_limits<float>::denorm_min(), 1e-30f, -1e-30f, 3.0e38f, -3.0e38f,
+                            1073741824.0f * scale, -1073741824.0f * scale, 1073741760.0f * scale, 0.49999997f * scale,
+                            -0.49999997f * scale};
+  for (int k = -300; k <= 300; ++k) {  // exact ties k + 0.5 (as far as float division keeps them), and neighbours
+    const float tie = (static_cast<float>(k) + 0.5f) * scale;
+    values.push_back(tie);
+    values.push_back(std::nextafter(tie, INFINITY));
+    values.push_back(std::nextafter(tie, -INFINITY));
+  }
+  std::uniform_real_distribution<float> any(-20.0f, 20.0f);
+  while (values.size() % 8 != 3) values.push_back(any(random));  // a tail after the blocks of eight
+  for (int i = 0; i < 400; ++i) values.push_back(any(random));
+  // The tie block once more, shifted by one element, so NaN / inf share blocks with ordinary values.
+  values.insert(values.begin() + 1, 0.5f * scale);
+  Tensor real(DType::f32, {static_cast<int64_t>(values.size())});
+  std::copy(values.begin(), values.end(), real.data<float>());
+  for (ir::RoundingMode rounding : {ir::RoundingMode::half_to_even, ir::RoundingMode::half_away_from_zero, ir::RoundingMode::half_up}) {
+    for (ir::ClampOrder order : {ir::ClampOrder::round_then_clamp, ir::ClampOrder::clamp_then_round}) {
+      for (DType dtype : {DType::i8, DType::u8}) {
+        for (bool narrowed : {false, true}) {
+          runtime::integer::QuantizeParameters p;
+          p.scale = scale;
+          p.dtype = dtype;
+          p.zero_point = dtype == DType::u8 ? 128 : -5;
+          p.minimum = narrowed ? p.zero_point : runtime::integer::grid_minimum(dtype);  // a symmetric or Relu grid
+          p.maximum = runtime::integer::grid_maximum(dtype) - (narrowed ? 1 : 0);
+          p.rounding = rounding;
+          p.clamp_order = order;
+          const std::string label = std::string(ir::rounding_mode_name(rounding)) + " " + std::string(ir::clamp_order_name(order)) +
+                                    " " + std::string(dtype_name(dtype)) + (narrowed ? " narrowed" : "");
+          const Tensor expected = runtime::integer::quantize(real, p);
+          for (bool allow_avx2 : {false, true}) {
+            Tensor result(dtype, real.shape());
+            sim::quantize_to_bytes(real.data<float>(), real.element_count(), p, result.raw_data(), allow_avx2);
+            expect_same_tensor(result, expected, label + (allow_avx2 ? " avx2" : " portable"));
+          }
+          const auto executable = sim::prepare_fast_quantize(p);
+          ASSERT_TRUE(executable) << label;
+          ir::Graph graph;
+          ir::Value* input = graph.add_value("x", ir::TensorType{DType::f32, {}});
+          ir::Value* output = graph.add_value("y", ir::TensorType{dtype, {}});
+          const ir::Node* node = graph.add_node("IntegerQuantize", {input}, {output}, "quantize");
+          expect_same_tensor(run_executable(*executable, *node, {&real}), expected, label + " executable");
+        }
+      }
+    }
+  }
+}
+
+struct MaxPoolCase {
+  int64_t kernel, stride;
+  std::vector<int64_t> pads;
+  int64_t ceil_mode, height, width;
+};
+
+TEST(SimFastKernel, MaxPoolOfBytesEqualsRefMaxPool) {
+  std::mt19937 random(23);
+  const std::vector<MaxPoolCase> cases{
+      {3, 2, {1, 1, 1, 1}, 0, 112, 112},  // ResNet's stem pool
+      {5, 1, {2, 2, 2, 2}, 0, 20, 20},    // YOLO's SPPF
+      {2, 2, {0, 0, 0, 0}, 1, 9, 11},     // ceil_mode: a last window half outside
+      {3, 3, {0, 1, 2, 0}, 1, 10, 7},     // asymmetric pads, ceil_mode
+      {4, 1, {3, 3, 3, 3}, 0, 2, 3},      // windows reaching past both borders
+  };
+  const runtime::KernelEntry* reference = runtime::ref::reference_registry().find("", "MaxPool", 12);
+  ASSERT_TRUE(reference);
+  for (const MaxPoolCase& shape : cases) {
+    for (DType dtype : {DType::i8, DType::u8}) {
+      ir::Graph graph;
+      ir::Value* input = graph.add_value("x", ir::TensorType{dtype, {}});
+      ir::Value* output = graph.add_value("y", ir::TensorType{dtype, {}});
+      ir::Node* node = graph.add_node("MaxPool", {input}, {output}, "pool");
+      node->attributes["kernel_shape"] = passes::integers_attribute({shape.kernel, shape.kernel});
+      node->attributes["strides"] = passes::integers_attribute({shape.stride, shape.stride});
+      node->attributes["pads"] = passes::integers_attribute(shape.pads);
+      node->attributes["ceil_mode"] = passes::integer_attribute(shape.ceil_mode);
+      ASSERT_FALSE(sim::exact_onnx_kernel_unsupported_reason(*node, 12));
+      const auto executable = sim::prepare_exact_onnx_kernel(*node, 12);
+      const Tensor x = random_grid(dtype, {2, 5, shape.height, shape.width}, random);
+      std::vector<Tensor> expected(1), actual(1);
+      runtime::KernelContext reference_context(*node, 12, {&x}, expected, nullptr);
+      reference->function(reference_context);
+      runtime::KernelContext context(*node, 12, {&x}, actual, nullptr);
+      executable->run(context);
+      expect_same_tensor(actual[0], expected[0], "MaxPool " + std::to_string(shape.kernel) + "x" + std::to_string(shape.kernel) +
+                                                     " stride " + std::to_string(shape.stride) + " " + std::string(dtype_name(dtype)));
+    }
+  }
+  // Floats, dilations and indices stay on ref.
+  ir::Graph graph;
+  ir::Node* node = graph.add_node("MaxPool", {graph.add_value("f", ir::TensorType{DType::f32, {}})},
+                                  {graph.add_value("g", ir::TensorType{DType::f32, {}})}, "float_pool");
+  node->attributes["kernel_shape"] = passes::integers_attribute({2, 2});
+  EXPECT_TRUE(sim::exact_onnx_kernel_unsupported_reason(*node, 12));
+}
+
 }  // namespace npukit

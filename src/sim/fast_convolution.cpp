@@ -1,8 +1,8 @@
-// IntegerConv on the sim backend, fast: the input reordered to NHWC and padded with its zero point on the u8
-// grid (as the cpu backend's QLinearConv does), oneDNN's exact s32 sums (int8_accumulation.h), the zero
+// IntegerConv on the sim backend, fast: the input transposed to NHWC and padded with its zero point on the u8
+// grid (as the cpu backend's QLinearConv does; byte_transpose.h), oneDNN's exact s32 sums (int8_accumulation.h), the zero
 // points folded in (zero_point_folding.h, and the window sums of the activations when a weight zero point is
 // not 0), the target's requantization over each pixel's row of channels (vector_output_stage.h), and a
-// reorder back to NCHW. See fast_integer_kernels.h for why this equals runtime/kernels/integer/convolution.
+// transpose back to NCHW. See fast_integer_kernels.h for why this equals runtime/kernels/integer/convolution.
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -10,6 +10,7 @@
 #include "npukit/error.h"
 #include "runtime/kernels/cpu/dnnl_runtime.h"
 #include "runtime/kernels/cpu/int8_accumulation.h"
+#include "sim/byte_transpose.h"
 #include "sim/fast_integer_kernels.h"
 #include "sim/vector_output_stage.h"
 #include "sim/zero_point_folding.h"
@@ -31,8 +32,7 @@ struct ConvolutionPlan {
   bool first_copies_contiguous = true;
   dnnl::reorder to_nhwc;
   dnnl::memory::desc nchw_input, nhwc_input;
-  std::optional<dnnl::reorder> to_nchw;
-  dnnl::memory::desc nhwc_output, nchw_output;
+  bool to_nchw = false;  // the result needs a transpose from NHWC (not when NHWC and NCHW are the same bytes)
 };
 
 class FastConvolution final : public runtime::NodeExecutable {
@@ -69,16 +69,20 @@ class FastConvolution final : public runtime::NodeExecutable {
     auto* accumulators = static_cast<int32_t*>(scratch(ScratchSlot::destination, static_cast<size_t>(pixels * output_channels_) * sizeof(int32_t)));
     fill_padded_source(input, plan, source);
     plan.accumulation->run(source, accumulators);
-    fold_offsets(plan, source, accumulators);
+    // Without weight zero points the folding is one constant per output channel: the output stage adds it.
+    if (folded_.any_weight_zero_point) fold_offsets(plan, source, accumulators);
     // The NHWC bytes go to the staging slot (free again after fill_padded_source), or straight to the output
     // when NHWC and NCHW are the same bytes.
     void* nhwc = plan.to_nchw ? scratch(ScratchSlot::staging, static_cast<size_t>(pixels * output_channels_)) : output.raw_data();
-    output_stage_.finish_rows(accumulators, pixels, nhwc);
+    output_stage_.finish_rows(accumulators, pixels, nhwc, VectorOutputStage::Path::automatic,
+                              folded_.any_weight_zero_point ? nullptr : folded_.offsets.data());
     if (plan.to_nchw) {
-      dnnl::stream stream(engine());
-      dnnl::memory from(plan.nhwc_output, engine(), nhwc), to(plan.nchw_output, engine(), output.raw_data());
-      plan.to_nchw->execute(stream, from, to);
-      stream.wait();
+      const int64_t image_pixels = output_height * output_width;
+      for (int64_t n = 0; n < shape.batch; ++n) {
+        const int64_t image = n * image_pixels * output_channels_;
+        transpose_bytes(static_cast<const uint8_t*>(nhwc) + image, image_pixels, output_channels_, output_channels_,
+                        static_cast<uint8_t*>(output.raw_data()) + image, image_pixels);
+      }
     }
   }
 
@@ -92,15 +96,17 @@ class FastConvolution final : public runtime::NodeExecutable {
     const int copies = plan.accumulation->copies();
     const uint8_t flip = input_type_ == DType::i8 ? 0x80 : 0;
     const auto border = static_cast<uint8_t>(unsigned_zero_point_);
-    auto* nhwc = static_cast<uint8_t*>(scratch(ScratchSlot::staging, static_cast<size_t>(input.element_count())));
-    {
+    const std::vector<int64_t>& pads = parameters_.pads;
+    const int64_t group_inputs = channels / shape.groups;
+    const auto* nchw = static_cast<const uint8_t*>(input.raw_data());
+    uint8_t* nhwc = nullptr;
+    if (copies > 1) {  // channels placed twice below: NHWC first (oneDNN's reorder)
+      nhwc = static_cast<uint8_t*>(scratch(ScratchSlot::staging, static_cast<size_t>(input.element_count())));
       dnnl::stream stream(engine());
       dnnl::memory from(plan.nchw_input, engine(), const_cast<void*>(input.raw_data())), to(plan.nhwc_input, engine(), nhwc);
       plan.to_nhwc.execute(stream, from, to);
       stream.wait();
     }
-    const std::vector<int64_t>& pads = parameters_.pads;
-    const int64_t group_inputs = channels / shape.groups;
     for (int64_t row = 0; row < shape.batch * shape.height; ++row) {
       const int64_t n = row / shape.height, y = row % shape.height - pads[0];
       uint8_t* destination = source + row * shape.width * source_channels;
@@ -111,12 +117,13 @@ class FastConvolution final : public runtime::NodeExecutable {
       std::memset(destination, border, static_cast<size_t>(pads[1] * source_channels));
       const int64_t right = shape.width - pads[1] - width;
       std::memset(destination + (pads[1] + width) * source_channels, border, static_cast<size_t>(right * source_channels));
-      const uint8_t* from = nhwc + (n * height + y) * width * channels;
       uint8_t* to = destination + pads[1] * source_channels;
       if (copies == 1) {
-        for (int64_t i = 0; i < width * channels; ++i) to[i] = static_cast<uint8_t>(from[i] ^ flip);
+        // The image row's C rows of W bytes, straight from NCHW into the row's pixels.
+        transpose_bytes(nchw + (n * channels * height + y) * width, channels, width, height * width, to, source_channels, flip);
         continue;
       }
+      const uint8_t* from = nhwc + (n * height + y) * width * channels;
       for (int64_t x = 0; x < width; ++x) {
         const uint8_t* pixel = from + x * channels;
         uint8_t* target = to + x * source_channels;
@@ -130,20 +137,13 @@ class FastConvolution final : public runtime::NodeExecutable {
     }
   }
 
-  // accumulator += offset[m] - z_w'[m] · (sum of x_u over the output's window and group)
+  // accumulator += offset[m] - z_w'[m] · (sum of x_u over the output's window and group); only with weight
+  // zero points (otherwise finish_rows adds offset[m]).
   void fold_offsets(const ConvolutionPlan& plan, const uint8_t* source, int32_t* accumulators) const {
     const runtime::cpu::int8::ConvolutionShape& shape = plan.accumulation->shape();
     const int64_t output_height = shape.output_height(), output_width = shape.output_width();
-    const int64_t pixels = shape.batch * output_height * output_width;
     const int64_t outputs = output_channels_;
     const int32_t* offsets = folded_.offsets.data();
-    if (!folded_.any_weight_zero_point) {
-      for (int64_t p = 0; p < pixels; ++p) {
-        int32_t* row = accumulators + p * outputs;
-        for (int64_t m = 0; m < outputs; ++m) row[m] = wrapping_add(row[m], offsets[m]);
-      }
-      return;
-    }
     const int64_t groups = shape.groups, group_inputs = shape.channels / groups, group_outputs = outputs / groups;
     const int64_t source_channels = plan.accumulation->source_channels();
     // The per-pixel sums of each group's channels over the padded source, then the window sums.
@@ -232,13 +232,7 @@ class FastConvolution final : public runtime::NodeExecutable {
     plan->nchw_input = dnnl::memory::desc(input_dims, input_type, tag::nchw);
     plan->nhwc_input = dnnl::memory::desc(input_dims, input_type, tag::nhwc);
     plan->to_nhwc = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plan->nchw_input, engine(), plan->nhwc_input));
-    const dnnl::memory::dims dims{shape.batch, output_channels_, shape.output_height(), shape.output_width()};
-    const data_type type = parameters_.output.dtype == DType::u8 ? data_type::u8 : data_type::s8;
-    plan->nhwc_output = dnnl::memory::desc(dims, type, tag::nhwc);
-    plan->nchw_output = dnnl::memory::desc(dims, type, tag::nchw);
-    if (output_channels_ > 1 && shape.output_height() * shape.output_width() > 1) {
-      plan->to_nchw = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plan->nhwc_output, engine(), plan->nchw_output));
-    }
+    plan->to_nchw = output_channels_ > 1 && shape.output_height() * shape.output_width() > 1;
     return *(plans_[input_shape] = std::move(plan));
   }
 

@@ -1,5 +1,5 @@
-// IntegerAdd, IntegerMul, IntegerRequantize and IntegerLookupTable on the sim backend, fast, for 8-bit
-// tensors (Add and Mul: of one shape, no broadcasting). Each element does the plain kernel's integer steps
+// IntegerAdd, IntegerMul, IntegerRequantize, IntegerLookupTable and IntegerQuantize on the sim backend, fast,
+// for 8-bit tensors (Add and Mul: of one shape, no broadcasting; Quantize: sim/vector_quantize.h). Each element does the plain kernel's integer steps
 // (runtime/kernels/integer/elementwise.cpp, requantize.cpp, lookup_table.cpp) in blocks: the per-input
 // rescaling of Add and the output stage run through VectorOutputStage, eight lanes at a time.
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include "npukit/error.h"
 #include "sim/fast_integer_kernels.h"
 #include "sim/vector_output_stage.h"
+#include "sim/vector_quantize.h"
 
 namespace npukit::sim {
 
@@ -193,6 +194,27 @@ class FastLookupTable final : public runtime::NodeExecutable {
   std::array<uint8_t, 256> bytes_{};
 };
 
+// Quantize of a float tensor onto an 8-bit grid (sim/vector_quantize.h).
+class FastQuantize final : public runtime::NodeExecutable {
+ public:
+  explicit FastQuantize(const runtime::integer::QuantizeParameters& parameters) : parameters_(parameters) {}
+
+  bool writes_whole_outputs() const override { return true; }
+
+  void run(runtime::KernelContext& context) const override {
+    const Tensor& input = context.input(0);
+    if (input.dtype() != DType::f32) {
+      context.set_output(0, runtime::integer::quantize(input, parameters_));  // says what is wrong
+      return;
+    }
+    Tensor& output = context.allocate_output(0, parameters_.dtype, input.shape());
+    quantize_to_bytes(input.data<float>(), input.element_count(), parameters_, output.raw_data());
+  }
+
+ private:
+  runtime::integer::QuantizeParameters parameters_;
+};
+
 bool eight_bit_inputs(const ir::Node& node, size_t count) {
   for (size_t i = 0; i < count; ++i) {
     if (!node.input(i) || !is_eight_bit(grid_of(node.input(i)))) return false;
@@ -230,6 +252,16 @@ std::unique_ptr<runtime::NodeExecutable> prepare_fast_lookup_table(const ir::Nod
   // The table must cover every byte value; a narrower one goes to the plain kernel, which reports the miss.
   if (table.input_minimum > lowest || table.input_minimum + static_cast<int64_t>(table.values.size()) < lowest + 256) return nullptr;
   return std::make_unique<FastLookupTable>(table, input_type);
+}
+
+std::unique_ptr<runtime::NodeExecutable> prepare_fast_quantize(const runtime::integer::QuantizeParameters& parameters) {
+  // The grid's bounds must fit the byte type the output is stored as.
+  const int32_t lowest = parameters.dtype == DType::i8 ? -128 : 0;
+  if (!is_eight_bit(parameters.dtype) || parameters.minimum < lowest || parameters.maximum > lowest + 255 ||
+      parameters.minimum > parameters.maximum) {
+    return nullptr;
+  }
+  return std::make_unique<FastQuantize>(parameters);
 }
 
 }  // namespace npukit::sim

@@ -4,7 +4,8 @@
 //     (runtime/kernels/cpu/int8_accumulation.h), the zero points folded in afterwards (below), then the
 //     target's requantization over whole rows (vector_output_stage.h);
 //   * IntegerAdd / IntegerMul / IntegerRequantize: eight lanes at a time through the same output stage;
-//   * IntegerLookupTable: one byte table indexed by the input byte.
+//   * IntegerLookupTable: one byte table indexed by the input byte;
+//   * IntegerQuantize (a float input onto an 8-bit grid): quantize_value eight lanes at a time (vector_quantize.h).
 //
 // Zero points. With x_u the activation on the u8 grid (s8 + 128, the padding filled with its zero point z_u)
 // and w' the weight on the s8 grid (u8 - 128), every output sums K = C/group · kh · kw products:
@@ -41,5 +42,6 @@ std::unique_ptr<runtime::NodeExecutable> prepare_fast_requantize(const ir::Node&
                                                                  const runtime::integer::RequantizeParameters& parameters);
 std::unique_ptr<runtime::NodeExecutable> prepare_fast_lookup_table(const ir::Node& node,
                                                                    const runtime::integer::LookupTable& table);
+std::unique_ptr<runtime::NodeExecutable> prepare_fast_quantize(const runtime::integer::QuantizeParameters& parameters);
 
 }  // namespace npukit::sim

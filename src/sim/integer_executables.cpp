@@ -212,6 +212,7 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     p.rounding = *rounding;
     p.clamp_order = node.get_string("clamp_order", "round_then_clamp") == "clamp_then_round" ? ir::ClampOrder::clamp_then_round
                                                                                               : ir::ClampOrder::round_then_clamp;
+    if (auto fast = prepare_fast_quantize(p)) return fast;
     return executable([p](runtime::KernelContext& context) { return quantize(context.input(0), p); });
   }
   bad_attribute(node, "no integer kernel named " + op);

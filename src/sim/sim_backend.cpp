@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "npukit/error.h"
+#include "sim/exact_onnx_kernels.h"
 #include "sim/integer_executables.h"
 #include "targets/profile_loader.h"
 
@@ -28,12 +29,15 @@ targets::TargetProfile resolve_sim_target(const std::string& target) {
 
 SimBackend::SimBackend(targets::TargetProfile profile) : profile_(std::move(profile)) {}
 
-std::optional<std::string> SimBackend::unsupported_reason(const ir::Node& node, int64_t) const {
+std::optional<std::string> SimBackend::unsupported_reason(const ir::Node& node, int64_t opset) const {
+  if (node.domain == kIntegerDomain) return integer_op_unsupported_reason(node);
+  if (!exact_onnx_kernel_unsupported_reason(node, opset)) return std::nullopt;
   return integer_op_unsupported_reason(node);
 }
 
-std::unique_ptr<runtime::NodeExecutable> SimBackend::prepare(const ir::Node& node, int64_t) const {
-  return prepare_integer_op(node);
+std::unique_ptr<runtime::NodeExecutable> SimBackend::prepare(const ir::Node& node, int64_t opset) const {
+  if (node.domain == kIntegerDomain) return prepare_integer_op(node);
+  return prepare_exact_onnx_kernel(node, opset);
 }
 
 void SimBackend::prepare_model(ir::Model& model) { report_ = lower_to_integer(model, profile_.numerics, profile_.id); }

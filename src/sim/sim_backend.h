@@ -1,6 +1,8 @@
 // The `sim` backend: runs a QDQ model the way a target's integer hardware computes it (bit for bit where the
 // target's NumericsSpec is known). prepare_model lowers the model (sim/lowering.h); the integer ops run on
-// this backend's kernels, everything else (the graph's DequantizeLinear outputs, what stayed float) on ref.
+// this backend's kernels; DequantizeLinear / QuantizeLinear of 8-bit grids and MaxPool of bytes on kernels
+// that give ref's bytes exactly (sim/exact_onnx_kernels.h); everything else (what stayed
+// float) on ref.
 #pragma once
 
 #include <string>

@@ -6,6 +6,7 @@
 
 #include "npukit/error.h"
 #include "runtime/kernels/cpu/vector_math.h"
+#include "sim/zero_point_folding.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -20,12 +21,14 @@ namespace {
 
 bool is_eight_bit(DType dtype) { return dtype == DType::i8 || dtype == DType::u8; }
 
+int32_t plus_offset(int32_t value, const int32_t* offsets, int64_t c) { return offsets ? wrapping_add(value, offsets[c]) : value; }
+
 void store_portable(const runtime::integer::OutputStage& stage, const int32_t* values, int64_t rows, int64_t channels,
-                    void* out) {
+                    const int32_t* offsets, void* out) {
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < channels; ++c) {
       const int64_t i = r * channels + c;
-      const int32_t value = stage.finish(values[i], static_cast<size_t>(c));
+      const int32_t value = stage.finish(plus_offset(values[i], offsets, c), static_cast<size_t>(c));
       if (stage.dtype == DType::u8) {
         static_cast<uint8_t*>(out)[i] = static_cast<uint8_t>(value);
       } else {
@@ -115,7 +118,7 @@ template <Requantization kVariant, bool kRescaleOnly>
 NPUKIT_TARGET_AVX2 void finish_rows_avx2(const runtime::integer::OutputStage& stage, const int32_t* values,
                                          int64_t rows, int64_t channels, const int32_t* multipliers,
                                          const int32_t* left_shifts, const int32_t* right_shifts, const float* scales,
-                                         void* out) {
+                                         const int32_t* offsets, void* out) {
   const bool is_unsigned = stage.dtype == DType::u8;
   const __m256i zero_point = _mm256_set1_epi32(stage.zero_point);
   const __m256i low = _mm256_set1_epi32(stage.minimum - stage.zero_point);
@@ -128,7 +131,8 @@ NPUKIT_TARGET_AVX2 void finish_rows_avx2(const runtime::integer::OutputStage& st
     uint8_t* destination = bytes + r * channels;
     int64_t c = 0;
     for (; c + 8 <= channels; c += 8) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c));
+      __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c));
+      if (offsets) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets + c)));
       __m256i y;
       if constexpr (kVariant == Requantization::float_scale && kRescaleOnly) {
         // The oracle rounds in int64 and saturates to int32: clamp in float to [-2^31, 2^31], round, and
@@ -168,7 +172,7 @@ NPUKIT_TARGET_AVX2 void finish_rows_avx2(const runtime::integer::OutputStage& st
       if constexpr (kRescaleOnly) {
         static_cast<int32_t*>(out)[r * channels + c] = stage.requantizer.apply(row[c], static_cast<size_t>(c));
       } else {
-        const int32_t value = stage.finish(row[c], static_cast<size_t>(c));
+        const int32_t value = stage.finish(plus_offset(row[c], offsets, c), static_cast<size_t>(c));
         destination[c] = is_unsigned ? static_cast<uint8_t>(value) : static_cast<uint8_t>(static_cast<int8_t>(value));
       }
     }
@@ -266,18 +270,19 @@ VectorOutputStage::VectorOutputStage(const runtime::integer::OutputStage& stage,
   }
 }
 
-void VectorOutputStage::finish_rows(const int32_t* values, int64_t rows, void* out, Path path) const {
+void VectorOutputStage::finish_rows(const int32_t* values, int64_t rows, void* out, Path path,
+                                    const int32_t* column_offsets) const {
   if (rescale_only_) throw Error(ErrorKind::internal, "a rescaling stage writes int32: rescale_rows");
-  run_rows<false>(values, rows, out, path);
+  run_rows<false>(values, rows, out, path, column_offsets);
 }
 
 void VectorOutputStage::rescale_rows(const int32_t* values, int64_t rows, int32_t* out, Path path) const {
   if (!rescale_only_) throw Error(ErrorKind::internal, "an output stage writes its grid: finish_rows");
-  run_rows<true>(values, rows, out, path);
+  run_rows<true>(values, rows, out, path, nullptr);
 }
 
 template <bool kRescaleOnly>
-void VectorOutputStage::run_rows(const int32_t* values, int64_t rows, void* out, Path path) const {
+void VectorOutputStage::run_rows(const int32_t* values, int64_t rows, void* out, Path path, const int32_t* offsets) const {
   if (path == Path::automatic) path = avx2_available() ? Path::avx2 : Path::portable;
 #ifdef NPUKIT_SIM_X86
   if (path == Path::avx2) {
@@ -286,17 +291,17 @@ void VectorOutputStage::run_rows(const int32_t* values, int64_t rows, void* out,
     const float* s = scales_.data();
     switch (stage_.requantizer.variant()) {
       case Requantization::float_scale:
-        return finish_rows_avx2<Requantization::float_scale, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, out);
+        return finish_rows_avx2<Requantization::float_scale, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
       case Requantization::power_of_two:
-        return finish_rows_avx2<Requantization::power_of_two, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, out);
+        return finish_rows_avx2<Requantization::power_of_two, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
       case Requantization::fixed_point_double_rounding:
-        return finish_rows_avx2<Requantization::fixed_point_double_rounding, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, out);
+        return finish_rows_avx2<Requantization::fixed_point_double_rounding, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
       case Requantization::fixed_point_single_rounding:
-        return finish_rows_avx2<Requantization::fixed_point_single_rounding, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, out);
+        return finish_rows_avx2<Requantization::fixed_point_single_rounding, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
       case Requantization::fixed_point_upward:
-        return finish_rows_avx2<Requantization::fixed_point_upward, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, out);
+        return finish_rows_avx2<Requantization::fixed_point_upward, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
       case Requantization::fixed_point_to_nearest:
-        return finish_rows_avx2<Requantization::fixed_point_to_nearest, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, out);
+        return finish_rows_avx2<Requantization::fixed_point_to_nearest, kRescaleOnly>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
     }
   }
 #else
@@ -306,7 +311,7 @@ void VectorOutputStage::run_rows(const int32_t* values, int64_t rows, void* out,
     auto* result = static_cast<int32_t*>(out);
     for (int64_t i = 0; i < rows * channels_; ++i) result[i] = stage_.requantizer.apply(values[i], static_cast<size_t>(i % channels_));
   } else {
-    store_portable(stage_, values, rows, channels_, out);
+    store_portable(stage_, values, rows, channels_, offsets, out);
   }
 }
 

@@ -41,8 +41,11 @@ class VectorOutputStage {
   VectorOutputStage(const runtime::integer::Requantizer& requantizer, int64_t channels);
   static std::optional<std::string> unsupported_rescaling_reason(const runtime::integer::Requantizer& requantizer);
 
-  // out[r · channels + c] = stage.finish(values[r · channels + c], c), stored as the stage's dtype.
-  void finish_rows(const int32_t* values, int64_t rows, void* out, Path path = Path::automatic) const;
+  // out[r · channels + c] = stage.finish(values[r · channels + c] + column_offsets[c], c), stored as the stage's
+  // dtype; the offsets (a convolution's folded zero-point terms, zero_point_folding.h) are added in wrapping
+  // int32, as a separate pass would add them, and may be null.
+  void finish_rows(const int32_t* values, int64_t rows, void* out, Path path = Path::automatic,
+                   const int32_t* column_offsets = nullptr) const;
   // out[r · channels + c] = requantizer.apply(values[r · channels + c], c) (the rescaling constructor).
   void rescale_rows(const int32_t* values, int64_t rows, int32_t* out, Path path = Path::automatic) const;
 
@@ -56,7 +59,7 @@ class VectorOutputStage {
  private:
   static runtime::integer::OutputStage stage_for_rescaling(const runtime::integer::Requantizer& requantizer);
   template <bool kRescaleOnly>
-  void run_rows(const int32_t* values, int64_t rows, void* out, Path path) const;
+  void run_rows(const int32_t* values, int64_t rows, void* out, Path path, const int32_t* offsets) const;
 
   runtime::integer::OutputStage stage_;
   int64_t channels_ = 1;
