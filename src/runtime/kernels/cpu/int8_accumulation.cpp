@@ -115,10 +115,8 @@ NPUKIT_TARGET_AVX2 void requantize_row_avx2(const int32_t* accumulators, int64_t
   }
 }
 
-// The same arithmetic sixteen lanes at a time, the channel tail under a mask (AVX-512F; the narrowing saturates,
-// which changes nothing after the clamp). Whole vectors narrow in a register and store 16 bytes: the narrowing
-// store to memory (vpmovusdb m128{k}) stalls the loop on AMD Zen 4 (a third of this function's cycles sat on it in
-// `perf annotate`, MobileNetV2 uint8), so only the tail uses it.
+// The same arithmetic sixteen lanes at a time, the channel tail under a mask (AVX-512F; the narrowing stores
+// saturate, which changes nothing after the clamp).
 __attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* accumulators, int64_t channels,
                                                                const int32_t* offsets, const float* scales,
                                                                bool per_channel, int32_t zero_point,
@@ -139,10 +137,7 @@ __attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* acc
     scaled = _mm512_min_ps(_mm512_max_ps(scaled, minimum), maximum);
     scaled = _mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const __m512i result = _mm512_add_epi32(_mm512_cvttps_epi32(scaled), zero_point_vector);
-    if (mask == 0xFFFF) {
-      const __m128i bytes = is_unsigned ? _mm512_cvtusepi32_epi8(result) : _mm512_cvtsepi32_epi8(result);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(destination + c), bytes);
-    } else if (is_unsigned) {
+    if (is_unsigned) {
       _mm512_mask_cvtusepi32_storeu_epi8(destination + c, mask, result);
     } else {
       _mm512_mask_cvtsepi32_storeu_epi8(destination + c, mask, result);
