@@ -156,6 +156,13 @@ std::vector<Int8Case> int8_cases() {
       cases.push_back(conv_case("conv strided dilated asymmetric pads" + suffix, type, {2, 8, 15, 14}, 12, 3, 1, {2, 1},
                                 {0, 2, 1, 0}, {2, 2}, true, false, extreme));
       cases.push_back(conv_case("conv depthwise" + suffix, type, {1, 24, 10, 10}, 24, 3, 24, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, true, extreme));
+      // Depthwise edges: channel counts off the vector widths, stride 1 and 2, asymmetric and wide pads, dilation,
+      // odd tap counts, batches. Per-channel scales grow with the channel (output_scale_for_depth follows the first),
+      // so the extreme cases of many channels use one scale, or most outputs would sit on the grid's ends.
+      cases.push_back(conv_case("depthwise stride 1 channels 40" + suffix, type, {1, 40, 9, 11}, 40, 3, 40, {1, 1}, {1, 1, 1, 1}, {1, 1}, !extreme, true, extreme));
+      cases.push_back(conv_case("depthwise stride 2 asymmetric pads channels 17" + suffix, type, {1, 17, 12, 9}, 17, 3, 17, {2, 2}, {0, 0, 1, 1}, {1, 1}, true, false, extreme));
+      cases.push_back(conv_case("depthwise 5x5 dilated batch 2 channels 3" + suffix, type, {2, 3, 11, 10}, 3, 5, 3, {1, 2}, {3, 2, 4, 1}, {2, 1}, false, true, extreme));
+      cases.push_back(conv_case("depthwise 1x1 channels 33" + suffix, type, {1, 33, 4, 5}, 33, 1, 33, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
       cases.push_back(conv_case("conv grouped per-tensor" + suffix, type, {1, 12, 7, 7}, 18, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, true, extreme));
       cases.push_back(conv_case("conv 1x1 wide" + suffix, type, {1, 160, 5, 6}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
       cases.push_back(conv_case("conv 1x1 to one pixel" + suffix, type, {1, 64, 1, 1}, 10, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
@@ -394,6 +401,27 @@ TEST(CpuInt8Fusion, ConvAndMatMulGroupsBecomeIntegerOperators) {
   EXPECT_EQ(count_ops(*model.graph, "QLinearMatMul"), 1u);
 }
 
+// DQ → Gemm → Relu → Q (Relu absorbed by Q's grid) becomes ORT's QGemm, here a 1x1 QLinearConv between two
+// Reshapes; no float Gemm and no DequantizeLinear of its weights is left.
+TEST(CpuInt8Fusion, GemmGroupsBecomeOneByOneIntegerConvolutions) {
+  for (const char* name : {"gemm_uint8", "gemm_int8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    ASSERT_EQ(count_ops(*model.graph, "Gemm"), 1u);
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "Gemm"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "Relu"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "QLinearConv"), 1u);
+    for (const auto& node : model.graph->nodes()) {
+      if (node->op_type != "QLinearConv") continue;
+      ASSERT_NE(node->input(3)->initializer, std::nullopt);
+      EXPECT_EQ(node->input(3)->initializer->shape(), (Shape{10, 48, 1, 1}));
+      EXPECT_NE(node->input(8), nullptr) << "the int32 bias is kept";
+    }
+  }
+}
+
 // Sigmoid and Mul groups become ORT's QLinearSigmoid / QLinearMul, and a SiLU (Mul of x and its own sigmoid)
 // one QLinearSiLU table; nothing of them is left in float.
 TEST(CpuInt8Fusion, SigmoidMulAndSiluBecomeIntegerOperators) {
@@ -565,8 +593,9 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
 
 INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
                          ::testing::Values("conv_relu_uint8", "conv_relu_int8", "conv_depthwise_uint8",
-                                           "conv_depthwise_int8", "conv_grouped_uint8", "conv_grouped_int8",
-                                           "conv_strided_dilated_uint8", "conv_strided_dilated_int8", "matmul_uint8",
+                                           "conv_depthwise_int8", "conv_depthwise_edges_uint8",
+                                           "conv_depthwise_edges_int8", "conv_grouped_uint8", "conv_grouped_int8",
+                                           "conv_strided_dilated_uint8", "conv_strided_dilated_int8", "gemm_uint8", "gemm_int8", "matmul_uint8",
                                            "matmul_int8", "tie_conv_uint8", "tie_conv_int8", "shapes_uint8",
                                            "shapes_int8", "add_uint8", "add_int8", "small_cnn_uint8", "small_cnn_int8",
                                            "concat_uint8", "concat_int8", "mul_uint8", "mul_int8", "nonlinear_uint8",
