@@ -167,7 +167,11 @@ std::vector<Int8Case> int8_cases() {
       cases.push_back(conv_case("conv 1x1 wide" + suffix, type, {1, 160, 5, 6}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
       // Over 1 MB of s32 sums: blocked pointwise (qlinear_convolution.cpp), blocks of rows that cross from the
       // first image into the second and a shorter last block.
-      cases.push_back(conv_case("conv 1x1 blocked rows batch 2" + suffix, type, {2, 24, 60, 57}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
+      cases.push_back(conv_case("conv 1x1 blocked rows batch 2" + suffix, type, {2, 72, 60, 57}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
+      // Narrow 1x1 layers (MobileNetV2's 16 → 96): input channels off every vector width (13, one), a batch.
+      cases.push_back(conv_case("conv 1x1 narrow 13 to 37 batch 2" + suffix, type, {2, 13, 7, 9}, 37, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
+      cases.push_back(conv_case("conv 1x1 narrow one input channel" + suffix, type, {1, 1, 5, 5}, 20, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, false, extreme));
+      cases.push_back(conv_case("conv 1x1 narrow 24 to 40" + suffix, type, {1, 24, 30, 31}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
       cases.push_back(conv_case("conv 1x1 to one pixel" + suffix, type, {1, 64, 1, 1}, 10, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
       cases.push_back(matmul_case("matmul rank 3 per column" + suffix, type, {2, 5, 67}, 19, true, extreme));
       cases.push_back(matmul_case("matmul rank 2 per tensor" + suffix, type, {7, 256}, 33, false, extreme));
