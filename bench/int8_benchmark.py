@@ -141,8 +141,8 @@ def input_shape(path):
     return first.name, [d.dim_value if d.dim_value > 0 else 1 for d in first.type.tensor_type.shape.dim]
 
 
-def measure_npukit(arguments, path, name, shape, threads):
-    result = run_benchmarks.run_json([arguments.npukit, "bench", path, "--backend", "cpu", "--threads", str(threads),
+def measure_npukit(arguments, path, name, shape, threads, binary=None):
+    result = run_benchmarks.run_json([binary or arguments.npukit, "bench", path, "--backend", "cpu", "--threads", str(threads),
                                       "--warmup", str(arguments.warmup), "--iterations", str(arguments.iterations),
                                       "--json", "--input-shape", "%s=%s" % (name, ",".join(map(str, shape)))],
                                      arguments.timeout)
@@ -165,6 +165,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--timeout", type=int, default=600)
     parser.add_argument("--npukit", default=os.path.join(REPOSITORY, "build", "npukit"))
+    parser.add_argument("--baseline", default="",
+                        help="another npukit binary (e.g. main's, for before / after): its int8 run takes its turn in "
+                             "every round too, and the table gains its time and its ratio to ORT")
     parser.add_argument("--ort-dir", default=os.path.join(REPOSITORY, "third_party", "ort"))
     parser.add_argument("--output", default=os.path.join(REPOSITORY, "docs", "benchmarks.md"))
     parser.add_argument("--no-write", action="store_true", help="print the table only")
@@ -193,11 +196,13 @@ def main():
     runtimes = [("int8", lambda a, m, t: measure_npukit(a, m[1], m[3], m[4], t)),
                 ("ort", lambda a, m, t: measure_ort(a, m[1], m[3], m[4], t)),
                 ("fp32", lambda a, m, t: measure_npukit(a, m[2], m[3], m[4], t))]
+    if arguments.baseline:
+        runtimes.append(("baseline", lambda a, m, t: measure_npukit(a, m[1], m[3], m[4], t, a.baseline)))
     samples = {}
     for round_index in range(arguments.rounds):
         for model in models:
             for threads in threads_list:
-                order = runtimes[round_index % 3:] + runtimes[:round_index % 3]
+                order = runtimes[round_index % len(runtimes):] + runtimes[:round_index % len(runtimes)]
                 for name, measure in order:
                     result = measure(arguments, model, threads)
                     samples.setdefault((model[0], threads, name), []).append(result)
@@ -220,15 +225,21 @@ def main():
              "",
              "Load average of the machine (1, 5, 15 min) at the start: %.1f %.1f %.1f; at the end: %.1f %.1f %.1f." % (
                  load_before + os.getloadavg()),
-             "", "| model | threads | int8 ms | ORT ms | FP32 ms | int8 / ORT | int8 / FP32 |",
-             "|---|---|---|---|---|---|---|"]
+             "", "| model | threads | int8 ms | ORT ms | FP32 ms | int8 / ORT | int8 / FP32 |" +
+             (" int8 before ms | before / ORT |" if arguments.baseline else ""),
+             "|---|---|---|---|---|---|---|" + ("---|---|" if arguments.baseline else "")]
+    if arguments.baseline:
+        lines[2] += " Before = `--baseline %s`, its int8 run one more turn in every round." % arguments.baseline
     for model in models:
         for threads in threads_list:
-            int8, ort, fp32 = (median((model[0], threads, n)) for n in ("int8", "ort", "fp32"))
+            int8, ort, fp32, before = (median((model[0], threads, n)) for n in ("int8", "ort", "fp32", "baseline"))
             ratio = lambda a, b: "%.2f" % (a / b) if a and b else "unknown"
-            lines.append("| %s %s | %d | %s | %s | %s | %s | %s |" % (model[0], "x".join(map(str, model[4])), threads,
-                                                                    show(int8), show(ort), show(fp32),
-                                                                    ratio(int8, ort), ratio(int8, fp32)))
+            line = "| %s %s | %d | %s | %s | %s | %s | %s |" % (model[0], "x".join(map(str, model[4])), threads,
+                                                               show(int8), show(ort), show(fp32),
+                                                               ratio(int8, ort), ratio(int8, fp32))
+            if arguments.baseline:
+                line += " %s | %s |" % (show(before), ratio(before, ort))
+            lines.append(line)
     if calibration is not None:
         lines += ["", "Calibration time: `npukit quantize` of YOLOv5s (edgetpu, minmax) on 100 generated 640x640 "
                   "pictures, one run, decode and pre-processing included: %s." % calibration]

@@ -157,8 +157,22 @@ std::vector<Int8Case> int8_cases() {
       cases.push_back(conv_case("conv strided dilated asymmetric pads" + suffix, type, {2, 8, 15, 14}, 12, 3, 1, {2, 1},
                                 {0, 2, 1, 0}, {2, 2}, true, false, extreme));
       cases.push_back(conv_case("conv depthwise" + suffix, type, {1, 24, 10, 10}, 24, 3, 24, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, true, extreme));
+      // Depthwise edges: channel counts off the vector widths, stride 1 and 2, asymmetric and wide pads, dilation,
+      // odd tap counts, batches. Per-channel scales grow with the channel (output_scale_for_depth follows the first),
+      // so the extreme cases of many channels use one scale, or most outputs would sit on the grid's ends.
+      cases.push_back(conv_case("depthwise stride 1 channels 40" + suffix, type, {1, 40, 9, 11}, 40, 3, 40, {1, 1}, {1, 1, 1, 1}, {1, 1}, !extreme, true, extreme));
+      cases.push_back(conv_case("depthwise stride 2 asymmetric pads channels 17" + suffix, type, {1, 17, 12, 9}, 17, 3, 17, {2, 2}, {0, 0, 1, 1}, {1, 1}, true, false, extreme));
+      cases.push_back(conv_case("depthwise 5x5 dilated batch 2 channels 3" + suffix, type, {2, 3, 11, 10}, 3, 5, 3, {1, 2}, {3, 2, 4, 1}, {2, 1}, false, true, extreme));
+      cases.push_back(conv_case("depthwise 1x1 channels 33" + suffix, type, {1, 33, 4, 5}, 33, 1, 33, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
       cases.push_back(conv_case("conv grouped per-tensor" + suffix, type, {1, 12, 7, 7}, 18, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, true, extreme));
       cases.push_back(conv_case("conv 1x1 wide" + suffix, type, {1, 160, 5, 6}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
+      // Over 1 MB of s32 sums: blocked pointwise (qlinear_convolution.cpp), blocks of rows that cross from the
+      // first image into the second and a shorter last block.
+      cases.push_back(conv_case("conv 1x1 blocked rows batch 2" + suffix, type, {2, 72, 60, 57}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
+      // Narrow 1x1 layers (MobileNetV2's 16 → 96): input channels off every vector width (13, one), a batch.
+      cases.push_back(conv_case("conv 1x1 narrow 13 to 37 batch 2" + suffix, type, {2, 13, 7, 9}, 37, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
+      cases.push_back(conv_case("conv 1x1 narrow one input channel" + suffix, type, {1, 1, 5, 5}, 20, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, false, extreme));
+      cases.push_back(conv_case("conv 1x1 narrow 24 to 40" + suffix, type, {1, 24, 30, 31}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
       cases.push_back(conv_case("conv 1x1 to one pixel" + suffix, type, {1, 64, 1, 1}, 10, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
       cases.push_back(matmul_case("matmul rank 3 per column" + suffix, type, {2, 5, 67}, 19, true, extreme));
       cases.push_back(matmul_case("matmul rank 2 per tensor" + suffix, type, {7, 256}, 33, false, extreme));
@@ -370,29 +384,33 @@ TEST(CpuInt8QLinearSoftmax, HandComputedTableAndRows) {
 }
 
 TEST(CpuInt8Requantize, VectorRowsEqualTheScalarDefinition) {
-  std::mt19937 generator(5);
-  const int64_t rows = 37, channels = 29;  // odd: vector body and scalar tail
-  std::vector<int32_t> accumulators(rows * channels), offsets(channels);
-  std::vector<float> scales(channels);
-  for (auto& value : accumulators) {
-    const uint32_t draw = generator();
-    value = draw % 5 == 0 ? static_cast<int32_t>(draw) : static_cast<int32_t>(draw % 20001) - 10000;
-  }
-  for (int64_t c = 0; c < channels; ++c) {
-    offsets[c] = static_cast<int32_t>(generator() % 2001) - 1000;
-    scales[c] = c % 3 == 0 ? 0.5f : 0.001f * static_cast<float>(c + 1);  // 0.5: ties on every odd sum
-  }
-  for (DType type : {DType::u8, DType::i8}) {
-    for (bool per_channel : {true, false}) {
-      std::vector<uint8_t> out(rows * channels);
-      runtime::cpu::int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(), scales.data(),
-                                                      per_channel, 7, type, out.data());
-      for (int64_t i = 0; i < rows * channels; ++i) {
-        const int64_t c = i % channels;
-        const int32_t expected = runtime::cpu::int8::requantize_float_scale_one(
-            accumulators[i], offsets[c], scales[per_channel ? c : 0], 7, type);
-        const int32_t actual = type == DType::u8 ? out[i] : static_cast<int8_t>(out[i]);
-        ASSERT_EQ(actual, expected) << "element " << i << (per_channel ? " per channel" : " per tensor");
+  // 29: vectors and a tail; 64: one packed block; 157: two packed blocks, one vector of 16 and a tail.
+  for (const int64_t channels : {29, 64, 157}) {
+    SCOPED_TRACE(channels);
+    std::mt19937 generator(5);
+    const int64_t rows = 37;
+    std::vector<int32_t> accumulators(rows * channels), offsets(channels);
+    std::vector<float> scales(channels);
+    for (auto& value : accumulators) {
+      const uint32_t draw = generator();
+      value = draw % 5 == 0 ? static_cast<int32_t>(draw) : static_cast<int32_t>(draw % 20001) - 10000;
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+      offsets[c] = static_cast<int32_t>(generator() % 2001) - 1000;
+      scales[c] = c % 3 == 0 ? 0.5f : 0.001f * static_cast<float>(c + 1);  // 0.5: ties on every odd sum
+    }
+    for (DType type : {DType::u8, DType::i8}) {
+      for (bool per_channel : {true, false}) {
+        std::vector<uint8_t> out(rows * channels);
+        runtime::cpu::int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(), scales.data(),
+                                                        per_channel, 7, type, out.data());
+        for (int64_t i = 0; i < rows * channels; ++i) {
+          const int64_t c = i % channels;
+          const int32_t expected = runtime::cpu::int8::requantize_float_scale_one(
+              accumulators[i], offsets[c], scales[per_channel ? c : 0], 7, type);
+          const int32_t actual = type == DType::u8 ? out[i] : static_cast<int8_t>(out[i]);
+          ASSERT_EQ(actual, expected) << "element " << i << (per_channel ? " per channel" : " per tensor");
+        }
       }
     }
   }
@@ -437,6 +455,27 @@ TEST(CpuInt8Fusion, ConvAndMatMulGroupsBecomeIntegerOperators) {
   passes::run_cpu_pass_list(model);
   EXPECT_EQ(count_ops(*model.graph, "MatMul"), 0u);
   EXPECT_EQ(count_ops(*model.graph, "QLinearMatMul"), 1u);
+}
+
+// DQ → Gemm → Relu → Q (Relu absorbed by Q's grid) becomes ORT's QGemm, here a 1x1 QLinearConv between two
+// Reshapes; no float Gemm and no DequantizeLinear of its weights is left.
+TEST(CpuInt8Fusion, GemmGroupsBecomeOneByOneIntegerConvolutions) {
+  for (const char* name : {"gemm_uint8", "gemm_int8"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(std::filesystem::exists(qdq_model(name))) << "run tools/make_models.sh";
+    ir::Model model = onnx_io::load_model(qdq_model(name).string());
+    ASSERT_EQ(count_ops(*model.graph, "Gemm"), 1u);
+    passes::run_cpu_pass_list(model);
+    EXPECT_EQ(count_ops(*model.graph, "Gemm"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "Relu"), 0u);
+    EXPECT_EQ(count_ops(*model.graph, "QLinearConv"), 1u);
+    for (const auto& node : model.graph->nodes()) {
+      if (node->op_type != "QLinearConv") continue;
+      ASSERT_NE(node->input(3)->initializer, std::nullopt);
+      EXPECT_EQ(node->input(3)->initializer->shape(), (Shape{10, 48, 1, 1}));
+      EXPECT_NE(node->input(8), nullptr) << "the int32 bias is kept";
+    }
+  }
 }
 
 // Sigmoid and Mul groups become ORT's QLinearSigmoid / QLinearMul, and a SiLU (Mul of x and its own sigmoid)
@@ -653,8 +692,9 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
 
 INSTANTIATE_TEST_SUITE_P(Models, CpuInt8OnnxRuntime,
                          ::testing::Values("conv_relu_uint8", "conv_relu_int8", "conv_depthwise_uint8",
-                                           "conv_depthwise_int8", "conv_grouped_uint8", "conv_grouped_int8",
-                                           "conv_strided_dilated_uint8", "conv_strided_dilated_int8", "matmul_uint8",
+                                           "conv_depthwise_int8", "conv_depthwise_edges_uint8",
+                                           "conv_depthwise_edges_int8", "conv_grouped_uint8", "conv_grouped_int8",
+                                           "conv_strided_dilated_uint8", "conv_strided_dilated_int8", "gemm_uint8", "gemm_int8", "matmul_uint8",
                                            "matmul_int8", "tie_conv_uint8", "tie_conv_int8", "shapes_uint8",
                                            "shapes_int8", "add_uint8", "add_int8", "small_cnn_uint8", "small_cnn_int8",
                                            "concat_uint8", "concat_int8", "mul_uint8", "mul_int8", "nonlinear_uint8",

@@ -290,6 +290,16 @@ def conv_depthwise(dtype):
     return m.finish(m.conv(m.input(), 8, 3, stride=2, group=8, activation=("Clip", 0.0, 6.0)))
 
 
+def conv_depthwise_edges(dtype):
+    """Depthwise convolutions on a kernel's edges: 37 channels (whole vectors of 16 / 8 and a tail), stride 1 with
+    pads, stride 2 with TensorFlow's asymmetric pads, a 5x5 window (an odd tap count) without bias, between an NCHW
+    input and an NCHW output."""
+    m = QdqModel(f"conv_depthwise_edges_{dtype}", dtype, (1, 37, 13, 11), 31)
+    y = m.conv(m.input(), 37, 3, group=37, activation=("Clip", 0.0, 6.0))
+    y = m.conv(y, 37, 3, stride=2, pads=[0, 0, 1, 1], group=37)
+    return m.finish(m.conv(y, 37, 5, group=37, bias=False, activation=("Relu",)))
+
+
 def gemm(dtype):
     m = QdqModel(f"gemm_{dtype}", dtype, (2, 3, 4, 4), 15)
     return m.finish(m.gemm(m.flatten(m.input()), 10, activation=("Relu",)))
@@ -462,8 +472,9 @@ def softmax_sweep(dtype):
     return m.finish(m.quantize_dequantize(name, value, np.float32(1.0 / 255), 3 + low))
 
 
-BUILDERS = [conv_relu, conv_strided_dilated, conv_grouped, conv_depthwise, gemm, matmul, add, mul, concat, pools,
-            shapes, nonlinear, small_cnn, tie_conv, byte_sweep, requantize, sppf, softmax_head, softmax_sweep]
+BUILDERS = [conv_relu, conv_strided_dilated, conv_grouped, conv_depthwise, conv_depthwise_edges, gemm, matmul, add,
+            mul, concat, pools, shapes, nonlinear, small_cnn, tie_conv, byte_sweep, requantize, sppf, softmax_head,
+            softmax_sweep]
 
 
 def main():

@@ -192,6 +192,64 @@ std::optional<Group> match_group(const ir::Model& model, ir::Node* op, const std
   return group;
 }
 
+// DQ(a) → Gemm(a, DQ(w), DQ(bias)) → Q(y): ORT's QGemm (GemmReplaceWithQuant), here as a 1x1 QLinearConv between two
+// Reshapes. QGemm's arithmetic is QLinearConv's: the exact int32 sum of (a - z_a) · w, plus the int32 bias, times
+// float(alpha · s_a · s_w[n]) / s_y (alpha = 1: float(s_a · s_w[n]) / s_y, QLinearConv's multiplier), rounded half to
+// even, + z_y. Matched: a 2-D, transA = 0, transB = 1 (w as [N, K], per tensor or per output row), alpha = beta = 1,
+// a bias of N int32 values or none, a Relu / Clip only where Q's clamp absorbs it, Q per tensor of a's type.
+struct GemmGroup {
+  ir::Node* op = nullptr;
+  QuantizedSide input, weights, output;
+  ir::Value* bias = nullptr;
+  ir::Node* activation = nullptr;
+};
+
+std::optional<GemmGroup> match_gemm_group(const ir::Model& model, ir::Node* op,
+                                          const std::set<std::string>& protected_names) {
+  if (op->get_int("transA", 0) != 0 || op->get_int("transB", 0) != 1 || op->get_float("alpha", 1.0) != 1.0 ||
+      op->get_float("beta", 1.0) != 1.0 || op->inputs.size() < 2) {
+    return std::nullopt;
+  }
+  GemmGroup group;
+  group.op = op;
+  std::optional<QuantizedSide> input = per_tensor_dequantize(op->input(0));
+  if (!input || !input->integer->type.has_static_shape() || input->integer->type.static_shape().size() != 2) {
+    return std::nullopt;
+  }
+  group.input = *input;
+  const Tensor* weights = op->input(1) && op->input(1)->producer ? constant_of(op->input(1)->producer->input(0)) : nullptr;
+  if (!weights || weights->rank() != 2) return std::nullopt;
+  std::optional<QuantizedSide> weight_side = symmetric_weight_dequantize(op->input(1), 0, weights->dim(0));
+  if (!weight_side) return std::nullopt;
+  group.weights = *weight_side;
+  if (op->input(2)) {
+    ir::Node* bias_dequantize = op->input(2)->producer;
+    if (!is_standard(bias_dequantize, "DequantizeLinear")) return std::nullopt;
+    const Tensor* bias = constant_of(bias_dequantize->input(0));
+    if (!bias || bias->dtype() != DType::i32 || bias->rank() != 1 || bias->element_count() != weights->dim(0)) {
+      return std::nullopt;
+    }
+    group.bias = bias_dequantize->input(0);
+  }
+  ir::Value* result = op->output(0);
+  if (!is_private(result, protected_names)) return std::nullopt;
+  ir::Node* next = result->consumers[0];
+  // A Relu / Clip that Q's clamp makes a no-op (ORT's ReluQuantFusion removes it before the QGemm rewrite).
+  if ((is_standard(next, "Relu") || is_standard(next, "Clip")) && next->input(0) == result) {
+    group.activation = next;
+    if (!is_private(next->output(0), protected_names)) return std::nullopt;
+    next = next->output(0)->consumers[0];
+  }
+  std::optional<QuantizedSide> output = per_tensor_quantize(next);
+  if (!output || next->input(0) != (group.activation ? group.activation->output(0) : result) ||
+      output->type != group.input.type) {
+    return std::nullopt;
+  }
+  if (group.activation && !activation_is_absorbed(*group.activation, model.opset(""), *output)) return std::nullopt;
+  group.output = *output;
+  return group;
+}
+
 // DQ(a) + DQ(b) → Add → Q(c), every side per tensor and of one 8-bit type, a and b of one static shape (the
 // cpu QLinearAdd kernel is elementwise; ORT's broadcasting cases stay float here).
 struct BinaryGroup {
@@ -477,6 +535,46 @@ PassResult fuse_qdq_into_integer_ops(ir::Model& model) {
     ir::Node* fused = graph.add_node(convolution ? "QLinearConv" : "QLinearMatMul", inputs, {output}, name);
     if (convolution) fused->attributes = std::move(attributes);
     result.notes.push_back("fused " + description + " into " + fused->op_type);
+    ++result.rewrites;
+  }
+  // Gemm groups → Reshape [M, K, 1, 1] → QLinearConv 1x1 → Reshape [M, N] (ORT runs them as QGemm).
+  std::vector<ir::Node*> gemms;
+  for (const auto& node : graph.nodes()) {
+    if (is_standard(node.get(), "Gemm")) gemms.push_back(node.get());
+  }
+  for (ir::Node* op : gemms) {
+    std::optional<GemmGroup> group = match_gemm_group(model, op, protected_names);
+    if (!group) continue;
+    const Tensor& weights = *constant_of(group->weights.integer);
+    const int64_t outputs = weights.dim(0), depth = weights.dim(1);
+    const int64_t rows = group->input.integer->type.static_shape()[0];
+    const std::string name = op->name.empty() ? "gemm" : op->name;
+    Tensor convolution_weights(DType::i8, {outputs, depth, 1, 1});
+    std::memcpy(convolution_weights.raw_data(), weights.raw_data(), weights.byte_size());
+    ir::Value* weights_4d = graph.add_initializer(unused_value_name(graph, name + ".weight_1x1"), std::move(convolution_weights));
+    auto zero_point_of = [&](const QuantizedSide& side, const std::string& stem, DType type) {
+      return side.zero_point ? side.zero_point : zero_point_constant(graph, name + stem, type);
+    };
+    ir::Value* input_4d = add_typed_value(graph, name + ".as_map", group->input.type, {rows, depth, 1, 1});
+    ir::Value* result_4d = add_typed_value(graph, name + ".conv_out", group->output.type, {rows, outputs, 1, 1});
+    std::vector<ir::Value*> inputs{input_4d, group->input.scale, zero_point_of(group->input, "_x_zero_point", group->input.type),
+                                   weights_4d, group->weights.scale, zero_point_of(group->weights, "_w_zero_point", DType::i8),
+                                   group->output.scale, zero_point_of(group->output, "_y_zero_point", group->output.type)};
+    if (group->bias) inputs.push_back(group->bias);
+    const std::string description =
+        op->describe() + (group->activation ? " + " + group->activation->op_type : std::string()) + " + QuantizeLinear";
+    ir::Value* output = group->output.integer;
+    ir::Value* input = group->input.integer;
+    graph.remove_node(op);
+    if (group->activation) graph.remove_node(group->activation);
+    graph.remove_node(group->output.node);
+    graph.add_node("Reshape", {input, add_int64_constant(graph, name + ".map_shape", {rows, depth, 1, 1})}, {input_4d},
+                   name + ".to_map");
+    ir::Node* fused = graph.add_node("QLinearConv", inputs, {result_4d}, name);
+    fused->attributes["kernel_shape"] = integers_attribute({1, 1});
+    graph.add_node("Reshape", {result_4d, add_int64_constant(graph, name + ".out_shape", {rows, outputs})}, {output},
+                   name + ".to_matrix");
+    result.notes.push_back("fused " + description + " into a 1x1 QLinearConv (ORT's QGemm)");
     ++result.rewrites;
   }
   // Sigmoid groups → com.microsoft QLinearSigmoid (ORT's UnaryReplaceWithQLinear), before the Mul groups so
