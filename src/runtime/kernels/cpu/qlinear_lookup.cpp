@@ -15,6 +15,7 @@
 #include "ir/microsoft_domain.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 #include "runtime/kernels/cpu/qlinear_lookup.h"
+#include "runtime/kernels/cpu/qlinear_operands.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -235,49 +236,24 @@ std::optional<std::string> qlinear_lookup_unsupported_reason(const ir::Node& nod
   const bool silu = is_silu(node);
   const std::string name = "cpu " + node.op_type;
   if (!node.input(0)) return name + " needs X";
-  const size_t inputs = silu ? 7 : 5;
   if (node.inputs.size() < (silu ? 7u : 4u) || !node.input(0)) return name + " needs X and its parameters";
   const std::vector<size_t> scales = silu ? std::vector<size_t>{1, 3, 5} : std::vector<size_t>{1, 3};
-  for (size_t index : scales) {
-    const Tensor* scale = constant(node.input(index));
-    if (!scale || scale->dtype() != DType::f32 || scale->element_count() != 1 || !std::isfinite(scale->data<float>()[0]) ||
-        scale->data<float>()[0] <= 0) {
-      return name + " needs constant, finite, positive scalar scales";
-    }
-  }
+  if (std::optional<std::string> reason = scalar_scales_reason(node, scales, name)) return reason;
   if (is_clip(node)) {
     // Its own input and output types; every parameter present.
     if (node.inputs.size() < 5) return name + " needs X and its parameters";
-    for (size_t index : {1, 3}) {
-      const Tensor* scale = constant(node.input(index));
-      if (!scale || scale->dtype() != DType::f32 || scale->element_count() != 1 ||
-          !std::isfinite(scale->data<float>()[0]) || scale->data<float>()[0] <= 0) {
-        return name + " needs constant, finite, positive scalar scales";
-      }
-    }
     for (size_t index : {2, 4}) {
-      const Tensor* zero_point = constant(node.input(index));
-      if (!zero_point || zero_point->element_count() != 1 || !is_8bit(zero_point->dtype())) {
-        return name + " needs constant u8 / s8 scalar zero points";
+      DType own_type = DType::undefined;
+      if (std::optional<std::string> reason = scalar_zero_points_reason(node, {index}, name, own_type, true)) {
+        return reason;
       }
     }
     if (std::isnan(node.get_float("min", 0)) || std::isnan(node.get_float("max", 0))) return name + " needs numeric bounds";
     return std::nullopt;
   }
   DType type = is_8bit(node.input(0)->type.dtype) ? node.input(0)->type.dtype : DType::undefined;
-  for (size_t index = 2; index < inputs; index += 2) {
-    const ir::Value* value = node.input(index);
-    if (!value) {
-      if (silu) return name + " needs every zero point";
-      continue;
-    }
-    const Tensor* zero_point = constant(value);
-    if (!zero_point || zero_point->element_count() != 1 || !is_8bit(zero_point->dtype())) {
-      return name + " needs constant u8 / s8 scalar zero points";
-    }
-    if (type != DType::undefined && zero_point->dtype() != type) return name + " needs one 8-bit type";
-    type = zero_point->dtype();
-  }
+  const std::vector<size_t> zero_points = silu ? std::vector<size_t>{2, 4, 6} : std::vector<size_t>{2, 4};
+  if (std::optional<std::string> reason = scalar_zero_points_reason(node, zero_points, name, type, silu)) return reason;
   if (type == DType::undefined) return name + " needs a u8 / s8 X";
   return std::nullopt;
 }

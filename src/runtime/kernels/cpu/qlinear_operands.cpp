@@ -66,28 +66,40 @@ std::optional<std::string> read_qlinear_operands(const ir::Node& node, int64_t c
   return std::nullopt;
 }
 
+std::optional<std::string> scalar_scales_reason(const ir::Node& node, const std::vector<size_t>& indices,
+                                                const std::string& name) {
+  for (size_t index : indices) {
+    if (!positive_scalar(index < node.inputs.size() ? node.input(index) : nullptr)) {
+      return name + " needs constant, finite, positive scalar scales";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> scalar_zero_points_reason(const ir::Node& node, const std::vector<size_t>& indices,
+                                                     const std::string& name, DType& type, bool every_present) {
+  for (size_t index : indices) {
+    const ir::Value* value = index < node.inputs.size() ? node.input(index) : nullptr;
+    if (!value) {
+      if (every_present) return name + " needs every zero point";
+      continue;
+    }
+    const Tensor* zero_point = constant(value);
+    if (!zero_point || zero_point->element_count() != 1 || !is_8bit(zero_point->dtype())) {
+      return name + " needs constant u8 / s8 scalar zero points";
+    }
+    if (type != DType::undefined && zero_point->dtype() != type) return name + " needs one 8-bit type";
+    type = zero_point->dtype();
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> qlinear_binary_unsupported_reason(const ir::Node& node, const std::string& op_type) {
   const std::string op = "cpu " + op_type;
   if (node.inputs.size() < 7 || !node.input(0) || !node.input(3)) return op + " needs A, B and their parameters";
-  for (size_t index : {1, 4, 6}) {
-    const Tensor* scale = constant(node.input(index));
-    if (!scale || scale->dtype() != DType::f32 || scale->element_count() != 1 || !std::isfinite(scale->data<float>()[0]) ||
-        scale->data<float>()[0] <= 0) {
-      return op + " needs constant, finite, positive scalar scales";
-    }
-  }
+  if (std::optional<std::string> reason = scalar_scales_reason(node, {1, 4, 6}, op)) return reason;
   DType type = DType::undefined;
-  for (size_t index : {2, 5, 7}) {
-    const ir::Value* value = node.input(index);
-    if (!value) continue;
-    const Tensor* zero_point = constant(value);
-    if (!zero_point || zero_point->element_count() != 1 ||
-        (zero_point->dtype() != DType::u8 && zero_point->dtype() != DType::i8)) {
-      return op + " needs constant u8 / s8 scalar zero points";
-    }
-    if (type != DType::undefined && zero_point->dtype() != type) return op + " needs one 8-bit type";
-    type = zero_point->dtype();
-  }
+  if (std::optional<std::string> reason = scalar_zero_points_reason(node, {2, 5, 7}, op, type)) return reason;
   if (!node.input(7)) return op + " needs C's zero point (its type)";
   return std::nullopt;
 }

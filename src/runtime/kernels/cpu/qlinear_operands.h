@@ -28,6 +28,15 @@ struct QLinearOperands {
 // Returns the operands, or the reason the node cannot run on the cpu backend.
 std::optional<std::string> read_qlinear_operands(const ir::Node& node, int64_t channels, QLinearOperands& operands);
 
+// The checks every QLinear kernel's "unsupported reason" makes of its parameters, each naming the kernel (`name`,
+// such as "cpu QLinearSoftmax") in the reason it returns. The inputs at `indices` must be constant, finite, positive
+// float scalars (scales); constant scalar u8 / s8 zero points of one type, which `type` takes (it may come in set
+// from X's type; absent inputs are skipped unless `every_present`).
+std::optional<std::string> scalar_scales_reason(const ir::Node& node, const std::vector<size_t>& indices,
+                                                const std::string& name);
+std::optional<std::string> scalar_zero_points_reason(const ir::Node& node, const std::vector<size_t>& indices,
+                                                     const std::string& name, DType& type, bool every_present = false);
+
 // Why an elementwise QLinear node with ONNX Runtime's contrib layout (A, A_scale, A_zp, B, B_scale, B_zp, C_scale,
 // C_zp: QLinearAdd, QLinearMul) cannot run on the cpu backend, or nothing: its scales constant, finite, positive
 // scalars and its zero points constant scalars of one 8-bit type. `op_type` names the node in the reason.

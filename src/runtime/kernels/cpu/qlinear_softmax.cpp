@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/kernels/cpu/cpu_kernels.h"
+#include "runtime/kernels/cpu/qlinear_operands.h"
 #include "runtime/kernels/cpu/qlinear_softmax.h"
 
 namespace npukit::runtime::cpu {
@@ -128,11 +129,6 @@ const Tensor* constant(const ir::Value* value) {
   return value && value->initializer && !value->is_graph_input ? &*value->initializer : nullptr;
 }
 
-bool is_positive_scalar_scale(const Tensor* scale) {
-  return scale && scale->dtype() == DType::f32 && scale->element_count() == 1 && std::isfinite(scale->data<float>()[0]) &&
-         scale->data<float>()[0] > 0;
-}
-
 struct SoftmaxWalk {
   int64_t outer = 1, length = 1, inner = 1;
 };
@@ -210,21 +206,9 @@ class QLinearSoftmaxExecutable final : public CpuExecutable {
 std::optional<std::string> qlinear_softmax_unsupported_reason(const ir::Node& node, int64_t) {
   const std::string name = "cpu QLinearSoftmax";
   if (node.inputs.size() < 4 || !node.input(0)) return name + " needs X and its parameters";
-  for (size_t index : {1, 3}) {
-    if (!is_positive_scalar_scale(constant(node.input(index)))) {
-      return name + " needs constant, finite, positive scalar scales";
-    }
-  }
+  if (std::optional<std::string> reason = scalar_scales_reason(node, {1, 3}, name)) return reason;
   DType type = is_8bit(node.input(0)->type.dtype) ? node.input(0)->type.dtype : DType::undefined;
-  for (size_t index : {2, 4}) {
-    if (!node.input(index)) continue;
-    const Tensor* zero_point = constant(node.input(index));
-    if (!zero_point || zero_point->element_count() != 1 || !is_8bit(zero_point->dtype())) {
-      return name + " needs constant u8 / s8 scalar zero points";
-    }
-    if (type != DType::undefined && zero_point->dtype() != type) return name + " needs one 8-bit type";
-    type = zero_point->dtype();
-  }
+  if (std::optional<std::string> reason = scalar_zero_points_reason(node, {2, 4}, name, type)) return reason;
   if (type == DType::undefined) return name + " needs a u8 / s8 X";
   return std::nullopt;
 }
