@@ -14,6 +14,7 @@
 
 namespace npukit::passes::qdq_groups {
 
+// Whether `node` is the ONNX-domain op `op_type` (a null node is not).
 bool is_standard(const ir::Node* node, const char* op_type);
 
 // One side of a QuantizeLinear / DequantizeLinear: the integer value, its scale and zero point (a constant
@@ -26,6 +27,7 @@ struct QuantizedSide {
   DType type = DType::undefined;
 };
 
+// A new scalar 0 of `type` named after `base`: the zero point a Q / DQ left out, made explicit for a fused node.
 ir::Value* zero_point_constant(ir::Graph& graph, const std::string& base, DType type);
 
 struct Group {
