@@ -162,6 +162,7 @@ LearnedRounding learn_layer_rounding(const LinearLayer& layer, const LayerRows& 
     ++result.iterations;
   }
   std::vector<int32_t> learned = soft.hard_integers();
+  result.undecided = soft.undecided_count();
   layer_forward(layer, held_inputs.data(), judged_rows, centred_weights(layer, learned), predicted, nullptr);
   result.learned_db = sqnr_db(held_targets, predicted);
   if (result.learned_db < result.nearest_db) {
@@ -282,7 +283,7 @@ AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
                static_cast<double>(std::min(settings.batch_rows, sampling[l].rows.rows) + 1);
     remaining_cost += costs[l];
   }
-  size_t learned_layers = 0, changed = 0, weights = 0, kept_nearest = 0;
+  size_t learned_layers = 0, changed = 0, weights = 0, kept_nearest = 0, undecided = 0;
   int fewest_iterations = settings.iterations;
   for (size_t l = 0; l < layers.size(); ++l) {
     const LinearLayer& layer = layers[l];
@@ -310,6 +311,7 @@ AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
     changed += learned.changed;
     weights += learned.integers.size();
     kept_nearest += learned.kept_nearest;
+    undecided += learned.kept_nearest ? 0 : learned.undecided;
     fewest_iterations = std::min(fewest_iterations, learned.iterations);
     std::string detail = learned.kept_nearest
                              ? "nearest kept: the learned rounding was worse on the held-out rows (" +
@@ -338,6 +340,13 @@ AlgorithmOutcome apply_adaround(AlgorithmContext& context) {
                                ? " (the time budget cut some to " + std::to_string(fewest_iterations) + ")"
                                : std::string()) +
                           (kept_nearest ? "; " + std::to_string(kept_nearest) + " layer(s) kept nearest" : std::string()));
+  if (undecided > 0) {
+    // The regularizer did not bring every h(V) to 0 or 1 (a budget cut the annealing short, or the loss outweighed
+    // it): those weights were rounded at 0.5, not where the loss was lowest.
+    outcome.notes.push_back(std::to_string(undecided) + " of " + std::to_string(weights) +
+                            " weights were still undecided (h(V) strictly between 0 and 1) when learning stopped: "
+                            "rounded at 0.5");
+  }
   outcome.notes.push_back("inputs x̃ simulated " + std::to_string(stages) + " time(s) for " +
                           std::to_string(layers.size()) + " layer(s)" +
                           (stages == layers.size() ? " (each layer on the output of the layers learned before it)"

@@ -409,6 +409,15 @@ std::vector<int32_t> SoftRounding::hard_integers() const {
   return integers;
 }
 
+size_t SoftRounding::undecided_count() const {
+  size_t undecided = 0;
+  for (float v : v_) {
+    const double stretched = (kZeta - kGamma) / (1.0 + std::exp(-static_cast<double>(v))) + kGamma;
+    undecided += stretched > 0.0 && stretched < 1.0;
+  }
+  return undecided;
+}
+
 double annealed_beta(const RoundingLearningSettings& settings, int iteration, int iterations) {
   const double warm = settings.warm_start * iterations;
   if (iteration < warm) return 0;
