@@ -36,10 +36,10 @@ struct RoundingLearningSettings {
   int iterations = 1000;            // per layer (per block for block reconstruction)
   size_t batch_rows = 256;          // output positions per Adam step
   // λ, in the units of our loss: output steps² ((ŷ - y) / s_y, summed over channels). AIMET's 0.01 weighs a loss in
-  // the output's real units, s_y² (about 1e-3 to 1e-5) times ours, so 0.01 here is a regularizer hundreds of times
-  // weaker than AIMET's: on 4-bit weights 30-60 % of a layer's h(V) were still between 0 and 1 when β reached 2, and
-  // rounding them at 0.5 threw away most of what the soft solution had won (the detector's first conv: 39.7 dB soft,
-  // 13.8 dB once rounded). With 1 every h(V) ends at 0 or 1 (undecided_count() reports it).
+  // the output's real units, s_y² times ours (about 1e-2 to 1e-4 for 8-bit activations), so 0.01 here is a regularizer
+  // 100 to 10 000 times weaker than AIMET's: on 4-bit weights 30-60 % of a layer's h(V) were still between 0 and 1
+  // when β reached 2, and rounding them at 0.5 threw away most of what the soft solution had won (the detector's first
+  // conv: 39.7 dB soft, 13.8 dB once rounded). With 1 every h(V) ends at 0 or 1 (undecided_count() reports it).
   double regularization = 1.0;
   double beta_start = 20;           // β annealed from 20 to 2 after the warm start
   double beta_end = 2;
