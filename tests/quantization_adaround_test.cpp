@@ -215,6 +215,32 @@ LinearLayer hand_layer(const std::vector<float>& weights, float weight_scale) {
   return layer;
 }
 
+// Under a deadline the β schedule is shortened to what the time left pays for at the pace so far (80 % of it), so
+// the annealing ends and every weight is decided; it never grows, and never ends before the current iteration.
+TEST(AdaroundLayer, UnderADeadlineTheScheduleIsFittedToTheIterationsTheTimeAllows) {
+  EXPECT_EQ(fitted_schedule_length(1000, 10, 0.010, 0.200), 170);  // 1 ms an iteration, 200 ms left: 10 + 160
+  EXPECT_EQ(fitted_schedule_length(1000, 10, 0.010, 10.0), 1000);  // time for all of them: unchanged
+  EXPECT_EQ(fitted_schedule_length(300, 50, 0.050, 0.0), 51);      // deadline reached: no shorter than now + 1
+  EXPECT_EQ(fitted_schedule_length(300, 0, 0.0, 1.0), 300);        // nothing timed yet
+  // The learning itself: with the deadline already passed it stops before the first step.
+  std::vector<float> weights = seeded_values(6 * 24, 77, -0.3f, 0.3f);
+  ir::Node node;
+  node.name = "hand";
+  LinearLayer layer = hand_layer(weights, 0.3f / 7.0f);
+  layer.node = &node;
+  LayerRows rows;
+  rows.rows = 64;
+  std::mt19937 random(5);
+  std::uniform_int_distribution<int> value(-100, 100);
+  for (size_t r = 0; r < rows.rows; ++r) {
+    for (int k = 0; k < 24; ++k) rows.inputs.push_back(static_cast<int16_t>(value(random)));
+    for (int m = 0; m < 6; ++m) rows.targets.push_back(0.0f);
+  }
+  const LearnedRounding late = learn_layer_rounding(layer, rows, RoundingLearningSettings{},
+                                                    std::chrono::steady_clock::now() - std::chrono::seconds(1));
+  EXPECT_EQ(late.iterations, 0);
+}
+
 TEST(AdaroundLayer, LearnedRoundingHasALowerOutputErrorThanNearestOnAHandBuiltLayer) {
   std::vector<float> weights = seeded_values(6 * 24, 77, -0.3f, 0.3f);
   const float weight_scale = 0.3f / 7.0f;  // a coarse grid (about 4 bits): rounding matters

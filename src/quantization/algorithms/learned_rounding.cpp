@@ -425,6 +425,14 @@ double annealed_beta(const RoundingLearningSettings& settings, int iteration, in
   return settings.beta_end + 0.5 * (settings.beta_start - settings.beta_end) * (1.0 + std::cos(progress * M_PI));
 }
 
+int fitted_schedule_length(int planned, int iteration, double seconds_so_far, double seconds_left) {
+  if (iteration <= 0 || seconds_so_far <= 0) return planned;
+  const double per_iteration = seconds_so_far / iteration;
+  const double affordable = iteration + std::floor(0.8 * std::max(0.0, seconds_left) / per_iteration);
+  if (affordable >= planned) return planned;
+  return std::max(iteration + 1, static_cast<int>(affordable));
+}
+
 void store_learned_weights(ir::Model& model, const LinearLayer& layer, const std::vector<int32_t>& integers) {
   ir::Value* weight = model.graph->find_value(layer.weight_value);
   if (!weight || !weight->initializer) throw Error(ErrorKind::internal, "weight '" + layer.weight_value + "' vanished");

@@ -162,6 +162,12 @@ class SoftRounding {
 // beta_end (AIMET's AdaroundLoss.compute_beta); 0 during the warm start means no regularizer.
 double annealed_beta(const RoundingLearningSettings& settings, int iteration, int iterations);
 
+// The length of the β schedule when `iteration` iterations took `seconds_so_far` and the deadline is `seconds_left`
+// away: `planned` or fewer, never below iteration + 1, 80 % of what the time left pays for at the pace so far (a
+// loaded machine slows down between two measurements). A layer cut off mid-annealing keeps many h(V) between 0 and 1,
+// rounded at 0.5; a shorter but complete schedule decides them.
+int fitted_schedule_length(int planned, int iteration, double seconds_so_far, double seconds_left);
+
 // Writes the integers `integers` (q_w, output-major) into the layer's float weight as s · (q_w - z_w), so the QDQ
 // export stores exactly them.
 void store_learned_weights(ir::Model& model, const LinearLayer& layer, const std::vector<int32_t>& integers);
