@@ -215,6 +215,32 @@ LinearLayer hand_layer(const std::vector<float>& weights, float weight_scale) {
   return layer;
 }
 
+// Under a deadline the β schedule is shortened to what the time left pays for at the pace so far (80 % of it), so
+// the annealing ends and every weight is decided; it never grows, and never ends before the current iteration.
+TEST(AdaroundLayer, UnderADeadlineTheScheduleIsFittedToTheIterationsTheTimeAllows) {
+  EXPECT_EQ(fitted_schedule_length(1000, 10, 0.010, 0.200), 170);  // 1 ms an iteration, 200 ms left: 10 + 160
+  EXPECT_EQ(fitted_schedule_length(1000, 10, 0.010, 10.0), 1000);  // time for all of them: unchanged
+  EXPECT_EQ(fitted_schedule_length(300, 50, 0.050, 0.0), 51);      // deadline reached: no shorter than now + 1
+  EXPECT_EQ(fitted_schedule_length(300, 0, 0.0, 1.0), 300);        // nothing timed yet
+  // The learning itself: with the deadline already passed it stops before the first step.
+  std::vector<float> weights = seeded_values(6 * 24, 77, -0.3f, 0.3f);
+  ir::Node node;
+  node.name = "hand";
+  LinearLayer layer = hand_layer(weights, 0.3f / 7.0f);
+  layer.node = &node;
+  LayerRows rows;
+  rows.rows = 64;
+  std::mt19937 random(5);
+  std::uniform_int_distribution<int> value(-100, 100);
+  for (size_t r = 0; r < rows.rows; ++r) {
+    for (int k = 0; k < 24; ++k) rows.inputs.push_back(static_cast<int16_t>(value(random)));
+    for (int m = 0; m < 6; ++m) rows.targets.push_back(0.0f);
+  }
+  const LearnedRounding late = learn_layer_rounding(layer, rows, RoundingLearningSettings{},
+                                                    std::chrono::steady_clock::now() - std::chrono::seconds(1));
+  EXPECT_EQ(late.iterations, 0);
+}
+
 TEST(AdaroundLayer, LearnedRoundingHasALowerOutputErrorThanNearestOnAHandBuiltLayer) {
   std::vector<float> weights = seeded_values(6 * 24, 77, -0.3f, 0.3f);
   const float weight_scale = 0.3f / 7.0f;  // a coarse grid (about 4 bits): rounding matters
@@ -250,12 +276,15 @@ TEST(AdaroundLayer, LearnedRoundingHasALowerOutputErrorThanNearestOnAHandBuiltLa
   settings.iterations = 1000;
   const LearnedRounding learned =
       learn_layer_rounding(layer, rows, settings, std::chrono::steady_clock::time_point::max());
-  std::printf("hand-built layer output SQNR on held-out rows: nearest %.2f dB, learned %.2f dB, %zu weights moved\n",
-              learned.nearest_db, learned.learned_db, learned.changed);
+  std::printf("hand-built layer output SQNR on held-out rows: nearest %.2f dB, learned %.2f dB, %zu weights moved, "
+              "%zu undecided\n", learned.nearest_db, learned.learned_db, learned.changed, learned.undecided);
   EXPECT_FALSE(learned.kept_nearest);
   EXPECT_GT(learned.learned_db, learned.nearest_db + 2.0) << "nearest " << learned.nearest_db << " dB";
   EXPECT_GT(learned.changed, 0u);
   EXPECT_EQ(learned.iterations, 1000);
+  // The regularizer must have decided every weight (h(V) at 0 or 1) by the end of the annealing: a weight left in
+  // between is rounded at 0.5, not where the loss was lowest (with λ = 0.01, the old default, 31 of these 144 were).
+  EXPECT_EQ(learned.undecided, 0u);
   for (size_t i = 0; i < learned.integers.size(); ++i) {
     EXPECT_LE(std::abs(learned.integers[i] - layer.nearest[i]), 1) << i;
   }

@@ -21,6 +21,7 @@ struct LearnedRounding {
   size_t judged_rows = 0;         // rows held out to judge it (every fifth; all rows when fewer than 20)
   int iterations = 0;             // Adam steps taken (fewer than asked when the deadline came first)
   size_t changed = 0;             // weights whose integer differs from nearest's
+  size_t undecided = 0;           // weights whose h(V) was still strictly between 0 and 1 at the end (SoftRounding)
   bool kept_nearest = false;      // the learned rounding was worse on the rows: nearest kept
 };
 

@@ -409,11 +409,28 @@ std::vector<int32_t> SoftRounding::hard_integers() const {
   return integers;
 }
 
+size_t SoftRounding::undecided_count() const {
+  size_t undecided = 0;
+  for (float v : v_) {
+    const double stretched = (kZeta - kGamma) / (1.0 + std::exp(-static_cast<double>(v))) + kGamma;
+    undecided += stretched > 0.0 && stretched < 1.0;
+  }
+  return undecided;
+}
+
 double annealed_beta(const RoundingLearningSettings& settings, int iteration, int iterations) {
   const double warm = settings.warm_start * iterations;
   if (iteration < warm) return 0;
   const double progress = (iteration - warm) / std::max(1.0, iterations - warm);
   return settings.beta_end + 0.5 * (settings.beta_start - settings.beta_end) * (1.0 + std::cos(progress * M_PI));
+}
+
+int fitted_schedule_length(int planned, int iteration, double seconds_so_far, double seconds_left) {
+  if (iteration <= 0 || seconds_so_far <= 0) return planned;
+  const double per_iteration = seconds_so_far / iteration;
+  const double affordable = iteration + std::floor(0.8 * std::max(0.0, seconds_left) / per_iteration);
+  if (affordable >= planned) return planned;
+  return std::max(iteration + 1, static_cast<int>(affordable));
 }
 
 void store_learned_weights(ir::Model& model, const LinearLayer& layer, const std::vector<int32_t>& integers) {
