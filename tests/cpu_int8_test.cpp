@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "onnx_runtime_equality.h"
 #include "conformance/conformance_runner.h"
 #include "core/npy.h"
 #include "onnx/onnx_import.h"
@@ -634,13 +635,6 @@ std::map<std::string, Tensor> run_onnx_runtime(const std::string& name, const st
 }
 
 // The host itself (ONNX Runtime does not read ONEDNN_MAX_CPU_ISA).
-bool host_has_vnni() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
-#else
-  return false;
-#endif
-}
 
 class CpuInt8OnnxRuntime : public ::testing::TestWithParam<std::string> {};
 
@@ -674,18 +668,17 @@ TEST_P(CpuInt8OnnxRuntime, OutputsEqualOnnxRuntimeElementByElement) {
     SCOPED_TRACE(output);
     const Tensor& ours = actual.at(output);
     ASSERT_EQ(ours.shape(), reference.shape());
-    const std::vector<float> a = ours.to_float_vector(), b = reference.to_float_vector();
-    int64_t differences = 0;
-    for (size_t i = 0; i < a.size(); ++i) differences += a[i] != b[i];
+    const int64_t differences = differing_elements(ours, reference);
+    const size_t elements = static_cast<size_t>(ours.element_count());
     if (host_has_vnni()) {
-      EXPECT_EQ(differences, 0) << name << ": " << differences << " of " << a.size() << " elements differ from ONNX Runtime";
+      EXPECT_EQ(differences, 0) << name << ": " << differences << " of " << elements << " elements differ from ONNX Runtime";
     } else {
       // Without VNNI, ONNX Runtime's own MLAS U8S8 kernels add product pairs in a saturating int16
       // (vpmaddubsw; ORT's quantization docs say so): ORT is then not exact and npukit is. Rare with real
       // weights; the few elements it touches are allowed, and counted.
-      std::cout << name << ": " << differences << " of " << a.size()
+      std::cout << name << ": " << differences << " of " << elements
                 << " elements differ from ONNX Runtime, whose u8 x s8 kernels saturate on this CPU (no VNNI)\n";
-      EXPECT_LE(differences * 100, static_cast<int64_t>(a.size())) << name;
+      EXPECT_LE(differences * 100, static_cast<int64_t>(elements)) << name;
     }
   }
 }

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "onnx_runtime_equality.h"
 #include "core/npy.h"
 #include "engine/engine.h"
 #include "onnx/onnx_import.h"
@@ -29,15 +30,10 @@
 namespace npukit {
 namespace {
 
-const std::filesystem::path models_directory = NPUKIT_MODELS_DIR;
+using testing::differing_elements;
+using testing::host_has_vnni;
 
-bool host_has_vnni() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
-#else
-  return false;
-#endif
-}
+const std::filesystem::path models_directory = NPUKIT_MODELS_DIR;
 
 Tensor random_pictures(int64_t count, int64_t size, unsigned seed) {
   Tensor pictures(DType::f32, {count, 3, size, size});
@@ -99,13 +95,12 @@ void expect_equal_to_onnx_runtime(const std::string& label, const WholeModelRun&
     SCOPED_TRACE(output);
     const Tensor& ours = actual.at(output);
     ASSERT_EQ(ours.shape(), reference.shape());
-    const std::vector<float> a = ours.to_float_vector(), b = reference.to_float_vector();
-    int64_t differences = 0;
-    for (size_t i = 0; i < a.size(); ++i) differences += a[i] != b[i];
+    const int64_t differences = differing_elements(ours, reference);
+    const size_t elements = static_cast<size_t>(ours.element_count());
     if (host_has_vnni()) {
-      EXPECT_EQ(differences, 0) << differences << " of " << a.size() << " elements differ from ONNX Runtime";
+      EXPECT_EQ(differences, 0) << differences << " of " << elements << " elements differ from ONNX Runtime";
     } else {
-      std::cout << label << ": " << differences << " of " << a.size()
+      std::cout << label << ": " << differences << " of " << elements
                 << " elements differ from ONNX Runtime, whose u8 x s8 kernels saturate on this CPU (no VNNI)\n";
     }
   }
