@@ -6,7 +6,8 @@
 //   build/npukit_pointwise_bench [threads] [iterations]
 //
 // Prints per shape the median over 7 interleaved rounds of the microseconds per call: oneDNN sums alone, the whole
-// oneDNN path (sums + requantization; the difference is the requantization), the VNNI kernel.
+// oneDNN path (sums + requantization; the difference is the requantization), the VNNI kernel, the same kernel made to
+// clamp in float (one scale above 0.25), and VNNI / whole oneDNN path; then the row requantization alone.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -104,8 +105,8 @@ int main(int argc, char** argv) {
       {"features.18 1x1", 7, 320, 1280},
   };
   std::printf("threads %d, %d calls a round, 7 rounds, median us per call\n", threads, iterations);
-  std::printf("%-24s %-16s %10s %10s %10s %8s %s\n", "layer", "K -> N @ side", "oneDNN s32", "oneDNN+rq", "VNNI",
-              "ratio", "equal");
+  std::printf("%-24s %-16s %10s %10s %10s %10s %8s %s\n", "layer", "K -> N @ side", "oneDNN s32", "oneDNN+rq",
+              "VNNI", "VNNI clamp", "ratio", "equal");
   std::mt19937 generator(7);
   for (const LayerShape& layer : layers) {
     const int64_t pixels = layer.side * layer.side;
@@ -125,8 +126,14 @@ int main(int argc, char** argv) {
     OneDnnPath onednn(layer, weights.data());
     int8::PointwiseVnniConvolution vnni(layer.depth, layer.channels, weights.data(), offsets, scales, output_zero_point,
                                         npukit::DType::u8, false);
+    // The same kernel made to clamp in float (one scale above 0.25; requantize_lanes_avx512.h).
+    std::vector<float> one_large = scales;
+    one_large[0] = 0.5f;
+    int8::PointwiseVnniConvolution clamping(layer.depth, layer.channels, weights.data(), offsets, one_large,
+                                            output_zero_point, npukit::DType::u8, false);
+    std::vector<uint8_t> clamped_output(static_cast<size_t>(pixels * layer.channels));
     std::vector<uint8_t> expected(static_cast<size_t>(pixels * layer.channels)), actual(expected.size());
-    std::vector<double> sums_only, whole_path, kernel;
+    std::vector<double> sums_only, whole_path, kernel, kernel_clamping;
     for (int round = 0; round < 7; ++round) {
       sums_only.push_back(microseconds_per_call(
           [&] { onednn.run(input.data(), offsets.data(), scales.data(), output_zero_point, expected.data(), false); },
@@ -135,13 +142,41 @@ int main(int argc, char** argv) {
           [&] { onednn.run(input.data(), offsets.data(), scales.data(), output_zero_point, expected.data(), true); },
           iterations));
       kernel.push_back(microseconds_per_call([&] { vnni.run(input.data(), pixels, actual.data()); }, iterations));
+      kernel_clamping.push_back(
+          microseconds_per_call([&] { clamping.run(input.data(), pixels, clamped_output.data()); }, iterations));
     }
     const bool equal = std::memcmp(expected.data(), actual.data(), expected.size()) == 0;
     char shape[32];
     std::snprintf(shape, sizeof(shape), "%ld -> %ld @ %ld", static_cast<long>(layer.depth),
                   static_cast<long>(layer.channels), static_cast<long>(layer.side));
-    std::printf("%-24s %-16s %10.1f %10.1f %10.1f %8.2f %s\n", layer.name, shape, median(sums_only), median(whole_path),
-                median(kernel), median(kernel) / median(whole_path), equal ? "yes" : "NO");
+    std::printf("%-24s %-16s %10.1f %10.1f %10.1f %10.1f %8.2f %s\n", layer.name, shape, median(sums_only),
+                median(whole_path), median(kernel), median(kernel_clamping), median(kernel) / median(whole_path),
+                equal ? "yes" : "NO");
+  }
+  // The row requantization alone (the oneDNN path's second pass, and the depthwise / 3x3 layers' only one), in cache:
+  // with every scale <= 0.25 it clamps by the narrowing's saturation, with one scale above it in float
+  // (requantize_lanes_avx512.h).
+  std::printf("\nrequantize_float_scale_rows, 112 rows in cache, median us per call: float clamp / saturating narrowing\n");
+  for (const int64_t channels : {32, 96, 144, 192}) {
+    const int64_t rows = 112;
+    std::vector<int32_t> accumulators(static_cast<size_t>(rows * channels)), offsets(static_cast<size_t>(channels));
+    for (int32_t& value : accumulators) value = static_cast<int32_t>(generator() % 200001) - 100000;
+    for (int32_t& value : offsets) value = static_cast<int32_t>(generator() % 2001) - 1000;
+    std::vector<float> small(static_cast<size_t>(channels), 0.001f), clamped = small;
+    clamped[0] = 0.5f;
+    std::vector<uint8_t> out(accumulators.size());
+    std::vector<double> with_clamp, without_clamp;
+    for (int round = 0; round < 7; ++round) {
+      with_clamp.push_back(microseconds_per_call([&] {
+        int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(), clamped.data(), true, 120,
+                                          npukit::DType::u8, out.data());
+      }, iterations * 20));
+      without_clamp.push_back(microseconds_per_call([&] {
+        int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(), small.data(), true, 120,
+                                          npukit::DType::u8, out.data());
+      }, iterations * 20));
+    }
+    std::printf("%4ld channels %8.2f %8.2f\n", static_cast<long>(channels), median(with_clamp), median(without_clamp));
   }
   return 0;
 }

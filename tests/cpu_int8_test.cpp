@@ -394,32 +394,39 @@ TEST(CpuInt8QLinearSoftmax, HandComputedTableAndRows) {
 }
 
 TEST(CpuInt8Requantize, VectorRowsEqualTheScalarDefinition) {
-  // 29: vectors and a tail; 64: one packed block; 157: two packed blocks, one vector of 16 and a tail.
+  // 29: vectors and a tail; 64: one packed block; 157: two packed blocks, one vector of 16 and a tail. A tie scale
+  // of 0.5 takes the float clamp, 0.25 (every scale <= 0.25) the narrowing's saturation (requantize_lanes_avx512.h).
   for (const int64_t channels : {29, 64, 157}) {
-    SCOPED_TRACE(channels);
-    std::mt19937 generator(5);
-    const int64_t rows = 37;
-    std::vector<int32_t> accumulators(rows * channels), offsets(channels);
-    std::vector<float> scales(channels);
-    for (auto& value : accumulators) {
-      const uint32_t draw = generator();
-      value = draw % 5 == 0 ? static_cast<int32_t>(draw) : static_cast<int32_t>(draw % 20001) - 10000;
-    }
-    for (int64_t c = 0; c < channels; ++c) {
-      offsets[c] = static_cast<int32_t>(generator() % 2001) - 1000;
-      scales[c] = c % 3 == 0 ? 0.5f : 0.001f * static_cast<float>(c + 1);  // 0.5: ties on every odd sum
-    }
-    for (DType type : {DType::u8, DType::i8}) {
-      for (bool per_channel : {true, false}) {
-        std::vector<uint8_t> out(rows * channels);
-        runtime::cpu::int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(), scales.data(),
-                                                        per_channel, 7, type, out.data());
-        for (int64_t i = 0; i < rows * channels; ++i) {
-          const int64_t c = i % channels;
-          const int32_t expected = runtime::cpu::int8::requantize_float_scale_one(
-              accumulators[i], offsets[c], scales[per_channel ? c : 0], 7, type);
-          const int32_t actual = type == DType::u8 ? out[i] : static_cast<int8_t>(out[i]);
-          ASSERT_EQ(actual, expected) << "element " << i << (per_channel ? " per channel" : " per tensor");
+    for (const float tie_scale : {0.5f, 0.25f}) {
+      SCOPED_TRACE(::testing::Message() << channels << " channels, tie scale " << tie_scale);
+      std::mt19937 generator(5);
+      const int64_t rows = 37;
+      std::vector<int32_t> accumulators(rows * channels), offsets(channels);
+      std::vector<float> scales(channels);
+      for (auto& value : accumulators) {
+        const uint32_t draw = generator();
+        value = draw % 5 == 0 ? static_cast<int32_t>(draw) : static_cast<int32_t>(draw % 20001) - 10000;
+      }
+      for (int64_t c = 0; c < channels; ++c) {
+        offsets[c] = static_cast<int32_t>(generator() % 2001) - 1000;
+        scales[c] = c % 3 == 0 ? tie_scale : 0.001f * static_cast<float>(c + 1);  // ties on odd sums / 2 mod 4
+      }
+      for (DType type : {DType::u8, DType::i8}) {
+        for (bool per_channel : {true, false}) {
+          // A zero point inside the grid and one at its end (the int16 step adds it with saturation).
+          for (const int32_t zero_point : {7, type == DType::u8 ? 255 : -128}) {
+            std::vector<uint8_t> out(rows * channels);
+            runtime::cpu::int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(),
+                                                            scales.data(), per_channel, zero_point, type, out.data());
+            for (int64_t i = 0; i < rows * channels; ++i) {
+              const int64_t c = i % channels;
+              const int32_t expected = runtime::cpu::int8::requantize_float_scale_one(
+                  accumulators[i], offsets[c], scales[per_channel ? c : 0], zero_point, type);
+              const int32_t actual = type == DType::u8 ? out[i] : static_cast<int8_t>(out[i]);
+              ASSERT_EQ(actual, expected) << "element " << i << (per_channel ? " per channel" : " per tensor")
+                                          << ", zero point " << zero_point;
+            }
+          }
         }
       }
     }

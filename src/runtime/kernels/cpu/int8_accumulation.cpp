@@ -116,40 +116,48 @@ NPUKIT_TARGET_AVX2 void requantize_row_avx2(const int32_t* accumulators, int64_t
   }
 }
 
-// Sixteen lanes at a time (requantize_lanes_avx512.h): whole blocks of 64 channels narrowed into one 64-byte store,
-// the rest sixteen lanes at a time, the channel tail under a mask.
+// Blocks of 64 channels narrowed into one 64-byte store (requantize_lanes_avx512.h), the last block's missing lanes
+// loaded as zeros and left out of the store by a byte mask. Without the float clamp where every scale allows it.
 NPUKIT_TARGET_AVX512_REQUANTIZE void requantize_row_avx512(const int32_t* accumulators, int64_t channels,
                                                            const int32_t* offsets, const float* scales,
-                                                           bool per_channel, int32_t zero_point, DType output_type,
-                                                           void* out) {
+                                                           bool per_channel, bool clamp, int32_t zero_point,
+                                                           DType output_type, void* out) {
   const __m512 minimum = _mm512_set1_ps(static_cast<float>(grid_minimum(output_type) - zero_point));
   const __m512 maximum = _mm512_set1_ps(static_cast<float>(grid_maximum(output_type) - zero_point));
-  const __m512i zero_point_vector = _mm512_set1_epi32(zero_point);
+  const __m512i zero_point_words = _mm512_set1_epi16(static_cast<int16_t>(zero_point));
   const __m512 shared_scale = _mm512_set1_ps(scales[0]);
   const bool is_unsigned = output_type == DType::u8;
   uint8_t* destination = static_cast<uint8_t*>(out);
-  int64_t c = 0;
-  for (; c + 64 <= channels; c += 64) {
-    __m512i results[4];
+  for (int64_t c = 0; c < channels; c += 64) {
+    __m512i rounded[4];
     for (int part = 0; part < 4; ++part) {
-      const int64_t at = c + 16 * part;
-      results[part] = requantize_lanes_avx512(_mm512_loadu_si512(accumulators + at), _mm512_loadu_si512(offsets + at),
-                                              per_channel ? _mm512_loadu_ps(scales + at) : shared_scale, minimum,
-                                              maximum, zero_point_vector);
+      const int64_t at = c + 16 * part, left = channels - at;
+      if (left <= 0) {
+        rounded[part] = _mm512_setzero_si512();
+        continue;
+      }
+      __m512i sums, channel_offsets;
+      __m512 scale = shared_scale;
+      if (left >= 16) {
+        sums = _mm512_loadu_si512(accumulators + at);
+        channel_offsets = _mm512_loadu_si512(offsets + at);
+        if (per_channel) scale = _mm512_loadu_ps(scales + at);
+      } else {
+        const __mmask16 mask = static_cast<__mmask16>((1u << left) - 1u);
+        sums = _mm512_maskz_loadu_epi32(mask, accumulators + at);
+        channel_offsets = _mm512_maskz_loadu_epi32(mask, offsets + at);
+        if (per_channel) scale = _mm512_maskz_loadu_ps(mask, scales + at);
+      }
+      rounded[part] = clamp ? round_clamped_lanes_avx512(sums, channel_offsets, scale, minimum, maximum)
+                            : round_scaled_lanes_avx512(sums, channel_offsets, scale);
     }
-    _mm512_storeu_si512(destination + c,
-                        narrow_four_to_bytes_avx512(results[0], results[1], results[2], results[3], is_unsigned));
-  }
-  for (; c < channels; c += 16) {
-    const __mmask16 mask = channels - c >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                              : static_cast<__mmask16>((1u << (channels - c)) - 1u);
-    const __m512i result = requantize_lanes_avx512(
-        _mm512_maskz_loadu_epi32(mask, accumulators + c), _mm512_maskz_loadu_epi32(mask, offsets + c),
-        per_channel ? _mm512_maskz_loadu_ps(mask, scales + c) : shared_scale, minimum, maximum, zero_point_vector);
-    if (is_unsigned) {
-      _mm512_mask_cvtusepi32_storeu_epi8(destination + c, mask, result);
+    const __m512i bytes =
+        narrow_rounded_to_bytes_avx512(rounded[0], rounded[1], rounded[2], rounded[3], zero_point_words, is_unsigned);
+    const int64_t left = channels - c;
+    if (left >= 64) {
+      _mm512_storeu_si512(destination + c, bytes);
     } else {
-      _mm512_mask_cvtsepi32_storeu_epi8(destination + c, mask, result);
+      _mm512_mask_storeu_epi8(destination + c, (static_cast<__mmask64>(1) << left) - 1, bytes);
     }
   }
 }
@@ -185,6 +193,7 @@ void requantize_float_scale_rows(const int32_t* accumulators, int64_t rows, int6
   const bool vector = vector_math::uses_avx2();
 #ifdef NPUKIT_INT8_X86
   const bool wide = vector && uses_avx512();
+  const bool clamp = !scales_fit_unclamped(scales, per_channel ? static_cast<long>(channels) : 1L);
 #endif
 #pragma omp parallel for schedule(static) if (rows * channels > 16384)
   for (int64_t row = 0; row < rows; ++row) {
@@ -192,7 +201,7 @@ void requantize_float_scale_rows(const int32_t* accumulators, int64_t rows, int6
     void* destination = static_cast<char*>(out) + row * channels * static_cast<int64_t>(element);
 #ifdef NPUKIT_INT8_X86
     if (wide) {
-      requantize_row_avx512(source, channels, channel_offsets, scales, per_channel, zero_point, output_type,
+      requantize_row_avx512(source, channels, channel_offsets, scales, per_channel, clamp, zero_point, output_type,
                             destination);
       continue;
     }
@@ -217,6 +226,7 @@ void requantize_float_scale_rows_with_row_offsets(const int32_t* accumulators, i
   const bool vector = vector_math::uses_avx2();
 #ifdef NPUKIT_INT8_X86
   const bool wide = vector && uses_avx512();
+  const bool clamp = !scales_fit_unclamped(scales, per_channel ? static_cast<long>(channels) : 1L);
 #endif
 #pragma omp parallel for schedule(static) if (rows * channels > 16384)
   for (int64_t row = 0; row < rows; ++row) {
@@ -225,7 +235,8 @@ void requantize_float_scale_rows_with_row_offsets(const int32_t* accumulators, i
     void* destination = static_cast<char*>(out) + row * channels;
 #ifdef NPUKIT_INT8_X86
     if (wide) {
-      requantize_row_avx512(source, channels, offsets, scales, per_channel, zero_point, output_type, destination);
+      requantize_row_avx512(source, channels, offsets, scales, per_channel, clamp, zero_point, output_type,
+                            destination);
       continue;
     }
     if (vector) {
