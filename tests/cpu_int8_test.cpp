@@ -500,6 +500,24 @@ TEST(CpuInt8PointwiseVnni, EqualsTheScalarDefinition) {
   EXPECT_GT(checked, 600);
 }
 
+// The VNNI pointwise kernel follows oneDNN's effective ISA, so ONEDNN_MAX_CPU_ISA=AVX2 (ctest's
+// cpu_int8_without_vnni, which runs this test) puts the 1x1 layers back on oneDNN with split weights, keeping that
+// path tested on a VNNI machine; without the cap it runs wherever the CPU has AVX-512 VNNI.
+TEST(CpuInt8Accumulation, PointwiseVnniKernelFollowsOneDnnIsa) {
+  using runtime::cpu::int8::PointwiseVnniConvolution;
+  if (!runtime::cpu::int8::has_int32_dot_product()) {
+    EXPECT_FALSE(PointwiseVnniConvolution::available());
+    return;
+  }
+  const bool cpu_has_avx512_vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                   __builtin_cpu_supports("avx512vnni");
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (cap == nullptr) EXPECT_EQ(PointwiseVnniConvolution::available(), cpu_has_avx512_vnni);
+  if (!cpu_has_avx512_vnni) EXPECT_FALSE(PointwiseVnniConvolution::available());
+  EXPECT_TRUE(PointwiseVnniConvolution::supports(16));
+  EXPECT_FALSE(PointwiseVnniConvolution::supports(13));  // read four bytes at a time: 13 stays on oneDNN
+}
+
 TEST(CpuInt8Accumulation, WeightSplitIsExactAndFitsPairwiseInt16) {
   std::vector<int8_t> all;
   for (int value = -128; value <= 127; ++value) all.push_back(static_cast<int8_t>(value));
