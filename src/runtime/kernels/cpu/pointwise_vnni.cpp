@@ -49,11 +49,16 @@ NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments, co
   const uint8_t* row_input[Rows];
 #pragma GCC unroll 8
   for (int r = 0; r < Rows; ++r) row_input[r] = input + (r < rows ? r : 0) * depth;
+  // The sums start at the offsets (bias - z · Σw): ORT's acc + bias, in the same wrapping int32 arithmetic (vpdpbusd
+  // adds without saturation), one vector addition per output fewer.
+  __m512i offsets[Vectors];
+#pragma GCC unroll 4
+  for (int v = 0; v < Vectors; ++v) offsets[v] = _mm512_loadu_si512(arguments.offsets + channels_per_vector * v);
   __m512i sums[Rows][Vectors];
 #pragma GCC unroll 8
   for (int r = 0; r < Rows; ++r) {
 #pragma GCC unroll 4
-    for (int v = 0; v < Vectors; ++v) sums[r][v] = _mm512_setzero_si512();
+    for (int v = 0; v < Vectors; ++v) sums[r][v] = offsets[v];
   }
   // s8 activations as u8 (q + 128: the top bit flipped), which vpdpbusd multiplies; the offsets carry z + 128.
   const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
@@ -76,13 +81,10 @@ NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments, co
   // it (requantize_lanes_avx512.h: the narrowing's saturation clamps instead).
   const __m512 minimum = _mm512_set1_ps(arguments.minimum), maximum = _mm512_set1_ps(arguments.maximum);
   const __m512i zero_point_words = _mm512_set1_epi16(static_cast<int16_t>(arguments.zero_point));
-  __m512i offsets[Vectors];
   __m512 scales[Vectors];
 #pragma GCC unroll 4
-  for (int v = 0; v < Vectors; ++v) {
-    offsets[v] = _mm512_loadu_si512(arguments.offsets + channels_per_vector * v);
-    scales[v] = _mm512_loadu_ps(arguments.scales + channels_per_vector * v);
-  }
+  for (int v = 0; v < Vectors; ++v) scales[v] = _mm512_loadu_ps(arguments.scales + channels_per_vector * v);
+  const __m512i no_offsets = _mm512_setzero_si512();
   const int64_t valid = arguments.valid_channels;
   const __mmask64 byte_mask = valid >= 64 ? ~static_cast<__mmask64>(0) : (static_cast<__mmask64>(1) << valid) - 1;
 #pragma GCC unroll 8
@@ -93,8 +95,8 @@ NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments, co
 #pragma GCC unroll 4
     for (int v = 0; v < Vectors; ++v) {
       rounded[v] = arguments.clamp
-                       ? round_clamped_lanes_avx512(sums[r][v], offsets[v], scales[v], minimum, maximum)
-                       : round_scaled_lanes_avx512(sums[r][v], offsets[v], scales[v]);
+                       ? round_clamped_lanes_avx512(sums[r][v], no_offsets, scales[v], minimum, maximum)
+                       : round_scaled_lanes_avx512(sums[r][v], no_offsets, scales[v]);
     }
     const __m512i bytes = narrow_rounded_to_bytes_avx512(rounded[0], rounded[1], rounded[2], rounded[3],
                                                          zero_point_words, arguments.is_unsigned);
