@@ -436,7 +436,8 @@ TEST(CpuInt8Requantize, VectorRowsEqualTheScalarDefinition) {
 // The pointwise VNNI kernel (pointwise_vnni.h) against the plain definition: the exact int32 sum of (x ^ flip) · w,
 // then requantize_float_scale_one. Depths 4 to 36 (one to nine vpdpbusd steps), channel counts off the 16-lane vectors
 // and the 64-channel blocks (1, 15, 17, 47, 65, 100, 130: every tile width, masked stores), pixel counts off the 6- and
-// 8-pixel tiles and the 240-pixel L1 tiles (1, 5, 7, 9, 487), u8 and s8 on both sides, sums far from zero (large
+// 8-pixel tiles (the 2- and 4-pixel tail tiles, the full ones part-filled) and the 240-pixel L1 tiles (1, 2, 4, 5, 7,
+// 9, 487), u8 and s8 on both sides, sums far from zero (large
 // offsets: the clamp) and ties (scale 0.5). On machines without AVX-512 VNNI, or with ONEDNN_MAX_CPU_ISA below it,
 // the kernel is never chosen, so there is nothing to test.
 TEST(CpuInt8PointwiseVnni, EqualsTheScalarDefinition) {
@@ -450,7 +451,7 @@ TEST(CpuInt8PointwiseVnni, EqualsTheScalarDefinition) {
       // (requantize_lanes_avx512.h); both give ties (sums of 2 mod 4, odd sums).
       const float tie_scale = channels % 2 ? 0.5f : 0.25f;
       int64_t pixel_case = 0;
-      for (const int64_t pixels : {1, 5, 7, 9, 487}) {
+      for (const int64_t pixels : {1, 2, 4, 5, 7, 9, 487}) {
         ++pixel_case;
         if (pixels == 487 && channels % 5 != 0) continue;  // the long runs on a few widths keep the test fast
         for (const bool signed_input : {false, true}) {
@@ -497,7 +498,7 @@ TEST(CpuInt8PointwiseVnni, EqualsTheScalarDefinition) {
       }
     }
   }
-  EXPECT_GT(checked, 600);
+  EXPECT_GT(checked, 900);
 }
 
 // The VNNI pointwise kernel follows oneDNN's effective ISA, so ONEDNN_MAX_CPU_ISA=AVX2 (ctest's

@@ -41,9 +41,15 @@ struct TileArguments {
 
 // Rows pixels x Vectors · 16 channels. Rows past `rows` read the first row again and are not stored, so one code path
 // serves every tail (as MLAS does). Register budget: Rows · Vectors accumulators (24 or 16) + Vectors weights + one
-// broadcast input.
+// broadcast input. Neither inlined nor specialised for rows == Rows: GCC 12's copy for full tiles spilled 70
+// accumulators to the stack (twice the time on the 16 -> 96 layer), and the depth loop stays rolled for the same reason.
+#if defined(__GNUC__) && !defined(__clang__)
+#define NPUKIT_KEEP_AS_WRITTEN __attribute__((noinline, noclone))
+#else
+#define NPUKIT_KEEP_AS_WRITTEN __attribute__((noinline))
+#endif
 template <int Rows, int Vectors, bool SignedInput>
-NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments, const uint8_t* input, int64_t rows,
+NPUKIT_KEEP_AS_WRITTEN NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments, const uint8_t* input, int64_t rows,
                                              uint8_t* output) {
   const int64_t depth = arguments.depth;
   const uint8_t* row_input[Rows];
@@ -63,6 +69,7 @@ NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments, co
   // s8 activations as u8 (q + 128: the top bit flipped), which vpdpbusd multiplies; the offsets carry z + 128.
   const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
   const int8_t* weights = arguments.weights;
+#pragma GCC unroll 1
   for (int64_t k = 0; k < depth; k += 4, weights += 4 * channels_per_vector) {
     __m512i packed[Vectors];
 #pragma GCC unroll 4
@@ -109,27 +116,44 @@ NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments, co
   }
 }
 
-// One block of up to 64 output channels over `pixels` rows, in tiles of 6 pixels (three or four vectors: 24 or 18
-// accumulators) or 8 pixels (one or two vectors).
+// `pixels` rows of one block in tiles of Rows pixels; the last few rows on a tile of 2 or 4, since a full tile runs the
+// whole depth for all its rows (7x7 layers: 49 = 8 x 6 + 1 would pay a ninth tile for one pixel).
+template <int Rows, int Vectors, bool SignedInput>
+NPUKIT_TARGET_AVX512_VNNI void pointwise_tiles(const TileArguments& arguments, const uint8_t* input, int64_t pixels,
+                                              uint8_t* output) {
+  const int64_t depth = arguments.depth, channels = arguments.channels;
+  int64_t p = 0;
+  for (; p + Rows <= pixels; p += Rows) {
+    pointwise_tile<Rows, Vectors, SignedInput>(arguments, input + p * depth, Rows, output + p * channels);
+  }
+  const int64_t rest = pixels - p;
+  if (rest <= 0) return;
+  if (rest <= 2) {
+    pointwise_tile<2, Vectors, SignedInput>(arguments, input + p * depth, rest, output + p * channels);
+  } else if (rest <= 4) {
+    pointwise_tile<4, Vectors, SignedInput>(arguments, input + p * depth, rest, output + p * channels);
+  } else {
+    pointwise_tile<Rows, Vectors, SignedInput>(arguments, input + p * depth, rest, output + p * channels);
+  }
+}
+
+// One block of up to 64 output channels over `pixels` rows: tiles of 6 pixels for three or four vectors of 16
+// channels (24 or 18 accumulators), of 8 pixels for one or two.
 template <bool SignedInput>
 NPUKIT_TARGET_AVX512_VNNI void pointwise_block(const TileArguments& arguments, int64_t vectors, const uint8_t* input,
                                               int64_t pixels, uint8_t* output) {
-  const int64_t depth = arguments.depth, channels = arguments.channels;
-  auto tiles = [&](auto tile, int64_t rows) {
-    for (int64_t p = 0; p < pixels; p += rows) tile(arguments, input + p * depth, std::min(rows, pixels - p), output + p * channels);
-  };
   switch (vectors) {
     case 4:
-      tiles(pointwise_tile<6, 4, SignedInput>, 6);
+      pointwise_tiles<6, 4, SignedInput>(arguments, input, pixels, output);
       break;
     case 3:
-      tiles(pointwise_tile<6, 3, SignedInput>, 6);
+      pointwise_tiles<6, 3, SignedInput>(arguments, input, pixels, output);
       break;
     case 2:
-      tiles(pointwise_tile<8, 2, SignedInput>, 8);
+      pointwise_tiles<8, 2, SignedInput>(arguments, input, pixels, output);
       break;
     default:
-      tiles(pointwise_tile<8, 1, SignedInput>, 8);
+      pointwise_tiles<8, 1, SignedInput>(arguments, input, pixels, output);
       break;
   }
 }
