@@ -42,15 +42,16 @@ struct TileArguments {
 // Rows pixels x Vectors · 16 channels. Rows past `rows` read the first row again and are not stored, so one code path
 // serves every tail (as MLAS does). Register budget: Rows · Vectors accumulators (24 or 16) + Vectors weights + one
 // broadcast input. Neither inlined nor specialised for rows == Rows: GCC 12's copy for full tiles spilled 70
-// accumulators to the stack (twice the time on the 16 -> 96 layer), and the depth loop stays rolled for the same reason.
+// accumulators to the stack (twice the time on the 16 -> 96 layer); the depth loop stays rolled for the same reason.
 #if defined(__GNUC__) && !defined(__clang__)
 #define NPUKIT_KEEP_AS_WRITTEN __attribute__((noinline, noclone))
 #else
 #define NPUKIT_KEEP_AS_WRITTEN __attribute__((noinline))
 #endif
 template <int Rows, int Vectors, bool SignedInput>
-NPUKIT_KEEP_AS_WRITTEN NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments, const uint8_t* input, int64_t rows,
-                                             uint8_t* output) {
+NPUKIT_KEEP_AS_WRITTEN NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileArguments& arguments,
+                                                                    const uint8_t* input, int64_t rows,
+                                                                    uint8_t* output) {
   const int64_t depth = arguments.depth;
   const uint8_t* row_input[Rows];
 #pragma GCC unroll 8
@@ -91,7 +92,7 @@ NPUKIT_KEEP_AS_WRITTEN NPUKIT_TARGET_AVX512_VNNI void pointwise_tile(const TileA
   __m512 scales[Vectors];
 #pragma GCC unroll 4
   for (int v = 0; v < Vectors; ++v) scales[v] = _mm512_loadu_ps(arguments.scales + channels_per_vector * v);
-  const __m512i no_offsets = _mm512_setzero_si512();
+  const __m512i no_offsets = _mm512_setzero_si512();  // they are in the sums already
   const int64_t valid = arguments.valid_channels;
   const __mmask64 byte_mask = valid >= 64 ? ~static_cast<__mmask64>(0) : (static_cast<__mmask64>(1) << valid) - 1;
 #pragma GCC unroll 8
