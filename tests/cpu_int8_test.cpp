@@ -32,6 +32,7 @@
 #include "ref_single_node.h"
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/int8_accumulation.h"
+#include "runtime/kernels/cpu/pointwise_vnni.h"
 #include "runtime/kernels/cpu/qlinear_add.h"
 #include "runtime/kernels/cpu/qlinear_lookup.h"
 #include "runtime/kernels/cpu/qlinear_softmax.h"
@@ -174,6 +175,14 @@ std::vector<Int8Case> int8_cases() {
       cases.push_back(conv_case("conv 1x1 narrow 13 to 37 batch 2" + suffix, type, {2, 13, 7, 9}, 37, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
       cases.push_back(conv_case("conv 1x1 narrow one input channel" + suffix, type, {1, 1, 5, 5}, 20, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, false, extreme));
       cases.push_back(conv_case("conv 1x1 narrow 24 to 40" + suffix, type, {1, 24, 30, 31}, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
+      // 1x1 layers of depth a multiple of 4 run on the VNNI kernel where the machine has it (pointwise_vnni.h): channel
+      // counts that leave partial 16-lane vectors and 64-channel blocks (96 = 64 + 32, 150 = 64 + 64 + 22, 70 = 64 + 6,
+      // 24 = 16 + 8), pixel counts off the 6 / 8-pixel tiles and over several 240-pixel tiles, batches. Per-channel
+      // scales (which grow with the channel here) only where the channels are few, or most outputs would saturate.
+      cases.push_back(conv_case("conv 1x1 vnni 16 to 96 tiles" + suffix, type, {1, 16, 23, 29}, 96, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false, true, extreme));
+      cases.push_back(conv_case("conv 1x1 vnni 8 to 150 batch 3" + suffix, type, {3, 8, 5, 7}, 150, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false, true, extreme));
+      cases.push_back(conv_case("conv 1x1 vnni 32 to 70" + suffix, type, {1, 32, 9, 13}, 70, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false, false, extreme));
+      cases.push_back(conv_case("conv 1x1 vnni 24 to 24 batch 2" + suffix, type, {2, 24, 17, 19}, 24, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, !extreme, true, extreme));
       cases.push_back(conv_case("conv 1x1 to one pixel" + suffix, type, {1, 64, 1, 1}, 10, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true, true, extreme));
       cases.push_back(matmul_case("matmul rank 3 per column" + suffix, type, {2, 5, 67}, 19, true, extreme));
       cases.push_back(matmul_case("matmul rank 2 per tensor" + suffix, type, {7, 256}, 33, false, extreme));
@@ -385,36 +394,129 @@ TEST(CpuInt8QLinearSoftmax, HandComputedTableAndRows) {
 }
 
 TEST(CpuInt8Requantize, VectorRowsEqualTheScalarDefinition) {
-  // 29: vectors and a tail; 64: one packed block; 157: two packed blocks, one vector of 16 and a tail.
+  // 29: vectors and a tail; 64: one packed block; 157: two packed blocks, one vector of 16 and a tail. A tie scale
+  // of 0.5 takes the float clamp, 0.25 (every scale <= 0.25) the narrowing's saturation (requantize_lanes_avx512.h).
   for (const int64_t channels : {29, 64, 157}) {
-    SCOPED_TRACE(channels);
-    std::mt19937 generator(5);
-    const int64_t rows = 37;
-    std::vector<int32_t> accumulators(rows * channels), offsets(channels);
-    std::vector<float> scales(channels);
-    for (auto& value : accumulators) {
-      const uint32_t draw = generator();
-      value = draw % 5 == 0 ? static_cast<int32_t>(draw) : static_cast<int32_t>(draw % 20001) - 10000;
-    }
-    for (int64_t c = 0; c < channels; ++c) {
-      offsets[c] = static_cast<int32_t>(generator() % 2001) - 1000;
-      scales[c] = c % 3 == 0 ? 0.5f : 0.001f * static_cast<float>(c + 1);  // 0.5: ties on every odd sum
-    }
-    for (DType type : {DType::u8, DType::i8}) {
-      for (bool per_channel : {true, false}) {
-        std::vector<uint8_t> out(rows * channels);
-        runtime::cpu::int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(), scales.data(),
-                                                        per_channel, 7, type, out.data());
-        for (int64_t i = 0; i < rows * channels; ++i) {
-          const int64_t c = i % channels;
-          const int32_t expected = runtime::cpu::int8::requantize_float_scale_one(
-              accumulators[i], offsets[c], scales[per_channel ? c : 0], 7, type);
-          const int32_t actual = type == DType::u8 ? out[i] : static_cast<int8_t>(out[i]);
-          ASSERT_EQ(actual, expected) << "element " << i << (per_channel ? " per channel" : " per tensor");
+    for (const float tie_scale : {0.5f, 0.25f}) {
+      SCOPED_TRACE(::testing::Message() << channels << " channels, tie scale " << tie_scale);
+      std::mt19937 generator(5);
+      const int64_t rows = 37;
+      std::vector<int32_t> accumulators(rows * channels), offsets(channels);
+      std::vector<float> scales(channels);
+      for (auto& value : accumulators) {
+        const uint32_t draw = generator();
+        value = draw % 5 == 0 ? static_cast<int32_t>(draw) : static_cast<int32_t>(draw % 20001) - 10000;
+      }
+      for (int64_t c = 0; c < channels; ++c) {
+        offsets[c] = static_cast<int32_t>(generator() % 2001) - 1000;
+        scales[c] = c % 3 == 0 ? tie_scale : 0.001f * static_cast<float>(c + 1);  // ties on odd sums / 2 mod 4
+      }
+      for (DType type : {DType::u8, DType::i8}) {
+        for (bool per_channel : {true, false}) {
+          // A zero point inside the grid and one at its end (the int16 step adds it with saturation).
+          for (const int32_t zero_point : {7, type == DType::u8 ? 255 : -128}) {
+            std::vector<uint8_t> out(rows * channels);
+            runtime::cpu::int8::requantize_float_scale_rows(accumulators.data(), rows, channels, offsets.data(),
+                                                            scales.data(), per_channel, zero_point, type, out.data());
+            for (int64_t i = 0; i < rows * channels; ++i) {
+              const int64_t c = i % channels;
+              const int32_t expected = runtime::cpu::int8::requantize_float_scale_one(
+                  accumulators[i], offsets[c], scales[per_channel ? c : 0], zero_point, type);
+              const int32_t actual = type == DType::u8 ? out[i] : static_cast<int8_t>(out[i]);
+              ASSERT_EQ(actual, expected) << "element " << i << (per_channel ? " per channel" : " per tensor")
+                                          << ", zero point " << zero_point;
+            }
+          }
         }
       }
     }
   }
+}
+
+// The pointwise VNNI kernel (pointwise_vnni.h) against the plain definition: the exact int32 sum of (x ^ flip) · w,
+// then requantize_float_scale_one. Depths 4 to 36 (one to nine vpdpbusd steps), channel counts off the 16-lane vectors
+// and the 64-channel blocks (1, 15, 17, 47, 65, 100, 130: every tile width, masked stores), pixel counts off the 6- and
+// 8-pixel tiles (the 2- and 4-pixel tail tiles, the full ones part-filled) and the 240-pixel L1 tiles (1, 2, 4, 5, 7,
+// 9, 487), u8 and s8 on both sides, sums far from zero (large
+// offsets: the clamp) and ties (scale 0.5). On machines without AVX-512 VNNI, or with ONEDNN_MAX_CPU_ISA below it,
+// the kernel is never chosen, so there is nothing to test.
+TEST(CpuInt8PointwiseVnni, EqualsTheScalarDefinition) {
+  using runtime::cpu::int8::PointwiseVnniConvolution;
+  if (!PointwiseVnniConvolution::available()) GTEST_SKIP() << "no AVX-512 VNNI here";
+  std::mt19937 generator(17);
+  int checked = 0;
+  for (const int64_t depth : {4, 8, 16, 24, 32, 36}) {
+    for (const int64_t channels : {1, 15, 16, 17, 47, 64, 65, 100, 130}) {
+      // Scales of at most 0.25 take the narrowing's saturation as the clamp, a scale of 0.5 the float clamp
+      // (requantize_lanes_avx512.h); both give ties (sums of 2 mod 4, odd sums).
+      const float tie_scale = channels % 2 ? 0.5f : 0.25f;
+      int64_t pixel_case = 0;
+      for (const int64_t pixels : {1, 2, 4, 5, 7, 9, 487}) {
+        ++pixel_case;
+        if (pixels == 487 && channels % 5 != 0) continue;  // the long runs on a few widths keep the test fast
+        for (const bool signed_input : {false, true}) {
+          for (const DType output_type : {DType::u8, DType::i8}) {
+            // The zero point at the grid's middle and at both ends.
+            const int32_t zero_point = output_type == DType::u8 ? std::vector<int32_t>{131, 0, 255}[pixel_case % 3]
+                                                                : std::vector<int32_t>{-7, -128, 127}[pixel_case % 3];
+            SCOPED_TRACE(::testing::Message() << "depth " << depth << " channels " << channels << " pixels " << pixels
+                                              << (signed_input ? " s8" : " u8") << " in, " << dtype_name(output_type)
+                                              << " out, zero point " << zero_point);
+            std::vector<uint8_t> input(static_cast<size_t>(pixels * depth));
+            for (uint8_t& value : input) value = static_cast<uint8_t>(generator());
+            std::vector<int8_t> weights(static_cast<size_t>(channels * depth));
+            for (int8_t& value : weights) value = static_cast<int8_t>(static_cast<int>(generator() % 256) - 128);
+            std::vector<int32_t> offsets(static_cast<size_t>(channels));
+            std::vector<float> scales(static_cast<size_t>(channels));
+            for (int64_t c = 0; c < channels; ++c) {
+              // Some offsets near INT32_MAX: acc + offset wraps, as ORT's int32 addition does.
+              offsets[static_cast<size_t>(c)] = c % 7 == 3 ? INT32_MAX - static_cast<int32_t>(generator() % 100000)
+                                                           : static_cast<int32_t>(generator() % 40001) - 20000;
+              scales[static_cast<size_t>(c)] = c % 4 == 0 ? tie_scale : 0.0004f * static_cast<float>(c % 13 + 1);
+            }
+            PointwiseVnniConvolution kernel(depth, channels, weights.data(), offsets, scales, zero_point, output_type,
+                                            signed_input);
+            std::vector<uint8_t> output(static_cast<size_t>(pixels * channels), 0xEE);
+            kernel.run(input.data(), pixels, output.data());
+            for (int64_t p = 0; p < pixels; ++p) {
+              for (int64_t c = 0; c < channels; ++c) {
+                int32_t sum = 0;
+                for (int64_t k = 0; k < depth; ++k) {
+                  const int x = input[static_cast<size_t>(p * depth + k)] ^ (signed_input ? 0x80 : 0);
+                  sum += x * weights[static_cast<size_t>(c * depth + k)];
+                }
+                const int32_t expected = runtime::cpu::int8::requantize_float_scale_one(
+                    sum, offsets[static_cast<size_t>(c)], scales[static_cast<size_t>(c)], zero_point, output_type);
+                const uint8_t byte = output[static_cast<size_t>(p * channels + c)];
+                const int32_t actual = output_type == DType::u8 ? byte : static_cast<int8_t>(byte);
+                ASSERT_EQ(actual, expected) << "pixel " << p << " channel " << c;
+              }
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 900);
+}
+
+// The VNNI pointwise kernel follows oneDNN's effective ISA, so ONEDNN_MAX_CPU_ISA=AVX2 (ctest's
+// cpu_int8_without_vnni, which runs this test) puts the 1x1 layers back on oneDNN with split weights, keeping that
+// path tested on a VNNI machine; without the cap it runs wherever the CPU has AVX-512 VNNI.
+TEST(CpuInt8Accumulation, PointwiseVnniKernelFollowsOneDnnIsa) {
+  using runtime::cpu::int8::PointwiseVnniConvolution;
+  if (!runtime::cpu::int8::has_int32_dot_product()) {
+    EXPECT_FALSE(PointwiseVnniConvolution::available());
+    return;
+  }
+  const bool cpu_has_avx512_vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                   __builtin_cpu_supports("avx512vnni");
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (cap == nullptr) EXPECT_EQ(PointwiseVnniConvolution::available(), cpu_has_avx512_vnni);
+  if (!cpu_has_avx512_vnni) EXPECT_FALSE(PointwiseVnniConvolution::available());
+  EXPECT_TRUE(PointwiseVnniConvolution::supports(16));
+  EXPECT_FALSE(PointwiseVnniConvolution::supports(13));  // read four bytes at a time: 13 stays on oneDNN
 }
 
 TEST(CpuInt8Accumulation, WeightSplitIsExactAndFitsPairwiseInt16) {
