@@ -19,6 +19,7 @@
 #include "quantization/quantize.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "sim/byte_transpose.h"
+#include "sim/channels_last_adapter.h"
 #include "sim/exact_onnx_kernels.h"
 #include "sim/fast_integer_kernels.h"
 #include "sim/vector_output_stage.h"
@@ -249,6 +250,18 @@ void expect_same_tensor(const Tensor& actual, const Tensor& expected, const std:
                           << (differing ? a[first] : 0) << " instead of " << (differing ? e[first] : 0) << ")";
 }
 
+// The plain IntegerConv kernel as a node executable (what integer_executables.cpp runs where no fast kernel applies).
+class PlainConvolution final : public runtime::NodeExecutable {
+ public:
+  explicit PlainConvolution(runtime::integer::ConvolutionParameters parameters) : parameters_(std::move(parameters)) {}
+  void run(runtime::KernelContext& context) const override {
+    context.set_output(0, runtime::integer::convolution(context.input(0), context.input(1), context.optional_input(2), parameters_));
+  }
+
+ private:
+  runtime::integer::ConvolutionParameters parameters_;
+};
+
 struct ConvolutionCase {
   int64_t channels, outputs, group, kernel, stride, dilation, height, width;
   std::vector<int64_t> pads;
@@ -305,16 +318,61 @@ TEST(SimFastKernel, ConvolutionEqualsThePlainKernel) {
         const std::string label = "case " + std::to_string(index) + " " + std::string(dtype_name(input_type)) + " x " +
                                   std::string(dtype_name(weight_type)) + " " + std::string(targets::requantization_name(variant)) +
                                   (weight_zero_points ? " with weight zero points" : "");
-        const auto executable = sim::prepare_fast_convolution(*node, p);
-        ASSERT_TRUE(executable) << label << ": the fast kernel refused the case";
-        for (int run = 0; run < 2; ++run) {  // batch 1, then batch 2: one plan per input shape
-          const Tensor x = random_grid(input_type, {run + 1, shape.channels, shape.height, shape.width}, random);
-          const Tensor expected = runtime::integer::convolution(x, weights, &bias, p);
-          expect_same_tensor(run_executable(*executable, *node, {&x, &weights, &bias}), expected, label);
+        // Each side NCHW or held channels-last (sim/channels_last_plan.h): the same integers in every layout.
+        for (int layout = 0; layout < 4; ++layout) {
+          const bool input_channels_last = layout & 1, output_channels_last = layout & 2;
+          const std::string layout_label = label + (input_channels_last ? ", NHWC in" : ", NCHW in") +
+                                           (output_channels_last ? ", NHWC out" : ", NCHW out");
+          const auto executable = sim::prepare_fast_convolution(*node, p, input_channels_last, output_channels_last);
+          ASSERT_TRUE(executable) << layout_label << ": the fast kernel refused the case";
+          for (int run = 0; run < 2; ++run) {  // batch 1, then batch 2: one plan per input shape
+            const Tensor x = random_grid(input_type, {run + 1, shape.channels, shape.height, shape.width}, random);
+            const Tensor expected = runtime::integer::convolution(x, weights, &bias, p);
+            const Tensor held = input_channels_last ? sim::channels_last_copy(x) : x;
+            const Tensor result = run_executable(*executable, *node, {&held, &weights, &bias});
+            expect_same_tensor(output_channels_last ? sim::channels_first_copy(result) : result, expected, layout_label);
+          }
         }
       }
     }
   }
+}
+
+TEST(SimFastKernel, ChannelsLastAdapterEqualsThePlainKernel) {
+  // The plain IntegerConv (what runs where the fast kernel does not apply) on NHWC-held values through
+  // adapt_to_channels_last, and the fast kernel's own fallback for an input it was not prepared for.
+  std::mt19937 random(11);
+  ir::Graph graph;
+  ir::Value* input = graph.add_value("x", ir::TensorType{DType::u8, {}});
+  const Tensor weights = random_grid(DType::i8, {6, 5, 3, 3}, random);
+  ir::Value* weight_value = graph.add_initializer("w", weights);
+  ir::Value* output = graph.add_value("y", ir::TensorType{DType::u8, {}});
+  const ir::Node* node = graph.add_node("IntegerConv", {input, weight_value}, {output}, "conv");
+  runtime::integer::ConvolutionParameters p;
+  p.pads = {1, 0, 1, 2};
+  p.input_zero_point = 7;
+  p.output.dtype = DType::u8;
+  p.output.zero_point = 5;
+  p.output.requantizer = Requantizer({std::ldexp(1.0, -9)}, Requantization::fixed_point_double_rounding, 31);
+  const Tensor x = random_grid(DType::u8, {2, 5, 9, 7}, random);
+  const Tensor expected = runtime::integer::convolution(x, weights, nullptr, p);
+  const Tensor held = sim::channels_last_copy(x);
+  for (int layout = 1; layout < 4; ++layout) {
+    const bool input_channels_last = layout & 1, output_channels_last = layout & 2;
+    auto plain = std::make_unique<PlainConvolution>(p);
+    const auto adapted = sim::adapt_to_channels_last(std::move(plain), {input_channels_last}, {output_channels_last});
+    const Tensor result = run_executable(*adapted, *node, {input_channels_last ? &held : &x, &weights});
+    expect_same_tensor(output_channels_last ? sim::channels_first_copy(result) : result, expected,
+                       "adapter, layout " + std::to_string(layout));
+  }
+  // The fast kernel prepared for u8 inputs gets s8 ones: its plain-kernel fallback, in the held layouts.
+  Tensor signed_x = random_grid(DType::i8, {1, 5, 9, 7}, random);
+  const Tensor signed_expected = runtime::integer::convolution(signed_x, weights, nullptr, p);
+  const Tensor signed_held = sim::channels_last_copy(signed_x);
+  const auto fast = sim::prepare_fast_convolution(*node, p, true, true);
+  ASSERT_TRUE(fast);
+  expect_same_tensor(sim::channels_first_copy(run_executable(*fast, *node, {&signed_held, &weights})), signed_expected,
+                     "fast kernel's fallback, NHWC in and out");
 }
 
 TEST(SimFastKernel, ConvolutionAtTheExtremesOfTheAccumulator) {

@@ -153,7 +153,8 @@ std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, c
     impl->executor->keep_values(kept);
     for (const ir::Value* value : kept) {
       impl->kept.push_back(ir::describe_value(*value));
-      impl->kept_blocked.push_back(impl->cpu && impl->cpu->layouts().is_blocked(value));
+      impl->kept_blocked.push_back((impl->cpu && impl->cpu->layouts().is_blocked(value)) ||
+                                   (impl->sim && impl->sim->layouts().is_blocked(value)));
     }
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

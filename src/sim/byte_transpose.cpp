@@ -83,4 +83,26 @@ void transpose_bytes(const uint8_t* source, int64_t rows, int64_t columns, int64
   transpose_scalar(source, full_rows, rows, 0, columns, source_stride, destination, destination_stride, flip);
 }
 
+Tensor channels_first_copy(const Tensor& channels_last) {
+  Tensor result(channels_last.dtype(), channels_last.shape());
+  const int64_t channels = channels_last.dim(1), pixels = channels_last.dim(2) * channels_last.dim(3);
+  for (int64_t n = 0; n < channels_last.dim(0); ++n) {
+    const int64_t image = n * channels * pixels;
+    transpose_bytes(static_cast<const uint8_t*>(channels_last.raw_data()) + image, pixels, channels, channels,
+                    static_cast<uint8_t*>(result.raw_data()) + image, pixels);
+  }
+  return result;
+}
+
+Tensor channels_last_copy(const Tensor& channels_first) {
+  Tensor result(channels_first.dtype(), channels_first.shape());
+  const int64_t channels = channels_first.dim(1), pixels = channels_first.dim(2) * channels_first.dim(3);
+  for (int64_t n = 0; n < channels_first.dim(0); ++n) {
+    const int64_t image = n * channels * pixels;
+    transpose_bytes(static_cast<const uint8_t*>(channels_first.raw_data()) + image, channels, pixels, pixels,
+                    static_cast<uint8_t*>(result.raw_data()) + image, channels);
+  }
+  return result;
+}
+
 }  // namespace npukit::sim

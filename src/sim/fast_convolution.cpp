@@ -2,7 +2,9 @@
 // grid (as the cpu backend's QLinearConv does; byte_transpose.h), oneDNN's exact s32 sums (int8_accumulation.h), the zero
 // points folded in (zero_point_folding.h, and the window sums of the activations when a weight zero point is
 // not 0), the target's requantization over each pixel's row of channels (vector_output_stage.h), and a
-// transpose back to NCHW. See fast_integer_kernels.h for why this equals runtime/kernels/integer/convolution.
+// transpose back to NCHW. Where the sim holds the input or the output channels-last (channels_last_plan.h),
+// that side needs no transpose: the input's rows are copied into the padded source, the output stage writes the
+// output itself. See fast_integer_kernels.h for why this equals runtime/kernels/integer/convolution.
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -38,8 +40,10 @@ struct ConvolutionPlan {
 class FastConvolution final : public runtime::NodeExecutable {
  public:
   FastConvolution(const runtime::integer::ConvolutionParameters& parameters, DType input_type, const Tensor& weights,
-                  FoldedWeights folded)
+                  FoldedWeights folded, bool input_channels_last, bool output_channels_last)
       : parameters_(parameters),
+        input_channels_last_(input_channels_last),
+        output_channels_last_(output_channels_last),
         input_type_(input_type),
         weights_(weights),
         folded_(std::move(folded)),
@@ -54,8 +58,11 @@ class FastConvolution final : public runtime::NodeExecutable {
     const Tensor& input = context.input(0);
     const Tensor* bias = context.optional_input(2);
     if (input.dtype() != input_type_ || input.rank() != 4 || input.dim(1) != weights_.dim(1) * parameters_.group) {
-      // Not the input this kernel was prepared for: the plain kernel says what is wrong, or computes it.
-      context.set_output(0, runtime::integer::convolution(input, context.input(1), bias, parameters_));
+      // Not the input this kernel was prepared for: the plain kernel says what is wrong, or computes it (on
+      // NCHW tensors: a channels-last input is 4-D, so only its channel count can be wrong here).
+      const Tensor nchw = input_channels_last_ ? channels_first_copy(input) : Tensor();
+      Tensor result = runtime::integer::convolution(input_channels_last_ ? nchw : input, context.input(1), bias, parameters_);
+      context.set_output(0, output_channels_last_ ? channels_last_copy(result) : std::move(result));
       return;
     }
     const ConvolutionPlan& plan = plan_for(input.shape(), context);
@@ -73,10 +80,11 @@ class FastConvolution final : public runtime::NodeExecutable {
     if (folded_.any_weight_zero_point) fold_offsets(plan, source, accumulators);
     // The NHWC bytes go to the staging slot (free again after fill_padded_source), or straight to the output
     // when NHWC and NCHW are the same bytes.
-    void* nhwc = plan.to_nchw ? scratch(ScratchSlot::staging, static_cast<size_t>(pixels * output_channels_)) : output.raw_data();
+    const bool to_nchw = plan.to_nchw && !output_channels_last_;
+    void* nhwc = to_nchw ? scratch(ScratchSlot::staging, static_cast<size_t>(pixels * output_channels_)) : output.raw_data();
     output_stage_.finish_rows(accumulators, pixels, nhwc, VectorOutputStage::Path::automatic,
                               folded_.any_weight_zero_point ? nullptr : folded_.offsets.data());
-    if (plan.to_nchw) {
+    if (to_nchw) {
       const int64_t image_pixels = output_height * output_width;
       for (int64_t n = 0; n < shape.batch; ++n) {
         const int64_t image = n * image_pixels * output_channels_;
@@ -98,12 +106,13 @@ class FastConvolution final : public runtime::NodeExecutable {
     const auto border = static_cast<uint8_t>(unsigned_zero_point_);
     const std::vector<int64_t>& pads = parameters_.pads;
     const int64_t group_inputs = channels / shape.groups;
-    const auto* nchw = static_cast<const uint8_t*>(input.raw_data());
-    uint8_t* nhwc = nullptr;
-    if (copies > 1) {  // channels placed twice below: NHWC first (oneDNN's reorder)
-      nhwc = static_cast<uint8_t*>(scratch(ScratchSlot::staging, static_cast<size_t>(input.element_count())));
+    const auto* bytes = static_cast<const uint8_t*>(input.raw_data());  // NCHW, or NHWC when held channels-last
+    const uint8_t* nhwc = input_channels_last_ ? bytes : nullptr;
+    if (copies > 1 && !input_channels_last_) {  // channels placed twice below: NHWC first (oneDNN's reorder)
+      auto* reordered = static_cast<uint8_t*>(scratch(ScratchSlot::staging, static_cast<size_t>(input.element_count())));
+      nhwc = reordered;
       dnnl::stream stream(engine());
-      dnnl::memory from(plan.nchw_input, engine(), const_cast<void*>(input.raw_data())), to(plan.nhwc_input, engine(), nhwc);
+      dnnl::memory from(plan.nchw_input, engine(), const_cast<void*>(input.raw_data())), to(plan.nhwc_input, engine(), reordered);
       plan.to_nhwc.execute(stream, from, to);
       stream.wait();
     }
@@ -118,9 +127,19 @@ class FastConvolution final : public runtime::NodeExecutable {
       const int64_t right = shape.width - pads[1] - width;
       std::memset(destination + (pads[1] + width) * source_channels, border, static_cast<size_t>(right * source_channels));
       uint8_t* to = destination + pads[1] * source_channels;
+      if (copies == 1 && input_channels_last_) {
+        // The image row's W pixels of C bytes, each to its place in the source (one run when no channel was added).
+        const uint8_t* from = bytes + (n * height + y) * width * channels;
+        if (source_channels == channels) {
+          copy_flipped(from, width * channels, to, flip);
+        } else {
+          for (int64_t x = 0; x < width; ++x) copy_flipped(from + x * channels, channels, to + x * source_channels, flip);
+        }
+        continue;
+      }
       if (copies == 1) {
         // The image row's C rows of W bytes, straight from NCHW into the row's pixels.
-        transpose_bytes(nchw + (n * channels * height + y) * width, channels, width, height * width, to, source_channels, flip);
+        transpose_bytes(bytes + (n * channels * height + y) * width, channels, width, height * width, to, source_channels, flip);
         continue;
       }
       const uint8_t* from = nhwc + (n * height + y) * width * channels;
@@ -135,6 +154,14 @@ class FastConvolution final : public runtime::NodeExecutable {
         }
       }
     }
+  }
+
+  static void copy_flipped(const uint8_t* from, int64_t count, uint8_t* to, uint8_t flip) {
+    if (flip == 0) {
+      std::memcpy(to, from, static_cast<size_t>(count));
+      return;
+    }
+    for (int64_t i = 0; i < count; ++i) to[i] = static_cast<uint8_t>(from[i] ^ flip);
   }
 
   // accumulator += offset[m] - z_w'[m] · (sum of x_u over the output's window and group); only with weight
@@ -237,6 +264,7 @@ class FastConvolution final : public runtime::NodeExecutable {
   }
 
   runtime::integer::ConvolutionParameters parameters_;
+  bool input_channels_last_, output_channels_last_;  // how the sim holds the data input and the output
   DType input_type_;
   Tensor weights_;
   FoldedWeights folded_;
@@ -256,7 +284,8 @@ const Tensor* constant_input(const ir::Node& node, size_t index) {
 }  // namespace
 
 std::unique_ptr<runtime::NodeExecutable> prepare_fast_convolution(const ir::Node& node,
-                                                                  const runtime::integer::ConvolutionParameters& parameters) {
+                                                                  const runtime::integer::ConvolutionParameters& parameters,
+                                                                  bool input_channels_last, bool output_channels_last) {
   const ir::Value* input = node.input(0);
   const Tensor* weights = constant_input(node, 1);
   if (!input || !weights || weights->rank() != 4) return nullptr;
@@ -275,7 +304,8 @@ std::unique_ptr<runtime::NodeExecutable> prepare_fast_convolution(const ir::Node
   std::optional<FoldedWeights> folded = fold_zero_points(*weights, outputs, weights->element_count() / std::max<int64_t>(outputs, 1),
                                                          true, parameters.weight_zero_points, bias, unsigned_zero_point);
   if (!folded) return nullptr;
-  return std::make_unique<FastConvolution>(parameters, input_type, *weights, std::move(*folded));
+  return std::make_unique<FastConvolution>(parameters, input_type, *weights, std::move(*folded), input_channels_last,
+                                           output_channels_last);
 }
 
 }  // namespace npukit::sim
