@@ -277,6 +277,7 @@ TEST(SimFastKernel, ConvolutionEqualsThePlainKernel) {
       {3, 5, 1, 5, 1, 1, 6, 6, {0, 0, 0, 0}},      // few channels, a wide kernel
       {32, 40, 1, 3, 1, 1, 17, 35, {1, 1, 1, 1}},  // whole 16 x 16 blocks of the transposes, and their edges
       {48, 48, 48, 3, 2, 1, 20, 33, {1, 1, 1, 1}}, // depthwise, wide, stride 2
+      {16, 96, 1, 1, 1, 1, 56, 57, {0, 0, 0, 0}},  // pointwise, large: blocks of rows (a last, shorter block)
   };
   int index = 0;
   for (const ConvolutionCase& shape : cases) {
