@@ -4,8 +4,10 @@
 // rescaling of Add and the output stage run through VectorOutputStage, eight lanes at a time.
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "npukit/error.h"
+#include "runtime/kernels/cpu/qlinear_lookup.h"
 #include "sim/fast_integer_kernels.h"
 #include "sim/vector_output_stage.h"
 #include "sim/vector_quantize.h"
@@ -185,7 +187,9 @@ class FastLookupTable final : public runtime::NodeExecutable {
     const auto* in = static_cast<const uint8_t*>(input.raw_data());
     auto* out = static_cast<uint8_t*>(output.raw_data());
     const int64_t count = input.element_count();
-    for (int64_t i = 0; i < count; ++i) out[i] = bytes_[in[i]];
+    // The cpu backend's table loop (64 bytes per AVX-512 VBMI permute where the CPU has it): byte by byte,
+    // YOLOv8n's tables ran at half the speed once their inputs were held channels-last.
+    runtime::cpu::int8::apply_byte_table(in, out, count, bytes_);
   }
 
  private:
