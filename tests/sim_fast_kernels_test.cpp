@@ -456,6 +456,12 @@ TEST(SimFastKernel, ElementwiseOpsEqualThePlainKernels) {
       const ir::Node* node = graph.add_node("IntegerAdd", {a_value, b_value}, {output}, "op");
       const ir::Node* unary = graph.add_node("IntegerRequantize", {a_value}, {graph.add_value("z", ir::TensorType{type, {}})}, "unary");
       const Tensor a = random_grid(type, shape, random), b = random_grid(type, shape, random);
+      // Every pair of bytes once (Add and Mul look their outputs up in a table of all pairs).
+      Tensor every_a(type, {1, 1, 256, 256}), every_b(type, {1, 1, 256, 256});
+      for (int i = 0; i < 256 * 256; ++i) {
+        static_cast<uint8_t*>(every_a.raw_data())[i] = static_cast<uint8_t>(i >> 8);
+        static_cast<uint8_t*>(every_b.raw_data())[i] = static_cast<uint8_t>(i & 255);
+      }
       const bool powers = variant == Requantization::power_of_two;
 
       OutputStage stage;
@@ -474,6 +480,8 @@ TEST(SimFastKernel, ElementwiseOpsEqualThePlainKernels) {
       auto fast_add = sim::prepare_fast_add(*node, add);
       ASSERT_TRUE(fast_add) << label;
       expect_same_tensor(run_executable(*fast_add, *node, {&a, &b}), runtime::integer::add(a, b, add), "Add " + label);
+      expect_same_tensor(run_executable(*fast_add, *node, {&every_a, &every_b}), runtime::integer::add(every_a, every_b, add),
+                         "Add, every pair, " + label);
 
       runtime::integer::MulParameters mul;
       mul.a_zero_point = low + 7;
@@ -483,6 +491,8 @@ TEST(SimFastKernel, ElementwiseOpsEqualThePlainKernels) {
       auto fast_mul = sim::prepare_fast_mul(*node, mul);
       ASSERT_TRUE(fast_mul) << label;
       expect_same_tensor(run_executable(*fast_mul, *node, {&a, &b}), runtime::integer::mul(a, b, mul), "Mul " + label);
+      expect_same_tensor(run_executable(*fast_mul, *node, {&every_a, &every_b}), runtime::integer::mul(every_a, every_b, mul),
+                         "Mul, every pair, " + label);
 
       runtime::integer::RequantizeParameters requantize;
       requantize.input_zero_point = low;

@@ -1,10 +1,13 @@
 // IntegerAdd, IntegerMul, IntegerRequantize, IntegerLookupTable and IntegerQuantize on the sim backend, fast,
 // for 8-bit tensors (Add and Mul: of one shape, no broadcasting; Quantize: sim/vector_quantize.h). Each element does the plain kernel's integer steps
 // (runtime/kernels/integer/elementwise.cpp, requantize.cpp, lookup_table.cpp) in blocks: the per-input
-// rescaling of Add and the output stage run through VectorOutputStage, eight lanes at a time.
+// rescaling of Add and the output stage run through VectorOutputStage, eight lanes at a time. Add and Mul run
+// those steps once, at preparation, over every pair of input bytes, and then look each output up (apply_pair_table).
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "npukit/error.h"
 #include "runtime/kernels/cpu/qlinear_lookup.h"
@@ -31,6 +34,25 @@ void centred(const Tensor& tensor, int64_t first, int64_t count, int32_t zero_po
     const int8_t* data = tensor.data<int8_t>() + first;
     for (int64_t i = 0; i < count; ++i) out[i] = static_cast<int32_t>(data[i]) - zero_point;
   }
+}
+
+// Every (a, b) pair of bytes: a = i >> 8, b = i & 255 for i < 65536 (the bit patterns of a's and b's grids).
+std::pair<Tensor, Tensor> every_byte_pair(DType a_type, DType b_type) {
+  Tensor a(a_type, {256 * 256}), b(b_type, {256 * 256});
+  auto* a_bytes = static_cast<uint8_t*>(a.raw_data());
+  auto* b_bytes = static_cast<uint8_t*>(b.raw_data());
+  for (int i = 0; i < 256 * 256; ++i) {
+    a_bytes[i] = static_cast<uint8_t>(i >> 8);
+    b_bytes[i] = static_cast<uint8_t>(i & 255);
+  }
+  return {std::move(a), std::move(b)};
+}
+
+// out[i] = table[a[i] · 256 + b[i]]: a binary op of two 8-bit tensors as a function of the two bytes, whose
+// 64 KiB table (computed once by the op's own block arithmetic below over every pair) stays in L2. Add and Mul
+// are element-wise functions of (a, b) alone, so the table gives their bytes exactly, at a few times the speed.
+void apply_pair_table(const uint8_t* a, const uint8_t* b, uint8_t* out, int64_t count, const uint8_t* table) {
+  for (int64_t i = 0; i < count; ++i) out[i] = table[(size_t{a[i]} << 8) | b[i]];
 }
 
 // A per-tensor output stage applied to a block of `count` values: VectorOutputStage over one row.
@@ -73,6 +95,13 @@ class FastAdd final : public runtime::NodeExecutable {
       return;
     }
     Tensor& output = context.allocate_output(0, output_.dtype(), a.shape());
+    apply_pair_table(static_cast<const uint8_t*>(a.raw_data()), static_cast<const uint8_t*>(b.raw_data()),
+                     static_cast<uint8_t*>(output.raw_data()), a.element_count(), table_.data());
+  }
+
+ private:
+  // The plain kernel's steps in blocks (what the table holds for every pair).
+  void compute(const Tensor& a, const Tensor& b, Tensor& output) const {
     const int64_t count = a.element_count();
     std::array<int32_t, kBlock> x{}, y{};
     const int32_t shift = int32_t{1} << parameters_.left_shift;
@@ -91,7 +120,6 @@ class FastAdd final : public runtime::NodeExecutable {
     }
   }
 
- private:
   static void rescale(const VectorOutputStage& stage, int32_t* values, int64_t count) {
     if (count == kBlock) return stage.rescale_rows(values, 1, values);
     for (int64_t i = 0; i < count; ++i) values[i] = stage.stage().requantizer.apply(values[i], 0);
@@ -101,6 +129,15 @@ class FastAdd final : public runtime::NodeExecutable {
   DType a_type_, b_type_;
   BlockStage output_;
   VectorOutputStage a_rescale_, b_rescale_;
+  std::vector<uint8_t> table_ = pair_table();
+
+  std::vector<uint8_t> pair_table() const {
+    auto [a, b] = every_byte_pair(a_type_, b_type_);
+    Tensor table(output_.dtype(), {256 * 256});
+    compute(a, b, table);
+    const auto* bytes = static_cast<const uint8_t*>(table.raw_data());
+    return {bytes, bytes + 256 * 256};
+  }
 };
 
 class FastMul final : public runtime::NodeExecutable {
@@ -118,6 +155,13 @@ class FastMul final : public runtime::NodeExecutable {
       return;
     }
     Tensor& output = context.allocate_output(0, output_.dtype(), a.shape());
+    apply_pair_table(static_cast<const uint8_t*>(a.raw_data()), static_cast<const uint8_t*>(b.raw_data()),
+                     static_cast<uint8_t*>(output.raw_data()), a.element_count(), table_.data());
+  }
+
+ private:
+  // The plain kernel's steps in blocks (what the table holds for every pair).
+  void compute(const Tensor& a, const Tensor& b, Tensor& output) const {
     const int64_t count = a.element_count();
     std::array<int32_t, kBlock> x{}, y{};
     for (int64_t first = 0; first < count; first += kBlock) {
@@ -129,10 +173,18 @@ class FastMul final : public runtime::NodeExecutable {
     }
   }
 
- private:
   runtime::integer::MulParameters parameters_;
   DType a_type_, b_type_;
   BlockStage output_;
+  std::vector<uint8_t> table_ = pair_table();
+
+  std::vector<uint8_t> pair_table() const {
+    auto [a, b] = every_byte_pair(a_type_, b_type_);
+    Tensor table(output_.dtype(), {256 * 256});
+    compute(a, b, table);
+    const auto* bytes = static_cast<const uint8_t*>(table.raw_data());
+    return {bytes, bytes + 256 * 256};
+  }
 };
 
 class FastRequantize final : public runtime::NodeExecutable {
