@@ -8,6 +8,7 @@
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_backend.h"
 #include "ir/value_info.h"
+#include "sim/byte_transpose.h"
 #include "sim/sim_backend.h"
 
 namespace npukit::engine {
@@ -231,7 +232,9 @@ void Engine::run() {
   for (size_t i = 0; i < results.size(); ++i) impl_->output_tensors[impl_->outputs[i].name] = std::move(results[i]);
   for (size_t i = 0; i < kept.size(); ++i) {
     impl_->output_tensors[impl_->kept[i].name] =
-        impl_->kept_blocked[i] ? runtime::cpu::plain_copy_of_blocked(kept[i]) : std::move(kept[i]);
+        !impl_->kept_blocked[i] ? std::move(kept[i])
+        : impl_->sim            ? sim::channels_first_copy(kept[i])  // held channels-last (sim/channels_last_plan.h)
+                                : runtime::cpu::plain_copy_of_blocked(kept[i]);
   }
 }
 

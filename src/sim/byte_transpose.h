@@ -15,8 +15,9 @@ namespace npukit::sim {
 void transpose_bytes(const uint8_t* source, int64_t rows, int64_t columns, int64_t source_stride, uint8_t* destination,
                      int64_t destination_stride, uint8_t flip = 0);
 
-// A 4-D byte tensor [N, C, H, W] whose bytes are held channels-last (sim/channels_last_plan.h) as an NCHW
-// tensor, and an NCHW tensor's bytes rearranged channels-last (the shape stays [N, C, H, W]).
+// A 4-D tensor [N, C, H, W] whose elements are held channels-last (sim/channels_last_plan.h) as an NCHW
+// tensor, and an NCHW tensor's elements rearranged channels-last (the shape stays [N, C, H, W]). Bytes through
+// transpose_bytes; wider elements (f32 values kept by --keep) one by one.
 Tensor channels_first_copy(const Tensor& channels_last);
 Tensor channels_last_copy(const Tensor& channels_first);
 

@@ -56,17 +56,35 @@ bool is_layout_free_elementwise(const ir::Node& node) {
   return true;
 }
 
+// One number for the whole tensor (a constant): a per-tensor scale or zero point.
+bool is_scalar_constant(const ir::Value* value) { return value && value->initializer && value->initializer->element_count() == 1; }
+
+// DequantizeLinear / QuantizeLinear with a per-tensor scale and zero point (the sim's exact kernels: each
+// element on its own) and Relu (on ref): element-wise, so the float values between an IntegerAdd and the next
+// QuantizeLinear (ResNet's Add -> DQ -> Relu -> Q) may stay channels-last too.
+bool is_layout_free_onnx(const ir::Node& node) {
+  if (!node.domain.empty() || node.inputs.empty() || node.outputs.size() != 1) return false;
+  if (node.op_type == "Relu") return node.inputs.size() == 1;
+  if (node.op_type != "DequantizeLinear" && node.op_type != "QuantizeLinear") return false;
+  if (!is_scalar_constant(node.input(1))) return false;
+  if (node.inputs.size() > 2 && node.inputs[2] && !is_scalar_constant(node.inputs[2])) return false;
+  Shape input, output;
+  return static_shape_of(node.input(0), input) && static_shape_of(node.output(0), output) && input == output;
+}
+
 // The role of the node's input `index`, or of its output -1 - `index` when `index` is negative.
 Role role_of(const ir::Node& node, int index) {
   if (is_convolution(node)) return index == 0 || index == -1 ? Role::either : Role::refuses;
   if (is_layout_free_elementwise(node)) return Role::joins;
+  if (is_layout_free_onnx(node)) return index == 0 || index == -1 ? Role::joins : Role::refuses;
   return Role::refuses;
 }
 
 bool is_eligible(const ir::Value* value) {
   if (!value || value->is_graph_output || value->is_graph_input || value->initializer || value->outer_scope) return false;
   Shape shape;
-  return is_8bit(storage_of(value)) && static_shape_of(value, shape) && shape.size() == 4;
+  const DType type = storage_of(value);
+  return (is_8bit(type) || type == DType::f32) && static_shape_of(value, shape) && shape.size() == 4;
 }
 
 // Union-find over values.
