@@ -87,23 +87,29 @@ void expect_output_stage_matches(const OutputStage& stage, int64_t channels, int
   ASSERT_FALSE(VectorOutputStage::unsupported_reason(stage)) << label;
   const VectorOutputStage vector_stage(stage, channels);
   const std::vector<int32_t> values = test_values(static_cast<size_t>(rows * channels), random);
-  std::vector<uint8_t> portable(values.size()), vectorized(values.size());
+  std::vector<uint8_t> portable(values.size()), vectorized(values.size()), wide(values.size());
   vector_stage.finish_rows(values.data(), rows, portable.data(), VectorOutputStage::Path::portable);
   if (VectorOutputStage::avx2_available()) {
     vector_stage.finish_rows(values.data(), rows, vectorized.data(), VectorOutputStage::Path::avx2);
   } else {
     vectorized = portable;
   }
+  if (VectorOutputStage::avx512_available()) {
+    vector_stage.finish_rows(values.data(), rows, wide.data(), VectorOutputStage::Path::avx512);
+  } else {
+    wide = portable;
+  }
   int failures = 0;
   for (size_t i = 0; i < values.size() && failures < 5; ++i) {
     const int32_t expected = stage.finish(values[i], i % static_cast<size_t>(channels));
     const int32_t as_portable = stage.dtype == DType::u8 ? portable[i] : static_cast<int8_t>(portable[i]);
     const int32_t as_vector = stage.dtype == DType::u8 ? vectorized[i] : static_cast<int8_t>(vectorized[i]);
-    if (as_portable != expected || as_vector != expected) {
+    const int32_t as_wide = stage.dtype == DType::u8 ? wide[i] : static_cast<int8_t>(wide[i]);
+    if (as_portable != expected || as_vector != expected || as_wide != expected) {
       ++failures;
       ADD_FAILURE() << label << ": value " << values[i] << " channel " << i % static_cast<size_t>(channels)
                     << " (multiplier " << stage.requantizer.real_multipliers()[i % stage.requantizer.channels()]
-                    << "): oracle " << expected << ", portable " << as_portable << ", avx2 " << as_vector;
+                    << "): oracle " << expected << ", portable " << as_portable << ", avx2 " << as_vector << ", avx512 " << as_wide;
     }
   }
 }
