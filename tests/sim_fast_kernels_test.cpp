@@ -20,6 +20,8 @@
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "sim/byte_transpose.h"
 #include "sim/channels_last_adapter.h"
+#include "sim/channels_last_plan.h"
+#include "sim/lowering.h"
 #include "sim/exact_onnx_kernels.h"
 #include "sim/fast_integer_kernels.h"
 #include "sim/vector_output_stage.h"
@@ -636,4 +638,92 @@ TEST(SimFastKernel, MaxPoolOfBytesEqualsRefMaxPool) {
   EXPECT_TRUE(sim::exact_onnx_kernel_unsupported_reason(*node, 12));
 }
 
+namespace {
+
+// ---- the channels-last plan (sim/channels_last_plan.h) ----
+
+// A graph of 4-D values of one shape for plan_channels_last.
+struct PlanGraph {
+  ir::Graph graph;
+  ir::Value* weights = graph.add_initializer("w", Tensor(DType::i8, {8, 8, 1, 1}));
+  ir::Value* scale = graph.add_initializer("scale", Tensor(DType::f32, {1}));
+
+  ir::Value* value(const std::string& name, DType dtype = DType::u8) {
+    std::vector<ir::Dim> shape;
+    for (int64_t dim : {1, 8, 6, 6}) shape.push_back(ir::Dim::fixed(dim));
+    return graph.add_value(name, ir::TensorType{dtype, shape});
+  }
+  ir::Value* input(const std::string& name) {
+    ir::Value* x = value(name);
+    x->is_graph_input = true;
+    graph.inputs.push_back(x);
+    return x;
+  }
+  void output(ir::Value* value) {
+    value->is_graph_output = true;
+    graph.outputs.push_back(value);
+  }
+  ir::Node* integer(const std::string& op, std::vector<ir::Value*> inputs, ir::Value* result) {
+    ir::Node* node = graph.add_node(op, std::move(inputs), {result}, op + result->name, sim::kIntegerDomain);
+    ir::Attribute one;
+    one.kind = ir::Attribute::Kind::floats;
+    one.float_values = {0.5};
+    for (const char* key : {"a_multipliers", "b_multipliers", "multipliers"}) node->attributes[key] = one;
+    return node;
+  }
+};
+
+TEST(SimChannelsLastPlan, ConvolutionChainsAreNhwcUntilAReaderNeedsNchw) {
+  {  // x -> conv -> a -> table -> b -> conv -> c (output): a and b NHWC.
+    PlanGraph g;
+    ir::Value* x = g.input("x");
+    ir::Value *a = g.value("a"), *b = g.value("b"), *c = g.value("c");
+    g.integer("IntegerConv", {x, g.weights}, a);
+    g.integer("IntegerLookupTable", {a}, b);
+    g.integer("IntegerConv", {b, g.weights}, c);
+    g.output(c);
+    const runtime::cpu::BlockedLayoutPlan plan = sim::plan_channels_last(g.graph);
+    EXPECT_TRUE(plan.is_blocked(a));
+    EXPECT_TRUE(plan.is_blocked(b));
+    EXPECT_FALSE(plan.is_blocked(x)) << "a graph input";
+    EXPECT_FALSE(plan.is_blocked(c)) << "a graph output";
+  }
+  {  // The same, and b also read by IntegerAveragePool (NCHW only): a and b (joined by the table) NCHW.
+    PlanGraph g;
+    ir::Value* x = g.input("x");
+    ir::Value *a = g.value("a"), *b = g.value("b"), *c = g.value("c"), *p = g.value("p");
+    g.integer("IntegerConv", {x, g.weights}, a);
+    g.integer("IntegerLookupTable", {a}, b);
+    g.integer("IntegerConv", {b, g.weights}, c);
+    g.integer("IntegerAveragePool", {b}, p);
+    g.output(c);
+    g.output(p);
+    const runtime::cpu::BlockedLayoutPlan plan = sim::plan_channels_last(g.graph);
+    EXPECT_FALSE(plan.is_blocked(a));
+    EXPECT_FALSE(plan.is_blocked(b));
+  }
+  {  // conv -> a -> IntegerAdd(a, a) -> d -> DequantizeLinear -> e -> Relu -> r -> QuantizeLinear -> q -> conv:
+     // per-tensor DQ / Q and Relu join, so the float values e and r are NHWC too; with a per-channel scale not.
+    for (bool per_tensor : {true, false}) {
+      PlanGraph g;
+      ir::Value* x = g.input("x");
+      ir::Value *a = g.value("a"), *d = g.value("d"), *e = g.value("e", DType::f32), *r = g.value("r", DType::f32);
+      ir::Value *q = g.value("q"), *y = g.value("y");
+      ir::Value* scale = per_tensor ? g.scale : g.graph.add_initializer("scales", Tensor(DType::f32, {8}));
+      g.integer("IntegerConv", {x, g.weights}, a);
+      g.integer("IntegerAdd", {a, a}, d);
+      g.graph.add_node("DequantizeLinear", {d, scale}, {e}, "dq");
+      g.graph.add_node("Relu", {e}, {r}, "relu");
+      g.graph.add_node("QuantizeLinear", {r, scale}, {q}, "q");
+      g.integer("IntegerConv", {q, g.weights}, y);
+      g.output(y);
+      const runtime::cpu::BlockedLayoutPlan plan = sim::plan_channels_last(g.graph);
+      for (const ir::Value* held : {a, d, e, r, q}) {
+        EXPECT_EQ(plan.is_blocked(held), per_tensor) << held->name << (per_tensor ? " per tensor" : " per channel");
+      }
+    }
+  }
+}
+
+}  // namespace
 }  // namespace npukit
