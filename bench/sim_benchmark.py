@@ -3,7 +3,7 @@
 docs/benchmarks.md.
 
     /usr/bin/python3 bench/sim_benchmark.py [--models mobilenetv2,resnet50,yolov8n] [--target rk3588]
-                                            [--rounds 3] [--iterations 10] [--no-write]
+                                            [--rounds 3] [--iterations 10] [--no-write] [--baseline BINARY]
 
 Each float model (models/generated/NAME.onnx, or any .onnx path) is quantized once with
 `npukit quantize --target T --method minmax --calibration models/detector/demo` (pictures), then measured
@@ -12,6 +12,8 @@ turns inside every round (order rotated): `--backend sim --target T` on the QDQ 
 same QDQ file (its int8 kernels where they apply, DQ -> float -> Q elsewhere) and `--backend cpu` on the float
 model. Reported: the median over rounds of each run's median, images per second (1000 / ms) and the ratios.
 The issue's bar: sim no more than 3x the cpu backend's time on the QDQ file. A benchmark, not a test.
+--baseline BINARY adds a fourth run in every round: the sim of another npukit build (an earlier commit) on the same
+QDQ file, and two columns (its time, this build's sim / its sim): a before / after in one run.
 """
 import argparse
 import datetime
@@ -35,8 +37,8 @@ def quantize(arguments, float_path, qdq_path):
                    timeout=arguments.timeout)
 
 
-def measure(arguments, path, backend):
-    command = [arguments.npukit, "bench", path, "--threads", "1", "--warmup", str(arguments.warmup),
+def measure(arguments, path, backend, binary=None):
+    command = [binary or arguments.npukit, "bench", path, "--threads", "1", "--warmup", str(arguments.warmup),
                "--iterations", str(arguments.iterations), "--json", "--backend", backend]
     if backend == "sim":
         command += ["--target", arguments.target]
@@ -56,6 +58,7 @@ def main():
     parser.add_argument("--npukit", default=os.path.join(REPOSITORY, "build", "npukit"))
     parser.add_argument("--output", default=os.path.join(REPOSITORY, "docs", "benchmarks.md"))
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument("--baseline", help="another npukit binary whose sim is measured alongside (before / after)")
     arguments = parser.parse_args()
     work = tempfile.mkdtemp(prefix="npukit_sim_bench_")
     models = []
@@ -69,10 +72,12 @@ def main():
     runs = [("sim", lambda m: measure(arguments, m[2], "sim")),
             ("int8", lambda m: measure(arguments, m[2], "cpu")),
             ("fp32", lambda m: measure(arguments, m[1], "cpu"))]
+    if arguments.baseline:
+        runs.append(("baseline", lambda m: measure(arguments, m[2], "sim", arguments.baseline)))
     samples = {}
     for round_index in range(arguments.rounds):
         for model in models:
-            order = runs[round_index % 3:] + runs[:round_index % 3]
+            order = runs[round_index % len(runs):] + runs[:round_index % len(runs)]
             for name, run in order:
                 result = run(model)
                 samples.setdefault((model[0], name), []).append(result)
@@ -101,12 +106,19 @@ def main():
              "points run DQ -> float -> Q); FP32 = `--backend cpu` on the float model. The bar (issue 10): sim / cpu int8 <= 3." % (
                  datetime.date.today().isoformat(), arguments.rounds, arguments.iterations,
                  run_benchmarks.machine_description(), arguments.target, arguments.target),
-             "", "| model | sim ms | sim images/s | cpu int8 ms | FP32 ms | sim / cpu int8 | sim / FP32 |",
-             "|---|---|---|---|---|---|---|"]
+             "", "| model | sim ms | sim images/s | cpu int8 ms | FP32 ms | sim / cpu int8 | sim / FP32 |" +
+             (" baseline sim ms | sim / baseline sim |" if arguments.baseline else ""),
+             "|---|---|---|---|---|---|---|" + ("---|---|" if arguments.baseline else "")]
+    if arguments.baseline:
+        lines[2] += " Baseline: `%s`." % arguments.baseline
     for model in models:
         sim, int8, fp32 = (median((model[0], n)) for n in ("sim", "int8", "fp32"))
-        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (model[0], show(sim), per_second(sim), show(int8), show(fp32),
-                                                              ratio(sim, int8), ratio(sim, fp32)))
+        row = "| %s | %s | %s | %s | %s | %s | %s |" % (model[0], show(sim), per_second(sim), show(int8), show(fp32),
+                                                       ratio(sim, int8), ratio(sim, fp32))
+        if arguments.baseline:
+            baseline = median((model[0], "baseline"))
+            row += " %s | %s |" % (show(baseline), ratio(sim, baseline))
+        lines.append(row)
     table = "\n".join(lines) + "\n"
     print(table)
     if arguments.no_write:

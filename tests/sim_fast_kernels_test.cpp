@@ -19,6 +19,9 @@
 #include "quantization/quantize.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "sim/byte_transpose.h"
+#include "sim/channels_last_adapter.h"
+#include "sim/channels_last_plan.h"
+#include "sim/lowering.h"
 #include "sim/exact_onnx_kernels.h"
 #include "sim/fast_integer_kernels.h"
 #include "sim/vector_output_stage.h"
@@ -86,23 +89,29 @@ void expect_output_stage_matches(const OutputStage& stage, int64_t channels, int
   ASSERT_FALSE(VectorOutputStage::unsupported_reason(stage)) << label;
   const VectorOutputStage vector_stage(stage, channels);
   const std::vector<int32_t> values = test_values(static_cast<size_t>(rows * channels), random);
-  std::vector<uint8_t> portable(values.size()), vectorized(values.size());
+  std::vector<uint8_t> portable(values.size()), vectorized(values.size()), wide(values.size());
   vector_stage.finish_rows(values.data(), rows, portable.data(), VectorOutputStage::Path::portable);
   if (VectorOutputStage::avx2_available()) {
     vector_stage.finish_rows(values.data(), rows, vectorized.data(), VectorOutputStage::Path::avx2);
   } else {
     vectorized = portable;
   }
+  if (VectorOutputStage::avx512_available()) {
+    vector_stage.finish_rows(values.data(), rows, wide.data(), VectorOutputStage::Path::avx512);
+  } else {
+    wide = portable;
+  }
   int failures = 0;
   for (size_t i = 0; i < values.size() && failures < 5; ++i) {
     const int32_t expected = stage.finish(values[i], i % static_cast<size_t>(channels));
     const int32_t as_portable = stage.dtype == DType::u8 ? portable[i] : static_cast<int8_t>(portable[i]);
     const int32_t as_vector = stage.dtype == DType::u8 ? vectorized[i] : static_cast<int8_t>(vectorized[i]);
-    if (as_portable != expected || as_vector != expected) {
+    const int32_t as_wide = stage.dtype == DType::u8 ? wide[i] : static_cast<int8_t>(wide[i]);
+    if (as_portable != expected || as_vector != expected || as_wide != expected) {
       ++failures;
       ADD_FAILURE() << label << ": value " << values[i] << " channel " << i % static_cast<size_t>(channels)
                     << " (multiplier " << stage.requantizer.real_multipliers()[i % stage.requantizer.channels()]
-                    << "): oracle " << expected << ", portable " << as_portable << ", avx2 " << as_vector;
+                    << "): oracle " << expected << ", portable " << as_portable << ", avx2 " << as_vector << ", avx512 " << as_wide;
     }
   }
 }
@@ -249,6 +258,18 @@ void expect_same_tensor(const Tensor& actual, const Tensor& expected, const std:
                           << (differing ? a[first] : 0) << " instead of " << (differing ? e[first] : 0) << ")";
 }
 
+// The plain IntegerConv kernel as a node executable (what integer_executables.cpp runs where no fast kernel applies).
+class PlainConvolution final : public runtime::NodeExecutable {
+ public:
+  explicit PlainConvolution(runtime::integer::ConvolutionParameters parameters) : parameters_(std::move(parameters)) {}
+  void run(runtime::KernelContext& context) const override {
+    context.set_output(0, runtime::integer::convolution(context.input(0), context.input(1), context.optional_input(2), parameters_));
+  }
+
+ private:
+  runtime::integer::ConvolutionParameters parameters_;
+};
+
 struct ConvolutionCase {
   int64_t channels, outputs, group, kernel, stride, dilation, height, width;
   std::vector<int64_t> pads;
@@ -264,6 +285,7 @@ TEST(SimFastKernel, ConvolutionEqualsThePlainKernel) {
       {3, 5, 1, 5, 1, 1, 6, 6, {0, 0, 0, 0}},      // few channels, a wide kernel
       {32, 40, 1, 3, 1, 1, 17, 35, {1, 1, 1, 1}},  // whole 16 x 16 blocks of the transposes, and their edges
       {48, 48, 48, 3, 2, 1, 20, 33, {1, 1, 1, 1}}, // depthwise, wide, stride 2
+      {16, 96, 1, 1, 1, 1, 56, 57, {0, 0, 0, 0}},  // pointwise, large: blocks of rows (a last, shorter block)
   };
   int index = 0;
   for (const ConvolutionCase& shape : cases) {
@@ -305,16 +327,61 @@ TEST(SimFastKernel, ConvolutionEqualsThePlainKernel) {
         const std::string label = "case " + std::to_string(index) + " " + std::string(dtype_name(input_type)) + " x " +
                                   std::string(dtype_name(weight_type)) + " " + std::string(targets::requantization_name(variant)) +
                                   (weight_zero_points ? " with weight zero points" : "");
-        const auto executable = sim::prepare_fast_convolution(*node, p);
-        ASSERT_TRUE(executable) << label << ": the fast kernel refused the case";
-        for (int run = 0; run < 2; ++run) {  // batch 1, then batch 2: one plan per input shape
-          const Tensor x = random_grid(input_type, {run + 1, shape.channels, shape.height, shape.width}, random);
-          const Tensor expected = runtime::integer::convolution(x, weights, &bias, p);
-          expect_same_tensor(run_executable(*executable, *node, {&x, &weights, &bias}), expected, label);
+        // Each side NCHW or held channels-last (sim/channels_last_plan.h): the same integers in every layout.
+        for (int layout = 0; layout < 4; ++layout) {
+          const bool input_channels_last = layout & 1, output_channels_last = layout & 2;
+          const std::string layout_label = label + (input_channels_last ? ", NHWC in" : ", NCHW in") +
+                                           (output_channels_last ? ", NHWC out" : ", NCHW out");
+          const auto executable = sim::prepare_fast_convolution(*node, p, input_channels_last, output_channels_last);
+          ASSERT_TRUE(executable) << layout_label << ": the fast kernel refused the case";
+          for (int run = 0; run < 2; ++run) {  // batch 1, then batch 2: one plan per input shape
+            const Tensor x = random_grid(input_type, {run + 1, shape.channels, shape.height, shape.width}, random);
+            const Tensor expected = runtime::integer::convolution(x, weights, &bias, p);
+            const Tensor held = input_channels_last ? sim::channels_last_copy(x) : x;
+            const Tensor result = run_executable(*executable, *node, {&held, &weights, &bias});
+            expect_same_tensor(output_channels_last ? sim::channels_first_copy(result) : result, expected, layout_label);
+          }
         }
       }
     }
   }
+}
+
+TEST(SimFastKernel, ChannelsLastAdapterEqualsThePlainKernel) {
+  // The plain IntegerConv (what runs where the fast kernel does not apply) on NHWC-held values through
+  // adapt_to_channels_last, and the fast kernel's own fallback for an input it was not prepared for.
+  std::mt19937 random(11);
+  ir::Graph graph;
+  ir::Value* input = graph.add_value("x", ir::TensorType{DType::u8, {}});
+  const Tensor weights = random_grid(DType::i8, {6, 5, 3, 3}, random);
+  ir::Value* weight_value = graph.add_initializer("w", weights);
+  ir::Value* output = graph.add_value("y", ir::TensorType{DType::u8, {}});
+  const ir::Node* node = graph.add_node("IntegerConv", {input, weight_value}, {output}, "conv");
+  runtime::integer::ConvolutionParameters p;
+  p.pads = {1, 0, 1, 2};
+  p.input_zero_point = 7;
+  p.output.dtype = DType::u8;
+  p.output.zero_point = 5;
+  p.output.requantizer = Requantizer({std::ldexp(1.0, -9)}, Requantization::fixed_point_double_rounding, 31);
+  const Tensor x = random_grid(DType::u8, {2, 5, 9, 7}, random);
+  const Tensor expected = runtime::integer::convolution(x, weights, nullptr, p);
+  const Tensor held = sim::channels_last_copy(x);
+  for (int layout = 1; layout < 4; ++layout) {
+    const bool input_channels_last = layout & 1, output_channels_last = layout & 2;
+    auto plain = std::make_unique<PlainConvolution>(p);
+    const auto adapted = sim::adapt_to_channels_last(std::move(plain), {input_channels_last}, {output_channels_last});
+    const Tensor result = run_executable(*adapted, *node, {input_channels_last ? &held : &x, &weights});
+    expect_same_tensor(output_channels_last ? sim::channels_first_copy(result) : result, expected,
+                       "adapter, layout " + std::to_string(layout));
+  }
+  // The fast kernel prepared for u8 inputs gets s8 ones: its plain-kernel fallback, in the held layouts.
+  Tensor signed_x = random_grid(DType::i8, {1, 5, 9, 7}, random);
+  const Tensor signed_expected = runtime::integer::convolution(signed_x, weights, nullptr, p);
+  const Tensor signed_held = sim::channels_last_copy(signed_x);
+  const auto fast = sim::prepare_fast_convolution(*node, p, true, true);
+  ASSERT_TRUE(fast);
+  expect_same_tensor(sim::channels_first_copy(run_executable(*fast, *node, {&signed_held, &weights})), signed_expected,
+                     "fast kernel's fallback, NHWC in and out");
 }
 
 TEST(SimFastKernel, ConvolutionAtTheExtremesOfTheAccumulator) {
@@ -397,6 +464,12 @@ TEST(SimFastKernel, ElementwiseOpsEqualThePlainKernels) {
       const ir::Node* node = graph.add_node("IntegerAdd", {a_value, b_value}, {output}, "op");
       const ir::Node* unary = graph.add_node("IntegerRequantize", {a_value}, {graph.add_value("z", ir::TensorType{type, {}})}, "unary");
       const Tensor a = random_grid(type, shape, random), b = random_grid(type, shape, random);
+      // Every pair of bytes once (Add and Mul look their outputs up in a table of all pairs).
+      Tensor every_a(type, {1, 1, 256, 256}), every_b(type, {1, 1, 256, 256});
+      for (int i = 0; i < 256 * 256; ++i) {
+        static_cast<uint8_t*>(every_a.raw_data())[i] = static_cast<uint8_t>(i >> 8);
+        static_cast<uint8_t*>(every_b.raw_data())[i] = static_cast<uint8_t>(i & 255);
+      }
       const bool powers = variant == Requantization::power_of_two;
 
       OutputStage stage;
@@ -415,6 +488,8 @@ TEST(SimFastKernel, ElementwiseOpsEqualThePlainKernels) {
       auto fast_add = sim::prepare_fast_add(*node, add);
       ASSERT_TRUE(fast_add) << label;
       expect_same_tensor(run_executable(*fast_add, *node, {&a, &b}), runtime::integer::add(a, b, add), "Add " + label);
+      expect_same_tensor(run_executable(*fast_add, *node, {&every_a, &every_b}), runtime::integer::add(every_a, every_b, add),
+                         "Add, every pair, " + label);
 
       runtime::integer::MulParameters mul;
       mul.a_zero_point = low + 7;
@@ -424,6 +499,8 @@ TEST(SimFastKernel, ElementwiseOpsEqualThePlainKernels) {
       auto fast_mul = sim::prepare_fast_mul(*node, mul);
       ASSERT_TRUE(fast_mul) << label;
       expect_same_tensor(run_executable(*fast_mul, *node, {&a, &b}), runtime::integer::mul(a, b, mul), "Mul " + label);
+      expect_same_tensor(run_executable(*fast_mul, *node, {&every_a, &every_b}), runtime::integer::mul(every_a, every_b, mul),
+                         "Mul, every pair, " + label);
 
       runtime::integer::RequantizeParameters requantize;
       requantize.input_zero_point = low;
@@ -561,4 +638,92 @@ TEST(SimFastKernel, MaxPoolOfBytesEqualsRefMaxPool) {
   EXPECT_TRUE(sim::exact_onnx_kernel_unsupported_reason(*node, 12));
 }
 
+namespace {
+
+// ---- the channels-last plan (sim/channels_last_plan.h) ----
+
+// A graph of 4-D values of one shape for plan_channels_last.
+struct PlanGraph {
+  ir::Graph graph;
+  ir::Value* weights = graph.add_initializer("w", Tensor(DType::i8, {8, 8, 1, 1}));
+  ir::Value* scale = graph.add_initializer("scale", Tensor(DType::f32, {1}));
+
+  ir::Value* value(const std::string& name, DType dtype = DType::u8) {
+    std::vector<ir::Dim> shape;
+    for (int64_t dim : {1, 8, 6, 6}) shape.push_back(ir::Dim::fixed(dim));
+    return graph.add_value(name, ir::TensorType{dtype, shape});
+  }
+  ir::Value* input(const std::string& name) {
+    ir::Value* x = value(name);
+    x->is_graph_input = true;
+    graph.inputs.push_back(x);
+    return x;
+  }
+  void output(ir::Value* value) {
+    value->is_graph_output = true;
+    graph.outputs.push_back(value);
+  }
+  ir::Node* integer(const std::string& op, std::vector<ir::Value*> inputs, ir::Value* result) {
+    ir::Node* node = graph.add_node(op, std::move(inputs), {result}, op + result->name, sim::kIntegerDomain);
+    ir::Attribute one;
+    one.kind = ir::Attribute::Kind::floats;
+    one.float_values = {0.5};
+    for (const char* key : {"a_multipliers", "b_multipliers", "multipliers"}) node->attributes[key] = one;
+    return node;
+  }
+};
+
+TEST(SimChannelsLastPlan, ConvolutionChainsAreNhwcUntilAReaderNeedsNchw) {
+  {  // x -> conv -> a -> table -> b -> conv -> c (output): a and b NHWC.
+    PlanGraph g;
+    ir::Value* x = g.input("x");
+    ir::Value *a = g.value("a"), *b = g.value("b"), *c = g.value("c");
+    g.integer("IntegerConv", {x, g.weights}, a);
+    g.integer("IntegerLookupTable", {a}, b);
+    g.integer("IntegerConv", {b, g.weights}, c);
+    g.output(c);
+    const runtime::cpu::BlockedLayoutPlan plan = sim::plan_channels_last(g.graph);
+    EXPECT_TRUE(plan.is_blocked(a));
+    EXPECT_TRUE(plan.is_blocked(b));
+    EXPECT_FALSE(plan.is_blocked(x)) << "a graph input";
+    EXPECT_FALSE(plan.is_blocked(c)) << "a graph output";
+  }
+  {  // The same, and b also read by IntegerAveragePool (NCHW only): a and b (joined by the table) NCHW.
+    PlanGraph g;
+    ir::Value* x = g.input("x");
+    ir::Value *a = g.value("a"), *b = g.value("b"), *c = g.value("c"), *p = g.value("p");
+    g.integer("IntegerConv", {x, g.weights}, a);
+    g.integer("IntegerLookupTable", {a}, b);
+    g.integer("IntegerConv", {b, g.weights}, c);
+    g.integer("IntegerAveragePool", {b}, p);
+    g.output(c);
+    g.output(p);
+    const runtime::cpu::BlockedLayoutPlan plan = sim::plan_channels_last(g.graph);
+    EXPECT_FALSE(plan.is_blocked(a));
+    EXPECT_FALSE(plan.is_blocked(b));
+  }
+  {  // conv -> a -> IntegerAdd(a, a) -> d -> DequantizeLinear -> e -> Relu -> r -> QuantizeLinear -> q -> conv:
+     // per-tensor DQ / Q and Relu join, so the float values e and r are NHWC too; with a per-channel scale not.
+    for (bool per_tensor : {true, false}) {
+      PlanGraph g;
+      ir::Value* x = g.input("x");
+      ir::Value *a = g.value("a"), *d = g.value("d"), *e = g.value("e", DType::f32), *r = g.value("r", DType::f32);
+      ir::Value *q = g.value("q"), *y = g.value("y");
+      ir::Value* scale = per_tensor ? g.scale : g.graph.add_initializer("scales", Tensor(DType::f32, {8}));
+      g.integer("IntegerConv", {x, g.weights}, a);
+      g.integer("IntegerAdd", {a, a}, d);
+      g.graph.add_node("DequantizeLinear", {d, scale}, {e}, "dq");
+      g.graph.add_node("Relu", {e}, {r}, "relu");
+      g.graph.add_node("QuantizeLinear", {r, scale}, {q}, "q");
+      g.integer("IntegerConv", {q, g.weights}, y);
+      g.output(y);
+      const runtime::cpu::BlockedLayoutPlan plan = sim::plan_channels_last(g.graph);
+      for (const ir::Value* held : {a, d, e, r, q}) {
+        EXPECT_EQ(plan.is_blocked(held), per_tensor) << held->name << (per_tensor ? " per tensor" : " per channel");
+      }
+    }
+  }
+}
+
+}  // namespace
 }  // namespace npukit

@@ -8,6 +8,7 @@
 #include "runtime/kernels/cpu/blocked_layout.h"
 #include "runtime/kernels/cpu/cpu_backend.h"
 #include "ir/value_info.h"
+#include "sim/byte_transpose.h"
 #include "sim/sim_backend.h"
 
 namespace npukit::engine {
@@ -153,7 +154,8 @@ std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ir::Model> model, c
     impl->executor->keep_values(kept);
     for (const ir::Value* value : kept) {
       impl->kept.push_back(ir::describe_value(*value));
-      impl->kept_blocked.push_back(impl->cpu && impl->cpu->layouts().is_blocked(value));
+      impl->kept_blocked.push_back((impl->cpu && impl->cpu->layouts().is_blocked(value)) ||
+                                   (impl->sim && impl->sim->layouts().is_blocked(value)));
     }
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -230,7 +232,9 @@ void Engine::run() {
   for (size_t i = 0; i < results.size(); ++i) impl_->output_tensors[impl_->outputs[i].name] = std::move(results[i]);
   for (size_t i = 0; i < kept.size(); ++i) {
     impl_->output_tensors[impl_->kept[i].name] =
-        impl_->kept_blocked[i] ? runtime::cpu::plain_copy_of_blocked(kept[i]) : std::move(kept[i]);
+        !impl_->kept_blocked[i] ? std::move(kept[i])
+        : impl_->sim            ? sim::channels_first_copy(kept[i])  // held channels-last (sim/channels_last_plan.h)
+                                : runtime::cpu::plain_copy_of_blocked(kept[i]);
   }
 }
 

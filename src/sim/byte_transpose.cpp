@@ -1,6 +1,7 @@
 #include "sim/byte_transpose.h"
 
 #include <algorithm>
+#include <cstring>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -81,6 +82,55 @@ void transpose_bytes(const uint8_t* source, int64_t rows, int64_t columns, int64
   // What the 16 × 16 blocks left: the last columns of the full rows, then the last rows.
   transpose_scalar(source, 0, full_rows, full_columns, columns, source_stride, destination, destination_stride, flip);
   transpose_scalar(source, full_rows, rows, 0, columns, source_stride, destination, destination_stride, flip);
+}
+
+namespace {
+
+// [N, rows, columns] → [N, columns, rows] of `element`-byte elements (not a hot path: kept values only).
+void transpose_elements(const Tensor& from, int64_t rows, int64_t columns, Tensor& to) {
+  const size_t element = dtype_size(from.dtype());
+  const auto* source = static_cast<const uint8_t*>(from.raw_data());
+  auto* destination = static_cast<uint8_t*>(to.raw_data());
+  for (int64_t n = 0; n < from.dim(0); ++n) {
+    const int64_t image = n * rows * columns;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < columns; ++c) {
+        std::memcpy(destination + (image + c * rows + r) * element, source + (image + r * columns + c) * element, element);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Tensor channels_first_copy(const Tensor& channels_last) {
+  Tensor result(channels_last.dtype(), channels_last.shape());
+  if (dtype_size(channels_last.dtype()) != 1) {
+    transpose_elements(channels_last, channels_last.dim(2) * channels_last.dim(3), channels_last.dim(1), result);
+    return result;
+  }
+  const int64_t channels = channels_last.dim(1), pixels = channels_last.dim(2) * channels_last.dim(3);
+  for (int64_t n = 0; n < channels_last.dim(0); ++n) {
+    const int64_t image = n * channels * pixels;
+    transpose_bytes(static_cast<const uint8_t*>(channels_last.raw_data()) + image, pixels, channels, channels,
+                    static_cast<uint8_t*>(result.raw_data()) + image, pixels);
+  }
+  return result;
+}
+
+Tensor channels_last_copy(const Tensor& channels_first) {
+  Tensor result(channels_first.dtype(), channels_first.shape());
+  if (dtype_size(channels_first.dtype()) != 1) {
+    transpose_elements(channels_first, channels_first.dim(1), channels_first.dim(2) * channels_first.dim(3), result);
+    return result;
+  }
+  const int64_t channels = channels_first.dim(1), pixels = channels_first.dim(2) * channels_first.dim(3);
+  for (int64_t n = 0; n < channels_first.dim(0); ++n) {
+    const int64_t image = n * channels * pixels;
+    transpose_bytes(static_cast<const uint8_t*>(channels_first.raw_data()) + image, channels, pixels, pixels,
+                    static_cast<uint8_t*>(result.raw_data()) + image, channels);
+  }
+  return result;
 }
 
 }  // namespace npukit::sim

@@ -2,7 +2,10 @@
 // grid (as the cpu backend's QLinearConv does; byte_transpose.h), oneDNN's exact s32 sums (int8_accumulation.h), the zero
 // points folded in (zero_point_folding.h, and the window sums of the activations when a weight zero point is
 // not 0), the target's requantization over each pixel's row of channels (vector_output_stage.h), and a
-// transpose back to NCHW. See fast_integer_kernels.h for why this equals runtime/kernels/integer/convolution.
+// transpose back to NCHW. Where the sim holds the input or the output channels-last (channels_last_plan.h),
+// that side needs no transpose: the input's rows are copied into the padded source, the output stage writes the
+// output itself. See fast_integer_kernels.h for why this equals runtime/kernels/integer/convolution.
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -25,8 +28,17 @@ using runtime::cpu::scratch;
 using tag = dnnl::memory::format_tag;
 using data_type = dnnl::memory::data_type;
 
+// s32 bytes of one block of a blocked pointwise convolution: the cpu backend's measured choice
+// (runtime/kernels/cpu/qlinear_convolution.cpp, pointwise_block_bytes), so the block's sums are requantized
+// while they are still in the L2 cache instead of being written out and read back (MobileNetV2's 16 -> 96
+// expansion at 112 x 112 makes 4.8 MB of sums).
+constexpr int64_t pointwise_block_bytes = 512 * 1024;
+
 struct ConvolutionPlan {
-  std::unique_ptr<runtime::cpu::int8::ExactInt8Convolution> accumulation;
+  runtime::cpu::int8::ConvolutionShape shape;  // the whole convolution (padded input)
+  // The sums: of the whole convolution, or of block_rows image rows when blocked (last_block: the rest).
+  std::unique_ptr<runtime::cpu::int8::ExactInt8Convolution> accumulation, last_block;
+  int64_t block_rows = 0;
   int64_t input_height = 0, input_width = 0;
   std::vector<int64_t> first_copy_channels;  // where channel c (copy 0) lies in the padded source
   bool first_copies_contiguous = true;
@@ -38,8 +50,10 @@ struct ConvolutionPlan {
 class FastConvolution final : public runtime::NodeExecutable {
  public:
   FastConvolution(const runtime::integer::ConvolutionParameters& parameters, DType input_type, const Tensor& weights,
-                  FoldedWeights folded)
+                  FoldedWeights folded, bool input_channels_last, bool output_channels_last)
       : parameters_(parameters),
+        input_channels_last_(input_channels_last),
+        output_channels_last_(output_channels_last),
         input_type_(input_type),
         weights_(weights),
         folded_(std::move(folded)),
@@ -54,29 +68,50 @@ class FastConvolution final : public runtime::NodeExecutable {
     const Tensor& input = context.input(0);
     const Tensor* bias = context.optional_input(2);
     if (input.dtype() != input_type_ || input.rank() != 4 || input.dim(1) != weights_.dim(1) * parameters_.group) {
-      // Not the input this kernel was prepared for: the plain kernel says what is wrong, or computes it.
-      context.set_output(0, runtime::integer::convolution(input, context.input(1), bias, parameters_));
+      // Not the input this kernel was prepared for: the plain kernel says what is wrong, or computes it (on
+      // NCHW tensors: a channels-last input is 4-D, so only its channel count can be wrong here).
+      const Tensor nchw = input_channels_last_ ? channels_first_copy(input) : Tensor();
+      Tensor result = runtime::integer::convolution(input_channels_last_ ? nchw : input, context.input(1), bias, parameters_);
+      context.set_output(0, output_channels_last_ ? channels_last_copy(result) : std::move(result));
       return;
     }
     const ConvolutionPlan& plan = plan_for(input.shape(), context);
-    const runtime::cpu::int8::ConvolutionShape& shape = plan.accumulation->shape();
+    const runtime::cpu::int8::ConvolutionShape& shape = plan.shape;
     const int64_t output_height = shape.output_height(), output_width = shape.output_width();
     Tensor& output = context.allocate_output(0, parameters_.output.dtype, {shape.batch, output_channels_, output_height, output_width});
     const int64_t source_channels = plan.accumulation->source_channels();
     const size_t source_bytes = static_cast<size_t>(shape.batch * shape.height * shape.width * source_channels);
     const int64_t pixels = shape.batch * output_height * output_width;
-    auto* source = static_cast<uint8_t*>(scratch(ScratchSlot::source, source_bytes));
-    auto* accumulators = static_cast<int32_t*>(scratch(ScratchSlot::destination, static_cast<size_t>(pixels * output_channels_) * sizeof(int32_t)));
-    fill_padded_source(input, plan, source);
-    plan.accumulation->run(source, accumulators);
-    // Without weight zero points the folding is one constant per output channel: the output stage adds it.
-    if (folded_.any_weight_zero_point) fold_offsets(plan, source, accumulators);
+    const bool to_nchw = plan.to_nchw && !output_channels_last_;
+    // The source is the input's own bytes when the input is held channels-last on the u8 grid and nothing is
+    // added (no border, no second copy of the channels).
+    const bool input_is_source = input_channels_last_ && input_type_ == DType::u8 && source_channels == shape.channels &&
+                                 shape.height == plan.input_height && shape.width == plan.input_width;
+    const uint8_t* source = static_cast<const uint8_t*>(input.raw_data());
+    if (!input_is_source) {
+      auto* padded = static_cast<uint8_t*>(scratch(ScratchSlot::source, source_bytes));
+      fill_padded_source(input, plan, padded);
+      source = padded;
+    }
     // The NHWC bytes go to the staging slot (free again after fill_padded_source), or straight to the output
-    // when NHWC and NCHW are the same bytes.
-    void* nhwc = plan.to_nchw ? scratch(ScratchSlot::staging, static_cast<size_t>(pixels * output_channels_)) : output.raw_data();
-    output_stage_.finish_rows(accumulators, pixels, nhwc, VectorOutputStage::Path::automatic,
-                              folded_.any_weight_zero_point ? nullptr : folded_.offsets.data());
-    if (plan.to_nchw) {
+    // when NHWC and NCHW are the same bytes or the output is held channels-last.
+    void* nhwc = to_nchw ? scratch(ScratchSlot::staging, static_cast<size_t>(pixels * output_channels_)) : output.raw_data();
+    if (plan.block_rows > 0) {
+      // Pointwise, stride 1, unpadded, no weight zero points: any run of whole rows is the same convolution.
+      const int64_t rows = shape.batch * shape.height, width = shape.width;
+      auto* accumulators = static_cast<int32_t*>(
+          scratch(ScratchSlot::destination, static_cast<size_t>(plan.block_rows * width * output_channels_) * sizeof(int32_t)));
+      for (int64_t row = 0; row < rows; row += plan.block_rows) {
+        const bool whole = row + plan.block_rows <= rows;
+        (whole ? *plan.accumulation : *plan.last_block).run(source + row * width * source_channels, accumulators);
+        const int64_t block_pixels = (whole ? plan.block_rows : rows - row) * width;
+        output_stage_.finish_rows(accumulators, block_pixels, static_cast<uint8_t*>(nhwc) + row * width * output_channels_,
+                                  VectorOutputStage::Path::automatic, folded_.offsets.data());
+      }
+    } else {
+      finish_whole(plan, source, pixels, nhwc);
+    }
+    if (to_nchw) {
       const int64_t image_pixels = output_height * output_width;
       for (int64_t n = 0; n < shape.batch; ++n) {
         const int64_t image = n * image_pixels * output_channels_;
@@ -87,10 +122,20 @@ class FastConvolution final : public runtime::NodeExecutable {
   }
 
  private:
+  // All sums at once, the zero points folded in, then the output stage over every pixel.
+  void finish_whole(const ConvolutionPlan& plan, const uint8_t* source, int64_t pixels, void* nhwc) const {
+    auto* accumulators = static_cast<int32_t*>(scratch(ScratchSlot::destination, static_cast<size_t>(pixels * output_channels_) * sizeof(int32_t)));
+    plan.accumulation->run(source, accumulators);
+    // Without weight zero points the folding is one constant per output channel: the output stage adds it.
+    if (folded_.any_weight_zero_point) fold_offsets(plan, source, accumulators);
+    output_stage_.finish_rows(accumulators, pixels, nhwc, VectorOutputStage::Path::automatic,
+                              folded_.any_weight_zero_point ? nullptr : folded_.offsets.data());
+  }
+
   // NCHW → padded NHWC u8 (s8 shifted by 128: the byte XOR 0x80), each channel at its place in the source
   // (twice when oneDNN's weights were split), the border at the input's zero point.
   void fill_padded_source(const Tensor& input, const ConvolutionPlan& plan, uint8_t* source) const {
-    const runtime::cpu::int8::ConvolutionShape& shape = plan.accumulation->shape();
+    const runtime::cpu::int8::ConvolutionShape& shape = plan.shape;
     const int64_t channels = shape.channels, source_channels = plan.accumulation->source_channels();
     const int64_t height = plan.input_height, width = plan.input_width;
     const int copies = plan.accumulation->copies();
@@ -98,12 +143,13 @@ class FastConvolution final : public runtime::NodeExecutable {
     const auto border = static_cast<uint8_t>(unsigned_zero_point_);
     const std::vector<int64_t>& pads = parameters_.pads;
     const int64_t group_inputs = channels / shape.groups;
-    const auto* nchw = static_cast<const uint8_t*>(input.raw_data());
-    uint8_t* nhwc = nullptr;
-    if (copies > 1) {  // channels placed twice below: NHWC first (oneDNN's reorder)
-      nhwc = static_cast<uint8_t*>(scratch(ScratchSlot::staging, static_cast<size_t>(input.element_count())));
+    const auto* bytes = static_cast<const uint8_t*>(input.raw_data());  // NCHW, or NHWC when held channels-last
+    const uint8_t* nhwc = input_channels_last_ ? bytes : nullptr;
+    if (copies > 1 && !input_channels_last_) {  // channels placed twice below: NHWC first (oneDNN's reorder)
+      auto* reordered = static_cast<uint8_t*>(scratch(ScratchSlot::staging, static_cast<size_t>(input.element_count())));
+      nhwc = reordered;
       dnnl::stream stream(engine());
-      dnnl::memory from(plan.nchw_input, engine(), const_cast<void*>(input.raw_data())), to(plan.nhwc_input, engine(), nhwc);
+      dnnl::memory from(plan.nchw_input, engine(), const_cast<void*>(input.raw_data())), to(plan.nhwc_input, engine(), reordered);
       plan.to_nhwc.execute(stream, from, to);
       stream.wait();
     }
@@ -118,9 +164,19 @@ class FastConvolution final : public runtime::NodeExecutable {
       const int64_t right = shape.width - pads[1] - width;
       std::memset(destination + (pads[1] + width) * source_channels, border, static_cast<size_t>(right * source_channels));
       uint8_t* to = destination + pads[1] * source_channels;
+      if (copies == 1 && input_channels_last_) {
+        // The image row's W pixels of C bytes, each to its place in the source (one run when no channel was added).
+        const uint8_t* from = bytes + (n * height + y) * width * channels;
+        if (source_channels == channels) {
+          copy_flipped(from, width * channels, to, flip);
+        } else {
+          for (int64_t x = 0; x < width; ++x) copy_flipped(from + x * channels, channels, to + x * source_channels, flip);
+        }
+        continue;
+      }
       if (copies == 1) {
         // The image row's C rows of W bytes, straight from NCHW into the row's pixels.
-        transpose_bytes(nchw + (n * channels * height + y) * width, channels, width, height * width, to, source_channels, flip);
+        transpose_bytes(bytes + (n * channels * height + y) * width, channels, width, height * width, to, source_channels, flip);
         continue;
       }
       const uint8_t* from = nhwc + (n * height + y) * width * channels;
@@ -137,10 +193,18 @@ class FastConvolution final : public runtime::NodeExecutable {
     }
   }
 
+  static void copy_flipped(const uint8_t* from, int64_t count, uint8_t* to, uint8_t flip) {
+    if (flip == 0) {
+      std::memcpy(to, from, static_cast<size_t>(count));
+      return;
+    }
+    for (int64_t i = 0; i < count; ++i) to[i] = static_cast<uint8_t>(from[i] ^ flip);
+  }
+
   // accumulator += offset[m] - z_w'[m] · (sum of x_u over the output's window and group); only with weight
   // zero points (otherwise finish_rows adds offset[m]).
   void fold_offsets(const ConvolutionPlan& plan, const uint8_t* source, int32_t* accumulators) const {
-    const runtime::cpu::int8::ConvolutionShape& shape = plan.accumulation->shape();
+    const runtime::cpu::int8::ConvolutionShape& shape = plan.shape;
     const int64_t output_height = shape.output_height(), output_width = shape.output_width();
     const int64_t outputs = output_channels_;
     const int32_t* offsets = folded_.offsets.data();
@@ -222,7 +286,25 @@ class FastConvolution final : public runtime::NodeExecutable {
     if (shape.output_height() <= 0 || shape.output_width() <= 0) {
       context.invalid("integer Conv: the kernel is larger than the padded input " + shape_to_string(input_shape));
     }
-    plan->accumulation = std::make_unique<runtime::cpu::int8::ExactInt8Convolution>(shape, folded_.weights.data());
+    plan->shape = shape;
+    const bool pointwise = shape.kernel_height == 1 && shape.kernel_width == 1 && shape.stride_height == 1 &&
+                           shape.stride_width == 1 && shape.groups == 1 && shape.height == plan->input_height &&
+                           shape.width == plan->input_width && !folded_.any_weight_zero_point;
+    const int64_t row_bytes = shape.width * output_channels_ * static_cast<int64_t>(sizeof(int32_t));
+    const int64_t all_rows = shape.batch * shape.height;
+    if (pointwise && all_rows * row_bytes > 2 * pointwise_block_bytes) {
+      plan->block_rows = std::max<int64_t>(1, pointwise_block_bytes / row_bytes);
+      runtime::cpu::int8::ConvolutionShape block = shape;
+      block.batch = 1;
+      block.height = plan->block_rows;
+      plan->accumulation = std::make_unique<runtime::cpu::int8::ExactInt8Convolution>(block, folded_.weights.data());
+      if (all_rows % plan->block_rows != 0) {
+        block.height = all_rows % plan->block_rows;
+        plan->last_block = std::make_unique<runtime::cpu::int8::ExactInt8Convolution>(block, folded_.weights.data());
+      }
+    } else {
+      plan->accumulation = std::make_unique<runtime::cpu::int8::ExactInt8Convolution>(shape, folded_.weights.data());
+    }
     for (int64_t c = 0; c < shape.channels; ++c) {
       plan->first_copy_channels.push_back(plan->accumulation->source_channel(c, 0));
       plan->first_copies_contiguous = plan->first_copies_contiguous && plan->first_copy_channels.back() == c;
@@ -237,6 +319,7 @@ class FastConvolution final : public runtime::NodeExecutable {
   }
 
   runtime::integer::ConvolutionParameters parameters_;
+  bool input_channels_last_, output_channels_last_;  // how the sim holds the data input and the output
   DType input_type_;
   Tensor weights_;
   FoldedWeights folded_;
@@ -256,7 +339,8 @@ const Tensor* constant_input(const ir::Node& node, size_t index) {
 }  // namespace
 
 std::unique_ptr<runtime::NodeExecutable> prepare_fast_convolution(const ir::Node& node,
-                                                                  const runtime::integer::ConvolutionParameters& parameters) {
+                                                                  const runtime::integer::ConvolutionParameters& parameters,
+                                                                  bool input_channels_last, bool output_channels_last) {
   const ir::Value* input = node.input(0);
   const Tensor* weights = constant_input(node, 1);
   if (!input || !weights || weights->rank() != 4) return nullptr;
@@ -275,7 +359,8 @@ std::unique_ptr<runtime::NodeExecutable> prepare_fast_convolution(const ir::Node
   std::optional<FoldedWeights> folded = fold_zero_points(*weights, outputs, weights->element_count() / std::max<int64_t>(outputs, 1),
                                                          true, parameters.weight_zero_points, bias, unsigned_zero_point);
   if (!folded) return nullptr;
-  return std::make_unique<FastConvolution>(parameters, input_type, *weights, std::move(*folded));
+  return std::make_unique<FastConvolution>(parameters, input_type, *weights, std::move(*folded), input_channels_last,
+                                           output_channels_last);
 }
 
 }  // namespace npukit::sim

@@ -32,8 +32,11 @@
 
 namespace npukit::sim {
 
+// input_channels_last / output_channels_last: the data input / the output is held NHWC (channels_last_plan.h).
 std::unique_ptr<runtime::NodeExecutable> prepare_fast_convolution(const ir::Node& node,
-                                                                  const runtime::integer::ConvolutionParameters& parameters);
+                                                                  const runtime::integer::ConvolutionParameters& parameters,
+                                                                  bool input_channels_last = false,
+                                                                  bool output_channels_last = false);
 std::unique_ptr<runtime::NodeExecutable> prepare_fast_matmul(const ir::Node& node,
                                                              const runtime::integer::MatMulParameters& parameters);
 std::unique_ptr<runtime::NodeExecutable> prepare_fast_add(const ir::Node& node, const runtime::integer::AddParameters& parameters);

@@ -13,6 +13,7 @@
 #include "runtime/kernels/integer/lookup_table.h"
 #include "runtime/kernels/integer/matmul.h"
 #include "runtime/kernels/integer/requantize.h"
+#include "sim/channels_last_adapter.h"
 #include "sim/fast_integer_kernels.h"
 #include "sim/integer_ops.h"
 #include "sim/lowering.h"
@@ -99,7 +100,8 @@ std::optional<std::string> integer_op_unsupported_reason(const ir::Node& node) {
   return std::nullopt;
 }
 
-std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node) {
+std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node,
+                                                            const runtime::cpu::BlockedLayoutPlan& channels_last) {
   const std::string& op = node.op_type;
   if (op == ops::convolution) {
     ConvolutionParameters p;
@@ -111,10 +113,14 @@ std::unique_ptr<runtime::NodeExecutable> prepare_integer_op(const ir::Node& node
     p.input_zero_point = int_attribute(node, "input_zero_point");
     p.weight_zero_points = int32_values(node.get_ints("weight_zero_points"));
     p.output = output_stage(node);
-    if (auto fast = prepare_fast_convolution(node, p)) return fast;
-    return executable([p](runtime::KernelContext& context) {
+    const bool input_channels_last = channels_last.is_blocked(node.input(0));
+    const bool output_channels_last = channels_last.is_blocked(node.output(0));
+    if (auto fast = prepare_fast_convolution(node, p, input_channels_last, output_channels_last)) return fast;
+    auto plain = executable([p](runtime::KernelContext& context) {
       return convolution(context.input(0), context.input(1), context.optional_input(2), p);
     });
+    if (!input_channels_last && !output_channels_last) return plain;
+    return adapt_to_channels_last(std::move(plain), {input_channels_last}, {output_channels_last});
   }
   if (op == ops::matmul) {
     MatMulParameters p;

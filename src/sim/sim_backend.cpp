@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "npukit/error.h"
+#include "sim/channels_last_plan.h"
 #include "sim/exact_onnx_kernels.h"
 #include "sim/integer_executables.h"
 #include "targets/profile_loader.h"
@@ -36,10 +37,13 @@ std::optional<std::string> SimBackend::unsupported_reason(const ir::Node& node, 
 }
 
 std::unique_ptr<runtime::NodeExecutable> SimBackend::prepare(const ir::Node& node, int64_t opset) const {
-  if (node.domain == kIntegerDomain) return prepare_integer_op(node);
+  if (node.domain == kIntegerDomain) return prepare_integer_op(node, channels_last_);
   return prepare_exact_onnx_kernel(node, opset);
 }
 
-void SimBackend::prepare_model(ir::Model& model) { report_ = lower_to_integer(model, profile_.numerics, profile_.id); }
+void SimBackend::prepare_model(ir::Model& model) {
+  report_ = lower_to_integer(model, profile_.numerics, profile_.id);
+  channels_last_ = plan_channels_last(*model.graph);
+}
 
 }  // namespace npukit::sim

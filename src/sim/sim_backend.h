@@ -8,6 +8,7 @@
 #include <string>
 
 #include "runtime/backend.h"
+#include "runtime/kernels/cpu/blocked_layout_plan.h"
 #include "sim/lowering.h"
 #include "targets/target_profile.h"
 
@@ -31,10 +32,14 @@ class SimBackend : public runtime::Backend {
   const targets::TargetProfile& target() const { return profile_; }
   // What prepare_model lowered and what stayed float (and why).
   const LoweringReport& report() const { return report_; }
+  // The 8-bit values of the prepared model held channels-last (sim/channels_last_plan.h; empty before
+  // prepare_model): the engine turns kept ones back to NCHW.
+  const runtime::cpu::BlockedLayoutPlan& layouts() const { return channels_last_; }
 
  private:
   targets::TargetProfile profile_;
   LoweringReport report_;
+  runtime::cpu::BlockedLayoutPlan channels_last_;
 };
 
 }  // namespace npukit::sim

@@ -179,9 +179,90 @@ NPUKIT_TARGET_AVX2 void finish_rows_avx2(const runtime::integer::OutputStage& st
   }
 }
 
+// The same arithmetic sixteen lanes at a time with AVX-512 (F), for the output stage of the variants the
+// benchmark targets use (double rounding, power of two, float scale); the row's last channels through masked
+// loads and stores. Every step is the AVX2 step's, with masks for the compares.
+#define NPUKIT_TARGET_AVX512 __attribute__((target("avx512f")))
+
+NPUKIT_TARGET_AVX512 inline __m512i saturating_left_shift_512(__m512i x, __m512i shift) {
+  const __m512i maximum = _mm512_set1_epi32(INT32_MAX), minimum = _mm512_set1_epi32(INT32_MIN);
+  const __mmask16 above = _mm512_cmpgt_epi32_mask(x, _mm512_srav_epi32(maximum, shift));
+  const __mmask16 below = _mm512_cmpgt_epi32_mask(_mm512_srav_epi32(minimum, shift), x);
+  const __m512i shifted = _mm512_sllv_epi32(x, shift);
+  return _mm512_mask_blend_epi32(below, _mm512_mask_blend_epi32(above, shifted, maximum), minimum);
+}
+
+NPUKIT_TARGET_AVX512 inline __m512i rounding_doubling_high_multiply_512(__m512i a, __m512i b) {
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(a, b), nudge);
+  const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(b, 32)), nudge);
+  return _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
+}
+
+NPUKIT_TARGET_AVX512 inline __m512i rounding_divide_by_power_of_two_512(__m512i x, __m512i exponent) {
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, exponent), one);
+  const __m512i remainder = _mm512_and_si512(x, mask);
+  const __m512i threshold = _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(x, 31));
+  const __mmask16 round_up = _mm512_cmpgt_epi32_mask(remainder, threshold);
+  const __m512i shifted = _mm512_srav_epi32(x, exponent);
+  return _mm512_mask_add_epi32(shifted, round_up, shifted, one);
+}
+
+// kLeftShift false: every channel's left shift is 0 (multipliers below 1, the usual case), and the saturating
+// left shift, x · 2^0 = x, is left out.
+template <Requantization kVariant, bool kLeftShift>
+NPUKIT_TARGET_AVX512 void finish_rows_avx512(const runtime::integer::OutputStage& stage, const int32_t* values,
+                                             int64_t rows, int64_t channels, const int32_t* multipliers,
+                                             const int32_t* left_shifts, const int32_t* right_shifts, const float* scales,
+                                             const int32_t* offsets, void* out) {
+  const __m512i zero_point = _mm512_set1_epi32(stage.zero_point);
+  const __m512i low = _mm512_set1_epi32(stage.minimum - stage.zero_point);
+  const __m512i high = _mm512_set1_epi32(stage.maximum - stage.zero_point);
+  const __m512 low_float = _mm512_set1_ps(static_cast<float>(stage.minimum - stage.zero_point));
+  const __m512 high_float = _mm512_set1_ps(static_cast<float>(stage.maximum - stage.zero_point));
+  auto* bytes = static_cast<uint8_t*>(out);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t* row = values + r * channels;
+    uint8_t* destination = bytes + r * channels;
+    for (int64_t c = 0; c < channels; c += 16) {
+      const __mmask16 lanes = channels - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (channels - c)) - 1);
+      __m512i x = _mm512_maskz_loadu_epi32(lanes, row + c);
+      if (offsets) x = _mm512_add_epi32(x, _mm512_maskz_loadu_epi32(lanes, offsets + c));
+      __m512i y;
+      if constexpr (kVariant == Requantization::float_scale) {
+        __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(x), _mm512_maskz_loadu_ps(lanes, scales + c));
+        scaled = _mm512_min_ps(_mm512_max_ps(scaled, low_float), high_float);
+        y = _mm512_cvttps_epi32(_mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      } else {
+        const __m512i right = _mm512_maskz_loadu_epi32(lanes, right_shifts + c);
+        if constexpr (kLeftShift) x = saturating_left_shift_512(x, _mm512_maskz_loadu_epi32(lanes, left_shifts + c));
+        if constexpr (kVariant == Requantization::fixed_point_double_rounding) {
+          const __m512i multiplier = _mm512_maskz_loadu_epi32(lanes, multipliers + c);
+          y = rounding_divide_by_power_of_two_512(rounding_doubling_high_multiply_512(x, multiplier), right);
+        } else {
+          y = rounding_divide_by_power_of_two_512(x, right);
+        }
+        y = _mm512_min_epi32(_mm512_max_epi32(y, low), high);
+      }
+      // In the grid after the zero point: the low byte is the u8 or s8 value.
+      _mm512_mask_cvtepi32_storeu_epi8(destination + c, lanes, _mm512_add_epi32(y, zero_point));
+    }
+  }
+}
+
 #endif  // NPUKIT_SIM_X86
 
 }  // namespace
+
+bool VectorOutputStage::avx512_available() {
+#ifdef NPUKIT_SIM_X86
+  static const bool available = __builtin_cpu_supports("avx512f");
+  return available;
+#else
+  return false;
+#endif
+}
 
 bool VectorOutputStage::avx2_available() {
 #ifdef NPUKIT_SIM_X86
@@ -268,6 +349,7 @@ VectorOutputStage::VectorOutputStage(const runtime::integer::OutputStage& stage,
       }
     }
   }
+  any_left_shift_ = std::any_of(left_shifts_.begin(), left_shifts_.end(), [](int32_t shift) { return shift != 0; });
 }
 
 void VectorOutputStage::finish_rows(const int32_t* values, int64_t rows, void* out, Path path,
@@ -283,8 +365,38 @@ void VectorOutputStage::rescale_rows(const int32_t* values, int64_t rows, int32_
 
 template <bool kRescaleOnly>
 void VectorOutputStage::run_rows(const int32_t* values, int64_t rows, void* out, Path path, const int32_t* offsets) const {
-  if (path == Path::automatic) path = avx2_available() ? Path::avx2 : Path::portable;
+  const Requantization variant = stage_.requantizer.variant();
+  const bool avx512_variant = !kRescaleOnly && (variant == Requantization::fixed_point_double_rounding ||
+                                                variant == Requantization::power_of_two ||
+                                                variant == Requantization::float_scale);
+  if (path == Path::automatic) {
+    path = avx512_variant && avx512_available() ? Path::avx512 : (avx2_available() ? Path::avx2 : Path::portable);
+  }
 #ifdef NPUKIT_SIM_X86
+  if (path == Path::avx512) {
+    if (!avx512_available()) throw Error(ErrorKind::unsupported, "this machine has no AVX-512");
+    const int32_t *m = multipliers_.data(), *l = left_shifts_.data(), *r = right_shifts_.data();
+    const float* s = scales_.data();
+    if constexpr (!kRescaleOnly) {
+      switch (variant) {
+        case Requantization::float_scale:
+          return finish_rows_avx512<Requantization::float_scale, false>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
+        case Requantization::power_of_two:
+          if (!any_left_shift_) {
+            return finish_rows_avx512<Requantization::power_of_two, false>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
+          }
+          return finish_rows_avx512<Requantization::power_of_two, true>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
+        case Requantization::fixed_point_double_rounding:
+          if (!any_left_shift_) {
+            return finish_rows_avx512<Requantization::fixed_point_double_rounding, false>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
+          }
+          return finish_rows_avx512<Requantization::fixed_point_double_rounding, true>(stage_, values, rows, channels_, m, l, r, s, offsets, out);
+        default:
+          break;
+      }
+    }
+    path = Path::avx2;  // the other variants (and rescaling) have the AVX2 code only
+  }
   if (path == Path::avx2) {
     if (!avx2_available()) throw Error(ErrorKind::unsupported, "this machine has no AVX2");
     const int32_t *m = multipliers_.data(), *l = left_shifts_.data(), *r = right_shifts_.data();
@@ -305,7 +417,7 @@ void VectorOutputStage::run_rows(const int32_t* values, int64_t rows, void* out,
     }
   }
 #else
-  if (path == Path::avx2) throw Error(ErrorKind::unsupported, "this machine has no AVX2");
+  if (path == Path::avx2 || path == Path::avx512) throw Error(ErrorKind::unsupported, "this machine has no AVX2");
 #endif
   if constexpr (kRescaleOnly) {
     auto* result = static_cast<int32_t*>(out);

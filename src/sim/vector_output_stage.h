@@ -2,7 +2,7 @@
 // clamp, store) over whole rows of int32 values at once, for the sim backend's fast kernels.
 //
 // Every requantization variant of quantization/fixed_point.h is computed again here, eight lanes at a time
-// with AVX2, and must give the same bits as OutputStage::finish (the oracle) for every int32 input:
+// with AVX2 (sixteen with AVX-512 for double rounding, power of two and float scale), and must give the same bits as OutputStage::finish (the oracle) for every int32 input:
 //   * fixed_point_double_rounding: saturating left shift, SaturatingRoundingDoublingHighMul as
 //     floor((a·b + 2^30) / 2^31) (the same value as gemmlowp's nudge and truncating division, derived in the
 //     .cpp), then RoundingDivideByPOT on 32-bit lanes;
@@ -27,7 +27,9 @@ namespace npukit::sim {
 
 class VectorOutputStage {
  public:
-  enum class Path { automatic, portable, avx2 };
+  // automatic: avx512 for the variants it has (double rounding, power of two, float scale; not rescale_rows)
+  // where the machine has AVX-512 F, else avx2, else portable. avx512 on another variant runs avx2.
+  enum class Path { automatic, portable, avx2, avx512 };
 
   // Empty when VectorOutputStage can compute `stage`: an 8-bit output and multipliers whose encoding the
   // vector code covers (every fixed-point encoding; a float scale below 2^30; power-of-two exponents in
@@ -53,8 +55,9 @@ class VectorOutputStage {
   DType dtype() const { return stage_.dtype; }
   const runtime::integer::OutputStage& stage() const { return stage_; }
 
-  // True when this machine runs the AVX2 path.
+  // True when this machine runs the AVX2 / AVX-512 path.
   static bool avx2_available();
+  static bool avx512_available();
 
  private:
   static runtime::integer::OutputStage stage_for_rescaling(const runtime::integer::Requantizer& requantizer);
@@ -66,6 +69,7 @@ class VectorOutputStage {
   bool rescale_only_ = false;
   std::vector<int32_t> multipliers_;   // fixed point
   std::vector<int32_t> left_shifts_;   // fixed point (double rounding) and power of two
+  bool any_left_shift_ = true;         // some left_shifts_ entry is not 0
   std::vector<int32_t> right_shifts_;  // idem; single rounding: 31 - shift
   std::vector<float> scales_;          // float scale
 };
