@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "ir/value_components.h"
 #include "sim/integer_ops.h"
 #include "sim/lowering.h"
 
@@ -87,22 +88,10 @@ bool is_eligible(const ir::Value* value) {
   return (is_8bit(type) || type == DType::f32) && static_shape_of(value, shape) && shape.size() == 4;
 }
 
-// Union-find over values.
-struct Components {
-  std::unordered_map<const ir::Value*, const ir::Value*> parent;
-  const ir::Value* root(const ir::Value* value) {
-    auto found = parent.find(value);
-    if (found == parent.end()) return parent[value] = value;
-    while (parent[value] != value) value = parent[value] = parent[parent[value]];
-    return value;
-  }
-  void join(const ir::Value* a, const ir::Value* b) { parent[root(a)] = root(b); }
-};
-
 }  // namespace
 
 runtime::cpu::BlockedLayoutPlan plan_channels_last(const ir::Graph& graph) {
-  Components components;
+  ir::ValueComponents components;
   std::vector<std::pair<const ir::Value*, Role>> uses;
   for (const auto& node : graph.nodes()) {
     const ir::Value* joined = nullptr;

@@ -52,6 +52,19 @@ std::pair<Tensor, Tensor> every_byte_pair(DType a_type, DType b_type) {
   return {std::move(a), std::move(b)};
 }
 
+// The table of every byte pair for a binary op: `compute(a, b, out)` (the op's own arithmetic) over the 65 536
+// pairs of every_byte_pair, padded with the three bytes apply_pair_table_avx512 reads past the last index.
+template <typename Compute>
+std::vector<uint8_t> pair_table_of(DType a_type, DType b_type, DType output_type, const Compute& compute) {
+  auto [a, b] = every_byte_pair(a_type, b_type);
+  Tensor table(output_type, {256 * 256});
+  compute(a, b, table);
+  const auto* bytes = static_cast<const uint8_t*>(table.raw_data());
+  std::vector<uint8_t> result(bytes, bytes + 256 * 256);
+  result.resize(256 * 256 + 3);
+  return result;
+}
+
 // out[i] = table[a[i] · 256 + b[i]]: a binary op of two 8-bit tensors as a function of the two bytes, whose
 // 64 KiB table (computed once by the op's own block arithmetic below over every pair) stays in L2. Add and Mul
 // are element-wise functions of (a, b) alone, so the table gives their bytes exactly, at a few times the speed.
@@ -154,17 +167,8 @@ class FastAdd final : public runtime::NodeExecutable {
   DType a_type_, b_type_;
   BlockStage output_;
   VectorOutputStage a_rescale_, b_rescale_;
-  std::vector<uint8_t> table_ = pair_table();
-
-  std::vector<uint8_t> pair_table() const {
-    auto [a, b] = every_byte_pair(a_type_, b_type_);
-    Tensor table(output_.dtype(), {256 * 256});
-    compute(a, b, table);
-    const auto* bytes = static_cast<const uint8_t*>(table.raw_data());
-    std::vector<uint8_t> result(bytes, bytes + 256 * 256);
-    result.resize(256 * 256 + 3);  // apply_pair_table_avx512 reads four bytes at the last index
-    return result;
-  }
+  std::vector<uint8_t> table_ = pair_table_of(
+      a_type_, b_type_, output_.dtype(), [this](const Tensor& a, const Tensor& b, Tensor& out) { compute(a, b, out); });
 };
 
 class FastMul final : public runtime::NodeExecutable {
@@ -203,17 +207,8 @@ class FastMul final : public runtime::NodeExecutable {
   runtime::integer::MulParameters parameters_;
   DType a_type_, b_type_;
   BlockStage output_;
-  std::vector<uint8_t> table_ = pair_table();
-
-  std::vector<uint8_t> pair_table() const {
-    auto [a, b] = every_byte_pair(a_type_, b_type_);
-    Tensor table(output_.dtype(), {256 * 256});
-    compute(a, b, table);
-    const auto* bytes = static_cast<const uint8_t*>(table.raw_data());
-    std::vector<uint8_t> result(bytes, bytes + 256 * 256);
-    result.resize(256 * 256 + 3);  // apply_pair_table_avx512 reads four bytes at the last index
-    return result;
-  }
+  std::vector<uint8_t> table_ = pair_table_of(
+      a_type_, b_type_, output_.dtype(), [this](const Tensor& a, const Tensor& b, Tensor& out) { compute(a, b, out); });
 };
 
 class FastRequantize final : public runtime::NodeExecutable {

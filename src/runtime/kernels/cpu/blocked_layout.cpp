@@ -5,6 +5,7 @@
 
 #include "ir/fused_activation.h"
 #include "ir/microsoft_domain.h"
+#include "ir/value_components.h"
 #include "runtime/kernels/cpu/cpu_kernels.h"
 
 namespace npukit::runtime::cpu {
@@ -240,17 +241,6 @@ bool is_eligible(const ir::Value* value) {
   return shape.size() == 4 && shape[0] == 1 && shape[1] % channel_block() == 0;
 }
 
-struct Components {
-  std::unordered_map<const ir::Value*, const ir::Value*> parent;
-  const ir::Value* root(const ir::Value* value) {
-    auto found = parent.find(value);
-    if (found == parent.end()) return parent[value] = value;
-    while (parent[value] != value) value = parent[value] = parent[parent[value]];
-    return value;
-  }
-  void join(const ir::Value* a, const ir::Value* b) { parent[root(a)] = root(b); }
-};
-
 }  // namespace
 
 int64_t channel_block() {
@@ -265,7 +255,7 @@ int64_t channel_block() {
 }
 
 BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset) {
-  Components components;
+  ir::ValueComponents components;
   struct Verdict {
     bool possible = true;
     bool touches_convolution = false;
