@@ -104,16 +104,7 @@ runtime::cpu::BlockedLayoutPlan plan_channels_last(const ir::Graph& graph) {
     };
     for (size_t i = 0; i < node->inputs.size(); ++i) note(node->inputs[i], role_of(*node, static_cast<int>(i)));
     for (size_t j = 0; j < node->outputs.size(); ++j) note(node->output(j), j == 0 ? role_of(*node, -1) : Role::refuses);
-    // Values read by a subgraph are read by kernels that know only NCHW tensors.
-    for (const auto& [key, attribute] : node->attributes) {
-      std::vector<std::shared_ptr<ir::Graph>> subgraphs = attribute.graph_values;
-      if (attribute.graph_value) subgraphs.push_back(attribute.graph_value);
-      for (const auto& subgraph : subgraphs) {
-        for (const ir::Value* outer : subgraph->outer_scope_values()) {
-          if (const ir::Value* here = graph.find_value(outer->name)) uses.emplace_back(here, Role::refuses);
-        }
-      }
-    }
+    for (const ir::Value* read : ir::values_read_by_subgraphs(*node, graph)) uses.emplace_back(read, Role::refuses);
   }
   struct Verdict {
     bool possible = true;

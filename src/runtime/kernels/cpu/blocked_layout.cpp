@@ -279,16 +279,7 @@ BlockedLayoutPlan plan_blocked_layouts(const ir::Graph& graph, int64_t opset) {
       const bool any_output = node->op_type == "Split" && node->domain.empty();
       note(node->output(j), j == 0 || any_output ? role_of(*node, -1 - static_cast<int>(j), opset) : Role::refuses);
     }
-    // Values read by a subgraph (outer-scope reads) are read by kernels that know only plain tensors.
-    for (const auto& [key, attribute] : node->attributes) {
-      std::vector<std::shared_ptr<ir::Graph>> subgraphs = attribute.graph_values;
-      if (attribute.graph_value) subgraphs.push_back(attribute.graph_value);
-      for (const auto& subgraph : subgraphs) {
-        for (const ir::Value* outer : subgraph->outer_scope_values()) {
-          if (const ir::Value* here = graph.find_value(outer->name)) uses.emplace_back(here, Role::refuses);
-        }
-      }
-    }
+    for (const ir::Value* read : ir::values_read_by_subgraphs(*node, graph)) uses.emplace_back(read, Role::refuses);
   }
   for (const auto& [value, role] : uses) {
     Verdict& verdict = verdicts[components.root(value)];
