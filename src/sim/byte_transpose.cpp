@@ -103,34 +103,32 @@ void transpose_elements(const Tensor& from, int64_t rows, int64_t columns, Tenso
 
 }  // namespace
 
-Tensor channels_first_copy(const Tensor& channels_last) {
-  Tensor result(channels_last.dtype(), channels_last.shape());
-  if (dtype_size(channels_last.dtype()) != 1) {
-    transpose_elements(channels_last, channels_last.dim(2) * channels_last.dim(3), channels_last.dim(1), result);
+namespace {
+
+// Each image of `from` ([N, rows, columns] elements) transposed to [N, columns, rows], in a tensor of from's shape:
+// bytes through transpose_bytes, wider elements (f32 values kept by --keep) one by one.
+Tensor images_transposed(const Tensor& from, int64_t rows, int64_t columns) {
+  Tensor result(from.dtype(), from.shape());
+  if (dtype_size(from.dtype()) != 1) {
+    transpose_elements(from, rows, columns, result);
     return result;
   }
-  const int64_t channels = channels_last.dim(1), pixels = channels_last.dim(2) * channels_last.dim(3);
-  for (int64_t n = 0; n < channels_last.dim(0); ++n) {
-    const int64_t image = n * channels * pixels;
-    transpose_bytes(static_cast<const uint8_t*>(channels_last.raw_data()) + image, pixels, channels, channels,
-                    static_cast<uint8_t*>(result.raw_data()) + image, pixels);
+  for (int64_t n = 0; n < from.dim(0); ++n) {
+    const int64_t image = n * rows * columns;
+    transpose_bytes(static_cast<const uint8_t*>(from.raw_data()) + image, rows, columns, columns,
+                    static_cast<uint8_t*>(result.raw_data()) + image, rows);
   }
   return result;
 }
 
+}  // namespace
+
+Tensor channels_first_copy(const Tensor& channels_last) {
+  return images_transposed(channels_last, channels_last.dim(2) * channels_last.dim(3), channels_last.dim(1));
+}
+
 Tensor channels_last_copy(const Tensor& channels_first) {
-  Tensor result(channels_first.dtype(), channels_first.shape());
-  if (dtype_size(channels_first.dtype()) != 1) {
-    transpose_elements(channels_first, channels_first.dim(1), channels_first.dim(2) * channels_first.dim(3), result);
-    return result;
-  }
-  const int64_t channels = channels_first.dim(1), pixels = channels_first.dim(2) * channels_first.dim(3);
-  for (int64_t n = 0; n < channels_first.dim(0); ++n) {
-    const int64_t image = n * channels * pixels;
-    transpose_bytes(static_cast<const uint8_t*>(channels_first.raw_data()) + image, channels, pixels, pixels,
-                    static_cast<uint8_t*>(result.raw_data()) + image, channels);
-  }
-  return result;
+  return images_transposed(channels_first, channels_first.dim(1), channels_first.dim(2) * channels_first.dim(3));
 }
 
 }  // namespace npukit::sim

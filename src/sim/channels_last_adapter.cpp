@@ -1,7 +1,5 @@
 #include "sim/channels_last_adapter.h"
 
-#include <cstring>
-
 #include "sim/byte_transpose.h"
 
 namespace npukit::sim {
@@ -28,9 +26,7 @@ class ChannelsLastAdapter final : public runtime::NodeExecutable {
     inner_->run(inner);
     for (size_t j = 0; j < outputs.size(); ++j) {
       if (j < outputs_.size() && outputs_[j]) {
-        const Tensor channels_last = channels_last_copy(outputs[j]);
-        Tensor& output = context.allocate_output(j, channels_last.dtype(), channels_last.shape());
-        std::memcpy(output.raw_data(), channels_last.raw_data(), channels_last.byte_size());
+        context.set_output(j, channels_last_copy(outputs[j]));
       } else {
         context.set_output(j, std::move(outputs[j]));
       }

@@ -28,12 +28,6 @@ using runtime::cpu::scratch;
 using tag = dnnl::memory::format_tag;
 using data_type = dnnl::memory::data_type;
 
-// s32 bytes of one block of a blocked pointwise convolution: the cpu backend's measured choice
-// (runtime/kernels/cpu/qlinear_convolution.cpp, pointwise_block_bytes), so the block's sums are requantized
-// while they are still in the L2 cache instead of being written out and read back (MobileNetV2's 16 -> 96
-// expansion at 112 x 112 makes 4.8 MB of sums).
-constexpr int64_t pointwise_block_bytes = 512 * 1024;
-
 struct ConvolutionPlan {
   runtime::cpu::int8::ConvolutionShape shape;  // the whole convolution (padded input)
   // The sums: of the whole convolution, or of block_rows image rows when blocked (last_block: the rest).
@@ -290,18 +284,12 @@ class FastConvolution final : public runtime::NodeExecutable {
     const bool pointwise = shape.kernel_height == 1 && shape.kernel_width == 1 && shape.stride_height == 1 &&
                            shape.stride_width == 1 && shape.groups == 1 && shape.height == plan->input_height &&
                            shape.width == plan->input_width && !folded_.any_weight_zero_point;
-    const int64_t row_bytes = shape.width * output_channels_ * static_cast<int64_t>(sizeof(int32_t));
-    const int64_t all_rows = shape.batch * shape.height;
-    if (pointwise && all_rows * row_bytes > 2 * pointwise_block_bytes) {
-      plan->block_rows = std::max<int64_t>(1, pointwise_block_bytes / row_bytes);
-      runtime::cpu::int8::ConvolutionShape block = shape;
-      block.batch = 1;
-      block.height = plan->block_rows;
-      plan->accumulation = std::make_unique<runtime::cpu::int8::ExactInt8Convolution>(block, folded_.weights.data());
-      if (all_rows % plan->block_rows != 0) {
-        block.height = all_rows % plan->block_rows;
-        plan->last_block = std::make_unique<runtime::cpu::int8::ExactInt8Convolution>(block, folded_.weights.data());
-      }
+    // Large pointwise sums in blocks of image rows, as the cpu backend's QLinearConv (int8_accumulation.h).
+    if (runtime::cpu::int8::PointwiseRowBlocks blocks;
+        pointwise && (blocks = runtime::cpu::int8::pointwise_row_blocks(shape, folded_.weights.data())).block_rows > 0) {
+      plan->block_rows = blocks.block_rows;
+      plan->accumulation = std::move(blocks.block);
+      plan->last_block = std::move(blocks.last_block);
     } else {
       plan->accumulation = std::make_unique<runtime::cpu::int8::ExactInt8Convolution>(shape, folded_.weights.data());
     }

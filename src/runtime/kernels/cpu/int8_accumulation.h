@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "npukit/dtype.h"
@@ -137,6 +138,17 @@ class ExactInt8MatMul {
   dnnl::memory::desc source_, destination_;
   size_t scratchpad_bytes_ = 0;
 };
+
+// A pointwise convolution (1x1, stride 1, unpadded, one group) of an NHWC tensor is a product of its [pixels, C_in]
+// matrix, so any run of whole image rows (across images too) is a convolution of the same kind. When its s32 sums
+// would outgrow the cache, the cpu backend's QLinearConv and the sim's IntegerConv run it in blocks of
+// block_rows image rows (`block`; `last_block` the remainder when they do not divide), each block requantized while
+// its sums are still in L2. block_rows = 0 (and no primitives): small enough to run whole.
+struct PointwiseRowBlocks {
+  int64_t block_rows = 0;
+  std::unique_ptr<ExactInt8Convolution> block, last_block;
+};
+PointwiseRowBlocks pointwise_row_blocks(const ConvolutionShape& shape, const int8_t* weights);
 
 // For a convolution padded by oneDNN: one offsets row per output pixel of one image (output_height x
 // output_width rows of output_channels), row = base[oc] - zero_point · (sum of the weights over the taps of that

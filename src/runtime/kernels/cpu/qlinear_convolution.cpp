@@ -36,12 +36,6 @@ namespace {
 using tag = dnnl::memory::format_tag;
 using data_type = dnnl::memory::data_type;
 
-// s32 bytes of one block of a blocked pointwise convolution: half of a Zen 4 / Ice Lake core's L2 (1 MB and more on
-// current x86), the rest for the block's input rows and the weights. Measured on MobileNetV2 uint8 (the expansion
-// layers' share, `npukit bench --profile`, AMD EPYC Zen 4): 32 KiB blocks 2.3 ms, 128 KiB 1.7 ms, 384 KiB to 1 MiB
-// 1.52-1.56 ms, unblocked 1.80-1.87 ms; oneDNN's cost per call dominates small blocks.
-constexpr int64_t pointwise_block_bytes = 512 * 1024;
-
 struct ConvolutionPlan {
   int8::ConvolutionShape shape;  // the whole convolution
   // Pointwise on an AVX-512 VNNI machine: the own kernel (pointwise_vnni.h) instead of everything below but the reorders.
@@ -271,8 +265,6 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
                             pads_ == std::vector<int64_t>{0, 0, 0, 0};
     // Pointwise and larger than a block: blocks of whole rows over batch · height (see the file comment).
     const bool pointwise = direct_ && one_by_one;
-    const int64_t row_bytes = shape.width * output_channels_ * static_cast<int64_t>(sizeof(int32_t));
-    const int64_t all_rows = shape.batch * shape.height;
     if (one_by_one && int8::PointwiseVnniConvolution::available() &&
         int8::PointwiseVnniConvolution::supports(shape.channels)) {
       // Offsets on the u8 grid the kernel reads (s8 bytes flipped: z + 128), wrapping as ORT's int32 accumulator.
@@ -287,16 +279,11 @@ class QLinearConvolutionExecutable final : public CpuExecutable {
       plan->pointwise = std::make_unique<int8::PointwiseVnniConvolution>(
           shape.channels, output_channels_, weights, offsets, scales_, operands_.output_zero_point, operands_.output_type,
           operands_.input_type == DType::i8);
-    } else if (pointwise && all_rows * row_bytes > 2 * pointwise_block_bytes) {
-      plan->block_rows = std::max<int64_t>(1, pointwise_block_bytes / row_bytes);
-      int8::ConvolutionShape block = shape;
-      block.batch = 1;
-      block.height = plan->block_rows;
-      plan->accumulation = std::make_unique<int8::ExactInt8Convolution>(block, operands_.weights->data<int8_t>());
-      if (all_rows % plan->block_rows != 0) {
-        block.height = all_rows % plan->block_rows;
-        plan->last_block = std::make_unique<int8::ExactInt8Convolution>(block, operands_.weights->data<int8_t>());
-      }
+    } else if (int8::PointwiseRowBlocks blocks; pointwise &&
+               (blocks = int8::pointwise_row_blocks(shape, operands_.weights->data<int8_t>())).block_rows > 0) {
+      plan->block_rows = blocks.block_rows;
+      plan->accumulation = std::move(blocks.block);
+      plan->last_block = std::move(blocks.last_block);
     } else {
       plan->accumulation = std::make_unique<int8::ExactInt8Convolution>(shape, operands_.weights->data<int8_t>());
     }
